@@ -1,0 +1,99 @@
+// Package box composes the running appliance: the chat room, its HTTP(S)
+// listeners and certificates, dynamic DNS and systemd readiness.
+package box
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/chatbox-dev/chatbox/chat"
+	"github.com/chatbox-dev/chatbox/config"
+)
+
+// RunDev serves the room over plain HTTP on cfg.Server.HTTPListen until ctx
+// ends, then shuts down gracefully. It is what `chatbox serve --dev` runs.
+func RunDev(ctx context.Context, cfg config.Config, logw io.Writer) error {
+	log := slog.New(slog.NewTextHandler(logw, nil))
+	opts := chat.OptionsFrom(cfg)
+	opts.Logger = log
+	room, err := chat.Open(ctx, opts)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Server.HTTPListen)
+	if err != nil {
+		room.Close()
+		return fmt.Errorf("listen on %s: %w", cfg.Server.HTTPListen, err)
+	}
+	log.Info("chatbox is serving", "url", "http://"+ln.Addr().String()+"/", "data", cfg.Server.DataDir)
+	srv := NewServer(room.Handler(), log)
+	return Serve(ctx, log, room, []Listener{{Server: srv, Listener: ln}})
+}
+
+// NewServer returns an http.Server for h with timeouts that stop slowloris
+// clients without cutting long-lived WebSocket connections.
+func NewServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+}
+
+// Listener pairs a server with the socket it serves.
+type Listener struct {
+	Server   *http.Server
+	Listener net.Listener
+	// TLS serves with ServeTLS("", "") using Server.TLSConfig.
+	TLS bool
+}
+
+// Serve runs every listener until ctx ends or one fails, then shuts them
+// down: in-flight requests finish (up to 10 s), WebSocket clients get a
+// close frame, and the room's store is closed.
+func Serve(ctx context.Context, log *slog.Logger, room *chat.Room, listeners []Listener) error {
+	errc := make(chan error, len(listeners))
+	for _, l := range listeners {
+		go func() {
+			var err error
+			if l.TLS {
+				err = l.Server.ServeTLS(l.Listener, "", "")
+			} else {
+				err = l.Server.Serve(l.Listener)
+			}
+			if errors.Is(err, http.ErrServerClosed) {
+				err = nil
+			}
+			errc <- err
+		}()
+	}
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	log.Info("chatbox is shutting down")
+	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	room.CloseClients()
+	for _, l := range listeners {
+		if err := l.Server.Shutdown(shutCtx); err != nil {
+			log.Warn("shutdown", "err", err)
+		}
+	}
+	if err := room.Close(); err != nil && runErr == nil {
+		runErr = err
+	}
+	if runErr != nil {
+		return fmt.Errorf("serve: %w", runErr)
+	}
+	return nil
+}

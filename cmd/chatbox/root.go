@@ -1,0 +1,40 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+)
+
+func newRootCmd(s *streams) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "chatbox",
+		Short: "Your own private chat room on a VPS or Raspberry Pi",
+		Long: `chatbox turns a fresh VPS or Raspberry Pi into a private, single-room web
+chat at its own HTTPS address. Friends open the link in any browser: no
+accounts, no app.
+
+Try it locally:
+  chatbox serve --dev            then open http://127.0.0.1:8080
+
+Put it on a box:
+  sudo chatbox install --domain chat.example.com`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return &usageError{err: err}
+	})
+	root.AddCommand(
+		newServeCmd(s),
+		newInstallCmd(s),
+		newUninstallCmd(s),
+		newUpdateCmd(s),
+		newHostnameCmd(s),
+		newDyndnsCmd(s),
+		newStatusCmd(s),
+		newLogsCmd(s),
+		newRoomCmd(s),
+		newVersionCmd(s),
+		newCompletionCmd(s),
+	)
+	return root
+}

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/chatbox-dev/chatbox/box"
+	"github.com/chatbox-dev/chatbox/config"
+	"github.com/spf13/cobra"
+)
+
+type serveOptions struct {
+	configPath string
+	dev        bool
+	listen     string
+	dataDir    string
+}
+
+func newServeCmd(s *streams) *cobra.Command {
+	opts := serveOptions{}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the chat room (the service an installed box runs)",
+		Long: `Run the chat room.
+
+With --dev it needs nothing: plain HTTP on 127.0.0.1:8080, data in
+./chatbox-data, a public room. Without --dev it reads the box's config
+file and serves HTTPS with automatic certificates, redirects HTTP to
+HTTPS, keeps dynamic DNS up to date and talks to systemd.`,
+		Example: `  chatbox serve --dev
+  chatbox serve --dev --listen 127.0.0.1:9000 --data /tmp/room
+  chatbox serve --config /etc/chatbox/config.toml`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runServe(cmd, s, opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.configPath, "config", config.DefaultPath, "config file to read (ignored with --dev)")
+	f.BoolVar(&opts.dev, "dev", false, "plain HTTP on loopback with a local data folder, for trying chatbox out")
+	f.StringVar(&opts.listen, "listen", "", "address to listen on (with --dev: default 127.0.0.1:8080; otherwise the HTTPS address)")
+	f.StringVar(&opts.dataDir, "data", "", "data folder (with --dev: default ./chatbox-data)")
+	return cmd
+}
+
+func runServe(cmd *cobra.Command, s *streams, opts serveOptions) error {
+	ctx := cmd.Context()
+	if opts.dev {
+		cfg := config.Default()
+		cfg.Server.HTTPListen = "127.0.0.1:8080"
+		cfg.Server.DataDir = "chatbox-data"
+		if opts.listen != "" {
+			cfg.Server.HTTPListen = opts.listen
+		}
+		if opts.dataDir != "" {
+			cfg.Server.DataDir = opts.dataDir
+		}
+		if err := cfg.Validate(); err != nil {
+			return &usageError{err: err}
+		}
+		return box.RunDev(ctx, cfg, s.err)
+	}
+	cfg, err := config.Load(opts.configPath)
+	if err != nil {
+		return fmt.Errorf("%w (try --dev to run without a config file)", err)
+	}
+	if opts.listen != "" {
+		cfg.Server.HTTPSListen = opts.listen
+	}
+	if opts.dataDir != "" {
+		cfg.Server.DataDir = opts.dataDir
+	}
+	return box.Run(ctx, cfg, s.err)
+}

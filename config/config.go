@@ -1,0 +1,416 @@
+// Package config reads, validates and writes chatbox's one configuration
+// file, /etc/chatbox/config.toml. Every other package receives plain values
+// from it; none of them reads the file itself.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// DefaultPath is where an installed box keeps its configuration.
+const DefaultPath = "/etc/chatbox/config.toml"
+
+// Config is the whole configuration of a box. The zero value is not useful;
+// start from Default.
+type Config struct {
+	Server Server `toml:"server"`
+	TLS    TLS    `toml:"tls"`
+	DNS    DNS    `toml:"dns"`
+	DynDNS DynDNS `toml:"dyndns"`
+	Room   Room   `toml:"room"`
+	Limits Limits `toml:"limits"`
+}
+
+// Server says where the box listens and keeps its data.
+type Server struct {
+	// Domain is the box's DNS name. Empty for an IP-only box.
+	Domain string `toml:"domain"`
+	// IP is the public address of a box without a domain.
+	IP string `toml:"ip"`
+	// HTTPListen answers ACME HTTP-01 and redirects everything else to HTTPS.
+	HTTPListen string `toml:"http_listen"`
+	// HTTPSListen serves the room.
+	HTTPSListen string `toml:"https_listen"`
+	// DataDir holds messages.db, files/ and the certificate storage.
+	DataDir string `toml:"data_dir"`
+	// TrustedProxies lists addresses or CIDRs whose X-Forwarded-For is believed.
+	TrustedProxies []string `toml:"trusted_proxies"`
+}
+
+// TLS configures certificates.
+type TLS struct {
+	// Email is the ACME account contact. Optional.
+	Email string `toml:"email"`
+	// CA is the ACME directory URL.
+	CA string `toml:"ca"`
+	// CARoot is a PEM file with the root that signs the ACME server's own
+	// HTTPS certificate; only needed for a test CA such as Pebble.
+	CARoot string `toml:"ca_root"`
+	// Challenge is "auto" (HTTP-01 and TLS-ALPN-01) or "dns-01".
+	Challenge string `toml:"challenge"`
+}
+
+// DNS names the DNS provider used for DNS-01 and dynamic DNS.
+type DNS struct {
+	// Provider is "" (none) or "cloudflare".
+	Provider string `toml:"provider"`
+	// APIToken is the provider's API token. Never logged.
+	APIToken string `toml:"api_token"`
+	// Zone is the DNS zone that holds Domain, e.g. "example.com". When empty
+	// it is found from Domain.
+	Zone string `toml:"zone"`
+	// APIURL overrides the provider's API base URL (tests only).
+	APIURL string `toml:"api_url"`
+}
+
+// DynDNS keeps the box's DNS records pointing at its public address.
+type DynDNS struct {
+	Enabled bool `toml:"enabled"`
+	// Interval between checks.
+	Interval Duration `toml:"interval"`
+	// IPv4 and IPv6 name the detection method: "cloudflare.trace",
+	// "url:https://...", "iface:eth0", "static:ADDR" or "none".
+	IPv4 string `toml:"ipv4"`
+	IPv6 string `toml:"ipv6"`
+}
+
+// Room configures the chat room.
+type Room struct {
+	Private          bool     `toml:"private"`
+	MaxMessageLength int      `toml:"max_message_length"`
+	MaxPGPLength     int      `toml:"max_pgp_length"`
+	RetentionCount   int      `toml:"retention_messages"`
+	RetentionAge     Duration `toml:"retention_age"`
+	MaxFileSize      Size     `toml:"max_file_size"`
+	Quota            Size     `toml:"quota"`
+	DestroyCountdown Duration `toml:"destroy_countdown"`
+}
+
+// Limits protects the box from floods.
+type Limits struct {
+	MaxClients        int `toml:"max_clients"`
+	MaxClientsPerAddr int `toml:"max_clients_per_address"`
+	// PostsPerMinute bounds writes (messages, uploads) per client address.
+	PostsPerMinute int `toml:"posts_per_minute"`
+	// LoginsPerMinute bounds password attempts per client address.
+	LoginsPerMinute int `toml:"logins_per_minute"`
+}
+
+// Default returns the configuration of a box with nothing set.
+func Default() Config {
+	return Config{
+		Server: Server{
+			HTTPListen:  ":80",
+			HTTPSListen: ":443",
+			DataDir:     "/var/lib/chatbox",
+		},
+		TLS: TLS{
+			CA:        "https://acme-v02.api.letsencrypt.org/directory",
+			Challenge: "auto",
+		},
+		DynDNS: DynDNS{
+			Interval: Duration(5 * time.Minute),
+			IPv4:     "cloudflare.trace",
+			IPv6:     "none",
+		},
+		Room: Room{
+			MaxMessageLength: 1000,
+			MaxPGPLength:     64 << 10,
+			RetentionCount:   10000,
+			RetentionAge:     Duration(30 * 24 * time.Hour),
+			MaxFileSize:      Size(10 << 20),
+			Quota:            Size(500 << 20),
+			DestroyCountdown: Duration(15 * time.Second),
+		},
+		Limits: Limits{
+			MaxClients:        20000,
+			MaxClientsPerAddr: 50,
+			PostsPerMinute:    120,
+			LoginsPerMinute:   10,
+		},
+	}
+}
+
+// Load reads path over Default and validates the result. Errors name the
+// key and the reason.
+func Load(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("read config: %w", err)
+	}
+	cfg, err := Parse(data)
+	if err != nil {
+		return Config{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// Parse decodes TOML over Default and validates the result.
+func Parse(data []byte) (Config, error) {
+	cfg := Default()
+	md, err := toml.Decode(string(data), &cfg)
+	if err != nil {
+		var perr toml.ParseError
+		if errors.As(err, &perr) {
+			return Config{}, fmt.Errorf("line %d: %s", perr.Position.Line, perr.Message)
+		}
+		return Config{}, err
+	}
+	if undecoded := md.Undecoded(); len(undecoded) > 0 {
+		return Config{}, fmt.Errorf("%s: unknown key", undecoded[0])
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+// FieldError is a configuration mistake at one key.
+type FieldError struct {
+	Key    string
+	Reason string
+}
+
+func (e *FieldError) Error() string { return e.Key + ": " + e.Reason }
+
+func bad(key, format string, args ...any) error {
+	return &FieldError{Key: key, Reason: fmt.Sprintf(format, args...)}
+}
+
+// Validate reports the first mistake in c, naming its key.
+func (c Config) Validate() error {
+	s := c.Server
+	if s.Domain != "" {
+		if err := ValidateDomain(s.Domain); err != nil {
+			return bad("server.domain", "%v", err)
+		}
+	}
+	if s.IP != "" && net.ParseIP(s.IP) == nil {
+		return bad("server.ip", "%q is not an IP address", s.IP)
+	}
+	for _, addr := range []struct{ key, v string }{
+		{"server.http_listen", s.HTTPListen}, {"server.https_listen", s.HTTPSListen},
+	} {
+		if addr.v == "" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(addr.v); err != nil {
+			return bad(addr.key, "%q is not host:port", addr.v)
+		}
+	}
+	if s.DataDir == "" {
+		return bad("server.data_dir", "must not be empty")
+	}
+	for _, p := range s.TrustedProxies {
+		if net.ParseIP(p) == nil {
+			if _, _, err := net.ParseCIDR(p); err != nil {
+				return bad("server.trusted_proxies", "%q is neither an IP address nor a CIDR", p)
+			}
+		}
+	}
+	switch c.TLS.Challenge {
+	case "auto", "http-01", "tls-alpn-01":
+	case "dns-01":
+		if c.DNS.Provider == "" {
+			return bad("tls.challenge", "dns-01 needs a DNS provider in dns.provider")
+		}
+		if s.Domain == "" {
+			return bad("tls.challenge", "dns-01 works only for a domain, not an IP address")
+		}
+	default:
+		return bad("tls.challenge", "%q is not one of auto, http-01, tls-alpn-01, dns-01", c.TLS.Challenge)
+	}
+	if !strings.HasPrefix(c.TLS.CA, "https://") {
+		return bad("tls.ca", "%q is not an https:// ACME directory URL", c.TLS.CA)
+	}
+	switch c.DNS.Provider {
+	case "":
+	case "cloudflare":
+		if c.DNS.APIToken == "" {
+			return bad("dns.api_token", "the cloudflare provider needs an API token with Zone:Read and DNS:Edit")
+		}
+	default:
+		return bad("dns.provider", "%q is not supported; use cloudflare or leave it empty", c.DNS.Provider)
+	}
+	if c.DynDNS.Enabled {
+		if c.DNS.Provider == "" {
+			return bad("dyndns.enabled", "dynamic DNS needs a DNS provider in dns.provider")
+		}
+		if s.Domain == "" {
+			return bad("dyndns.enabled", "dynamic DNS needs server.domain")
+		}
+		if c.DynDNS.Interval.Std() < 10*time.Second {
+			return bad("dyndns.interval", "must be at least 10s")
+		}
+	}
+	r := c.Room
+	if r.MaxMessageLength < 1 || r.MaxMessageLength > 1<<20 {
+		return bad("room.max_message_length", "must be between 1 and 1048576")
+	}
+	if r.MaxPGPLength < r.MaxMessageLength || r.MaxPGPLength > 1<<20 {
+		return bad("room.max_pgp_length", "must be between room.max_message_length and 1048576")
+	}
+	if r.RetentionCount < 0 {
+		return bad("room.retention_messages", "must not be negative")
+	}
+	if r.RetentionAge < 0 {
+		return bad("room.retention_age", "must not be negative")
+	}
+	if r.MaxFileSize <= 0 {
+		return bad("room.max_file_size", "must be positive")
+	}
+	if r.Quota < r.MaxFileSize {
+		return bad("room.quota", "must be at least room.max_file_size")
+	}
+	if r.DestroyCountdown < 0 || r.DestroyCountdown.Std() > time.Hour {
+		return bad("room.destroy_countdown", "must be between 0s and 1h")
+	}
+	l := c.Limits
+	if l.MaxClients < 1 {
+		return bad("limits.max_clients", "must be at least 1")
+	}
+	if l.MaxClientsPerAddr < 1 {
+		return bad("limits.max_clients_per_address", "must be at least 1")
+	}
+	if l.PostsPerMinute < 1 {
+		return bad("limits.posts_per_minute", "must be at least 1")
+	}
+	if l.LoginsPerMinute < 1 {
+		return bad("limits.logins_per_minute", "must be at least 1")
+	}
+	return nil
+}
+
+// ValidateDomain checks that name is a fully qualified DNS name (RFC 1123),
+// without scheme, port or path, and not an IP address.
+func ValidateDomain(name string) error {
+	if strings.Contains(name, "://") {
+		return fmt.Errorf("%q has a scheme; give the bare name, like chat.example.com", name)
+	}
+	if net.ParseIP(name) != nil {
+		return fmt.Errorf("%q is an IP address, not a domain name", name)
+	}
+	if err := ValidateHostname(name); err != nil {
+		return err
+	}
+	if !strings.Contains(name, ".") {
+		return fmt.Errorf("%q is not a fully qualified domain name", name)
+	}
+	return nil
+}
+
+// ValidateHostname checks name against RFC 1123: dot-separated labels of
+// letters, digits and hyphens, 1 to 63 characters each, not starting or
+// ending with a hyphen, 253 characters in all.
+func ValidateHostname(name string) error {
+	if name == "" {
+		return errors.New("the host name is empty")
+	}
+	if len(name) > 253 {
+		return fmt.Errorf("%q is longer than 253 characters", name)
+	}
+	for _, label := range strings.Split(name, ".") {
+		if label == "" || len(label) > 63 {
+			return fmt.Errorf("%q has a label that is empty or longer than 63 characters", name)
+		}
+		if label[0] == '-' || label[len(label)-1] == '-' {
+			return fmt.Errorf("%q has a label that starts or ends with a hyphen", name)
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+				return fmt.Errorf("%q may hold only letters, digits, hyphens and dots", name)
+			}
+		}
+	}
+	return nil
+}
+
+// Encode renders c as TOML.
+func (c Config) Encode() ([]byte, error) {
+	var buf bytes.Buffer
+	if err := toml.NewEncoder(&buf).Encode(c); err != nil {
+		return nil, fmt.Errorf("encode config: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// Duration is a time.Duration written as "5m" in TOML.
+type Duration time.Duration
+
+// Std returns d as a time.Duration.
+func (d Duration) Std() time.Duration { return time.Duration(d) }
+
+// UnmarshalText parses "90s", "5m", "720h".
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("%q is not a duration like 90s, 5m or 720h", b)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalText writes d as "5m0s".
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// Size is a byte count written as "10MiB" in TOML.
+type Size int64
+
+// UnmarshalText parses "512", "64KiB", "10MiB", "1GiB" (also KB, MB, GB as
+// powers of 1000).
+func (s *Size) UnmarshalText(b []byte) error {
+	v, err := ParseSize(string(b))
+	if err != nil {
+		return err
+	}
+	*s = Size(v)
+	return nil
+}
+
+// MarshalText writes s in the largest whole binary unit.
+func (s Size) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+func (s Size) String() string {
+	units := []struct {
+		suffix string
+		n      int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}}
+	for _, u := range units {
+		if s != 0 && int64(s)%u.n == 0 {
+			return fmt.Sprintf("%d%s", int64(s)/u.n, u.suffix)
+		}
+	}
+	return fmt.Sprintf("%d", int64(s))
+}
+
+// ParseSize parses a byte count such as "10MiB".
+func ParseSize(text string) (int64, error) {
+	t := strings.TrimSpace(text)
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		n      int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"GB", 1e9}, {"MB", 1e6}, {"KB", 1e3}, {"B", 1}} {
+		if strings.HasSuffix(t, u.suffix) {
+			mult = u.n
+			t = strings.TrimSpace(strings.TrimSuffix(t, u.suffix))
+			break
+		}
+	}
+	var n int64
+	if _, err := fmt.Sscanf(t, "%d", &n); err != nil || fmt.Sprint(n) != t || n < 0 {
+		return 0, fmt.Errorf("%q is not a size like 512KiB or 10MiB", text)
+	}
+	if n > (1<<62)/mult {
+		return 0, fmt.Errorf("%q is too large", text)
+	}
+	return n * mult, nil
+}

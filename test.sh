@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The whole test suite: formatting, vet, staticcheck, unit tests, and the
+# end-to-end suites with real parts (headless Chromium, Pebble, a debootstrap
+# chroot booted with systemd-nspawn). Installs what those need when run as
+# root on a Debian-family machine; elsewhere it tells you what is missing.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+need_pkgs=()
+command -v chromium >/dev/null 2>&1 || need_pkgs+=(chromium)
+command -v debootstrap >/dev/null 2>&1 || need_pkgs+=(debootstrap)
+command -v systemd-nspawn >/dev/null 2>&1 || need_pkgs+=(systemd-container)
+if ((${#need_pkgs[@]})); then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "==> installing ${need_pkgs[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
+  else
+    echo "test.sh: missing ${need_pkgs[*]}; install them (as root: apt-get install ${need_pkgs[*]})" >&2
+    exit 1
+  fi
+fi
+
+echo "==> gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change:" >&2
+  echo "$unformatted" >&2
+  exit 1
+fi
+echo "==> go vet"
+go vet ./...
+echo "==> staticcheck"
+go tool staticcheck ./...
+
+echo "==> go test (with end-to-end suites)"
+CHATBOX_E2E=1 go test -count=1 -timeout 75m ./...
