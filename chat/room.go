@@ -5,30 +5,365 @@ package chat
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
 )
+
+// InitialPasswordFile is written in the data directory, readable by the
+// service only, when a private room is created at start-up: the installer
+// shows it once and deletes it.
+const InitialPasswordFile = "initial-password"
 
 // Room is the one room of a box. Open it, serve Handler, Close it.
 type Room struct {
-	opts Options
-	mux  *http.ServeMux
+	opts    Options
+	log     *slog.Logger
+	now     func() time.Time
+	store   *Store
+	hub     *hub
+	pw      *passwordCache
+	addrs   addrResolver
+	posts   *limiter
+	logins  *limiter
+	joins   *limiter
+	handler http.Handler
+
+	// mu guards state and the destroy countdown.
+	mu        sync.Mutex
+	state     RoomState
+	countdown *time.Timer
+	destroyAt time.Time
+	destroyBy string
+
+	// ctx ends when the room closes; work started by WebSocket events uses it.
+	ctx    context.Context
+	cancel context.CancelFunc
+	bg     sync.WaitGroup
 }
 
 // Open opens (or creates) the room's store under opts.DataDir.
 func Open(ctx context.Context, opts Options) (*Room, error) {
-	r := &Room{opts: opts, mux: http.NewServeMux()}
-	r.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Write([]byte(`{"status":"ok"}` + "\n"))
-	})
+	opts = withDefaults(opts)
+	store, err := OpenStore(ctx, opts.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.Room()
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	r := &Room{
+		opts:   opts,
+		log:    opts.Logger,
+		now:    opts.Now,
+		store:  store,
+		hub:    newHub(st.LastID),
+		pw:     newPasswordCache(),
+		addrs:  newAddrResolver(opts.TrustedProxies),
+		posts:  newLimiter(opts.PostsPerMinute, max(opts.PostsPerMinute/6, 5)),
+		logins: newLimiter(opts.LoginsPerMinute, max(opts.LoginsPerMinute/2, 3)),
+		joins:  newLimiter(60, 20),
+		state:  st,
+	}
+	r.ctx, r.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	if !st.Exists && st.DestroyedAt.IsZero() && opts.CreateOnStart {
+		password, err := r.Create(opts.Private)
+		if err != nil {
+			store.Close()
+			return nil, err
+		}
+		if password != "" {
+			path := filepath.Join(opts.DataDir, InitialPasswordFile)
+			if err := os.WriteFile(path, []byte(password+"\n"), 0o600); err != nil {
+				store.Close()
+				return nil, fmt.Errorf("save the new room's password for the installer: %w", err)
+			}
+			r.log.Info("created a private room; its password is in the data directory", "file", path)
+		}
+	}
+	r.handler = r.routes()
+	r.bg.Add(1)
+	go r.housekeeping()
 	return r, nil
 }
 
+func withDefaults(o Options) Options {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.MaxMessageLength <= 0 {
+		o.MaxMessageLength = 1000
+	}
+	if o.MaxPGPLength < o.MaxMessageLength {
+		o.MaxPGPLength = max(64<<10, o.MaxMessageLength)
+	}
+	if o.MaxClients <= 0 {
+		o.MaxClients = 20000
+	}
+	if o.MaxClientsPerAddr <= 0 {
+		o.MaxClientsPerAddr = 50
+	}
+	if o.PostsPerMinute <= 0 {
+		o.PostsPerMinute = 120
+	}
+	if o.LoginsPerMinute <= 0 {
+		o.LoginsPerMinute = 10
+	}
+	if o.MaxFileSize <= 0 {
+		o.MaxFileSize = 10 << 20
+	}
+	if o.Quota <= 0 {
+		o.Quota = 500 << 20
+	}
+	return o
+}
+
 // Handler serves the room's page, API and WebSocket.
-func (r *Room) Handler() http.Handler { return r.mux }
+func (r *Room) Handler() http.Handler { return r.handler }
 
-// CloseClients sends every WebSocket client a close frame.
-func (r *Room) CloseClients() {}
+// CloseClients sends every WebSocket client a close frame ("going away")
+// and waits briefly for them to be sent.
+func (r *Room) CloseClients() {
+	r.hub.closeAll(websocket.CloseGoingAway, "the server is restarting", 5*time.Second)
+}
 
-// Close closes the store. Call it after the HTTP servers have shut down.
-func (r *Room) Close() error { return nil }
+// Close stops background work and closes the store. Call it after the HTTP
+// servers have shut down.
+func (r *Room) Close() error {
+	if r.ctx.Err() != nil {
+		return nil
+	}
+	r.cancel()
+	r.mu.Lock()
+	if r.countdown != nil {
+		r.countdown.Stop()
+	}
+	r.mu.Unlock()
+	r.bg.Wait()
+	return r.store.Close()
+}
+
+// State returns the room's current record.
+func (r *Room) State() RoomState {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.state
+}
+
+var errRoomExists = errors.New("a room already exists here")
+
+// Create makes a new room when none exists. For a private room it returns
+// the generated password, which is stored only as a slow hash.
+func (r *Room) Create(private bool) (password string, err error) {
+	var hash string
+	if private {
+		if password, err = NewPassword(); err != nil {
+			return "", err
+		}
+		if hash, err = HashPassword(password); err != nil {
+			return "", err
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st, err := r.store.UpdateRoom(func(st *RoomState) error {
+		if st.Exists {
+			return errRoomExists
+		}
+		*st = RoomState{
+			Exists:       true,
+			Name:         "chatbox",
+			Private:      private,
+			PasswordHash: hash,
+			CreatedAt:    r.now().UTC(),
+			LastID:       st.LastID,
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	r.state = st
+	r.pw.forget()
+	return password, nil
+}
+
+// SetPassword gives a private room a new password (making a public room
+// private), logs everyone out, and returns the password.
+func (r *Room) SetPassword() (string, error) {
+	password, err := NewPassword()
+	if err != nil {
+		return "", err
+	}
+	hash, err := HashPassword(password)
+	if err != nil {
+		return "", err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st, err := r.store.UpdateRoom(func(st *RoomState) error {
+		if !st.Exists {
+			return errNoRoom
+		}
+		st.Private, st.PasswordHash = true, hash
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	r.state = st
+	r.pw.forget()
+	if err := r.store.DeleteSessions(); err != nil {
+		return "", err
+	}
+	r.hub.closeAll(websocket.ClosePolicyViolation, "the room's password changed", time.Second)
+	return password, nil
+}
+
+// Post stores a text message from nick and broadcasts it. A "/ping NICK
+// text" message becomes a ping to NICK, who must be in the room.
+func (r *Room) Post(ctx context.Context, nick, text string) (Message, error) {
+	if err := ValidateNick(nick); err != nil {
+		return Message{}, badRequest(err.Error())
+	}
+	lim := TextLimits{Max: r.opts.MaxMessageLength, MaxPGP: r.opts.MaxPGPLength}
+	if err := ValidateText(text, lim); err != nil {
+		return Message{}, &apiError{status: http.StatusRequestEntityTooLarge, msg: err.Error(), tooLong: true}
+	}
+	m := Message{TS: r.now().UTC().Truncate(time.Millisecond), Nick: nick, Text: text, Kind: KindText}
+	if to, _, ok := ParsePing(text); ok {
+		if err := ValidateNick(to); err != nil {
+			return Message{}, badRequest("ping whom? write /ping NICK message")
+		}
+		if !r.hub.present(to) {
+			return Message{}, &apiError{status: http.StatusConflict, msg: to + " is not in the room right now"}
+		}
+		m.Kind, m.To = KindPing, to
+	}
+	return r.store1(ctx, m)
+}
+
+// store1 appends m and publishes it.
+func (r *Room) store1(ctx context.Context, m Message) (Message, error) {
+	stored, err := r.store.Append(ctx, m)
+	if err != nil {
+		return Message{}, err
+	}
+	r.hub.publish(stored)
+	return stored, nil
+}
+
+// Destroy starts the countdown that wipes the room. A second call while it
+// runs changes nothing and returns the same deadline.
+func (r *Room) Destroy(nick string) (at time.Time, err error) {
+	if err := ValidateNick(nick); err != nil {
+		return time.Time{}, badRequest(err.Error())
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.state.Exists {
+		return time.Time{}, errNoRoom
+	}
+	if r.countdown != nil {
+		return r.destroyAt, nil
+	}
+	r.destroyAt = r.now().Add(r.opts.DestroyCountdown).UTC()
+	r.destroyBy = nick
+	r.countdown = time.AfterFunc(r.opts.DestroyCountdown, r.wipe)
+	r.log.Info("room destroy countdown started", "by", nick, "at", r.destroyAt)
+	r.hub.broadcast(Event{Type: "destroy", By: nick, At: r.destroyAt})
+	return r.destroyAt, nil
+}
+
+// Countdown returns when a running destroy countdown ends, and who
+// started it; zero when none runs.
+func (r *Room) Countdown() (time.Time, string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.destroyAt, r.destroyBy
+}
+
+// wipe deletes the room's history, uploads and sessions.
+func (r *Room) wipe() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ctx.Err() != nil {
+		return // shutting down: the countdown starts again on request.
+	}
+	by := r.destroyBy
+	r.countdown, r.destroyAt, r.destroyBy = nil, time.Time{}, ""
+	st, err := r.store.Wipe(by, r.now().UTC())
+	if err != nil {
+		r.log.Error("destroy the room", "err", err)
+		r.hub.broadcast(Event{Type: "error", Error: "the room could not be destroyed: " + err.Error()})
+		return
+	}
+	if err := os.RemoveAll(filepath.Join(r.opts.DataDir, "files")); err != nil {
+		r.log.Error("remove uploaded files", "err", err)
+	}
+	r.state = st
+	r.pw.forget()
+	r.hub.resetSequence(st.LastID)
+	r.log.Info("room destroyed", "by", by)
+	r.hub.broadcast(Event{Type: "destroy", By: by, At: st.DestroyedAt, Done: true})
+	go r.hub.closeAll(websocket.CloseNormalClosure, "the room was destroyed", 5*time.Second)
+}
+
+// housekeeping applies retention and forgets idle rate-limit entries.
+func (r *Room) housekeeping() {
+	defer r.bg.Done()
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		r.applyRetention()
+		select {
+		case <-r.ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (r *Room) applyRetention() {
+	now := r.now()
+	var before time.Time
+	if r.opts.RetentionAge > 0 {
+		before = now.Add(-r.opts.RetentionAge)
+	}
+	deleted, err := r.store.Prune(r.opts.RetentionCount, before)
+	if err != nil {
+		r.log.Error("apply retention", "err", err)
+	}
+	for _, m := range deleted {
+		r.removeFile(m)
+	}
+	if err := r.store.PruneSessions(now); err != nil {
+		r.log.Error("prune sessions", "err", err)
+	}
+	for _, l := range []*limiter{r.posts, r.logins, r.joins} {
+		l.sweep(now)
+	}
+}
+
+// removeFile deletes the upload a message carried, if any.
+func (r *Room) removeFile(m Message) {
+	if m.File == nil || m.File.ID == "" {
+		return
+	}
+	if err := os.RemoveAll(filepath.Join(r.opts.DataDir, "files", m.File.ID)); err != nil {
+		r.log.Error("remove upload", "err", err)
+	}
+}

@@ -1,0 +1,432 @@
+package chat
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// apiError is a rejected request: a status and one clear sentence.
+type apiError struct {
+	status     int
+	msg        string
+	retryAfter time.Duration
+	tooLong    bool
+}
+
+func (e *apiError) Error() string { return e.msg }
+
+func badRequest(msg string) *apiError {
+	return &apiError{status: http.StatusBadRequest, msg: msg}
+}
+
+// writeJSON writes v with status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(true)
+	enc.Encode(v)
+}
+
+// writeError answers err as {"error": "..."} with a fitting status.
+func (r *Room) writeError(w http.ResponseWriter, err error) {
+	var ae *apiError
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &ae):
+	case errors.As(err, &mbe):
+		ae = &apiError{status: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf("the request body is larger than %d bytes", mbe.Limit)}
+	case errors.Is(err, errNoRoom):
+		ae = &apiError{status: http.StatusConflict, msg: errNoRoom.Error()}
+	case errors.Is(err, errRoomExists):
+		ae = &apiError{status: http.StatusConflict, msg: errRoomExists.Error()}
+	case errors.Is(err, ErrStoreFull):
+		ae = &apiError{status: http.StatusInsufficientStorage, msg: "the server's disk is full; nothing was stored, history is still readable"}
+	default:
+		r.log.Error("request failed", "err", err)
+		ae = &apiError{status: http.StatusInternalServerError, msg: "the server failed; nothing was stored"}
+	}
+	if ae.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(ae.retryAfter.Seconds()))))
+	}
+	writeJSON(w, ae.status, map[string]string{"error": ae.msg})
+}
+
+// decodeJSON reads one JSON object of at most limit bytes into v.
+func decodeJSON(w http.ResponseWriter, req *http.Request, limit int64, v any) error {
+	ct, _, _ := mime.ParseMediaType(req.Header.Get("Content-Type"))
+	if ct != "application/json" {
+		return &apiError{status: http.StatusUnsupportedMediaType, msg: "send the body as JSON with Content-Type: application/json"}
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, req.Body, limit))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &mbe):
+			return &apiError{status: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf("the request body is larger than %d bytes", mbe.Limit)}
+		case errors.As(err, &se), errors.Is(err, io.ErrUnexpectedEOF):
+			return badRequest("the body is not valid JSON")
+		case errors.As(err, &te):
+			return badRequest(fmt.Sprintf("the field %q must be a %s", te.Field, te.Type))
+		case errors.Is(err, io.EOF):
+			return badRequest("the body is empty; send a JSON object")
+		case strings.HasPrefix(err.Error(), "json: unknown field"):
+			return badRequest("unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field "))
+		default:
+			return badRequest("the body is not a valid JSON object")
+		}
+	}
+	if dec.More() {
+		return badRequest("send one JSON object, not several")
+	}
+	return nil
+}
+
+// sameOrigin reports whether a browser request comes from a page of this
+// room (or an allowed origin). Requests without Origin (curl, scripts)
+// pass: they carry no ambient browser credentials of another site.
+func (r *Room) sameOrigin(req *http.Request) bool {
+	origin := req.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	if strings.EqualFold(u.Host, req.Host) {
+		return true
+	}
+	for _, o := range r.opts.AllowedOrigins {
+		if strings.EqualFold(strings.TrimSuffix(o, "/"), origin) {
+			return true
+		}
+	}
+	return false
+}
+
+// guardWrite rejects cross-site and over-rate writes. cost is the number
+// of rate tokens the write takes.
+func (r *Room) guardWrite(req *http.Request, cost int) error {
+	if !r.sameOrigin(req) {
+		return &apiError{status: http.StatusForbidden, msg: "requests from other sites are refused"}
+	}
+	if ok, retry := r.posts.allow(r.addrs.clientAddr(req), cost, r.now()); !ok {
+		return &apiError{status: http.StatusTooManyRequests, msg: "you are posting too fast; wait a moment", retryAfter: retry}
+	}
+	return nil
+}
+
+// requireRoom answers a request that needs a room and access to it.
+func (r *Room) requireRoom(w http.ResponseWriter, req *http.Request) bool {
+	st := r.State()
+	if !st.Exists {
+		r.writeError(w, errNoRoom)
+		return false
+	}
+	if err := r.authorize(req, st); err != nil {
+		if ae, ok := err.(*apiError); ok && ae.status == http.StatusUnauthorized {
+			w.Header().Set("WWW-Authenticate", `Basic realm="chatbox", charset="UTF-8"`)
+		}
+		r.writeError(w, err)
+		return false
+	}
+	return true
+}
+
+const sessionCookie = "chatbox_session"
+
+// authorize lets a request into a private room with a session cookie or
+// HTTP basic auth carrying the password (any user name).
+func (r *Room) authorize(req *http.Request, st RoomState) error {
+	if !st.Private {
+		return nil
+	}
+	if c, err := req.Cookie(sessionCookie); err == nil && c.Value != "" {
+		ok, err := r.store.SessionValid(sessionHash(c.Value), r.now())
+		if err != nil {
+			return err
+		}
+		if ok {
+			return nil
+		}
+	}
+	if _, password, ok := req.BasicAuth(); ok {
+		return r.checkLogin(req, st, password)
+	}
+	return &apiError{status: http.StatusUnauthorized, msg: "this room is private; log in with its password"}
+}
+
+// checkLogin verifies password, throttling wrong guesses per address.
+func (r *Room) checkLogin(req *http.Request, st RoomState, password string) error {
+	if r.pw.known(password) {
+		return nil
+	}
+	if ok, retry := r.logins.allow(r.addrs.clientAddr(req), 1, r.now()); !ok {
+		return &apiError{status: http.StatusTooManyRequests, msg: "too many password attempts; wait a moment", retryAfter: retry}
+	}
+	ok, err := checkPassword(st.PasswordHash, password)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return &apiError{status: http.StatusUnauthorized, msg: "wrong password"}
+	}
+	r.pw.remember(password)
+	return nil
+}
+
+// roomInfo is the public view of the room.
+type roomInfo struct {
+	Exists      bool      `json:"exists"`
+	Name        string    `json:"name,omitempty"`
+	Private     bool      `json:"private"`
+	CreatedAt   time.Time `json:"created_at,omitzero"`
+	DestroyedAt time.Time `json:"destroyed_at,omitzero"`
+	DestroyedBy string    `json:"destroyed_by,omitempty"`
+	// DestroyAt is set while a destroy countdown runs.
+	DestroyAt time.Time `json:"destroy_at,omitzero"`
+	Members   []string  `json:"members"`
+	// Authorized tells the page whether it must ask for the password.
+	Authorized bool `json:"authorized"`
+	// Limits the page needs.
+	MaxMessageLength int   `json:"max_message_length"`
+	MaxFileSize      int64 `json:"max_file_size"`
+	LastID           uint64 `json:"last_id"`
+}
+
+func (r *Room) handleGetRoom(w http.ResponseWriter, req *http.Request) {
+	st := r.State()
+	info := roomInfo{
+		Exists:           st.Exists,
+		Private:          st.Private,
+		DestroyedAt:      st.DestroyedAt,
+		DestroyedBy:      st.DestroyedBy,
+		Members:          []string{},
+		MaxMessageLength: r.opts.MaxMessageLength,
+		MaxFileSize:      r.opts.MaxFileSize,
+	}
+	if st.Exists {
+		info.Authorized = r.authorize(req, st) == nil
+	}
+	if info.Authorized {
+		info.Name = st.Name
+		info.CreatedAt = st.CreatedAt
+		info.Members = r.hub.members()
+		info.DestroyAt, _ = r.Countdown()
+		info.LastID = st.LastID
+	}
+	writeJSON(w, http.StatusOK, info)
+}
+
+func (r *Room) handleCreateRoom(w http.ResponseWriter, req *http.Request) {
+	if err := r.guardWrite(req, 5); err != nil {
+		r.writeError(w, err)
+		return
+	}
+	var body struct {
+		Private bool `json:"private"`
+	}
+	if err := decodeJSON(w, req, 1<<10, &body); err != nil {
+		r.writeError(w, err)
+		return
+	}
+	password, err := r.Create(body.Private)
+	if err != nil {
+		r.writeError(w, err)
+		return
+	}
+	resp := map[string]string{"url": r.roomURL(req)}
+	if password != "" {
+		resp["password"] = password
+		// The creator is logged in at once.
+		if err := r.startSession(w, req); err != nil {
+			r.writeError(w, err)
+			return
+		}
+	}
+	writeJSON(w, http.StatusCreated, resp)
+}
+
+func (r *Room) roomURL(req *http.Request) string {
+	scheme := "http"
+	if req.TLS != nil || r.opts.SecureCookies {
+		scheme = "https"
+	}
+	return scheme + "://" + req.Host + "/"
+}
+
+func (r *Room) startSession(w http.ResponseWriter, req *http.Request) error {
+	token, hash, err := newSessionToken()
+	if err != nil {
+		return err
+	}
+	const maxAge = 30 * 24 * time.Hour
+	if err := r.store.AddSession(hash, r.now().Add(maxAge)); err != nil {
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name:     sessionCookie,
+		Value:    token,
+		Path:     "/",
+		MaxAge:   int(maxAge.Seconds()),
+		HttpOnly: true,
+		Secure:   r.opts.SecureCookies || req.TLS != nil,
+		SameSite: http.SameSiteStrictMode,
+	})
+	return nil
+}
+
+func (r *Room) handleLogin(w http.ResponseWriter, req *http.Request) {
+	if !r.sameOrigin(req) {
+		r.writeError(w, &apiError{status: http.StatusForbidden, msg: "requests from other sites are refused"})
+		return
+	}
+	var body struct {
+		Password string `json:"password"`
+	}
+	if err := decodeJSON(w, req, 1<<10, &body); err != nil {
+		r.writeError(w, err)
+		return
+	}
+	st := r.State()
+	if !st.Exists {
+		r.writeError(w, errNoRoom)
+		return
+	}
+	if !st.Private {
+		writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+		return
+	}
+	if err := r.checkLogin(req, st, body.Password); err != nil {
+		r.writeError(w, err)
+		return
+	}
+	if err := r.startSession(w, req); err != nil {
+		r.writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+}
+
+func (r *Room) handleListMessages(w http.ResponseWriter, req *http.Request) {
+	if !r.requireRoom(w, req) {
+		return
+	}
+	q := req.URL.Query()
+	after := int64(-1)
+	if s := q.Get("after"); s != "" {
+		v, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || v < 0 {
+			r.writeError(w, badRequest("after must be a message id (a whole number, 0 or more)"))
+			return
+		}
+		after = v
+	}
+	limit := 100
+	if s := q.Get("limit"); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil || v < 1 || v > 1000 {
+			r.writeError(w, badRequest("limit must be a whole number from 1 to 1000"))
+			return
+		}
+		limit = v
+	}
+	msgs, err := r.store.List(after, limit)
+	if err != nil {
+		r.writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, msgs)
+}
+
+func (r *Room) handlePostMessage(w http.ResponseWriter, req *http.Request) {
+	if !r.requireRoom(w, req) {
+		return
+	}
+	if err := r.guardWrite(req, 1); err != nil {
+		r.writeError(w, err)
+		return
+	}
+	var body struct {
+		Nick string `json:"nick"`
+		Text string `json:"text"`
+	}
+	if err := decodeJSON(w, req, int64(r.opts.MaxPGPLength)*6+1024, &body); err != nil {
+		r.writeError(w, err)
+		return
+	}
+	m, err := r.Post(req.Context(), body.Nick, body.Text)
+	if err != nil {
+		r.writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, m)
+}
+
+func (r *Room) handleDestroy(w http.ResponseWriter, req *http.Request) {
+	if !r.requireRoom(w, req) {
+		return
+	}
+	if err := r.guardWrite(req, 1); err != nil {
+		r.writeError(w, err)
+		return
+	}
+	var body struct {
+		Nick string `json:"nick"`
+	}
+	if err := decodeJSON(w, req, 1<<10, &body); err != nil {
+		r.writeError(w, err)
+		return
+	}
+	at, err := r.Destroy(body.Nick)
+	if err != nil {
+		r.writeError(w, err)
+		return
+	}
+	_, by := r.Countdown()
+	writeJSON(w, http.StatusAccepted, map[string]any{"destroy_at": at, "by": by})
+}
+
+func handleHealth(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// endpoint describes one route for GET /api.
+type endpoint struct {
+	Method      string `json:"method"`
+	Path        string `json:"path"`
+	Description string `json:"description"`
+}
+
+// apiEndpoints lists the routes for GET /api.
+func apiEndpoints() []endpoint {
+	return []endpoint{
+	{"GET", "/healthz", `liveness: {"status":"ok"}`},
+	{"GET", "/api", "this list"},
+	{"GET", "/api/room", `the room: {"exists","name","private","created_at","destroyed_at","destroyed_by","destroy_at","members","authorized"}`},
+	{"POST", "/api/room", `create the room when none exists: {"private":bool} -> {"url","password"}`},
+	{"POST", "/api/login", `private room: {"password"} -> session cookie`},
+	{"GET", "/api/messages?after=ID&limit=N", "history, oldest first; without after, the newest N (default 100, at most 1000)"},
+	{"POST", "/api/messages", `{"nick","text"} -> 201 with the stored message; "/ping NICK text" pings NICK`},
+	{"POST", "/api/destroy", `{"nick"} -> 202; starts the countdown, then wipes the room`},
+	{"GET", "/ws", `WebSocket (?nick=NICK): events {"type":"message"|"join"|"leave"|"presence"|"destroy"|"error"}; send {"type":"message","text"}, {"type":"nick","nick"}, {"type":"quit"}`},
+	}
+}
+
+func handleAPIIndex(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"endpoints": apiEndpoints()})
+}

@@ -1,0 +1,123 @@
+package chat
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Kind tells what a message is.
+type Kind string
+
+// The kinds of message.
+const (
+	KindText   Kind = "text"
+	KindFile   Kind = "file"
+	KindSystem Kind = "system"
+	KindPing   Kind = "ping"
+)
+
+// Message is one entry of the room's history.
+type Message struct {
+	ID   uint64    `json:"id"`
+	TS   time.Time `json:"ts"`
+	Nick string    `json:"nick"`
+	Text string    `json:"text"`
+	Kind Kind      `json:"kind"`
+	To   string    `json:"to,omitempty"`
+	File *File     `json:"file,omitempty"`
+}
+
+// File describes an uploaded file attached to a message.
+type File struct {
+	URL   string `json:"url"`
+	Name  string `json:"name"`
+	Size  int64  `json:"size"`
+	Type  string `json:"type"`
+	Thumb string `json:"thumb,omitempty"`
+	// ID is the file's storage id; never a path from the client.
+	ID string `json:"id,omitempty"`
+}
+
+// MaxNickLength is the longest nickname, in characters.
+const MaxNickLength = 25
+
+// ValidateNick checks that nick is 1 to 25 letters or digits.
+func ValidateNick(nick string) error {
+	if nick == "" {
+		return errors.New("choose a nickname")
+	}
+	if !utf8.ValidString(nick) {
+		return errors.New("the nickname is not valid UTF-8")
+	}
+	if n := utf8.RuneCountInString(nick); n > MaxNickLength {
+		return fmt.Errorf("a nickname has at most %d characters, this one has %d", MaxNickLength, n)
+	}
+	for _, r := range nick {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+			return fmt.Errorf("a nickname may hold only letters and digits, not %q", r)
+		}
+	}
+	return nil
+}
+
+// PGPBegin starts an OpenPGP armored message, which may be longer than
+// ordinary text and is stored byte for byte.
+const PGPBegin = "-----BEGIN PGP MESSAGE-----"
+
+// IsPGP reports whether text is an OpenPGP armored message.
+func IsPGP(text string) bool {
+	t := strings.TrimLeft(text, " \t\r\n")
+	return strings.HasPrefix(t, PGPBegin) && strings.Contains(t, "-----END PGP MESSAGE-----")
+}
+
+// TextLimits bound the length of a message's text.
+type TextLimits struct {
+	// Max is the most characters of ordinary text.
+	Max int
+	// MaxPGP is the most bytes of an OpenPGP armored message.
+	MaxPGP int
+}
+
+// ValidateText checks a message's text: not blank, valid UTF-8, no control
+// characters but newline and tab (and carriage return in armored text), and
+// within the limits.
+func ValidateText(text string, lim TextLimits) error {
+	if strings.TrimSpace(text) == "" {
+		return errors.New("the message is empty")
+	}
+	if !utf8.ValidString(text) {
+		return errors.New("the message is not valid UTF-8")
+	}
+	pgp := IsPGP(text)
+	for _, r := range text {
+		if unicode.IsControl(r) && r != '\n' && r != '\t' && !(pgp && r == '\r') {
+			return fmt.Errorf("the message holds a control character (%U)", r)
+		}
+	}
+	if pgp {
+		if len(text) > lim.MaxPGP {
+			return fmt.Errorf("an OpenPGP message has at most %d bytes, this one has %d", lim.MaxPGP, len(text))
+		}
+		return nil
+	}
+	if n := utf8.RuneCountInString(text); n > lim.Max {
+		return fmt.Errorf("a message has at most %d characters, this one has %d", lim.Max, n)
+	}
+	return nil
+}
+
+// ParsePing splits "/ping NICK text" into NICK and text. ok is false when
+// text is not a ping.
+func ParsePing(text string) (to, body string, ok bool) {
+	rest, found := strings.CutPrefix(text, "/ping ")
+	if !found {
+		return "", "", false
+	}
+	rest = strings.TrimLeft(rest, " ")
+	to, body, _ = strings.Cut(rest, " ")
+	return to, strings.TrimSpace(body), true
+}

@@ -1,0 +1,340 @@
+package chat
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+var (
+	bucketMessages = []byte("messages")
+	bucketMeta     = []byte("meta")
+	bucketSessions = []byte("sessions")
+	keyRoom        = []byte("room")
+)
+
+// RoomState is the room's record in the store.
+type RoomState struct {
+	// Exists is false before the first room is created and after a destroy.
+	Exists       bool      `json:"exists"`
+	Name         string    `json:"name"`
+	Private      bool      `json:"private"`
+	PasswordHash string    `json:"password_hash,omitempty"`
+	CreatedAt    time.Time `json:"created_at"`
+	DestroyedAt  time.Time `json:"destroyed_at,omitzero"`
+	DestroyedBy  string    `json:"destroyed_by,omitempty"`
+	// LastID is the last message id handed out; ids never go back, not even
+	// across a destroy, so a page that missed a destroy is never confused.
+	LastID uint64 `json:"last_id"`
+}
+
+// Store is the room's durable state in one bbolt file. A write returns
+// only once it is on disk; concurrent writes share one fsync (bbolt's
+// Batch), so many posters cost few disk flushes.
+type Store struct {
+	db *bolt.DB
+}
+
+// ErrStoreFull is returned when the disk holding the store is full.
+var ErrStoreFull = errors.New("the server's disk is full")
+
+// OpenStore opens or creates dir/messages.db.
+func OpenStore(ctx context.Context, dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	path := filepath.Join(dir, "messages.db")
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		if errors.Is(err, bolt.ErrTimeout) {
+			return nil, fmt.Errorf("open %s: another chatbox is using it", path)
+		}
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	db.MaxBatchDelay = 2 * time.Millisecond
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketMessages, bucketMeta, bucketSessions} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("prepare %s: %w", path, err)
+	}
+	return &Store{db: db}, ctx.Err()
+}
+
+// Close closes the store file.
+func (s *Store) Close() error { return s.db.Close() }
+
+func idKey(id uint64) []byte {
+	k := make([]byte, 8)
+	binary.BigEndian.PutUint64(k, id)
+	return k
+}
+
+func readRoom(tx *bolt.Tx) (RoomState, error) {
+	var st RoomState
+	raw := tx.Bucket(bucketMeta).Get(keyRoom)
+	if raw == nil {
+		return st, nil
+	}
+	if err := json.Unmarshal(raw, &st); err != nil {
+		return st, fmt.Errorf("decode room record: %w", err)
+	}
+	return st, nil
+}
+
+func writeRoom(tx *bolt.Tx, st RoomState) error {
+	raw, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	return tx.Bucket(bucketMeta).Put(keyRoom, raw)
+}
+
+func wrapWrite(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if isDiskFull(err) {
+		return fmt.Errorf("%s: %w", what, ErrStoreFull)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// Room returns the room's record.
+func (s *Store) Room() (RoomState, error) {
+	var st RoomState
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		st, err = readRoom(tx)
+		return err
+	})
+	return st, err
+}
+
+// UpdateRoom applies fn to the room's record and stores the result.
+func (s *Store) UpdateRoom(fn func(*RoomState) error) (RoomState, error) {
+	var st RoomState
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		var err error
+		st, err = readRoom(tx)
+		if err != nil {
+			return err
+		}
+		if err := fn(&st); err != nil {
+			return err
+		}
+		return writeRoom(tx, st)
+	})
+	return st, wrapWrite("update room", err)
+}
+
+// Append stores m with the next id and its timestamp, and returns it once
+// it is durably on disk.
+func (s *Store) Append(ctx context.Context, m Message) (Message, error) {
+	if err := ctx.Err(); err != nil {
+		return Message{}, err
+	}
+	var stored Message
+	err := s.db.Batch(func(tx *bolt.Tx) error {
+		st, err := readRoom(tx)
+		if err != nil {
+			return err
+		}
+		if !st.Exists {
+			return errNoRoom
+		}
+		st.LastID++
+		stored = m
+		stored.ID = st.LastID
+		raw, err := json.Marshal(stored)
+		if err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketMessages).Put(idKey(stored.ID), raw); err != nil {
+			return err
+		}
+		return writeRoom(tx, st)
+	})
+	if errors.Is(err, errNoRoom) {
+		return Message{}, err
+	}
+	return stored, wrapWrite("store message", err)
+}
+
+var errNoRoom = errors.New("there is no room here; create one first")
+
+// List returns up to limit messages after id, oldest first. With after <
+// 0 it returns the newest limit messages, oldest first.
+func (s *Store) List(after int64, limit int) ([]Message, error) {
+	out := make([]Message, 0, min(limit, 256))
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketMessages).Cursor()
+		var k, v []byte
+		if after < 0 {
+			// Walk back limit entries from the end, then forward.
+			n := 0
+			for k, _ = c.Last(); k != nil && n < limit-1; k, _ = c.Prev() {
+				n++
+			}
+			if k == nil {
+				k, v = c.First()
+			} else {
+				k, v = c.Seek(k)
+			}
+		} else {
+			k, v = c.Seek(idKey(uint64(after) + 1))
+		}
+		for ; k != nil && len(out) < limit; k, v = c.Next() {
+			var m Message
+			if err := json.Unmarshal(v, &m); err != nil {
+				return fmt.Errorf("decode message %d: %w", binary.BigEndian.Uint64(k), err)
+			}
+			out = append(out, m)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Prune deletes messages beyond the newest keep (when keep > 0) and those
+// older than before (when not zero). It returns the deleted messages so
+// their files can be removed.
+func (s *Store) Prune(keep int, before time.Time) ([]Message, error) {
+	var deleted []Message
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		deleted = deleted[:0]
+		b := tx.Bucket(bucketMessages)
+		total := b.Stats().KeyN
+		c := b.Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			var m Message
+			if err := json.Unmarshal(v, &m); err != nil {
+				return fmt.Errorf("decode message %d: %w", binary.BigEndian.Uint64(k), err)
+			}
+			tooMany := keep > 0 && total-len(deleted) > keep
+			tooOld := !before.IsZero() && m.TS.Before(before)
+			if !tooMany && !tooOld {
+				break
+			}
+			if err := c.Delete(); err != nil {
+				return err
+			}
+			deleted = append(deleted, m)
+		}
+		return nil
+	})
+	return deleted, wrapWrite("prune messages", err)
+}
+
+// Wipe deletes every message and session and marks the room destroyed by
+// nick at the given time.
+func (s *Store) Wipe(nick string, at time.Time) (RoomState, error) {
+	var st RoomState
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		var err error
+		st, err = readRoom(tx)
+		if err != nil {
+			return err
+		}
+		for _, name := range [][]byte{bucketMessages, bucketSessions} {
+			if err := tx.DeleteBucket(name); err != nil {
+				return err
+			}
+			if _, err := tx.CreateBucket(name); err != nil {
+				return err
+			}
+		}
+		st = RoomState{LastID: st.LastID, DestroyedAt: at, DestroyedBy: nick}
+		return writeRoom(tx, st)
+	})
+	return st, wrapWrite("wipe room", err)
+}
+
+// AddSession stores a session token's hash with its expiry.
+func (s *Store) AddSession(hash []byte, expires time.Time) error {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		v := make([]byte, 8)
+		binary.BigEndian.PutUint64(v, uint64(expires.Unix()))
+		return tx.Bucket(bucketSessions).Put(hash, v)
+	})
+	return wrapWrite("store session", err)
+}
+
+// SessionValid reports whether a session with this hash exists and has not
+// expired at now.
+func (s *Store) SessionValid(hash []byte, now time.Time) (bool, error) {
+	ok := false
+	err := s.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketSessions).Get(hash)
+		ok = len(v) == 8 && int64(binary.BigEndian.Uint64(v)) > now.Unix()
+		return nil
+	})
+	return ok, err
+}
+
+// DeleteSessions removes every session (a new password logs everyone out).
+func (s *Store) DeleteSessions() error {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		if err := tx.DeleteBucket(bucketSessions); err != nil {
+			return err
+		}
+		_, err := tx.CreateBucket(bucketSessions)
+		return err
+	})
+	return wrapWrite("delete sessions", err)
+}
+
+// PruneSessions removes expired sessions.
+func (s *Store) PruneSessions(now time.Time) error {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketSessions).Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if len(v) != 8 || int64(binary.BigEndian.Uint64(v)) <= now.Unix() {
+				if err := c.Delete(); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	return wrapWrite("prune sessions", err)
+}
+
+// MessageCount returns how many messages are stored.
+func (s *Store) MessageCount() (int, error) {
+	n := 0
+	err := s.db.View(func(tx *bolt.Tx) error {
+		n = tx.Bucket(bucketMessages).Stats().KeyN
+		return nil
+	})
+	return n, err
+}
+
+// Get returns the message with id, if it exists.
+func (s *Store) Get(id uint64) (Message, bool, error) {
+	var m Message
+	found := false
+	err := s.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketMessages).Get(idKey(id))
+		if v == nil {
+			return nil
+		}
+		found = true
+		return json.Unmarshal(bytes.Clone(v), &m)
+	})
+	return m, found, err
+}

@@ -1,0 +1,183 @@
+package chat
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// newUpgrader returns the WebSocket upgrader: small read buffers, pooled
+// write buffers held only while writing, and the room's origin check.
+func (r *Room) newUpgrader() *websocket.Upgrader {
+	return &websocket.Upgrader{
+		ReadBufferSize:  1024,
+		WriteBufferSize: 4096,
+		WriteBufferPool: &sync.Pool{},
+		CheckOrigin:     r.sameOrigin,
+		Error: func(w http.ResponseWriter, _ *http.Request, status int, reason error) {
+			writeJSON(w, status, map[string]string{"error": reason.Error()})
+		},
+	}
+}
+
+// clientEvent is what a client may send on the WebSocket.
+type clientEvent struct {
+	Type string `json:"type"`
+	Text string `json:"text,omitempty"`
+	Nick string `json:"nick,omitempty"`
+}
+
+func (r *Room) handleWS(upgrader *websocket.Upgrader) http.HandlerFunc {
+	return func(w http.ResponseWriter, req *http.Request) {
+		if !r.requireRoom(w, req) {
+			return
+		}
+		if !r.sameOrigin(req) {
+			r.writeError(w, &apiError{status: http.StatusForbidden, msg: "WebSocket connections from other sites are refused"})
+			return
+		}
+		nick := req.URL.Query().Get("nick")
+		if err := ValidateNick(nick); err != nil {
+			r.writeError(w, badRequest(err.Error()))
+			return
+		}
+		addr := r.addrs.clientAddr(req)
+		if ok, retry := r.joins.allow(addr, 1, r.now()); !ok {
+			r.writeError(w, &apiError{status: http.StatusTooManyRequests, msg: "you are connecting too often; wait a moment", retryAfter: retry})
+			return
+		}
+		conn, err := upgrader.Upgrade(w, req, nil)
+		if err != nil {
+			return // the upgrader has answered.
+		}
+		c := &client{
+			conn: conn,
+			addr: addr,
+			nick: nick,
+			send: make(chan *websocket.PreparedMessage, sendQueue),
+			done: make(chan struct{}),
+		}
+		members, joined, refusal := r.hub.add(c, r.opts.MaxClients, r.opts.MaxClientsPerAddr)
+		if refusal != "" {
+			conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseTryAgainLater, refusal), time.Now().Add(writeWait))
+			conn.Close()
+			return
+		}
+		r.hub.writers.Add(1)
+		go r.writeLoop(c)
+		r.hub.sendTo(c, Event{Type: "presence", Members: members})
+		if joined {
+			r.hub.broadcast(Event{Type: "join", Nick: nick, Members: members})
+		}
+		r.readLoop(c)
+		c.close(websocket.CloseNormalClosure, "")
+		if members, left := r.hub.remove(c); left {
+			r.hub.broadcast(Event{Type: "leave", Nick: r.hub.nickOf(c), Members: members})
+		}
+	}
+}
+
+// writeLoop is the only writer of c's socket.
+func (r *Room) writeLoop(c *client) {
+	defer r.hub.writers.Done()
+	ping := time.NewTicker(pingPeriod)
+	defer ping.Stop()
+	defer c.conn.Close()
+	for {
+		select {
+		case pm := <-c.send:
+			c.conn.SetWriteDeadline(time.Now().Add(writeWait))
+			if err := c.conn.WritePreparedMessage(pm); err != nil {
+				c.close(websocket.CloseAbnormalClosure, "")
+				return
+			}
+		case <-ping.C:
+			if err := c.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
+				c.close(websocket.CloseAbnormalClosure, "")
+				return
+			}
+		case <-c.done:
+			if c.closeCode != websocket.CloseAbnormalClosure {
+				c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(c.closeCode, c.closeText), time.Now().Add(writeWait))
+			}
+			return
+		}
+	}
+}
+
+// readLoop reads c's events until the connection ends.
+func (r *Room) readLoop(c *client) {
+	c.conn.SetReadLimit(int64(r.opts.MaxPGPLength)*6 + 1024)
+	c.conn.SetReadDeadline(time.Now().Add(pongWait))
+	c.conn.SetPongHandler(func(string) error {
+		return c.conn.SetReadDeadline(time.Now().Add(pongWait))
+	})
+	for {
+		_, raw, err := c.conn.ReadMessage()
+		if err != nil {
+			if errors.Is(err, websocket.ErrReadLimit) {
+				c.close(websocket.CloseMessageTooBig, "the message is too large")
+			}
+			return
+		}
+		c.conn.SetReadDeadline(time.Now().Add(pongWait))
+		var ev clientEvent
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			r.hub.sendTo(c, Event{Type: "error", Error: "send events as JSON objects"})
+			continue
+		}
+		if quit := r.handleClientEvent(c, ev); quit {
+			return
+		}
+	}
+}
+
+// handleClientEvent acts on one event from c. It reports whether c quit.
+func (r *Room) handleClientEvent(c *client, ev clientEvent) (quit bool) {
+	switch ev.Type {
+	case "message":
+		if ok, retry := r.posts.allow(c.addr, 1, r.now()); !ok {
+			r.hub.sendTo(c, Event{Type: "error", Error: "you are posting too fast; wait " + retry.Round(time.Second).String()})
+			return false
+		}
+		if _, err := r.Post(r.ctx, r.hub.nickOf(c), ev.Text); err != nil {
+			r.hub.sendTo(c, Event{Type: "error", Error: errorSentence(err)})
+		}
+	case "nick":
+		if err := ValidateNick(ev.Nick); err != nil {
+			r.hub.sendTo(c, Event{Type: "error", Error: err.Error()})
+			return false
+		}
+		members, oldLeft, newJoined, old := r.hub.rename(c, ev.Nick)
+		if oldLeft {
+			r.hub.broadcast(Event{Type: "leave", Nick: old, Members: members})
+		}
+		if newJoined {
+			r.hub.broadcast(Event{Type: "join", Nick: ev.Nick, Members: members})
+		}
+	case "quit":
+		return true
+	default:
+		r.hub.sendTo(c, Event{Type: "error", Error: "unknown event type; send message, nick or quit"})
+	}
+	return false
+}
+
+// errorSentence turns an error from the room into a sentence for a client.
+func errorSentence(err error) string {
+	var ae *apiError
+	switch {
+	case errors.As(err, &ae):
+		return ae.msg
+	case errors.Is(err, ErrStoreFull):
+		return "the server's disk is full; your message was not stored"
+	case errors.Is(err, errNoRoom):
+		return errNoRoom.Error()
+	default:
+		return "the server failed to store your message"
+	}
+}
