@@ -203,8 +203,8 @@ type roomInfo struct {
 	// Authorized tells the page whether it must ask for the password.
 	Authorized bool `json:"authorized"`
 	// Limits the page needs.
-	MaxMessageLength int   `json:"max_message_length"`
-	MaxFileSize      int64 `json:"max_file_size"`
+	MaxMessageLength int    `json:"max_message_length"`
+	MaxFileSize      int64  `json:"max_file_size"`
 	LastID           uint64 `json:"last_id"`
 }
 
@@ -415,15 +415,15 @@ type endpoint struct {
 // apiEndpoints lists the routes for GET /api.
 func apiEndpoints() []endpoint {
 	return []endpoint{
-	{"GET", "/healthz", `liveness: {"status":"ok"}`},
-	{"GET", "/api", "this list"},
-	{"GET", "/api/room", `the room: {"exists","name","private","created_at","destroyed_at","destroyed_by","destroy_at","members","authorized"}`},
-	{"POST", "/api/room", `create the room when none exists: {"private":bool} -> {"url","password"}`},
-	{"POST", "/api/login", `private room: {"password"} -> session cookie`},
-	{"GET", "/api/messages?after=ID&limit=N", "history, oldest first; without after, the newest N (default 100, at most 1000)"},
-	{"POST", "/api/messages", `{"nick","text"} -> 201 with the stored message; "/ping NICK text" pings NICK`},
-	{"POST", "/api/destroy", `{"nick"} -> 202; starts the countdown, then wipes the room`},
-	{"GET", "/ws", `WebSocket (?nick=NICK): events {"type":"message"|"join"|"leave"|"presence"|"destroy"|"error"}; send {"type":"message","text"}, {"type":"nick","nick"}, {"type":"quit"}`},
+		{"GET", "/healthz", `liveness: {"status":"ok"}`},
+		{"GET", "/api", "this list"},
+		{"GET", "/api/room", `the room: {"exists","name","private","created_at","destroyed_at","destroyed_by","destroy_at","members","authorized"}`},
+		{"POST", "/api/room", `create the room when none exists: {"private":bool} -> {"url","password"}`},
+		{"POST", "/api/login", `private room: {"password"} -> session cookie`},
+		{"GET", "/api/messages?after=ID&limit=N", "history, oldest first; without after, the newest N (default 100, at most 1000)"},
+		{"POST", "/api/messages", `{"nick","text"} -> 201 with the stored message; "/ping NICK text" pings NICK`},
+		{"POST", "/api/destroy", `{"nick"} -> 202; starts the countdown, then wipes the room`},
+		{"GET", "/ws", `WebSocket (?nick=NICK): events {"type":"message"|"join"|"leave"|"presence"|"destroy"|"error"}; send {"type":"message","text"}, {"type":"nick","nick"}, {"type":"quit"}`},
 	}
 }
 
