@@ -1,0 +1,211 @@
+// Package centos is the chatbox platform for CentOS Stream, RHEL, Rocky
+// Linux, AlmaLinux and Fedora: dnf (or yum), dnf-automatic, systemd,
+// firewalld and SELinux.
+package centos
+
+import (
+	"context"
+
+	"github.com/chatbox-dev/chatbox/packaging"
+	"github.com/chatbox-dev/chatbox/platform"
+)
+
+// Backend makes RHEL-family platforms.
+type Backend struct{}
+
+// Platform returns the platform for CentOS Stream 9+, RHEL, Rocky and
+// AlmaLinux 8+ and Fedora 39+, nil for other families.
+func (Backend) Platform(rel platform.OSRelease) (platform.Platform, error) {
+	var name, min string
+	switch rel.ID {
+	case "centos":
+		name, min = "CentOS Stream", "9"
+	case "rhel":
+		name, min = "RHEL", "8"
+	case "rocky":
+		name, min = "Rocky Linux", "8"
+	case "almalinux":
+		name, min = "AlmaLinux", "8"
+	case "fedora":
+		name, min = "Fedora", "39"
+	default:
+		return nil, nil
+	}
+	if !platform.AtLeast(rel.VersionID, min) {
+		return nil, &platform.UnsupportedError{Found: rel.String()}
+	}
+	if rel.VersionID != "" {
+		name += " " + rel.VersionID
+	}
+	return &RHEL{rel: rel, name: name, sd: platform.Systemd{Name: "chatbox.service", Unit: packaging.SystemdUnit()}}, nil
+}
+
+// RHEL is a RHEL-family host.
+type RHEL struct {
+	rel  platform.OSRelease
+	name string
+	sd   platform.Systemd
+}
+
+// ID returns the os-release ID.
+func (r *RHEL) ID() string { return r.rel.ID }
+
+// Name returns the OS name and version.
+func (r *RHEL) Name() string { return r.name }
+
+// Paths returns the standard Linux paths.
+func (r *RHEL) Paths() platform.Paths {
+	return platform.Paths{
+		Binary:      "/usr/local/bin/chatbox",
+		ConfigDir:   "/etc/chatbox",
+		Config:      "/etc/chatbox/config.toml",
+		DataDir:     "/var/lib/chatbox",
+		ServiceFile: r.sd.UnitPath(),
+	}
+}
+
+// User returns the service account.
+func (r *RHEL) User() string { return "chatbox" }
+
+// Listen returns the standard ports; the unit grants CAP_NET_BIND_SERVICE.
+func (r *RHEL) Listen() platform.Listen { return platform.Listen{HTTP: ":80", HTTPS: ":443"} }
+
+// dnf5 reports whether the release uses dnf5 (Fedora 41 and later), whose
+// automatic-updates plugin has other names.
+func (r *RHEL) dnf5() bool {
+	return r.rel.ID == "fedora" && platform.AtLeast(r.rel.VersionID, "41")
+}
+
+func (r *RHEL) packages() []string {
+	if r.dnf5() {
+		return []string{"ca-certificates", "dnf5-plugin-automatic"}
+	}
+	return []string{"ca-certificates", "dnf-automatic"}
+}
+
+// pm returns the package manager: dnf, or yum where only yum exists.
+func pm(h *platform.Host) string {
+	if !h.HasCommand("dnf") && h.HasCommand("yum") {
+		return "yum"
+	}
+	return "dnf"
+}
+
+// RepairPackages does nothing: rpm transactions do not stay half-done the
+// way an interrupted dpkg run does.
+func (r *RHEL) RepairPackages(context.Context, *platform.Host) error { return nil }
+
+// InstallPackages installs what is missing.
+func (r *RHEL) InstallPackages(ctx context.Context, h *platform.Host) error {
+	if h.Query(ctx, append([]string{"rpm", "-q", "--quiet"}, r.packages()...)...) {
+		return nil
+	}
+	return h.Exec(ctx, append([]string{pm(h), "-y", "install"}, r.packages()...)...)
+}
+
+// CreateUser adds the chatbox account and its directories.
+func (r *RHEL) CreateUser(ctx context.Context, h *platform.Host) error {
+	return platform.CreateUserLinux(ctx, h, r.User(), "/sbin/nologin", r.Paths())
+}
+
+// RemoveUser deletes the chatbox account and its group.
+func (r *RHEL) RemoveUser(ctx context.Context, h *platform.Host) error {
+	if !h.HasUser(r.User()) {
+		return nil
+	}
+	return h.Exec(ctx, "userdel", r.User())
+}
+
+// FixLabels restores the SELinux contexts of files moved into place: a
+// file renamed from a temporary one keeps the temporary file's label, and
+// systemd then cannot execute the binary (status 203/EXEC).
+func (r *RHEL) FixLabels(ctx context.Context, h *platform.Host, paths ...string) error {
+	if !h.Live || !h.HasCommand("restorecon") || len(paths) == 0 {
+		return nil
+	}
+	return h.Exec(ctx, append([]string{"restorecon", "-RF"}, paths...)...)
+}
+
+// SetHostname sets the name with hostnamectl.
+func (r *RHEL) SetHostname(ctx context.Context, h *platform.Host, name string) error {
+	return platform.SetHostnameSystemd(ctx, h, name, "127.0.1.1")
+}
+
+const automaticConf = `# Written by chatbox install: download and apply updates automatically.
+[commands]
+apply_updates = yes
+upgrade_type = default
+`
+
+// EnableAutoUpdates turns on the timer that downloads and installs
+// updates (dnf-automatic-install.timer; dnf5-automatic.timer with
+// apply_updates on Fedora 41 and later).
+func (r *RHEL) EnableAutoUpdates(ctx context.Context, h *platform.Host) error {
+	if r.dnf5() {
+		if _, err := h.WriteFile(ctx, "/etc/dnf/automatic.conf", []byte(automaticConf), 0o644, ""); err != nil {
+			return err
+		}
+		return platform.EnableTimer(ctx, h, "dnf5-automatic.timer")
+	}
+	return platform.EnableTimer(ctx, h, "dnf-automatic-install.timer")
+}
+
+// OpenFirewall allows http and https in firewalld's default zone,
+// permanently, when firewalld is installed; it never removes a service,
+// so SSH stays open.
+func (r *RHEL) OpenFirewall(ctx context.Context, h *platform.Host) error {
+	if !h.HasCommand("firewall-cmd") {
+		return nil
+	}
+	if h.Query(ctx, "firewall-cmd", "--permanent", "--query-service=http") &&
+		h.Query(ctx, "firewall-cmd", "--permanent", "--query-service=https") {
+		return nil
+	}
+	if err := h.Exec(ctx, "firewall-cmd", "--permanent", "--add-service=http", "--add-service=https"); err != nil {
+		return err
+	}
+	if h.Live && h.Query(ctx, "firewall-cmd", "--state") {
+		return h.Exec(ctx, "firewall-cmd", "--reload")
+	}
+	return nil
+}
+
+// InstallService writes the hardened unit and enables it.
+func (r *RHEL) InstallService(ctx context.Context, h *platform.Host) error {
+	return r.sd.Install(ctx, h)
+}
+
+// RestartService restarts the unit.
+func (r *RHEL) RestartService(ctx context.Context, h *platform.Host) error {
+	return r.sd.Restart(ctx, h)
+}
+
+// ServiceActive reports whether the unit runs.
+func (r *RHEL) ServiceActive(ctx context.Context, h *platform.Host) bool {
+	return r.sd.Active(ctx, h)
+}
+
+// RemoveService stops, disables and deletes the unit.
+func (r *RHEL) RemoveService(ctx context.Context, h *platform.Host) error {
+	return r.sd.Remove(ctx, h)
+}
+
+// UpdateSystem applies every update now and says when a reboot is needed.
+func (r *RHEL) UpdateSystem(ctx context.Context, h *platform.Host) ([]string, error) {
+	if err := h.Exec(ctx, pm(h), "-y", "upgrade", "--refresh"); err != nil {
+		return nil, err
+	}
+	if h.Live && h.HasCommand("needs-restarting") && !h.Query(ctx, "needs-restarting", "-r") {
+		return []string{"a reboot is needed to finish the updates (needs-restarting -r says so); chatbox does not reboot by itself"}, nil
+	}
+	return nil, nil
+}
+
+// LogsCommand shows the unit's journal.
+func (r *RHEL) LogsCommand(lines int, follow bool) []string {
+	return r.sd.LogsCommand(lines, follow)
+}
+
+// LogFile returns "": the log is in the journal.
+func (r *RHEL) LogFile() string { return "" }
+

@@ -1,0 +1,132 @@
+package platform
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// OSRelease is what a host says about its operating system: the fields of
+// os-release(5) that chatbox uses.
+type OSRelease struct {
+	ID         string // "debian", "rocky", "openbsd"
+	VersionID  string // "12", "9.4", "7.6"; empty when planning with --os
+	PrettyName string // "Debian GNU/Linux 12 (bookworm)"
+}
+
+// String names the release for a person.
+func (r OSRelease) String() string {
+	if r.PrettyName != "" {
+		return r.PrettyName
+	}
+	if r.VersionID != "" {
+		return r.ID + " " + r.VersionID
+	}
+	return r.ID
+}
+
+// ParseOSRelease reads os-release(5) text.
+func ParseOSRelease(data []byte) OSRelease {
+	var r OSRelease
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		key, val, ok := strings.Cut(strings.TrimSpace(sc.Text()), "=")
+		if !ok || strings.HasPrefix(key, "#") {
+			continue
+		}
+		if uq, err := strconv.Unquote(val); err == nil {
+			val = uq
+		} else {
+			val = strings.Trim(val, `'"`)
+		}
+		switch key {
+		case "ID":
+			r.ID = strings.ToLower(val)
+		case "VERSION_ID":
+			r.VersionID = val
+		case "PRETTY_NAME":
+			r.PrettyName = val
+		}
+	}
+	return r
+}
+
+// Backend makes Platforms for the releases it knows. Platform returns nil
+// and no error for a release of another family, and an UnsupportedError
+// for a version of its family that it does not support.
+type Backend interface {
+	Platform(rel OSRelease) (Platform, error)
+}
+
+// Detect finds the Platform for the host at root: from osID when it is not
+// empty (the --os flag; any machine can plan for any supported OS), else
+// from the kernel (goos, normally runtime.GOOS) and root's os-release(5).
+// The host is only read; an unsupported OS is refused before anything
+// changes.
+func Detect(ctx context.Context, root, goos, osID string, backends ...Backend) (Platform, error) {
+	var rel OSRelease
+	switch {
+	case osID != "":
+		if !slices.Contains(IDs(), osID) {
+			return nil, &UnsupportedError{
+				Found: fmt.Sprintf("--os %q", osID),
+				Usage: true,
+			}
+		}
+		rel = OSRelease{ID: osID}
+	case goos == "openbsd" && (root == "" || root == "/"):
+		out, err := exec.CommandContext(ctx, "uname", "-r").Output()
+		if err != nil {
+			return nil, fmt.Errorf("detect the OpenBSD release: %w", err)
+		}
+		v := strings.TrimSpace(string(out))
+		rel = OSRelease{ID: "openbsd", VersionID: v, PrettyName: "OpenBSD " + v}
+	case goos != "linux" && (root == "" || root == "/"):
+		return nil, &UnsupportedError{Found: goos}
+	default:
+		h := Host{Root: root}
+		data, err := h.ReadFile("/etc/os-release")
+		if err != nil {
+			data, err = h.ReadFile("/usr/lib/os-release")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("detect the operating system: %w", err)
+		}
+		rel = ParseOSRelease(data)
+	}
+	for _, b := range backends {
+		p, err := b.Platform(rel)
+		if err != nil {
+			return nil, err
+		}
+		if p != nil {
+			return p, nil
+		}
+	}
+	return nil, &UnsupportedError{Found: rel.String()}
+}
+
+// AtLeast reports whether the dotted version v is min or later. An empty v
+// (planning with --os) counts as recent.
+func AtLeast(v, min string) bool {
+	if v == "" {
+		return true
+	}
+	a, b := strings.Split(v, "."), strings.Split(min, ".")
+	for i := range b {
+		var x int
+		if i < len(a) {
+			x, _ = strconv.Atoi(a[i])
+		}
+		y, _ := strconv.Atoi(b[i])
+		if x != y {
+			return x > y
+		}
+	}
+	return true
+}
