@@ -208,4 +208,3 @@ func (r *RHEL) LogsCommand(lines int, follow bool) []string {
 
 // LogFile returns "": the log is in the journal.
 func (r *RHEL) LogFile() string { return "" }
-
