@@ -56,6 +56,13 @@ type TLS struct {
 	CARoot string `toml:"ca_root"`
 	// Challenge is "auto" (HTTP-01 and TLS-ALPN-01) or "dns-01".
 	Challenge string `toml:"challenge"`
+	// Profile is the ACME profile to ask for. Empty means the CA's default,
+	// or "shortlived" for a box with only an IP address.
+	Profile string `toml:"profile"`
+	// Resolvers are DNS servers (IP or IP:port) asked when DNS-01 finds the
+	// zone and waits for its TXT record to be visible. Empty means the
+	// system's resolvers.
+	Resolvers []string `toml:"resolvers"`
 }
 
 // DNS names the DNS provider used for DNS-01 and dynamic DNS.
@@ -230,6 +237,15 @@ func (c Config) Validate() error {
 	}
 	if !strings.HasPrefix(c.TLS.CA, "https://") {
 		return bad("tls.ca", "%q is not an https:// ACME directory URL", c.TLS.CA)
+	}
+	for _, r := range c.TLS.Resolvers {
+		host := r
+		if h, _, err := net.SplitHostPort(r); err == nil {
+			host = h
+		}
+		if net.ParseIP(host) == nil {
+			return bad("tls.resolvers", "%q is not an IP address or IP:port", r)
+		}
 	}
 	switch c.DNS.Provider {
 	case "":

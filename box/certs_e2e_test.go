@@ -1,0 +1,188 @@
+package box_test
+
+import (
+	"crypto/x509"
+	"fmt"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+const (
+	testZone   = "box.test"
+	testDomain = "chat.box.test"
+	// issueTimeout bounds how long a box may take to get its first
+	// certificate from Pebble, retries included.
+	issueTimeout = 60 * time.Second
+)
+
+// checkServedChain checks that resp came over a chain from the leaf for
+// name up to Pebble's root, and returns the leaf.
+func checkServedChain(t *testing.T, resp *http.Response, name string, roots *x509.CertPool) *x509.Certificate {
+	t.Helper()
+	if resp.TLS == nil || len(resp.TLS.PeerCertificates) == 0 {
+		t.Fatal("the response did not come over TLS")
+	}
+	leaf := resp.TLS.PeerCertificates[0]
+	inter := x509.NewCertPool()
+	for _, c := range resp.TLS.PeerCertificates[1:] {
+		inter.AddCert(c)
+	}
+	chains, err := leaf.Verify(x509.VerifyOptions{DNSName: name, Roots: roots, Intermediates: inter})
+	if err != nil {
+		t.Fatalf("the served certificate does not verify for %s against Pebble's root: %v", name, err)
+	}
+	if n := len(chains[0]); n < 3 {
+		t.Errorf("the verified chain has %d certificates, want leaf, intermediate and root", n)
+	}
+	return leaf
+}
+
+func TestBoxGetsACertificate(t *testing.T) {
+	requireE2E(t)
+	cases := []struct {
+		name      string
+		challenge string
+		// nonceReject is Pebble's percentage of rejected good nonces.
+		nonceReject int
+	}{
+		{"over HTTP-01, with Pebble rejecting nonces", "http-01", 30},
+		{"over TLS-ALPN-01", "tls-alpn-01", 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := freePorts(t)
+			dnsSrv := startDNS(t, testZone, map[string]string{testDomain: "127.0.0.1"}, nil)
+			ca := startPebble(t, p, dnsSrv.addr, tc.nonceReject)
+			cfg := boxConfig(t, p, ca.directory, ca.serverRoot)
+			cfg.Server.Domain = testDomain
+			cfg.TLS.Challenge = tc.challenge
+			b := startBox(t, cfg)
+
+			resp := waitForTrustedCert(t, testDomain, p, ca.roots, issueTimeout)
+			leaf := checkServedChain(t, resp, testDomain, ca.roots)
+			if got := ca.profiles(); len(got) == 0 || slices.ContainsFunc(got, func(p string) bool { return p != "" }) {
+				t.Errorf("the box ordered with profiles %q, want the CA's default (none named)", got)
+			}
+			if got := resp.Header.Get("Strict-Transport-Security"); got != "max-age=63072000; includeSubDomains" {
+				t.Errorf("HSTS header = %q", got)
+			}
+			if resp.ProtoMajor != 2 {
+				t.Errorf("HTTPS spoke %s, want HTTP/2", resp.Proto)
+			}
+			checkRedirect(t, p, testDomain)
+			if usedHTTP := strings.Contains(ca.log.String(), "validate w/ HTTP"); usedHTTP != (tc.challenge == "http-01") {
+				t.Errorf("Pebble validated over HTTP-01: %v; want that only with tls.challenge = http-01", usedHTTP)
+			}
+			if tc.nonceReject > 0 && ca.rejectedNonces() == 0 {
+				t.Errorf("Pebble rejected no nonce, so the box's retries went untested; raise nonceReject")
+			}
+
+			if tc.challenge == "http-01" {
+				// A restart reuses the stored certificate, even with the CA gone.
+				b.stop(t)
+				ca.stop()
+				startBox(t, cfg)
+				resp := waitForTrustedCert(t, testDomain, p, ca.roots, 10*time.Second)
+				again := checkServedChain(t, resp, testDomain, ca.roots)
+				if !again.Equal(leaf) {
+					t.Errorf("after a restart the box serves a different certificate (serial %v, was %v)", again.SerialNumber, leaf.SerialNumber)
+				}
+			}
+		})
+	}
+}
+
+// checkRedirect checks the box's plain-HTTP listener: /healthz answered
+// directly, everything else redirected to HTTPS with 308.
+func checkRedirect(t *testing.T, p ports, host string) {
+	t.Helper()
+	c := client(fmt.Sprintf("127.0.0.1:%d", p.http), nil, false)
+	base := fmt.Sprintf("http://%s:%d", host, p.http)
+	resp, body, err := get(c, base+"/healthz")
+	if err != nil || resp.StatusCode != http.StatusOK || !strings.Contains(body, `"status":"ok"`) {
+		t.Errorf("GET %s/healthz over plain HTTP = %v %q, %v; want 200 ok", base, resp, body, err)
+	}
+	resp, _, err = get(c, base+"/api/room?x=1")
+	if err != nil {
+		t.Fatalf("GET over plain HTTP: %v", err)
+	}
+	want := fmt.Sprintf("https://%s/api/room?x=1", net.JoinHostPort(host, fmt.Sprint(p.https)))
+	if resp.StatusCode != http.StatusPermanentRedirect || resp.Header.Get("Location") != want {
+		t.Errorf("GET %s/api/room?x=1 = %s to %q, want 308 to %q", base, resp.Status, resp.Header.Get("Location"), want)
+	}
+}
+
+func TestIPOnlyBoxGetsAShortLivedCertificate(t *testing.T) {
+	requireE2E(t)
+	for _, challenge := range []string{"http-01", "tls-alpn-01"} {
+		t.Run("over "+strings.ToUpper(challenge), func(t *testing.T) {
+			p := freePorts(t)
+			dnsSrv := startDNS(t, testZone, nil, nil)
+			ca := startPebble(t, p, dnsSrv.addr, 5)
+			cfg := boxConfig(t, p, ca.directory, ca.serverRoot)
+			cfg.Server.IP = "127.0.0.1"
+			cfg.TLS.Challenge = challenge
+			startBox(t, cfg)
+
+			// Go sends no SNI for an IP address: the box must pick its
+			// certificate by its default server name.
+			resp := waitForTrustedCert(t, "127.0.0.1", p, ca.roots, issueTimeout)
+			leaf := checkServedChain(t, resp, "127.0.0.1", ca.roots)
+			if len(leaf.IPAddresses) != 1 || !leaf.IPAddresses[0].Equal(net.IPv4(127, 0, 0, 1)) {
+				t.Errorf("the certificate is for IPs %v, want 127.0.0.1", leaf.IPAddresses)
+			}
+			if got := ca.profiles(); len(got) == 0 || slices.ContainsFunc(got, func(p string) bool { return p != "shortlived" }) {
+				t.Errorf("the box ordered with profiles %q, want shortlived", got)
+			}
+			if life := leaf.NotAfter.Sub(leaf.NotBefore); life > 7*24*time.Hour {
+				t.Errorf("the certificate lives %v, want the shortlived profile (6 days)", life)
+			}
+			checkRedirect(t, p, "127.0.0.1")
+		})
+	}
+}
+
+func TestIssuanceFailureKeepsTheRoomServing(t *testing.T) {
+	requireE2E(t)
+	p := freePorts(t)
+	// The DNS server knows nothing of the box's name, as when the record
+	// does not point here yet: Pebble cannot validate.
+	const name = "unresolved.box.test"
+	dnsSrv := startDNS(t, testZone, nil, nil)
+	ca := startPebble(t, p, dnsSrv.addr, 5)
+	cfg := boxConfig(t, p, ca.directory, ca.serverRoot)
+	cfg.Server.Domain = name
+	b := startBox(t, cfg)
+
+	waitFor(t, issueTimeout, "the failure to be logged with what to fix", func() error {
+		log := b.log.String()
+		if strings.Contains(log, "could not get a certificate") && strings.Contains(log, "points at this box's public address") {
+			return nil
+		}
+		return errNotYet
+	})
+
+	c := client(fmt.Sprintf("127.0.0.1:%d", p.https), nil, true)
+	url := fmt.Sprintf("https://%s:%d/healthz", name, p.https)
+	resp, body, err := get(c, url)
+	if err != nil {
+		t.Fatalf("GET %s with a self-signed certificate: %v", url, err)
+	}
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `"status":"ok"`) {
+		t.Errorf("GET %s = %s %q, want 200 ok", url, resp.Status, body)
+	}
+	leaf := resp.TLS.PeerCertificates[0]
+	if err := leaf.VerifyHostname(name); err != nil {
+		t.Errorf("the stand-in certificate is not for %s: %v", name, err)
+	}
+	if _, err := leaf.Verify(x509.VerifyOptions{DNSName: name, Roots: ca.roots}); err == nil {
+		t.Errorf("the stand-in certificate verifies against Pebble's root; it should be self-signed")
+	}
+	if !strings.Contains(strings.Join(leaf.Subject.Organization, ","), "self-signed") {
+		t.Errorf("the stand-in certificate's subject is %v, want it to say self-signed", leaf.Subject)
+	}
+}
