@@ -1,0 +1,45 @@
+package box
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+)
+
+func TestRedirectToHTTPS(t *testing.T) {
+	health := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok")) })
+	cases := []struct {
+		name         string
+		host         string
+		port         int
+		method, path string
+		wantCode     int
+		wantLocation string
+	}{
+		{"a page on port 443 goes to the bare name", "chat.example.com", 443, "GET", "/api/room?x=1", 308, "https://chat.example.com/api/room?x=1"},
+		{"another HTTPS port is kept in the URL", "chat.example.com", 8443, "GET", "/", 308, "https://chat.example.com:8443/"},
+		{"an IPv6 address gets brackets", "2001:db8::1", 443, "GET", "/", 308, "https://[2001:db8::1]/"},
+		{"a POST is redirected with its method kept", "203.0.113.7", 443, "POST", "/api/messages", 308, "https://203.0.113.7/api/messages"},
+		{"GET /healthz is answered over plain HTTP", "chat.example.com", 443, "GET", "/healthz", 200, ""},
+		{"POST /healthz is redirected", "chat.example.com", 443, "POST", "/healthz", 308, "https://chat.example.com/healthz"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			req := httptest.NewRequest(tc.method, "http://whatever.invalid"+tc.path, nil)
+			redirectToHTTPS(tc.host, tc.port, health).ServeHTTP(rec, req)
+			if rec.Code != tc.wantCode || rec.Header().Get("Location") != tc.wantLocation {
+				t.Errorf("%s %s = %d to %q, want %d to %q", tc.method, tc.path, rec.Code, rec.Header().Get("Location"), tc.wantCode, tc.wantLocation)
+			}
+		})
+	}
+}
+
+func TestWithHSTS(t *testing.T) {
+	h := withHSTS(http.NotFoundHandler())
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "https://chat.example.com/missing", nil))
+	if got := rec.Header().Get("Strict-Transport-Security"); got != "max-age=63072000; includeSubDomains" {
+		t.Errorf("Strict-Transport-Security = %q on a 404, want it on every response", got)
+	}
+}
