@@ -167,6 +167,9 @@ func Parse(data []byte) (Config, error) {
 	if err != nil {
 		var perr toml.ParseError
 		if errors.As(err, &perr) {
+			if perr.LastKey != "" {
+				return Config{}, fmt.Errorf("line %d: %s: %s", perr.Position.Line, perr.LastKey, perr.Message)
+			}
 			return Config{}, fmt.Errorf("line %d: %s", perr.Position.Line, perr.Message)
 		}
 		return Config{}, err
