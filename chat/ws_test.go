@@ -1,0 +1,242 @@
+package chat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+func TestTwoClientsExchangeMessages(t *testing.T) {
+	tr := newTestRoom(t, nil)
+	alice := tr.dial(t, "alice", nil)
+	bob := tr.dial(t, "bob", nil)
+	alice.waitFor("bob's join", func(ev Event) bool { return ev.Type == "join" && ev.Nick == "bob" })
+
+	alice.send(clientEvent{Type: "message", Text: "hi bob"})
+	got := bob.waitMessage("hi bob")
+	if got.Nick != "alice" || got.Kind != KindText || got.ID == 0 {
+		t.Fatalf("bob got %+v", got)
+	}
+	tr.post(t, "bob", "hi alice, from curl")
+	alice.waitMessage("hi alice, from curl")
+
+	if h := tr.history(t, nil); len(h) != 2 {
+		t.Fatalf("history has %d messages, want 2", len(h))
+	}
+}
+
+func TestClientsSeeMessagesInIDOrder(t *testing.T) {
+	tr := newTestRoom(t, nil)
+	c := tr.dial(t, "watcher", nil)
+	c.next() // presence
+	c.next() // own join
+	const n = 200
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := tr.Post(context.Background(), "p", fmt.Sprint(i)); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	var last uint64
+	for range n {
+		ev := c.waitFor("message", func(ev Event) bool { return ev.Type == "message" })
+		if ev.Message.ID != last+1 {
+			t.Fatalf("got message %d after %d; events must arrive in id order without gaps", ev.Message.ID, last)
+		}
+		last = ev.Message.ID
+	}
+}
+
+func TestSlowClientIsDroppedWhileOthersKeepReceiving(t *testing.T) {
+	tr := newTestRoom(t, func(o *Options) { o.MaxMessageLength = 64 << 10; o.MaxPGPLength = 64 << 10 })
+	slow := tr.dial(t, "slow", nil) // never reads
+	fast := tr.dial(t, "fast", nil)
+
+	big := strings.Repeat("x", 60<<10)
+	const n = 600 // 36 MB: more than loopback socket buffers and the queue hold
+	received := make(chan int, 1)
+	go func() {
+		count := 0
+		for count < n {
+			fast.conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+			var ev Event
+			if err := fast.conn.ReadJSON(&ev); err != nil {
+				break
+			}
+			if ev.Type == "message" {
+				count++
+			}
+		}
+		received <- count
+	}()
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += 4 {
+				if _, err := tr.Post(context.Background(), "p", big+fmt.Sprint(i)); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if got := <-received; got != n {
+		t.Fatalf("the fast client received %d of %d messages", got, n)
+	}
+
+	// The slow client finds a 1008 close after whatever was buffered.
+	var closeErr *websocket.CloseError
+	for {
+		slow.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_, _, err := slow.conn.ReadMessage()
+		if err == nil {
+			continue
+		}
+		if !errors.As(err, &closeErr) {
+			t.Fatalf("slow client ended with %v, want a close frame", err)
+		}
+		break
+	}
+	if closeErr.Code != websocket.ClosePolicyViolation {
+		t.Fatalf("slow client closed with %d, want %d", closeErr.Code, websocket.ClosePolicyViolation)
+	}
+}
+
+func TestPresenceJoinLeaveAndQuit(t *testing.T) {
+	tr := newTestRoom(t, nil)
+	alice := tr.dial(t, "alice", nil)
+	if ev := alice.next(); ev.Type != "presence" || strings.Join(ev.Members, ",") != "alice" {
+		t.Fatalf("first event %+v, want presence with alice", ev)
+	}
+	bob := tr.dial(t, "bob", nil)
+	alice.waitFor("join of bob", func(ev Event) bool {
+		return ev.Type == "join" && ev.Nick == "bob" && strings.Join(ev.Members, ",") == "alice,bob"
+	})
+	// A second tab of bob's is no new join, and closing it is no leave.
+	bob2 := tr.dial(t, "bob", nil)
+	bob2.conn.Close()
+
+	bob.send(clientEvent{Type: "quit"})
+	ev := alice.waitFor("leave", func(ev Event) bool { return ev.Type == "leave" || ev.Type == "join" })
+	if ev.Type != "leave" || ev.Nick != "bob" || strings.Join(ev.Members, ",") != "alice" {
+		t.Fatalf("after bob quit alice saw %+v, want bob's leave", ev)
+	}
+
+	alice.send(clientEvent{Type: "nick", Nick: "alicia"})
+	alice.waitFor("rename", func(ev Event) bool { return ev.Type == "join" && ev.Nick == "alicia" })
+	res, raw := tr.do(t, "GET", "/api/room", nil, nil)
+	if res.StatusCode != 200 || !strings.Contains(string(raw), `"members":["alicia"]`) {
+		t.Fatalf("room after rename: %s", raw)
+	}
+}
+
+func TestWebSocketRefusesOtherSitesAndBadNicks(t *testing.T) {
+	tr := newTestRoom(t, nil)
+	tests := []struct {
+		name   string
+		nick   string
+		origin string
+		status int
+	}{
+		{"a page of another site is refused", "alice", "https://evil.example", http.StatusForbidden},
+		{"a nick with markup is refused", "<b>", "", http.StatusBadRequest},
+		{"no nick is refused", "", "", http.StatusBadRequest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := http.Header{}
+			if tt.origin != "" {
+				h.Set("Origin", tt.origin)
+			}
+			_, res, err := tr.tryDial(tt.nick, h)
+			if err == nil {
+				t.Fatal("the connection was accepted")
+			}
+			if res == nil || res.StatusCode != tt.status {
+				t.Fatalf("got %v, want status %d", res, tt.status)
+			}
+		})
+	}
+	t.Run("the room's own page is accepted", func(t *testing.T) {
+		h := http.Header{}
+		h.Set("Origin", tr.srv.URL)
+		tr.dial(t, "alice", h)
+	})
+}
+
+func TestWebSocketConnectionLimits(t *testing.T) {
+	tr := newTestRoom(t, func(o *Options) { o.MaxClientsPerAddr = 2 })
+	tr.dial(t, "a", nil)
+	tr.dial(t, "b", nil)
+	c, _, err := tr.tryDial("c", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var closeErr *websocket.CloseError
+	for {
+		_, _, err = c.ReadMessage()
+		if err != nil {
+			break
+		}
+	}
+	if !errors.As(err, &closeErr) || closeErr.Code != websocket.CloseTryAgainLater {
+		t.Fatalf("third connection from one address ended with %v, want close 1013", err)
+	}
+}
+
+func TestShutdownSendsCloseFrames(t *testing.T) {
+	tr := newTestRoom(t, nil)
+	c := tr.dial(t, "alice", nil)
+	c.next()
+	tr.CloseClients()
+	var closeErr *websocket.CloseError
+	for {
+		c.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_, _, err := c.conn.ReadMessage()
+		if err == nil {
+			continue
+		}
+		if !errors.As(err, &closeErr) || closeErr.Code != websocket.CloseGoingAway {
+			t.Fatalf("got %v, want close 1001", err)
+		}
+		return
+	}
+}
+
+func TestOversizeFrameClosesTheConnection(t *testing.T) {
+	tr := newTestRoom(t, func(o *Options) { o.MaxMessageLength = 100; o.MaxPGPLength = 100 })
+	c := tr.dial(t, "alice", nil)
+	c.send(clientEvent{Type: "message", Text: strings.Repeat("x", 10000)})
+	var closeErr *websocket.CloseError
+	for {
+		c.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_, _, err := c.conn.ReadMessage()
+		if err == nil {
+			continue
+		}
+		if !errors.As(err, &closeErr) || closeErr.Code != websocket.CloseMessageTooBig {
+			t.Fatalf("got %v, want close 1009", err)
+		}
+		break
+	}
+	if n, _ := tr.store.MessageCount(); n != 0 {
+		t.Fatalf("%d messages stored from an oversize frame", n)
+	}
+}
