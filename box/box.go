@@ -22,6 +22,9 @@ import (
 // is open and both listeners are bound, WATCHDOG=1 at half of WatchdogSec,
 // and STOPPING=1 when shutdown begins.
 func Run(ctx context.Context, cfg config.Config, logw io.Writer) error {
+	// Background work (issuance, dynamic DNS, the watchdog) ends with Run.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	log := newLogger(logw)
 	dns, err := dnsProvider(cfg)
 	if err != nil {
@@ -78,7 +81,7 @@ func Run(ctx context.Context, cfg config.Config, logw io.Writer) error {
 	log.Info("chatbox is serving", "url", httpsURL(certs.name, httpsPort).String(),
 		"http", httpLn.Addr().String(), "https", httpsLn.Addr().String(), "data", cfg.Server.DataDir)
 	sdNotify(log, daemon.SdNotifyReady)
-	go runWatchdog(ctx, log)
+	go runWatchdog(ctx, log, web)
 	stopNotify := context.AfterFunc(ctx, func() { sdNotify(log, daemon.SdNotifyStopping) })
 
 	err = Serve(ctx, log, room, listeners)
