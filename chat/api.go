@@ -423,6 +423,11 @@ func apiEndpoints() []endpoint {
 		{"GET", "/api/messages?after=ID&limit=N", "history, oldest first; without after, the newest N (default 100, at most 1000)"},
 		{"POST", "/api/messages", `{"nick","text"} -> 201 with the stored message; "/ping NICK text" pings NICK`},
 		{"POST", "/api/destroy", `{"nick"} -> 202; starts the countdown, then wipes the room`},
+		{"POST", "/api/files", `multipart/form-data with the fields file and nick -> 201 with the stored message (kind "file")`},
+		{"GET", "/files/{id}/{name}", "an uploaded file: pictures inline, everything else as an attachment"},
+		{"GET", "/files/{id}/thumb", "a picture's thumbnail (JPEG, or PNG when transparent)"},
+		{"GET", "/rss/all.xml", "RSS 2.0 feed of the newest messages"},
+		{"GET", "/rss/ping/{nick}.xml", "RSS 2.0 feed of the pings to nick"},
 		{"GET", "/ws", `WebSocket (?nick=NICK): events {"type":"message"|"join"|"leave"|"presence"|"destroy"|"error"}; send {"type":"message","text"}, {"type":"nick","nick"}, {"type":"quit"}`},
 	}
 }

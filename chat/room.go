@@ -36,6 +36,7 @@ type Room struct {
 	logins  *limiter
 	joins   *limiter
 	handler http.Handler
+	uploads uploadGuard
 
 	// mu guards state and the destroy countdown.
 	mu        sync.Mutex
@@ -91,6 +92,7 @@ func Open(ctx context.Context, opts Options) (*Room, error) {
 			r.log.Info("created a private room; its password is in the data directory", "file", path)
 		}
 	}
+	r.sweepFiles()
 	r.handler = r.routes()
 	r.bg.Add(1)
 	go r.housekeeping()

@@ -62,6 +62,11 @@ func (r *Room) routes() http.Handler {
 	mux.HandleFunc("POST /api/messages", r.handlePostMessage)
 	mux.HandleFunc("POST /api/destroy", r.handleDestroy)
 	mux.HandleFunc("GET /ws", r.handleWS(r.newUpgrader()))
+	mux.HandleFunc("POST /api/files", r.handleUpload)
+	mux.HandleFunc("GET /files/{id}/thumb", r.handleThumb)
+	mux.HandleFunc("GET /files/{id}/{name}", r.handleFile)
+	mux.HandleFunc("GET /rss/all.xml", r.handleFeedAll)
+	mux.HandleFunc("GET /rss/ping/{feed}", r.handleFeedPings)
 	mux.HandleFunc("/api/", r.handleUnknownAPI)
 	return withSecurityHeaders(mux)
 }
