@@ -288,5 +288,19 @@ func familyClient(f Family) *http.Client {
 	tr.DialContext = func(ctx context.Context, _, addr string) (net.Conn, error) {
 		return dialer.DialContext(ctx, network, addr)
 	}
-	return &http.Client{Transport: tr, Timeout: 20 * time.Second}
+	return &http.Client{
+		Transport: tr,
+		Timeout:   20 * time.Second,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			// An https service must not hand the answer to plain http,
+			// where anyone on the way could change the address.
+			if req.URL.Scheme != "https" && via[0].URL.Scheme == "https" {
+				return fmt.Errorf("refusing the redirect from %s to plain http", via[0].URL.Host)
+			}
+			if len(via) >= 5 {
+				return errors.New("too many redirects")
+			}
+			return nil
+		},
+	}
 }

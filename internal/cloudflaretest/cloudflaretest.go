@@ -8,7 +8,8 @@
 // documents it (https://developers.cloudflare.com/api/, "Zones" and "DNS
 // Records for a Zone"):
 //
-//   - GET /zones?name=…&page=…&per_page=… lists zones;
+//   - GET /zones?name=…&page=…&per_page=… lists zones (a trailing dot on
+//     the name is ignored and zone names are answered without it);
 //   - GET /zones/{zone_id}/dns_records filters by name (name, name.exact),
 //     type, content (content, content.exact, content.contains) and pages with
 //     page and per_page;
@@ -130,10 +131,10 @@ func NewServer() *Server {
 	mux.HandleFunc("GET /client/v4/zones/{zone}", s.getZone)
 	mux.HandleFunc("GET /client/v4/zones/{zone}/dns_records", s.listRecords)
 	mux.HandleFunc("POST /client/v4/zones/{zone}/dns_records", s.createRecord)
-	mux.HandleFunc("GET /client/v4/zones/{zone}/dns_records/{id}", s.getRecord)
-	mux.HandleFunc("PUT /client/v4/zones/{zone}/dns_records/{id}", s.updateRecord)
-	mux.HandleFunc("PATCH /client/v4/zones/{zone}/dns_records/{id}", s.updateRecord)
-	mux.HandleFunc("DELETE /client/v4/zones/{zone}/dns_records/{id}", s.deleteRecord)
+	mux.HandleFunc("GET /client/v4/zones/{zone}/dns_records/{id}", s.recordHandler(canReadDNS, s.getRecord))
+	mux.HandleFunc("PUT /client/v4/zones/{zone}/dns_records/{id}", s.recordHandler(canEditDNS, s.updateRecord))
+	mux.HandleFunc("PATCH /client/v4/zones/{zone}/dns_records/{id}", s.recordHandler(canEditDNS, s.updateRecord))
+	mux.HandleFunc("DELETE /client/v4/zones/{zone}/dns_records/{id}", s.recordHandler(canEditDNS, s.deleteRecord))
 	s.srv = httptest.NewServer(s.front(mux))
 	return s
 }
@@ -578,18 +579,27 @@ func (s *Server) listRecords(w http.ResponseWriter, r *http.Request) {
 	reply(w, http.StatusOK, out, info)
 }
 
-func (s *Server) getRecord(w http.ResponseWriter, r *http.Request) {
-	z, ok := s.zoneOf(w, r, canReadDNS)
-	if !ok {
-		return
+// recordHandler answers a request for one record: it checks the token's
+// permission in the path's zone, finds the record, and calls fn with s.mu
+// held and the record's index in s.records.
+func (s *Server) recordHandler(need func(Permissions) bool, fn func(w http.ResponseWriter, r *http.Request, z zone, i int)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		z, ok := s.zoneOf(w, r, need)
+		if !ok {
+			return
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		i := s.recordIndex(z, r.PathValue("id"))
+		if i < 0 {
+			fail(w, http.StatusNotFound, apiError{Code: 81044, Message: "Record does not exist."})
+			return
+		}
+		fn(w, r, z, i)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	i := s.recordIndex(z, r.PathValue("id"))
-	if i < 0 {
-		fail(w, http.StatusNotFound, apiError{Code: 81044, Message: "Record does not exist."})
-		return
-	}
+}
+
+func (s *Server) getRecord(w http.ResponseWriter, _ *http.Request, _ zone, i int) {
 	reply(w, http.StatusOK, s.records[i], nil)
 }
 
@@ -704,20 +714,9 @@ func (s *Server) createRecord(w http.ResponseWriter, r *http.Request) {
 	reply(w, http.StatusOK, s.store(rec), nil)
 }
 
-func (s *Server) updateRecord(w http.ResponseWriter, r *http.Request) {
-	z, ok := s.zoneOf(w, r, canEditDNS)
-	if !ok {
-		return
-	}
+func (s *Server) updateRecord(w http.ResponseWriter, r *http.Request, z zone, i int) {
 	b, ok := decodeBody(w, r)
 	if !ok {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	i := s.recordIndex(z, r.PathValue("id"))
-	if i < 0 {
-		fail(w, http.StatusNotFound, apiError{Code: 81044, Message: "Record does not exist."})
 		return
 	}
 	rec := s.records[i]
@@ -735,18 +734,7 @@ func (s *Server) updateRecord(w http.ResponseWriter, r *http.Request) {
 	reply(w, http.StatusOK, rec, nil)
 }
 
-func (s *Server) deleteRecord(w http.ResponseWriter, r *http.Request) {
-	z, ok := s.zoneOf(w, r, canEditDNS)
-	if !ok {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	i := s.recordIndex(z, r.PathValue("id"))
-	if i < 0 {
-		fail(w, http.StatusNotFound, apiError{Code: 81044, Message: "Record does not exist."})
-		return
-	}
+func (s *Server) deleteRecord(w http.ResponseWriter, _ *http.Request, _ zone, i int) {
 	id := s.records[i].ID
 	s.records = slices.Delete(s.records, i, i+1)
 	reply(w, http.StatusOK, map[string]string{"id": id}, nil)
