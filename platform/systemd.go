@@ -11,6 +11,9 @@ import (
 type Systemd struct {
 	Name string // "chatbox.service"
 	Unit []byte // the unit file
+	// Relabel, when set, restores security labels of the unit file right
+	// after it is written, before systemd reads it.
+	Relabel func(ctx context.Context, h *Host, paths ...string) error
 }
 
 // UnitPath is where the unit file goes.
@@ -36,6 +39,11 @@ func (s Systemd) Install(ctx context.Context, h *Host) error {
 	wrote, err := h.WriteFile(ctx, s.UnitPath(), s.Unit, 0o644, "")
 	if err != nil {
 		return err
+	}
+	if wrote && s.Relabel != nil {
+		if err := s.Relabel(ctx, h, s.UnitPath()); err != nil {
+			return err
+		}
 	}
 	if wrote && h.Live {
 		if err := h.Exec(ctx, "systemctl", "daemon-reload"); err != nil {

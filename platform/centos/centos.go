@@ -37,7 +37,9 @@ func (Backend) Platform(rel platform.OSRelease) (platform.Platform, error) {
 	if rel.VersionID != "" {
 		name += " " + rel.VersionID
 	}
-	return &RHEL{rel: rel, name: name, sd: platform.Systemd{Name: "chatbox.service", Unit: packaging.SystemdUnit()}}, nil
+	r := &RHEL{rel: rel, name: name}
+	r.sd = platform.Systemd{Name: "chatbox.service", Unit: packaging.SystemdUnit(), Relabel: r.FixLabels}
+	return r, nil
 }
 
 // RHEL is a RHEL-family host.

@@ -158,10 +158,8 @@ func (o *OpenBSD) OpenFirewall(ctx context.Context, h *platform.Host) error {
 	if _, err := h.WriteFile(ctx, anchor, []byte(anchorRules), 0o600, ""); err != nil {
 		return err
 	}
-	old, err := h.ReadFile("/etc/pf.conf")
-	if err != nil && h.Live {
-		return fmt.Errorf("read pf.conf: %w", err)
-	}
+	// A missing pf.conf is an empty ruleset, which passes everything.
+	old, _ := h.ReadFile("/etc/pf.conf")
 	conf := platform.WithBlock(old, pfBegin, pfEnd, pfBlock)
 	if bytes.Equal(conf, old) {
 		return nil

@@ -1,0 +1,180 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/chatbox-dev/chatbox/installer"
+	"github.com/chatbox-dev/chatbox/platform"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+type installOptions struct {
+	host hostOptions
+	opts installer.InstallOptions
+	yes  bool
+}
+
+func newInstallCmd(s *streams) *cobra.Command {
+	o := installOptions{}
+	cmd := &cobra.Command{
+		Use:   "install",
+		Short: "Provision this host as a chatbox",
+		Long: `Provision this host as a chatbox: install what it needs from the OS, create
+the service user, install this binary as /usr/local/bin/chatbox, write
+/etc/chatbox/config.toml, set the host name, open ports 80 and 443, turn on
+automatic security updates, install and start the service, and print the
+room's address.
+
+Every step checks first, so running install again changes nothing when
+nothing needs changing, and repairs what an interrupted run left. An
+edited config file is never overwritten. Without --yes the plan is shown
+and confirmed first; --dry-run only shows it.`,
+		Example: `  sudo chatbox install --domain chat.example.com --email you@example.com
+  sudo chatbox install --ip 203.0.113.7 --private
+  sudo chatbox install --domain chat.example.com --dns cloudflare --dns-token TOKEN
+  chatbox install --dry-run --os openbsd --domain chat.example.com`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.opts.Retry = retryLine(cmd)
+			return runInstall(cmd.Context(), s, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.opts.Domain, "domain", "", "the room's DNS name, e.g. chat.example.com")
+	f.StringVar(&o.opts.IP, "ip", "", "the box's public IP address, when it has no DNS name")
+	f.StringVar(&o.opts.Email, "email", "", "contact address for the certificate authority (optional)")
+	f.StringVar(&o.opts.Hostname, "hostname", "", "host name to set (default: the --domain)")
+	f.BoolVar(&o.opts.Private, "private", false, "protect the room with a password")
+	f.StringVar(&o.opts.DNS, "dns", "", "DNS provider for certificates and dynamic DNS: cloudflare")
+	f.StringVar(&o.opts.DNSToken, "dns-token", "", "the DNS provider's API token")
+	f.BoolVarP(&o.yes, "yes", "y", false, "do not ask before changing the system")
+	o.host.addFlags(f)
+	return cmd
+}
+
+func runInstall(ctx context.Context, s *streams, o installOptions) error {
+	if err := o.opts.Validate(); err != nil {
+		return usageErr(err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find this binary: %w", err)
+	}
+	o.opts.Binary = self
+	in, err := o.host.installer(ctx, s)
+	if err != nil {
+		return err
+	}
+	if !o.host.dryRun && !o.yes {
+		ok, err := confirm(ctx, s, o.host, func(plan *installer.Installer) error { return plan.Install(ctx, o.opts) })
+		if err != nil || !ok {
+			return err
+		}
+	}
+	return usageErr(in.Install(ctx, o.opts))
+}
+
+// hostOptions are the flags every command that changes the host shares.
+type hostOptions struct {
+	osID   string
+	root   string
+	dryRun bool
+}
+
+func (o *hostOptions) addFlags(f *pflag.FlagSet) {
+	f.StringVar(&o.osID, "os", "", "plan for this OS instead of the detected one: "+strings.Join(platform.IDs(), ", "))
+	f.StringVar(&o.root, "root", "", "apply everything under this directory as if it were / (a chroot)")
+	f.BoolVar(&o.dryRun, "dry-run", false, "print the plan, one line per action, and change nothing")
+}
+
+// installer detects the platform and sets up the host to change: a
+// Recorder printing the plan for a dry run, the real machine otherwise.
+func (o hostOptions) installer(ctx context.Context, s *streams) (*installer.Installer, error) {
+	root := "/"
+	if o.root != "" {
+		abs, err := filepath.Abs(o.root)
+		if err != nil {
+			return nil, usagef("--root: %v", err)
+		}
+		if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
+			return nil, usagef("--root: %s is not a directory", o.root)
+		}
+		root = abs
+	}
+	p, err := installer.Detect(ctx, root, o.osID)
+	if err != nil {
+		var unsup *platform.UnsupportedError
+		if errors.As(err, &unsup) && unsup.Usage {
+			return nil, &usageError{err: err}
+		}
+		return nil, err
+	}
+	var r platform.Runner = platform.Exec{Root: root}
+	if o.dryRun {
+		r = &platform.Recorder{W: s.out}
+	} else if os.Geteuid() != 0 {
+		return nil, usagef("this changes the system and must run as root; try sudo, or add --dry-run to see the plan")
+	}
+	return &installer.Installer{
+		Platform: p,
+		Host:     &platform.Host{Root: root, Live: root == "/", Runner: r},
+		Out:      s.out,
+		DryRun:   o.dryRun,
+	}, nil
+}
+
+// confirm prints the plan and asks whether to go ahead.
+func confirm(ctx context.Context, s *streams, o hostOptions, plan func(*installer.Installer) error) (bool, error) {
+	o.dryRun = true
+	in, err := o.installer(ctx, s)
+	if err != nil {
+		return false, err
+	}
+	if err := plan(in); err != nil {
+		return false, usageErr(err)
+	}
+	fmt.Fprint(s.out, "\nGo ahead? [y/N] ")
+	line, _ := bufio.NewReader(s.in).ReadString('\n')
+	switch strings.ToLower(strings.TrimSpace(line)) {
+	case "y", "yes":
+		return true, nil
+	}
+	fmt.Fprintln(s.out, "Nothing was changed.")
+	return false, nil
+}
+
+// usageErr turns the installer's refusals into usage errors (exit 2).
+func usageErr(err error) error {
+	var u *installer.UsageError
+	if errors.As(err, &u) {
+		return &usageError{err: err}
+	}
+	return err
+}
+
+// retryLine is the command line that repeats cmd, for the message after a
+// failed step. A DNS token is not repeated on the screen.
+func retryLine(cmd *cobra.Command) string {
+	parts := []string{"sudo", cmd.CommandPath()}
+	cmd.Flags().Visit(func(f *pflag.Flag) {
+		switch {
+		case f.Name == "dns-token":
+			parts = append(parts, "--dns-token=YOUR_TOKEN")
+		case f.Value.Type() == "bool":
+			parts = append(parts, "--"+f.Name)
+		default:
+			parts = append(parts, "--"+f.Name+"="+platform.Command(f.Value.String()).String())
+		}
+	})
+	for _, a := range cmd.Flags().Args() {
+		parts = append(parts, platform.Command(a).String())
+	}
+	return strings.Join(parts, " ")
+}

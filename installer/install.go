@@ -1,0 +1,462 @@
+package installer
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/chatbox-dev/chatbox/config"
+	"github.com/chatbox-dev/chatbox/platform"
+)
+
+// minFree is the disk space install wants: the binary, its previous copy
+// and room to start a message store.
+const minFree = 200 << 20
+
+// healthTimeout bounds the wait for a (re)started service to answer.
+const healthTimeout = 90 * time.Second
+
+// InstallOptions are the choices of `chatbox install`.
+type InstallOptions struct {
+	Domain   string // the box's DNS name
+	IP       string // the box's public address when it has no name
+	Email    string // ACME contact
+	Hostname string // host name to set; defaults to Domain
+	Private  bool   // a password-protected room
+	DNS      string // "" or "cloudflare": DNS provider for DNS-01 and dynamic DNS
+	DNSToken string // the provider's API token
+	// Binary is the chatbox binary to install, normally this very one.
+	Binary string
+	// Retry is the command line that repeats this install.
+	Retry string
+}
+
+// Validate checks the options before anything changes; its errors are
+// UsageErrors.
+func (o InstallOptions) Validate() error {
+	if o.Domain != "" {
+		if err := config.ValidateDomain(o.Domain); err != nil {
+			return &UsageError{Msg: fmt.Sprintf("--domain: %v", err)}
+		}
+	}
+	if o.IP != "" {
+		if o.Domain != "" {
+			return &UsageError{Msg: "give either --domain or --ip, not both"}
+		}
+		if net.ParseIP(o.IP) == nil {
+			return &UsageError{Msg: fmt.Sprintf("--ip: %q is not an IP address", o.IP)}
+		}
+	}
+	if o.Hostname != "" {
+		if err := config.ValidateHostname(o.Hostname); err != nil {
+			return &UsageError{Msg: fmt.Sprintf("--hostname: %v", err)}
+		}
+	}
+	if o.Email != "" && (!strings.Contains(o.Email, "@") || strings.ContainsAny(o.Email, " <>")) {
+		return &UsageError{Msg: fmt.Sprintf("--email: %q is not an email address", o.Email)}
+	}
+	switch o.DNS {
+	case "":
+		if o.DNSToken != "" {
+			return &UsageError{Msg: "--dns-token needs --dns cloudflare"}
+		}
+	case "cloudflare":
+		if o.DNSToken == "" {
+			return &UsageError{Msg: "--dns cloudflare needs --dns-token (a Cloudflare API token with Zone:Read and DNS:Edit)"}
+		}
+		if o.Domain == "" {
+			return &UsageError{Msg: "--dns cloudflare needs --domain"}
+		}
+	default:
+		return &UsageError{Msg: fmt.Sprintf("--dns: %q is not supported; use cloudflare", o.DNS)}
+	}
+	return nil
+}
+
+// hostname is the host name install sets, or "" for none.
+func (o InstallOptions) hostname() string {
+	if o.Hostname != "" {
+		return o.Hostname
+	}
+	return o.Domain
+}
+
+// NewConfig returns the configuration a fresh install writes for p.
+func NewConfig(p platform.Platform, o InstallOptions) (config.Config, error) {
+	cfg := config.Default()
+	cfg.Server.Domain = o.Domain
+	cfg.Server.IP = o.IP
+	cfg.Server.DataDir = p.Paths().DataDir
+	cfg.Server.HTTPListen = p.Listen().HTTP
+	cfg.Server.HTTPSListen = p.Listen().HTTPS
+	cfg.TLS.Email = o.Email
+	cfg.Room.Private = o.Private
+	if o.DNS != "" {
+		cfg.DNS.Provider = o.DNS
+		cfg.DNS.APIToken = o.DNSToken
+		cfg.TLS.Challenge = "dns-01"
+		cfg.DynDNS.Enabled = true
+	}
+	if err := cfg.Validate(); err != nil {
+		return config.Config{}, &UsageError{Msg: err.Error()}
+	}
+	return cfg, nil
+}
+
+// installState is what the install steps learn from one another.
+type installState struct {
+	cfg           config.Config
+	configWritten bool
+	restart       bool // the binary, config or unit changed
+	password      string
+	started       bool
+}
+
+// Install provisions the host: the steps of `chatbox install`, then the
+// room's URL (and a private room's password) in a box.
+func (in *Installer) Install(ctx context.Context, o InstallOptions) error {
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	cfg, err := NewConfig(in.Platform, o)
+	if err != nil {
+		return err
+	}
+	st := &installState{cfg: cfg}
+	p, h := in.Platform, in.Host
+	paths := p.Paths()
+	if in.DryRun {
+		fmt.Fprintf(in.Out, "# chatbox install on %s: the plan (dry run, nothing is changed)\n", p.Name())
+	} else {
+		fmt.Fprintf(in.Out, "Installing chatbox on %s\n", p.Name())
+	}
+	hostTitle := "Setting the host name"
+	if name := o.hostname(); name != "" {
+		hostTitle += " to " + name
+	}
+	steps := []step{
+		{"Checking this host", func(ctx context.Context) (string, error) { return in.preflight(ctx, o) }, ""},
+		{"Installing packages", func(ctx context.Context) (string, error) {
+			if err := p.RepairPackages(ctx, h); err != nil {
+				return "", err
+			}
+			return "", p.InstallPackages(ctx, h)
+		}, "nothing to install"},
+		{"Creating the " + p.User() + " user and directories", func(ctx context.Context) (string, error) {
+			return "", p.CreateUser(ctx, h)
+		}, ""},
+		{"Installing the binary as " + paths.Binary, func(ctx context.Context) (string, error) {
+			changed, err := in.installBinary(ctx, o.Binary)
+			st.restart = st.restart || changed
+			return "", err
+		}, ""},
+		{"Writing " + paths.Config, func(ctx context.Context) (string, error) { return in.writeConfig(ctx, o, st) }, ""},
+		{hostTitle, func(ctx context.Context) (string, error) {
+			name := o.hostname()
+			if name == "" {
+				return "skipped (no --hostname or --domain)", nil
+			}
+			return "", p.SetHostname(ctx, h, name)
+		}, ""},
+		{"Opening ports 80 and 443 in the firewall", func(ctx context.Context) (string, error) {
+			return "", p.OpenFirewall(ctx, h)
+		}, ""},
+		{"Turning on automatic security updates", func(ctx context.Context) (string, error) {
+			return "", p.EnableAutoUpdates(ctx, h)
+		}, ""},
+		{"Installing the chatbox service", func(ctx context.Context) (string, error) {
+			changed, err := in.changes(func() error { return p.InstallService(ctx, h) })
+			st.restart = st.restart || changed
+			return "", err
+		}, ""},
+		{"Starting chatbox", func(ctx context.Context) (string, error) { return in.start(ctx, st) }, ""},
+	}
+	res, err := in.run(ctx, steps, o.Retry)
+	if err != nil {
+		return err
+	}
+	if in.DryRun {
+		fmt.Fprintln(in.Out, "# end of plan: nothing was changed")
+		return nil
+	}
+	if res.changes == 0 {
+		fmt.Fprintln(in.Out, "Nothing to do: chatbox is installed and running as asked; nothing was changed.")
+	}
+	in.summary(st, o)
+	return nil
+}
+
+// changes runs f and reports whether it changed the host.
+func (in *Installer) changes(f func() error) (bool, error) {
+	cnt, ok := in.Host.Runner.(*counter)
+	if !ok {
+		return true, f()
+	}
+	before := cnt.n
+	err := f()
+	return cnt.n != before, err
+}
+
+// preflight refuses a host install cannot work on before changing it, and
+// warns about what would keep the room from being reached.
+func (in *Installer) preflight(ctx context.Context, o InstallOptions) (string, error) {
+	if in.DryRun {
+		return "skipped in a dry run", nil
+	}
+	pr, h := in.probe(), in.Host
+	if !pr.IsRoot() {
+		return "", fmt.Errorf("install changes the system and must run as root; try sudo %s", o.Retry)
+	}
+	free, err := pr.FreeBytes(h.Path("/"))
+	if err != nil {
+		return "", err
+	}
+	if free < minFree {
+		return "", fmt.Errorf("only %d MiB are free on the disk and chatbox needs %d MiB", free>>20, minFree>>20)
+	}
+	if !h.Live {
+		return "ok", nil
+	}
+	ours := in.Platform.ServiceActive(ctx, h)
+	listen := in.Platform.Listen()
+	for _, addr := range []string{listen.HTTP, listen.HTTPS} {
+		_, port, _ := net.SplitHostPort(addr)
+		if !ours && pr.PortInUse(port) {
+			return "", fmt.Errorf("port %s is in use by another program (a web server such as nginx or apache2?); stop it and run install again", port)
+		}
+	}
+	if o.Domain != "" {
+		in.checkDNS(ctx, o)
+	}
+	return "ok", nil
+}
+
+// checkDNS warns when the domain does not point at this host.
+func (in *Installer) checkDNS(ctx context.Context, o InstallOptions) {
+	pr, h := in.probe(), in.Host
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	addrs, err := pr.LookupHost(ctx, o.Domain)
+	if err != nil || len(addrs) == 0 {
+		h.Note("warning: %s does not resolve yet; point its DNS record at this host. The certificate is issued once it does.", o.Domain)
+		return
+	}
+	mine := pr.LocalAddrs()
+	if o.IP != "" {
+		mine = append(mine, o.IP)
+	}
+	for _, a := range addrs {
+		for _, m := range mine {
+			if net.ParseIP(a).Equal(net.ParseIP(m)) {
+				return
+			}
+		}
+	}
+	h.Note("warning: %s points at %s, which is not an address of this host; that is fine behind NAT or a port forward, otherwise fix the DNS record.", o.Domain, strings.Join(addrs, ", "))
+}
+
+// installBinary copies the binary into place, keeping the one it replaces
+// as PrevBinary.
+func (in *Installer) installBinary(ctx context.Context, src string) (bool, error) {
+	h, paths := in.Host, in.Platform.Paths()
+	self, err := os.ReadFile(src)
+	if err != nil {
+		return false, fmt.Errorf("read the chatbox binary: %w", err)
+	}
+	cur, err := h.ReadFile(paths.Binary)
+	if err == nil && bytes.Equal(cur, self) {
+		return false, nil
+	}
+	placed := []string{paths.Binary}
+	if err == nil {
+		if _, err := h.WriteFile(ctx, paths.PrevBinary(), cur, 0o755, ""); err != nil {
+			return true, err
+		}
+		placed = append(placed, paths.PrevBinary())
+	}
+	if _, err := h.WriteFile(ctx, paths.Binary, self, 0o755, ""); err != nil {
+		return true, err
+	}
+	return true, in.Platform.FixLabels(ctx, h, placed...)
+}
+
+// writeConfig writes a fresh config; an existing one is kept exactly as it
+// is, with a note for every option it disagrees with.
+func (in *Installer) writeConfig(ctx context.Context, o InstallOptions, st *installState) (string, error) {
+	h, p := in.Host, in.Platform
+	paths := p.Paths()
+	old, err := h.ReadFile(paths.Config)
+	if err == nil {
+		cfg, err := config.Parse(old)
+		if err != nil {
+			return "", fmt.Errorf("%s has a mistake (%v); fix it and run install again", paths.Config, err)
+		}
+		st.cfg = cfg
+		kept := false
+		differ := func(key, have, want string) {
+			if want != "" && have != want {
+				h.Note("%s keeps %s = %q (not %q): it was edited or written before, and install never overwrites it; edit it to change that", paths.Config, key, have, want)
+				kept = true
+			}
+		}
+		differ("server.domain", cfg.Server.Domain, o.Domain)
+		differ("server.ip", cfg.Server.IP, o.IP)
+		differ("tls.email", cfg.TLS.Email, o.Email)
+		differ("dns.provider", cfg.DNS.Provider, o.DNS)
+		if o.Private && !cfg.Room.Private {
+			differ("room.private", "false", "true")
+		}
+		if kept {
+			return "kept as it is", nil
+		}
+		return "", nil
+	}
+	data, err := st.cfg.Encode()
+	if err != nil {
+		return "", err
+	}
+	head := "# chatbox configuration, written by chatbox install. Edit freely:\n# install and update never overwrite this file. See `chatbox serve --help`.\n\n"
+	if _, err := h.WriteFile(ctx, paths.Config, append([]byte(head), data...), 0o640, "root:"+p.User()); err != nil {
+		return "", err
+	}
+	st.configWritten = true
+	st.restart = true
+	return "", p.FixLabels(ctx, h, paths.ConfigDir)
+}
+
+// healthURL is where the service answers /healthz over plain HTTP.
+func healthURL(cfg config.Config) string {
+	host, port, err := net.SplitHostPort(cfg.Server.HTTPListen)
+	if err != nil {
+		host, port = "", "80"
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/healthz"
+}
+
+// start (re)starts the service when something changed or it is not
+// running, waits until it answers, and picks up a new room's password.
+func (in *Installer) start(ctx context.Context, st *installState) (string, error) {
+	p, h, pr := in.Platform, in.Host, in.probe()
+	if !h.Live {
+		return "skipped (not a running system: the service starts at boot)", nil
+	}
+	url := healthURL(st.cfg)
+	if !in.DryRun && !st.restart && p.ServiceActive(ctx, h) && pr.Healthy(ctx, url) == nil {
+		st.started = true
+		return "", in.takePassword(ctx, st)
+	}
+	if err := p.RestartService(ctx, h); err != nil {
+		return "", err
+	}
+	if in.DryRun {
+		return "", nil
+	}
+	if err := waitHealthy(ctx, pr, url, healthTimeout); err != nil {
+		return "", err
+	}
+	st.started = true
+	return "", in.takePassword(ctx, st)
+}
+
+// takePassword reads the password the service wrote when it created a
+// private room, and deletes the file once read.
+func (in *Installer) takePassword(ctx context.Context, st *installState) error {
+	if !st.cfg.Room.Private {
+		return nil
+	}
+	h := in.Host
+	file := path.Join(st.cfg.Server.DataDir, "initial-password")
+	if st.configWritten {
+		// A fresh room writes its password right after it starts.
+		deadline := time.Now().Add(10 * time.Second)
+		for !h.Exists(file) && time.Now().Before(deadline) {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}
+	data, err := h.ReadFile(file)
+	if err != nil {
+		return nil
+	}
+	st.password = strings.TrimSpace(string(data))
+	return h.Remove(ctx, file)
+}
+
+// roomURL is the address people open.
+func (in *Installer) roomURL(cfg config.Config) string {
+	switch {
+	case cfg.Server.Domain != "":
+		return "https://" + cfg.Server.Domain + "/"
+	case cfg.Server.IP != "":
+		return "https://" + hostForURL(cfg.Server.IP) + "/"
+	}
+	var v6 string
+	for _, a := range in.probe().LocalAddrs() {
+		ip := net.ParseIP(a)
+		if ip == nil || !ip.IsGlobalUnicast() {
+			continue
+		}
+		if ip.To4() != nil {
+			return "https://" + a + "/"
+		}
+		if v6 == "" {
+			v6 = a
+		}
+	}
+	if v6 != "" {
+		return "https://" + hostForURL(v6) + "/"
+	}
+	return "https://<this host's address>/"
+}
+
+func hostForURL(ip string) string {
+	if strings.Contains(ip, ":") {
+		return "[" + ip + "]"
+	}
+	return ip
+}
+
+// summary prints the room's URL and password in a box a person can copy.
+func (in *Installer) summary(st *installState, o InstallOptions) {
+	lines := []string{}
+	if st.started {
+		lines = append(lines, "chatbox is running. Open your room at:")
+	} else {
+		lines = append(lines, fmt.Sprintf("chatbox is installed under %s; it starts when that system boots.", in.Host.Root), "Its room will be at:")
+	}
+	lines = append(lines, "", "    "+in.roomURL(st.cfg), "")
+	if st.cfg.Room.Private {
+		if st.password != "" {
+			lines = append(lines, "Password:  "+st.password, "(shown once; `chatbox room password` sets a new one)")
+		} else {
+			lines = append(lines, "The room's password is unchanged; `chatbox room password` sets a new one.")
+		}
+	} else {
+		lines = append(lines, "Anyone with the link can join.")
+	}
+	printBox(in, lines)
+}
+
+func printBox(in *Installer, lines []string) {
+	width := 0
+	for _, l := range lines {
+		width = max(width, len([]rune(l)))
+	}
+	rule := "+" + strings.Repeat("-", width+4) + "+"
+	fmt.Fprintln(in.Out, rule)
+	for _, l := range lines {
+		fmt.Fprintf(in.Out, "|  %s%s  |\n", l, strings.Repeat(" ", width-len([]rune(l))))
+	}
+	fmt.Fprintln(in.Out, rule)
+}

@@ -1,0 +1,213 @@
+// Package installer is chatbox's provisioning plan: install, uninstall,
+// hostname and update as ordered steps that each know whether they are
+// already done, report as they run, and change the host only through the
+// platform's Runner, so that a dry run prints exactly what a real run does.
+package installer
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"runtime"
+	"strings"
+
+	"github.com/chatbox-dev/chatbox/platform"
+	"github.com/chatbox-dev/chatbox/platform/centos"
+	"github.com/chatbox-dev/chatbox/platform/linux"
+	"github.com/chatbox-dev/chatbox/platform/openbsd"
+)
+
+// Backends returns every platform backend chatbox has.
+func Backends() []platform.Backend {
+	return []platform.Backend{linux.Backend{}, centos.Backend{}, openbsd.Backend{}}
+}
+
+// Detect returns the platform of the host at root, or of osID when it is
+// not empty.
+func Detect(ctx context.Context, root, osID string) (platform.Platform, error) {
+	return platform.Detect(ctx, root, runtime.GOOS, osID, Backends()...)
+}
+
+// Installer runs plans against one host.
+type Installer struct {
+	Platform platform.Platform
+	// Host is the machine (or tree) to change. Its Runner makes every
+	// change; for a dry run it is a platform.Recorder writing to Out.
+	Host *platform.Host
+	// Out receives progress, or the plan in a dry run.
+	Out io.Writer
+	// DryRun prints the plan instead of running it.
+	DryRun bool
+	// Probe looks at the machine around the plan: preflight checks and
+	// health. Nil uses the real machine.
+	Probe Probe
+}
+
+func (in *Installer) probe() Probe {
+	if in.Probe == nil {
+		return SystemProbe{}
+	}
+	return in.Probe
+}
+
+// step is one part of a plan.
+type step struct {
+	title string
+	// do performs the step; it reports "" to let the number of changes
+	// decide between "done" and "already done", or a status of its own.
+	do func(ctx context.Context) (string, error)
+	// idle is the status when the step changed nothing; "already done"
+	// when empty.
+	idle string
+}
+
+// StepError is a plan that stopped at a failed step.
+type StepError struct {
+	N, Total int
+	Title    string
+	Err      error
+}
+
+func (e *StepError) Error() string {
+	return fmt.Sprintf("step %d of %d (%s) failed: %v", e.N, e.Total, lowerFirst(e.Title), e.Err)
+}
+
+func (e *StepError) Unwrap() error { return e.Err }
+
+func lowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToLower(s[:1]) + s[1:]
+}
+
+// counter counts the changes made through a Runner.
+type counter struct {
+	platform.Runner
+	n int
+}
+
+func (c *counter) Run(ctx context.Context, cmd platform.Cmd) ([]byte, error) {
+	c.n++
+	return c.Runner.Run(ctx, cmd)
+}
+
+func (c *counter) WriteFile(ctx context.Context, f platform.File) error {
+	c.n++
+	return c.Runner.WriteFile(ctx, f)
+}
+
+func (c *counter) Remove(ctx context.Context, path string) error {
+	c.n++
+	return c.Runner.Remove(ctx, path)
+}
+
+// result is what running a plan found.
+type result struct {
+	changes int // changes made by all steps
+}
+
+// run performs steps in order, reporting each. retry is the command a
+// person runs to try again after a failure.
+func (in *Installer) run(ctx context.Context, steps []step, retry string) (result, error) {
+	orig := in.Host.Runner
+	cnt := &counter{Runner: orig}
+	in.Host.Runner = cnt
+	defer func() { in.Host.Runner = orig }()
+	pr := &progress{w: in.Out, dry: in.DryRun}
+	oldNote := in.Host.Notef
+	in.Host.Notef = pr.note
+	defer func() { in.Host.Notef = oldNote }()
+
+	var res result
+	var done []string
+	for i, s := range steps {
+		if err := ctx.Err(); err != nil {
+			return res, in.fail(pr, &StepError{N: i + 1, Total: len(steps), Title: s.title, Err: err}, done, retry)
+		}
+		pr.start(fmt.Sprintf("[%d/%d] %s", i+1, len(steps), s.title))
+		before := cnt.n
+		status, err := s.do(ctx)
+		res.changes += cnt.n - before
+		if err != nil {
+			if ctx.Err() != nil {
+				err = fmt.Errorf("interrupted: %w", err)
+			}
+			return res, in.fail(pr, &StepError{N: i + 1, Total: len(steps), Title: s.title, Err: err}, done, retry)
+		}
+		if status == "" {
+			status = "done"
+			if cnt.n == before {
+				status = "already done"
+				if s.idle != "" {
+					status = s.idle
+				}
+			}
+		}
+		pr.end(status)
+		done = append(done, lowerFirst(s.title))
+	}
+	return res, nil
+}
+
+// fail reports a failed step: what failed, what was done before it, and
+// how to carry on.
+func (in *Installer) fail(pr *progress, err *StepError, done []string, retry string) error {
+	pr.end("failed")
+	if len(done) > 0 {
+		fmt.Fprintf(in.Out, "Already done: %s.\n", strings.Join(done, "; "))
+	}
+	fmt.Fprintf(in.Out, "Nothing was left half-written. Fix the cause and run this again to carry on:\n  %s\n", retry)
+	return err
+}
+
+// progress prints "[3/11] Setting the host name ... done" lines; in a dry
+// run it prints "# [3/11] Setting the host name" headers above the
+// actions.
+type progress struct {
+	w    io.Writer
+	dry  bool
+	line string
+	open bool
+}
+
+func (p *progress) start(line string) {
+	p.line = line
+	if p.dry {
+		fmt.Fprintf(p.w, "# %s\n", line)
+		return
+	}
+	fmt.Fprintf(p.w, "%s ...", line)
+	p.open = true
+}
+
+func (p *progress) note(format string, args ...any) {
+	if p.open {
+		fmt.Fprintln(p.w)
+		p.open = false
+	}
+	prefix := "      "
+	if p.dry {
+		prefix = "#   note: "
+	}
+	fmt.Fprintf(p.w, "%s%s\n", prefix, fmt.Sprintf(format, args...))
+}
+
+func (p *progress) end(status string) {
+	if p.dry {
+		if status != "done" {
+			fmt.Fprintf(p.w, "#   %s\n", status)
+		}
+		return
+	}
+	if !p.open {
+		fmt.Fprintf(p.w, "%s ...", p.line)
+	}
+	fmt.Fprintf(p.w, " %s\n", status)
+	p.open = false
+}
+
+// UsageError is a request the installer refuses before changing anything.
+type UsageError struct{ Msg string }
+
+func (e *UsageError) Error() string { return e.Msg }

@@ -1,0 +1,110 @@
+package installer
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"time"
+)
+
+// Probe looks at the machine around a plan without changing it: the
+// preflight checks and the service's health.
+type Probe interface {
+	// IsRoot reports whether the process runs as root.
+	IsRoot() bool
+	// FreeBytes returns the space left on the file system holding path.
+	FreeBytes(path string) (uint64, error)
+	// PortInUse reports whether something listens on TCP port.
+	PortInUse(port string) bool
+	// LookupHost resolves a DNS name.
+	LookupHost(ctx context.Context, name string) ([]string, error)
+	// LocalAddrs lists this machine's own IP addresses.
+	LocalAddrs() []string
+	// Healthy asks url once and reports why it is not healthy.
+	Healthy(ctx context.Context, url string) error
+}
+
+// SystemProbe is the Probe of the machine this process runs on.
+type SystemProbe struct{}
+
+// IsRoot reports whether the effective user is root.
+func (SystemProbe) IsRoot() bool { return os.Geteuid() == 0 }
+
+// FreeBytes returns the bytes available on path's file system.
+func (SystemProbe) FreeBytes(path string) (uint64, error) { return freeBytes(path) }
+
+// PortInUse tries to listen on port on all addresses.
+func (SystemProbe) PortInUse(port string) bool {
+	ln, err := net.Listen("tcp", ":"+port)
+	if err != nil {
+		return true
+	}
+	ln.Close()
+	return false
+}
+
+// LookupHost resolves name with the system resolver.
+func (SystemProbe) LookupHost(ctx context.Context, name string) ([]string, error) {
+	return net.DefaultResolver.LookupHost(ctx, name)
+}
+
+// LocalAddrs lists the addresses of the machine's interfaces.
+func (SystemProbe) LocalAddrs() []string {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, a := range addrs {
+		if ipn, ok := a.(*net.IPNet); ok {
+			out = append(out, ipn.IP.String())
+		}
+	}
+	return out
+}
+
+// Healthy GETs url and wants 200 with {"status":"ok"}.
+func (SystemProbe) Healthy(ctx context.Context, url string) error {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Status string `json:"status"`
+	}
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode != http.StatusOK || json.Unmarshal(data, &body) != nil || body.Status != "ok" {
+		return fmt.Errorf("%s answered %d %q", url, resp.StatusCode, data)
+	}
+	return nil
+}
+
+// waitHealthy polls url until it is healthy or timeout passes.
+func waitHealthy(ctx context.Context, p Probe, url string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		err := p.Healthy(ctx, url)
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("chatbox did not answer %s within %s: %w (see chatbox logs)", url, timeout, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}

@@ -1,0 +1,337 @@
+package installer
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/chatbox-dev/chatbox/platform"
+)
+
+// errInjected is the failure simHost makes its chosen change fail with.
+var errInjected = errors.New("injected failure")
+
+// simHost is a host in a temporary directory. It records and really
+// writes files like a platform.Recorder with a Root, and gives the
+// commands the installer runs the effects they have on a real host
+// (useradd adds to /etc/passwd, systemctl enable makes the symlink…), so
+// that checks see them on the next run.
+type simHost struct {
+	t      *testing.T
+	root   string
+	rec    *platform.Recorder
+	failAt int // fail the failAt-th change (1-based); 0 never
+	n      int // changes so far
+
+	active   bool            // the service runs
+	rpm      map[string]bool // installed RPM packages
+	firewall bool            // firewalld allows http and https
+}
+
+func newSimHost(t *testing.T, root string, w io.Writer) *simHost {
+	return &simHost{t: t, root: root, rec: &platform.Recorder{W: w, Root: root}, rpm: map[string]bool{}}
+}
+
+func (s *simHost) path(p string) string { return filepath.Join(s.root, p) }
+
+func (s *simHost) change() error {
+	s.n++
+	if s.n == s.failAt {
+		return errInjected
+	}
+	return nil
+}
+
+func (s *simHost) Run(ctx context.Context, c platform.Cmd) ([]byte, error) {
+	if err := s.change(); err != nil {
+		return nil, err
+	}
+	out, err := s.rec.Run(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	s.apply(c.Args)
+	return out, nil
+}
+
+func (s *simHost) WriteFile(ctx context.Context, f platform.File) error {
+	if err := s.change(); err != nil {
+		return err
+	}
+	return s.rec.WriteFile(ctx, f)
+}
+
+func (s *simHost) Remove(ctx context.Context, p string) error {
+	if err := s.change(); err != nil {
+		return err
+	}
+	return s.rec.Remove(ctx, p)
+}
+
+func (s *simHost) Query(_ context.Context, c platform.Cmd) bool {
+	a := strings.Join(c.Args, " ")
+	switch {
+	case strings.HasPrefix(a, "systemctl is-active"), strings.HasPrefix(a, "rcctl check"):
+		return s.active
+	case strings.HasPrefix(a, "systemctl is-failed"):
+		return false
+	case strings.HasPrefix(a, "rpm -q"):
+		for _, p := range c.Args[3:] {
+			if !s.rpm[p] {
+				return false
+			}
+		}
+		return true
+	case strings.HasPrefix(a, "firewall-cmd --permanent --query-service"):
+		return s.firewall
+	case a == "firewall-cmd --state":
+		return true
+	}
+	s.t.Errorf("simHost: unexpected query %q", a)
+	return false
+}
+
+func (s *simHost) appendLine(p, line string) {
+	old, _ := os.ReadFile(s.path(p))
+	s.put(p, string(old)+line+"\n")
+}
+
+func (s *simHost) put(p, data string) {
+	if err := os.MkdirAll(filepath.Dir(s.path(p)), 0o755); err != nil {
+		s.t.Fatal(err)
+	}
+	if err := os.WriteFile(s.path(p), []byte(data), 0o644); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+func (s *simHost) dropLines(p, prefix string) {
+	old, _ := os.ReadFile(s.path(p))
+	var keep []string
+	for _, l := range strings.SplitAfter(string(old), "\n") {
+		if !strings.HasPrefix(l, prefix) {
+			keep = append(keep, l)
+		}
+	}
+	s.put(p, strings.Join(keep, ""))
+}
+
+func (s *simHost) link(p string) {
+	if err := os.MkdirAll(filepath.Dir(s.path(p)), 0o755); err != nil {
+		s.t.Fatal(err)
+	}
+	_ = os.Symlink("/lib/systemd/system/"+filepath.Base(p), s.path(p))
+}
+
+// apply gives a command its effect on the host's files.
+func (s *simHost) apply(args []string) {
+	last := args[len(args)-1]
+	has := func(x string) bool { return slices.Contains(args, x) }
+	switch args[0] {
+	case "apt-get":
+		if has("install") {
+			for _, p := range args[slices.Index(args, "--no-install-recommends")+1:] {
+				s.appendLine("/var/lib/dpkg/status", "Package: "+p+"\nStatus: install ok installed\n")
+			}
+		}
+	case "dnf", "yum":
+		if has("install") {
+			for _, p := range args[3:] {
+				s.rpm[p] = true
+			}
+		}
+	case "useradd":
+		s.appendLine("/etc/passwd", last+":x:999:999::/var/lib/chatbox:/usr/sbin/nologin")
+		s.appendLine("/etc/group", last+":x:999:")
+	case "userdel":
+		s.dropLines("/etc/passwd", last+":")
+		s.dropLines("/etc/group", last+":")
+	case "install":
+		if err := os.MkdirAll(s.path(last), 0o750); err != nil {
+			s.t.Fatal(err)
+		}
+	case "systemctl":
+		unit := last
+		wants := "/etc/systemd/system/multi-user.target.wants/" + unit
+		if strings.HasSuffix(unit, ".timer") {
+			wants = "/etc/systemd/system/timers.target.wants/" + unit
+		}
+		switch {
+		case has("enable"):
+			s.link(wants)
+		case has("disable"):
+			os.Remove(s.path(wants))
+			s.active = false
+		case has("restart"):
+			s.active = true
+		}
+	case "hostnamectl":
+		s.put("/etc/hostname", last+"\n")
+	case "ufw":
+		port, _, _ := strings.Cut(last, "/")
+		s.appendLine("/etc/ufw/user.rules", "-A ufw-user-input -p tcp --dport "+port+" -j ACCEPT")
+	case "firewall-cmd":
+		if has("--permanent") {
+			s.firewall = true
+		}
+	case "rcctl":
+		switch args[1] {
+		case "enable":
+			s.appendLine("/etc/rc.conf.local", "pkg_scripts=chatbox")
+		case "disable":
+			s.dropLines("/etc/rc.conf.local", "pkg_scripts=")
+		case "restart":
+			s.active = true
+		case "stop":
+			s.active = false
+		}
+	}
+}
+
+// fakeProbe is a machine where everything preflight wants is fine.
+type fakeProbe struct {
+	notRoot  bool
+	portUsed map[string]bool
+	dns      map[string][]string
+	addrs    []string
+	health   func() error
+	asked    int // health checks made
+}
+
+func (p *fakeProbe) IsRoot() bool                     { return !p.notRoot }
+func (p *fakeProbe) FreeBytes(string) (uint64, error) { return 10 << 30, nil }
+func (p *fakeProbe) PortInUse(port string) bool       { return p.portUsed[port] }
+func (p *fakeProbe) LocalAddrs() []string             { return p.addrs }
+func (p *fakeProbe) LookupHost(_ context.Context, name string) ([]string, error) {
+	if a, ok := p.dns[name]; ok {
+		return a, nil
+	}
+	return nil, fmt.Errorf("lookup %s: no such host", name)
+}
+func (p *fakeProbe) Healthy(context.Context, string) error {
+	p.asked++
+	if p.health != nil {
+		return p.health()
+	}
+	return nil
+}
+
+// fixture fills root with what a fresh host of osID has that the plans
+// look at: systemd, ufw and cloud-init on Ubuntu, firewalld and SELinux
+// tools on RHEL-family systems, pf.conf on OpenBSD.
+func fixture(t *testing.T, root, osID string) {
+	t.Helper()
+	put := func(p, data string, mode fs.FileMode) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(root, p)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, p), []byte(data), mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\n", 0o644)
+	put("/etc/group", "root:x:0:\n", 0o644)
+	switch osID {
+	case "openbsd":
+		put("/etc/myname", "openbsd.my.domain\n", 0o644)
+		put("/etc/hosts", "127.0.0.1\tlocalhost\n::1\t\tlocalhost\n", 0o644)
+		put("/etc/pf.conf", "set skip on lo\nblock return\npass\n", 0o600)
+		return
+	case "debian", "ubuntu", "raspbian":
+		put("/etc/hostname", "localhost\n", 0o644)
+		put("/etc/hosts", "127.0.0.1\tlocalhost\n127.0.1.1\tlocalhost\n", 0o644)
+		put("/var/lib/dpkg/status", "Package: ca-certificates\nStatus: install ok installed\n\n", 0o644)
+	default:
+		put("/etc/hostname", "localhost.localdomain\n", 0o644)
+		put("/etc/hosts", "127.0.0.1   localhost localhost.localdomain\n", 0o644)
+		put("/usr/bin/firewall-cmd", "#!/bin/sh\n", 0o755)
+		put("/usr/sbin/restorecon", "#!/bin/sh\n", 0o755)
+		put("/usr/bin/dnf", "#!/bin/sh\n", 0o755)
+	}
+	if err := os.MkdirAll(filepath.Join(root, "/run/systemd/system"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if osID == "ubuntu" || osID == "rocky" || osID == "almalinux" {
+		put("/etc/cloud/cloud.cfg", "preserve_hostname: false\n", 0o644)
+	}
+	if osID == "ubuntu" {
+		put("/usr/sbin/ufw", "#!/bin/sh\n", 0o755)
+	}
+}
+
+// snapshot describes every file under root: path, type, mode and content.
+func snapshot(t *testing.T, root string) string {
+	t.Helper()
+	var b bytes.Buffer
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		if strings.Contains(d.Name(), ".tmp-") {
+			t.Errorf("a temporary file was left behind: %s", rel)
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.Type()&fs.ModeSymlink != 0:
+			target, _ := os.Readlink(p)
+			fmt.Fprintf(&b, "%s -> %s\n", rel, target)
+		case d.IsDir():
+			fmt.Fprintf(&b, "%s/\n", rel)
+		default:
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(&b, "%s %04o %x\n", rel, fi.Mode().Perm(), sha256.Sum256(data))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// testBinary writes a stand-in for the chatbox binary and returns its path.
+func testBinary(t *testing.T, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "chatbox")
+	if err := os.WriteFile(p, []byte(content), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// newSim returns an installer for osID on a fresh simulated host.
+func newSim(t *testing.T, osID string, out io.Writer) (*Installer, *simHost, *fakeProbe) {
+	t.Helper()
+	root := t.TempDir()
+	fixture(t, root, osID)
+	p, err := Detect(context.Background(), root, osID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim := newSimHost(t, root, out)
+	probe := &fakeProbe{addrs: []string{"127.0.0.1", "203.0.113.7"}, dns: map[string][]string{"chat.example.com": {"203.0.113.7"}}}
+	in := &Installer{
+		Platform: p,
+		Host:     &platform.Host{Root: root, Live: true, Runner: sim},
+		Out:      out,
+		Probe:    probe,
+	}
+	return in, sim, probe
+}

@@ -1,0 +1,110 @@
+package installer
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+
+	"github.com/nxadm/tail"
+)
+
+// Status is what `chatbox status` reports.
+type Status struct {
+	OS        string `json:"os"`
+	Installed bool   `json:"installed"`
+	Running   bool   `json:"running"`
+	Healthy   bool   `json:"healthy"`
+	URL       string `json:"url,omitempty"`
+	Config    string `json:"config"`
+	// Problem says what is wrong, in a sentence, when something is.
+	Problem string `json:"problem,omitempty"`
+}
+
+// Status looks at the installed box without changing it.
+func (in *Installer) Status(ctx context.Context) Status {
+	p, h := in.Platform, in.Host
+	paths := p.Paths()
+	st := Status{OS: p.Name(), Config: paths.Config}
+	st.Installed = h.Exists(paths.Binary) && h.Exists(paths.ServiceFile)
+	if !st.Installed {
+		st.Problem = "chatbox is not installed here; `sudo chatbox install` installs it"
+		return st
+	}
+	cfg := in.loadConfig()
+	st.URL = in.roomURL(cfg)
+	st.Running = p.ServiceActive(ctx, h)
+	if !st.Running {
+		st.Problem = "the chatbox service is not running; `chatbox logs` shows why"
+		return st
+	}
+	url := healthURL(cfg)
+	if err := in.probe().Healthy(ctx, url); err != nil {
+		st.Problem = fmt.Sprintf("the service runs but does not answer %s: %v", url, err)
+		return st
+	}
+	st.Healthy = true
+	return st
+}
+
+// Logs writes the service's last lines of log to w and, with follow,
+// keeps writing new ones until ctx ends.
+func (in *Installer) Logs(ctx context.Context, lines int, follow bool, w, errw io.Writer) error {
+	if args := in.Platform.LogsCommand(lines, follow); args != nil {
+		cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+		cmd.Stdout, cmd.Stderr = w, errw
+		if err := cmd.Run(); err != nil && ctx.Err() == nil {
+			return fmt.Errorf("%s: %w", strings.Join(args, " "), err)
+		}
+		return nil
+	}
+	return tailFile(ctx, in.Host.Path(in.Platform.LogFile()), "chatbox", lines, follow, w)
+}
+
+// tailFile prints the last n lines of file that contain match and, with
+// follow, the ones added later.
+func tailFile(ctx context.Context, file, match string, n int, follow bool, w io.Writer) error {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return fmt.Errorf("read the log: %w", err)
+	}
+	var hits []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.Contains(line, match) {
+			hits = append(hits, line)
+		}
+	}
+	if len(hits) > n {
+		hits = hits[len(hits)-n:]
+	}
+	for _, l := range hits {
+		fmt.Fprintln(w, l)
+	}
+	if !follow {
+		return nil
+	}
+	t, err := tail.TailFile(file, tail.Config{
+		Follow: true, ReOpen: true, Logger: tail.DiscardingLogger,
+		Location: &tail.SeekInfo{Offset: int64(len(data)), Whence: io.SeekStart},
+	})
+	if err != nil {
+		return fmt.Errorf("follow the log: %w", err)
+	}
+	defer t.Cleanup()
+	for {
+		select {
+		case <-ctx.Done():
+			_ = t.Stop()
+			return nil
+		case line, ok := <-t.Lines:
+			if !ok {
+				return t.Err()
+			}
+			if strings.Contains(line.Text, match) {
+				fmt.Fprintln(w, line.Text)
+			}
+		}
+	}
+}

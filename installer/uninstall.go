@@ -1,0 +1,70 @@
+package installer
+
+import (
+	"context"
+	"fmt"
+)
+
+// UninstallOptions are the choices of `chatbox uninstall`.
+type UninstallOptions struct {
+	// Purge also removes the room's data and the service account.
+	Purge bool
+	// Retry is the command line that repeats this uninstall.
+	Retry string
+}
+
+// Uninstall stops and removes the service, the binary and the config, and
+// with Purge the data and the service account. It never removes packages
+// and leaves the host name, firewall rules and automatic updates, which
+// serve the host without chatbox too.
+func (in *Installer) Uninstall(ctx context.Context, o UninstallOptions) error {
+	p, h := in.Platform, in.Host
+	paths := p.Paths()
+	if in.DryRun {
+		fmt.Fprintf(in.Out, "# chatbox uninstall on %s: the plan (dry run, nothing is changed)\n", p.Name())
+	} else {
+		fmt.Fprintf(in.Out, "Uninstalling chatbox from %s\n", p.Name())
+	}
+	steps := []step{
+		{"Stopping and removing the chatbox service", func(ctx context.Context) (string, error) {
+			return "", p.RemoveService(ctx, h)
+		}, "nothing to remove"},
+		{"Removing " + paths.Binary, func(ctx context.Context) (string, error) {
+			if err := h.Remove(ctx, paths.Binary); err != nil {
+				return "", err
+			}
+			return "", h.Remove(ctx, paths.PrevBinary())
+		}, "nothing to remove"},
+		{"Removing " + paths.ConfigDir, func(ctx context.Context) (string, error) {
+			return "", h.Remove(ctx, paths.ConfigDir)
+		}, "nothing to remove"},
+	}
+	if o.Purge {
+		steps = append(steps,
+			step{"Removing the room's data in " + paths.DataDir, func(ctx context.Context) (string, error) {
+				return "", h.Remove(ctx, paths.DataDir)
+			}, "nothing to remove"},
+			step{"Removing the " + p.User() + " user", func(ctx context.Context) (string, error) {
+				return "", p.RemoveUser(ctx, h)
+			}, "nothing to remove"},
+		)
+	}
+	res, err := in.run(ctx, steps, o.Retry)
+	if err != nil {
+		return err
+	}
+	if in.DryRun {
+		fmt.Fprintln(in.Out, "# end of plan: nothing was changed")
+		return nil
+	}
+	if res.changes == 0 {
+		fmt.Fprintln(in.Out, "Nothing to do: chatbox was not installed here.")
+	} else {
+		fmt.Fprintln(in.Out, "chatbox is uninstalled.")
+	}
+	if !o.Purge && h.Exists(paths.DataDir) {
+		fmt.Fprintf(in.Out, "The room's data is still in %s; `chatbox uninstall --purge` removes it.\n", paths.DataDir)
+	}
+	fmt.Fprintln(in.Out, "Left as they were: packages, the host name, firewall rules and automatic updates.")
+	return nil
+}

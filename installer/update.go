@@ -1,0 +1,163 @@
+package installer
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/chatbox-dev/chatbox/config"
+)
+
+// UpdateOptions are the choices of `chatbox update`.
+type UpdateOptions struct {
+	// System applies OS updates.
+	System bool
+	// Self is a new chatbox binary to put in place, or "".
+	Self string
+	// Retry is the command line that repeats this update.
+	Retry string
+}
+
+// ErrRolledBack is wrapped by the error of a self-update whose new binary
+// did not come up and was replaced by the previous one again.
+var ErrRolledBack = errors.New("rolled back to the previous binary")
+
+// Update applies OS updates and/or replaces the binary. Without either
+// option it applies OS updates and says the binary was left alone.
+func (in *Installer) Update(ctx context.Context, o UpdateOptions) error {
+	system := o.System || o.Self == ""
+	p := in.Platform
+	if in.DryRun {
+		fmt.Fprintf(in.Out, "# chatbox update on %s: the plan (dry run, nothing is changed)\n", p.Name())
+	}
+	var steps []step
+	var notes []string
+	if system {
+		steps = append(steps, step{"Applying system updates", func(ctx context.Context) (string, error) {
+			n, err := p.UpdateSystem(ctx, in.Host)
+			notes = append(notes, n...)
+			return "", err
+		}, ""})
+	}
+	if o.Self != "" {
+		steps = append(steps, in.selfUpdateSteps(o.Self)...)
+	}
+	if _, err := in.run(ctx, steps, o.Retry); err != nil {
+		return err
+	}
+	if in.DryRun {
+		fmt.Fprintln(in.Out, "# end of plan: nothing was changed")
+		return nil
+	}
+	for _, n := range notes {
+		fmt.Fprintf(in.Out, "Note: %s.\n", n)
+	}
+	if o.Self == "" {
+		fmt.Fprintln(in.Out, "The chatbox binary was left as it is (give a new one with --self FILE).")
+	}
+	return nil
+}
+
+// selfUpdateSteps replace the binary atomically, restart the service and
+// wait for it; when the new binary does not come up, they put the previous
+// one back, restart it and report ErrRolledBack.
+func (in *Installer) selfUpdateSteps(file string) []step {
+	p, h := in.Platform, in.Host
+	paths := p.Paths()
+	var changed bool
+	return []step{
+		{"Installing the new binary as " + paths.Binary, func(ctx context.Context) (string, error) {
+			if !h.Exists(paths.Binary) && !in.DryRun {
+				return "", fmt.Errorf("%s is missing: chatbox is not installed here; run chatbox install first", paths.Binary)
+			}
+			fi, err := os.Stat(file)
+			if err != nil {
+				return "", fmt.Errorf("read the new binary: %w", err)
+			}
+			if !fi.Mode().IsRegular() || fi.Size() == 0 {
+				return "", fmt.Errorf("%s is not a chatbox binary", file)
+			}
+			changed, err = in.installBinary(ctx, file)
+			return "", err
+		}, ""},
+		{"Restarting chatbox with the new binary", func(ctx context.Context) (string, error) {
+			if !changed && !in.DryRun {
+				return "skipped (the binary did not change)", nil
+			}
+			if !h.Live {
+				return "skipped (not a running system)", nil
+			}
+			err := in.restartAndWait(ctx)
+			if err == nil || in.DryRun {
+				return "", err
+			}
+			h.Note("the new binary did not come up (%v); putting the previous one back", err)
+			if rerr := in.rollBack(ctx); rerr != nil {
+				return "", fmt.Errorf("the new binary did not come up (%v) and rolling back failed too: %w", err, rerr)
+			}
+			return "", fmt.Errorf("the new binary did not come up (%v); %w, which is running again", err, ErrRolledBack)
+		}, ""},
+	}
+}
+
+// restartAndWait restarts the service and waits until it answers.
+func (in *Installer) restartAndWait(ctx context.Context) error {
+	if err := in.Platform.RestartService(ctx, in.Host); err != nil {
+		return err
+	}
+	if in.DryRun {
+		return nil
+	}
+	return waitHealthy(ctx, in.probe(), healthURL(in.loadConfig()), healthTimeout)
+}
+
+// rollBack puts PrevBinary back in place and restarts the service.
+func (in *Installer) rollBack(ctx context.Context) error {
+	h, paths := in.Host, in.Platform.Paths()
+	prev, err := h.ReadFile(paths.PrevBinary())
+	if err != nil {
+		return fmt.Errorf("read the previous binary: %w", err)
+	}
+	cur, _ := h.ReadFile(paths.Binary)
+	if !bytes.Equal(cur, prev) {
+		if _, err := h.WriteFile(ctx, paths.Binary, prev, 0o755, ""); err != nil {
+			return err
+		}
+		if err := in.Platform.FixLabels(ctx, h, paths.Binary); err != nil {
+			return err
+		}
+	}
+	return in.restartAndWait(ctx)
+}
+
+// loadConfig reads the host's config, or returns the platform's defaults
+// when it cannot.
+func (in *Installer) loadConfig() config.Config {
+	data, err := in.Host.ReadFile(in.Platform.Paths().Config)
+	if err == nil {
+		if cfg, err := config.Parse(data); err == nil {
+			return cfg
+		}
+	}
+	cfg := config.Default()
+	cfg.Server.HTTPListen = in.Platform.Listen().HTTP
+	cfg.Server.HTTPSListen = in.Platform.Listen().HTTPS
+	cfg.Server.DataDir = in.Platform.Paths().DataDir
+	return cfg
+}
+
+// InsideService reports whether this process runs inside the chatbox
+// service, judging by its cgroup (/proc/self/cgroup on Linux). A
+// self-update started there is killed when the service restarts, so it
+// must run from outside (systemd-run).
+func InsideService(cgroup []byte) bool {
+	for _, line := range strings.Split(string(cgroup), "\n") {
+		if strings.HasSuffix(line, "/chatbox.service") {
+			return true
+		}
+	}
+	return false
+}
