@@ -318,6 +318,19 @@ func TestFailedRequestsAreRetried(t *testing.T) {
 			t.Fatalf("Once error = %v, want the 429", err)
 		}
 	})
+	t.Run("a Retry-After longer than the backoff is waited for", func(t *testing.T) {
+		b := newBox(t, "203.0.113.7")
+		b.cf.FailNext(1, http.StatusTooManyRequests)
+		b.cf.SetRetryAfter(time.Hour)
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		if _, err := b.updater(t).Once(ctx); err == nil {
+			t.Fatal("Once succeeded without waiting the hour Cloudflare asked for")
+		}
+		if ctx.Err() == nil {
+			t.Error("Once returned before the context ended, so it did not wait as asked")
+		}
+	})
 	t.Run("waiting to retry ends with the context", func(t *testing.T) {
 		b := newBox(t, "203.0.113.7")
 		b.cf.FailNext(100, http.StatusTooManyRequests)

@@ -119,6 +119,7 @@ type Server struct {
 	log      []string
 	failN    int
 	failCode int
+	retryIn  time.Duration
 	now      func() time.Time
 }
 
@@ -276,6 +277,14 @@ func (s *Server) FailNext(n, status int) {
 	s.failN, s.failCode = n, status
 }
 
+// SetRetryAfter makes injected 429 answers carry a Retry-After header of d
+// in whole seconds. Zero, the default, sends none.
+func (s *Server) SetRetryAfter(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.retryIn = d
+}
+
 // newID returns a Cloudflare-style 32-hex-digit identifier. Callers hold mu.
 func (s *Server) newID() string {
 	s.nextID++
@@ -411,9 +420,13 @@ func (s *Server) front(mux *http.ServeMux) http.Handler {
 			s.failN--
 			injected = s.failCode
 		}
+		retryIn := s.retryIn
 		s.mu.Unlock()
 		switch {
 		case injected == http.StatusTooManyRequests:
+			if retryIn > 0 {
+				sw.Header().Set("Retry-After", strconv.Itoa(int(retryIn.Seconds())))
+			}
 			fail(sw, injected, apiError{Code: 971, Message: "Please wait and consider throttling your request speed"})
 			return
 		case injected != 0:
