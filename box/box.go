@@ -8,6 +8,7 @@ import (
 
 	"github.com/chatbox-dev/chatbox/chat"
 	"github.com/chatbox-dev/chatbox/config"
+	"github.com/chatbox-dev/chatbox/dyndns"
 	"github.com/coreos/go-systemd/v22/daemon"
 )
 
@@ -39,6 +40,13 @@ func Run(ctx context.Context, cfg config.Config, logw io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("server.https_listen: %w", err)
 	}
+	var updater *dyndns.Updater
+	if cfg.DynDNS.Enabled {
+		updater, err = dyndns.New(cfg, dyndns.Options{Logger: log})
+		if err != nil {
+			return err
+		}
+	}
 
 	opts := chat.OptionsFrom(cfg)
 	opts.SecureCookies = true
@@ -60,7 +68,7 @@ func Run(ctx context.Context, cfg config.Config, logw io.Writer) error {
 	}
 
 	web := room.Handler()
-	httpSrv := NewServer(certs.httpChallenge(redirectToHTTPS(certs.name, httpsPort, web)), log)
+	httpSrv := NewServer(certs.httpChallenge(httpHandler(certs.name, httpsPort, web, certs.localCA)), log)
 	httpsSrv := NewServer(withHSTS(web), log)
 	httpsSrv.TLSConfig = certs.tlsConfig()
 	listeners := []Listener{
@@ -74,11 +82,11 @@ func Run(ctx context.Context, cfg config.Config, logw io.Writer) error {
 		room.Close()
 		return err
 	}
-	if cfg.DynDNS.Enabled {
-		go runDynDNS(ctx, cfg, log)
+	if updater != nil {
+		go updater.Run(ctx)
 	}
 
-	log.Info("chatbox is serving", "url", httpsURL(certs.name, httpsPort).String(),
+	log.Info("chatbox is serving", "url", siteURL("https", certs.name, httpsPort).String(),
 		"http", httpLn.Addr().String(), "https", httpsLn.Addr().String(), "data", cfg.Server.DataDir)
 	sdNotify(log, daemon.SdNotifyReady)
 	go runWatchdog(ctx, log, web)

@@ -2,16 +2,11 @@ package box
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -31,16 +26,19 @@ const shortlivedProfile = "shortlived"
 
 // certManager obtains and renews the box's one certificate through ACME and
 // picks the certificate each TLS handshake gets: the managed one when there
-// is one, otherwise a self-signed stand-in so the room stays reachable
-// while issuance is retried.
+// is one, otherwise a stand-in from the box's local CA, so the room stays
+// reachable while issuance is retried.
 type certManager struct {
 	name     string
 	magic    *certmagic.Config
 	cache    *certmagic.Cache
 	issuer   *certmagic.ACMEIssuer
+	localCA  *localCA
 	fallback *tls.Certificate
 	log      *slog.Logger
 	hint     string
+	// trustURL is the page that explains how to trust the local CA.
+	trustURL string
 }
 
 // boxName is the identifier the box's certificate is for: its domain, or
@@ -85,10 +83,17 @@ func newCertManager(cfg config.Config, log *slog.Logger, dns certmagic.DNSProvid
 		return nil, fmt.Errorf("server.https_listen: %w", err)
 	}
 	listenHost, _, _ := net.SplitHostPort(cfg.Server.HTTPListen)
+	trust := siteURL("http", name, httpPort)
+	trust.Path = trustPath
+	m.trustURL = trust.String()
 
-	m.fallback, err = selfSigned(name, time.Now())
+	m.localCA, err = loadOrCreateLocalCA(filepath.Join(cfg.Server.DataDir, "localca"), name, time.Now())
 	if err != nil {
-		return nil, fmt.Errorf("make the self-signed stand-in certificate: %w", err)
+		return nil, err
+	}
+	m.fallback, err = m.localCA.issue(name, time.Now())
+	if err != nil {
+		return nil, fmt.Errorf("make the stand-in certificate: %w", err)
 	}
 
 	zl := newZapLogger(log)
@@ -176,7 +181,7 @@ func (m *certManager) httpChallenge(next http.Handler) http.Handler {
 	return m.issuer.HTTPChallengeHandler(next)
 }
 
-// getCertificate serves the managed certificate, or the self-signed
+// getCertificate serves the managed certificate, or the local CA's
 // stand-in while there is none. A TLS-ALPN-01 challenge handshake gets
 // only the challenge certificate.
 func (m *certManager) getCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
@@ -196,7 +201,7 @@ func (m *certManager) onEvent(_ context.Context, event string, data map[string]a
 	case "cert_obtained":
 		m.log.Info("certificate obtained", "name", data["identifier"], "renewal", data["renewal"], "issuer", data["issuer"])
 	case "cert_failed":
-		serving := "a self-signed certificate"
+		serving := "a certificate from its local CA (" + m.trustURL + " explains how to trust it)"
 		if renewal, _ := data["renewal"].(bool); renewal {
 			serving = "the current certificate"
 		}
@@ -214,43 +219,10 @@ func failureHint(cfg config.Config, name string) string {
 	case cfg.Server.Domain != "":
 		return fmt.Sprintf("check that %s points at this box's public address and that ports 80 and 443 are reachable from the internet; "+
 			"if they cannot be, set tls.challenge = \"dns-01\" with a DNS provider", name)
-	default:
-		return fmt.Sprintf("check that %s is this box's public address and that ports 80 and 443 are reachable from the internet at it", name)
 	}
-}
-
-// selfSigned makes a self-signed certificate for name (a DNS name or an IP
-// address) valid for a year from now.
-func selfSigned(name string, now time.Time) (*tls.Certificate, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, err
+	if ip := net.ParseIP(name); ip.IsPrivate() || ip.IsLoopback() || ip.IsLinkLocalUnicast() {
+		return fmt.Sprintf("%s is not a public address, and public CAs issue certificates only for public ones; "+
+			"set server.ip to the box's public address, or have people trust the box's own CA", name)
 	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 128))
-	if err != nil {
-		return nil, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: name, Organization: []string{"chatbox self-signed"}},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.AddDate(1, 0, 0),
-		KeyUsage:              x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-	}
-	if ip := net.ParseIP(name); ip != nil {
-		tmpl.IPAddresses = []net.IP{ip}
-	} else {
-		tmpl.DNSNames = []string{name}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return nil, err
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, err
-	}
-	return &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil
+	return fmt.Sprintf("check that %s is this box's public address and that ports 80 and 443 are reachable from the internet at it", name)
 }

@@ -1,6 +1,7 @@
 package box_test
 
 import (
+	"crypto/sha256"
 	"crypto/x509"
 	"fmt"
 	"net"
@@ -9,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chatbox-dev/chatbox/config"
+	"github.com/chatbox-dev/chatbox/internal/cloudflaretest"
 )
 
 const (
@@ -126,6 +130,7 @@ func TestIPOnlyBoxGetsAShortLivedCertificate(t *testing.T) {
 			cfg := boxConfig(t, p, ca.directory, ca.serverRoot)
 			cfg.Server.IP = "127.0.0.1"
 			cfg.TLS.Challenge = challenge
+			cfg.TLS.Email = "" // the account contact is optional
 			startBox(t, cfg)
 
 			// Go sends no SNI for an IP address: the box must pick its
@@ -166,23 +171,89 @@ func TestIssuanceFailureKeepsTheRoomServing(t *testing.T) {
 		return errNotYet
 	})
 
-	c := client(fmt.Sprintf("127.0.0.1:%d", p.https), nil, true)
+	// The log points at the page that explains how to trust the box's CA.
+	trustURL := fmt.Sprintf("http://%s:%d/trust", name, p.http)
+	if !strings.Contains(b.log.String(), trustURL) {
+		t.Errorf("the log does not mention %s", trustURL)
+	}
+	plain := client(fmt.Sprintf("127.0.0.1:%d", p.http), nil, false)
+	resp, page, err := get(plain, trustURL)
+	if err != nil || resp.StatusCode != http.StatusOK || !strings.Contains(page, "chatbox-ca.crt") {
+		t.Fatalf("GET %s = %v %q, %v; want the trust page", trustURL, resp, page, err)
+	}
+	resp, caPEM, err := get(plain, fmt.Sprintf("http://%s:%d/chatbox-ca.crt", name, p.http))
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /chatbox-ca.crt = %v, %v", resp, err)
+	}
+	localRoots := x509.NewCertPool()
+	if !localRoots.AppendCertsFromPEM([]byte(caPEM)) {
+		t.Fatalf("/chatbox-ca.crt is not a PEM certificate: %q", caPEM)
+	}
+
+	// A browser that trusts the box's CA reaches the room without warnings.
 	url := fmt.Sprintf("https://%s:%d/healthz", name, p.https)
-	resp, body, err := get(c, url)
+	resp, body, err := get(client(fmt.Sprintf("127.0.0.1:%d", p.https), localRoots, false), url)
 	if err != nil {
-		t.Fatalf("GET %s with a self-signed certificate: %v", url, err)
+		t.Fatalf("GET %s trusting the box's local CA: %v", url, err)
 	}
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `"status":"ok"`) {
 		t.Errorf("GET %s = %s %q, want 200 ok", url, resp.Status, body)
 	}
+	if fp := sha256.Sum256(resp.TLS.VerifiedChains[0][1].Raw); !strings.Contains(page, fmt.Sprintf("%02X:%02X:%02X", fp[0], fp[1], fp[2])) {
+		t.Errorf("the trust page does not show the fingerprint of the CA that signed the served certificate")
+	}
 	leaf := resp.TLS.PeerCertificates[0]
-	if err := leaf.VerifyHostname(name); err != nil {
-		t.Errorf("the stand-in certificate is not for %s: %v", name, err)
-	}
 	if _, err := leaf.Verify(x509.VerifyOptions{DNSName: name, Roots: ca.roots}); err == nil {
-		t.Errorf("the stand-in certificate verifies against Pebble's root; it should be self-signed")
+		t.Errorf("the stand-in certificate verifies against Pebble's root; it should come from the box's own CA")
 	}
-	if !strings.Contains(strings.Join(leaf.Subject.Organization, ","), "self-signed") {
-		t.Errorf("the stand-in certificate's subject is %v, want it to say self-signed", leaf.Subject)
+}
+
+func TestBoxGetsACertificateOverDNS01(t *testing.T) {
+	requireE2E(t)
+	const token = "dns-edit-token"
+	cf := cloudflaretest.NewServer()
+	t.Cleanup(cf.Close)
+	cf.AddZone(testZone)
+	cf.AddToken(token, cloudflaretest.FullAccess())
+	// The DNS server answers the TXT records the real libdns client stored
+	// in the Cloudflare stand-in, and no A record for the box: only DNS-01
+	// can succeed.
+	dnsSrv := startDNS(t, testZone, nil, func(fqdn string) []string {
+		var txt []string
+		for _, r := range cf.Records(testZone, fqdn, "TXT") {
+			txt = append(txt, r.Text())
+		}
+		return txt
+	})
+	p := freePorts(t)
+	ca := startPebble(t, p, dnsSrv.addr, 5)
+	cfg := boxConfig(t, p, ca.directory, ca.serverRoot)
+	cfg.Server.Domain = testDomain
+	cfg.TLS.Challenge = "dns-01"
+	cfg.TLS.Resolvers = []string{dnsSrv.addr}
+	cfg.DNS = config.DNS{Provider: "cloudflare", APIToken: token, APIURL: cf.URL()}
+	// Dynamic DNS runs inside serve too. The address is a documentation
+	// one: it only goes into the stand-in's records, nothing connects to it.
+	cfg.DynDNS.Enabled = true
+	cfg.DynDNS.IPv4 = "static:203.0.113.7"
+	startBox(t, cfg)
+
+	resp := waitForTrustedCert(t, testDomain, p, ca.roots, issueTimeout)
+	checkServedChain(t, resp, testDomain, ca.roots)
+	if strings.Contains(ca.log.String(), "validate w/ HTTP") {
+		t.Errorf("Pebble validated over HTTP-01; want DNS-01 only")
 	}
+	waitFor(t, 10*time.Second, "the challenge's TXT record to be deleted", func() error {
+		if n := len(cf.Records(testZone, "_acme-challenge."+testDomain, "TXT")); n > 0 {
+			return fmt.Errorf("%d TXT records left", n)
+		}
+		return nil
+	})
+	waitFor(t, 10*time.Second, "dynamic DNS to publish the box's address", func() error {
+		a := cf.Records(testZone, testDomain, "A")
+		if len(a) != 1 || a[0].Content != "203.0.113.7" {
+			return fmt.Errorf("A records %+v", a)
+		}
+		return nil
+	})
 }

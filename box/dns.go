@@ -1,12 +1,9 @@
 package box
 
 import (
-	"context"
-	"errors"
-	"log/slog"
-
 	"github.com/caddyserver/certmagic"
 	"github.com/chatbox-dev/chatbox/config"
+	"github.com/chatbox-dev/chatbox/dyndns"
 )
 
 // dnsProvider returns the DNS provider that solves DNS-01 challenges, or
@@ -15,11 +12,9 @@ func dnsProvider(cfg config.Config) (certmagic.DNSProvider, error) {
 	if cfg.TLS.Challenge != "dns-01" {
 		return nil, nil
 	}
-	return nil, errors.New("tls.challenge: dns-01 is not available in this build yet")
-}
-
-// runDynDNS keeps the box's DNS records pointing at its public address
-// until ctx ends.
-func runDynDNS(ctx context.Context, cfg config.Config, log *slog.Logger) {
-	log.Warn("dynamic DNS is not available in this build yet", "key", "dyndns.enabled")
+	p, err := dyndns.Provider(cfg.DNS)
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
 }

@@ -1,12 +1,18 @@
 package box
 
 import (
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
+	"time"
 )
 
-func TestRedirectToHTTPS(t *testing.T) {
+func TestHTTPHandler(t *testing.T) {
 	health := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok")) })
 	cases := []struct {
 		name         string
@@ -22,16 +28,52 @@ func TestRedirectToHTTPS(t *testing.T) {
 		{"a POST is redirected with its method kept", "203.0.113.7", 443, "POST", "/api/messages", 308, "https://203.0.113.7/api/messages"},
 		{"GET /healthz is answered over plain HTTP", "chat.example.com", 443, "GET", "/healthz", 200, ""},
 		{"POST /healthz is redirected", "chat.example.com", 443, "POST", "/healthz", 308, "https://chat.example.com/healthz"},
+		{"the trust page is answered over plain HTTP", "192.168.1.20", 443, "GET", "/trust", 200, ""},
+		{"the CA certificate is answered over plain HTTP", "192.168.1.20", 443, "GET", "/chatbox-ca.crt", 200, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			ca, err := newLocalCA(tc.host, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
 			rec := httptest.NewRecorder()
 			req := httptest.NewRequest(tc.method, "http://whatever.invalid"+tc.path, nil)
-			redirectToHTTPS(tc.host, tc.port, health).ServeHTTP(rec, req)
+			httpHandler(tc.host, tc.port, health, ca).ServeHTTP(rec, req)
 			if rec.Code != tc.wantCode || rec.Header().Get("Location") != tc.wantLocation {
 				t.Errorf("%s %s = %d to %q, want %d to %q", tc.method, tc.path, rec.Code, rec.Header().Get("Location"), tc.wantCode, tc.wantLocation)
 			}
 		})
+	}
+}
+
+func TestTrustPageShowsTheCAFingerprint(t *testing.T) {
+	ca, err := newLocalCA("192.168.1.20", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := httpHandler("192.168.1.20", 443, http.NotFoundHandler(), ca)
+
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/chatbox-ca.crt", nil))
+	block, _ := pem.Decode(rec.Body.Bytes())
+	if block == nil {
+		t.Fatalf("/chatbox-ca.crt is not PEM: %q", rec.Body.String())
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil || !cert.IsCA {
+		t.Fatalf("/chatbox-ca.crt holds no CA certificate: %v", err)
+	}
+	sum := sha256.Sum256(cert.Raw)
+	want := strings.ToUpper(strings.TrimSuffix(strings.ReplaceAll(fmt.Sprintf("% x", sum), " ", ":"), ":"))
+
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/trust", nil))
+	page := rec.Body.String()
+	for _, s := range []string{want, `href="/chatbox-ca.crt"`, "https://192.168.1.20/", "Firefox", "Android"} {
+		if !strings.Contains(page, s) {
+			t.Errorf("the trust page lacks %q", s)
+		}
 	}
 }
 
