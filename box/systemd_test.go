@@ -1,22 +1,27 @@
 package box_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/chatbox-dev/chatbox/box"
 )
 
-// TestRunTalksToSystemd runs the box as systemd would, with NOTIFY_SOCKET
-// pointing at a socket the test reads, and a watchdog.
-func TestRunTalksToSystemd(t *testing.T) {
+// fakeSystemd points NOTIFY_SOCKET at a unixgram socket it returns, and
+// sets a watchdog of the given interval for this process.
+func fakeSystemd(t *testing.T, watchdog time.Duration) *net.UnixConn {
+	t.Helper()
 	// A unix socket path must stay short (108 bytes), shorter than
 	// t.TempDir() makes it.
 	dir, err := os.MkdirTemp("", "sd")
@@ -29,10 +34,17 @@ func TestRunTalksToSystemd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	t.Cleanup(func() { conn.Close() })
 	t.Setenv("NOTIFY_SOCKET", sock)
-	t.Setenv("WATCHDOG_USEC", "200000")
+	t.Setenv("WATCHDOG_USEC", strconv.FormatInt(watchdog.Microseconds(), 10))
 	t.Setenv("WATCHDOG_PID", strconv.Itoa(os.Getpid()))
+	return conn
+}
+
+// TestRunTalksToSystemd runs the box as systemd would, with NOTIFY_SOCKET
+// pointing at a socket the test reads, and a watchdog.
+func TestRunTalksToSystemd(t *testing.T) {
+	conn := fakeSystemd(t, 200*time.Millisecond)
 
 	p := freePorts(t)
 	// No CA answers: issuance fails in the background, which must not
@@ -89,5 +101,53 @@ func TestRunTalksToSystemd(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("box.Run did not return within 20s after its context ended")
+	}
+}
+
+// countingWriter counts the lines written to it.
+type countingWriter struct{ lines atomic.Int32 }
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	w.lines.Add(int32(bytes.Count(p, []byte("\n"))))
+	return len(p), nil
+}
+
+func TestWatchdogPingsOnlyWhileTheRoomAnswers(t *testing.T) {
+	conn := fakeSystemd(t, 40*time.Millisecond)
+
+	var healthy atomic.Bool
+	health := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if !healthy.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	})
+	warnings := &countingWriter{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		box.RunWatchdog(ctx, slog.New(slog.NewTextHandler(warnings, nil)), health)
+		close(done)
+	}()
+	defer func() { cancel(); <-done }()
+
+	// Wait until the watchdog has checked an unhealthy room three times.
+	deadline := time.Now().Add(5 * time.Second)
+	for warnings.lines.Load() < 3 {
+		if time.Now().After(deadline) {
+			t.Fatal("the watchdog did not check the room's health")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	buf := make([]byte, 64)
+	conn.SetReadDeadline(time.Now().Add(time.Millisecond))
+	if n, err := conn.Read(buf); err == nil {
+		t.Fatalf("the watchdog sent %q while the room did not answer", buf[:n])
+	}
+
+	healthy.Store(true)
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	n, err := conn.Read(buf)
+	if err != nil || !strings.Contains(string(buf[:n]), "WATCHDOG=1") {
+		t.Fatalf("once the room answers, the watchdog sent %q, %v; want WATCHDOG=1", buf[:n], err)
 	}
 }

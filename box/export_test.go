@@ -1,0 +1,4 @@
+package box
+
+// RunWatchdog is runWatchdog, for the external tests.
+var RunWatchdog = runWatchdog
