@@ -1,0 +1,484 @@
+package chat
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"hash/crc32"
+	"image"
+	"image/color"
+	"image/png"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"net/textproto"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"unicode"
+	"unicode/utf8"
+)
+
+// shareFile uploads data as name through POST /api/files, with the nick
+// field first as the page sends it. A nil data sends no file part.
+func (tr *testRoom) shareFile(t *testing.T, nick, name string, data []byte, change func(*http.Request)) (*http.Response, []byte) {
+	t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	if nick != "" {
+		mw.WriteField("nick", nick)
+	}
+	if data != nil {
+		h := make(textproto.MIMEHeader)
+		h.Set("Content-Disposition", `form-data; name="file"; filename="`+strings.ReplaceAll(name, `"`, `\"`)+`"`)
+		h.Set("Content-Type", "image/png") // what the client says counts for nothing
+		pw, err := mw.CreatePart(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pw.Write(data)
+	}
+	mw.Close()
+	return tr.do(t, "POST", "/api/files", body.String(), func(r *http.Request) {
+		r.Header.Set("Content-Type", mw.FormDataContentType())
+		if change != nil {
+			change(r)
+		}
+	})
+}
+
+// shared uploads a file and returns its message, failing unless it is 201.
+func (tr *testRoom) shared(t *testing.T, nick, name string, data []byte) Message {
+	t.Helper()
+	res, raw := tr.shareFile(t, nick, name, data, nil)
+	if res.StatusCode != http.StatusCreated {
+		t.Fatalf("upload %s: %d %s", name, res.StatusCode, raw)
+	}
+	var m Message
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.Kind != KindFile || m.File == nil || !isFileID(m.File.ID) {
+		t.Fatalf("upload %s: the message is not a file message: %s", name, raw)
+	}
+	return m
+}
+
+// uploadDirs returns the committed upload folders.
+func uploadDirs(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(filepath.Join(dir, filesDir))
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		if e.Name() != incomingDir {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
+
+// pngPicture returns a w x h opaque PNG.
+func pngPicture(t *testing.T, w, h int) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			img.Set(x, y, color.RGBA{uint8(x), uint8(y), 200, 255})
+		}
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// pngClaiming returns a PNG whose header claims w x h pixels and that
+// holds no image data at all: a decompression bomb's calling card.
+func pngClaiming(w, h uint32) []byte {
+	var b bytes.Buffer
+	b.WriteString("\x89PNG\r\n\x1a\n")
+	chunk := func(typ string, data []byte) {
+		binary.Write(&b, binary.BigEndian, uint32(len(data)))
+		b.WriteString(typ)
+		b.Write(data)
+		binary.Write(&b, binary.BigEndian, crc32.ChecksumIEEE(append([]byte(typ), data...)))
+	}
+	ihdr := make([]byte, 13)
+	binary.BigEndian.PutUint32(ihdr[0:], w)
+	binary.BigEndian.PutUint32(ihdr[4:], h)
+	ihdr[8], ihdr[9] = 8, 6 // 8-bit RGBA
+	chunk("IHDR", ihdr)
+	chunk("IEND", nil)
+	return b.Bytes()
+}
+
+func TestSharedFilesAreServedSafely(t *testing.T) {
+	tr := newTestRoom(t, nil)
+	picture := pngPicture(t, 800, 600)
+	webp, err := os.ReadFile("testdata/picture.webp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name        string
+		upload      string
+		data        []byte
+		wantName    string
+		wantType    string // served Content-Type
+		disposition string
+		thumb       bool
+	}{
+		{"a PNG picture is shown inline with a thumbnail", "holiday.png", picture, "holiday.png", "image/png", "inline", true},
+		{"a WebP picture is shown inline with a thumbnail", "pink.webp", webp, "pink.webp", "image/webp", "inline", true},
+		{"an HTML page is only ever an attachment", "page.html", []byte("<!doctype html><html><script>alert(1)</script></html>"), "page.html", "application/octet-stream", "attachment", false},
+		{"an SVG drawing is only ever an attachment", "x.svg", []byte(`<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>`), "x.svg", "application/octet-stream", "attachment", false},
+		{"a script posing as a PNG is only ever an attachment", "fake.png", []byte("alert(document.cookie)"), "fake.png", "application/octet-stream", "attachment", false},
+		{"a name with a path keeps only its base name", "../../etc/passwd", []byte("root:x:0:0::/root:/bin/sh\n"), "passwd", "application/octet-stream", "attachment", false},
+		{"a Windows path keeps only its base name", `C:\Users\me\notes.txt`, []byte("notes"), "notes.txt", "application/octet-stream", "attachment", false},
+		{"a name of dots becomes a plain name", "..", []byte("dots"), "file", "application/octet-stream", "attachment", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := tr.shared(t, "alice", tt.upload, tt.data)
+			if m.File.Name != tt.wantName || m.Text != tt.wantName {
+				t.Errorf("stored name %q (text %q), want %q", m.File.Name, m.Text, tt.wantName)
+			}
+			if m.File.Size != int64(len(tt.data)) {
+				t.Errorf("size %d, want %d", m.File.Size, len(tt.data))
+			}
+			res, raw := tr.do(t, "GET", m.File.URL, nil, nil)
+			if res.StatusCode != http.StatusOK || !bytes.Equal(raw, tt.data) {
+				t.Fatalf("GET %s: %d, %d bytes; want 200 with the %d bytes uploaded", m.File.URL, res.StatusCode, len(raw), len(tt.data))
+			}
+			if got := res.Header.Get("Content-Type"); got != tt.wantType {
+				t.Errorf("Content-Type %q, want %q", got, tt.wantType)
+			}
+			if got := res.Header.Get("X-Content-Type-Options"); got != "nosniff" {
+				t.Errorf("X-Content-Type-Options %q, want nosniff", got)
+			}
+			if got := res.Header.Get("Content-Disposition"); !strings.HasPrefix(got, tt.disposition+";") || !strings.Contains(got, tt.wantName) {
+				t.Errorf("Content-Disposition %q, want %s with the name %q", got, tt.disposition, tt.wantName)
+			}
+			if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "sandbox") {
+				t.Errorf("Content-Security-Policy %q does not sandbox the file", csp)
+			}
+			if !tt.thumb {
+				if m.File.Thumb != "" {
+					t.Errorf("a non-picture got a thumbnail %s", m.File.Thumb)
+				}
+				res, _ := tr.do(t, "GET", "/files/"+m.File.ID+"/thumb", nil, nil)
+				if res.StatusCode != http.StatusNotFound {
+					t.Errorf("thumbnail of a non-picture: %d, want 404", res.StatusCode)
+				}
+				return
+			}
+			res, raw = tr.do(t, "GET", m.File.Thumb, nil, nil)
+			if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != "image/jpeg" {
+				t.Fatalf("GET %s: %d %s", m.File.Thumb, res.StatusCode, res.Header.Get("Content-Type"))
+			}
+			img, _, err := image.Decode(bytes.NewReader(raw))
+			if err != nil {
+				t.Fatalf("the thumbnail does not decode: %v", err)
+			}
+			if w := img.Bounds().Dx(); w > thumbWidth {
+				t.Errorf("thumbnail is %d wide, want at most %d", w, thumbWidth)
+			}
+		})
+	}
+	// The client's name never became a path: only id folders exist.
+	for _, d := range uploadDirs(t, tr.dir) {
+		if !isFileID(d) {
+			t.Errorf("files/ holds %q, which is not an upload id", d)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(tr.dir, "..", "etc", "passwd")); err == nil {
+		t.Error("an upload escaped the data directory")
+	}
+}
+
+func TestSameNameUploadsDoNotOverwriteEachOther(t *testing.T) {
+	tr := newTestRoom(t, nil)
+	a := tr.shared(t, "alice", "notes.txt", []byte("first"))
+	b := tr.shared(t, "bob", "notes.txt", []byte("second"))
+	if a.File.URL == b.File.URL {
+		t.Fatalf("both uploads are at %s", a.File.URL)
+	}
+	for m, want := range map[*Message]string{&a: "first", &b: "second"} {
+		if _, raw := tr.do(t, "GET", m.File.URL, nil, nil); string(raw) != want {
+			t.Errorf("%s holds %q, want %q", m.File.URL, raw, want)
+		}
+	}
+}
+
+func TestBadUploadsAreRefusedAndStoreNothing(t *testing.T) {
+	tr := newTestRoom(t, func(o *Options) {
+		o.MaxFileSize = 2 << 10
+		o.Quota = 5 << 10
+	})
+	tr.shared(t, "alice", "first.bin", bytes.Repeat([]byte{1}, 2<<10))
+	tr.shared(t, "alice", "second.bin", bytes.Repeat([]byte{2}, 2<<10))
+	before := len(tr.history(t, nil))
+
+	form := func(fields ...string) string {
+		var b bytes.Buffer
+		mw := multipart.NewWriter(&b)
+		mw.SetBoundary("xyz")
+		for i := 0; i+1 < len(fields); i += 2 {
+			mw.WriteField(fields[i], fields[i+1])
+		}
+		mw.Close()
+		return b.String()
+	}
+	multipartType := func(r *http.Request) { r.Header.Set("Content-Type", "multipart/form-data; boundary=xyz") }
+	tests := []struct {
+		name   string
+		send   func(t *testing.T) (*http.Response, []byte)
+		status int
+		says   string
+	}{
+		{"a file over the size limit", func(t *testing.T) (*http.Response, []byte) {
+			return tr.shareFile(t, "alice", "big.bin", bytes.Repeat([]byte{3}, 2<<10+1), nil)
+		}, 413, "at most 2KiB"},
+		{"a file over the size limit sent without a length", func(t *testing.T) (*http.Response, []byte) {
+			return tr.shareFile(t, "alice", "big.bin", bytes.Repeat([]byte{3}, 100<<10), func(r *http.Request) {
+				r.ContentLength = -1 // chunked: the limit is found while reading
+				r.Body = io.NopCloser(io.MultiReader(r.Body))
+			})
+		}, 413, "at most 2KiB"},
+		{"a file over the room's quota", func(t *testing.T) (*http.Response, []byte) {
+			return tr.shareFile(t, "alice", "third.bin", bytes.Repeat([]byte{4}, 1500), nil)
+		}, 413, "at most 5KiB in all"},
+		{"a picture claiming 100000x100000 pixels", func(t *testing.T) (*http.Response, []byte) {
+			return tr.shareFile(t, "alice", "bomb.png", pngClaiming(100000, 100000), nil)
+		}, 422, "at most 40 million pixels"},
+		{"an empty file", func(t *testing.T) (*http.Response, []byte) {
+			return tr.shareFile(t, "alice", "empty.txt", []byte{}, nil)
+		}, 400, "empty"},
+		{"an upload without a nick", func(t *testing.T) (*http.Response, []byte) {
+			return tr.shareFile(t, "", "a.txt", []byte("a"), nil)
+		}, 400, "nickname"},
+		{"an upload with a bad nick", func(t *testing.T) (*http.Response, []byte) {
+			return tr.shareFile(t, "a/b", "a.txt", []byte("a"), nil)
+		}, 400, "letters and digits"},
+		{"an upload without a file", func(t *testing.T) (*http.Response, []byte) {
+			return tr.do(t, "POST", "/api/files", form("nick", "alice"), multipartType)
+		}, 400, "field named file"},
+		{"an upload with an unknown field", func(t *testing.T) (*http.Response, []byte) {
+			return tr.do(t, "POST", "/api/files", form("nick", "alice", "path", "/etc"), multipartType)
+		}, 400, `unknown field "path"`},
+		{"a JSON body", func(t *testing.T) (*http.Response, []byte) {
+			return tr.do(t, "POST", "/api/files", map[string]string{"nick": "alice"}, nil)
+		}, 415, "multipart/form-data"},
+		{"a cut-off multipart body", func(t *testing.T) (*http.Response, []byte) {
+			return tr.do(t, "POST", "/api/files", "--xyz\r\nContent-Disposition: form-data; name=\"nick\"\r\n\r\nalice", multipartType)
+		}, 400, "ended early"},
+		{"an upload from another site", func(t *testing.T) (*http.Response, []byte) {
+			return tr.shareFile(t, "alice", "a.txt", []byte("a"), func(r *http.Request) { r.Header.Set("Origin", "https://evil.example") })
+		}, 403, "other sites"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name+" is refused", func(t *testing.T) {
+			res, raw := tt.send(t)
+			var e struct{ Error string }
+			json.Unmarshal(raw, &e)
+			if res.StatusCode != tt.status || !strings.Contains(e.Error, tt.says) {
+				t.Fatalf("got %d %s, want %d with %q", res.StatusCode, raw, tt.status, tt.says)
+			}
+		})
+	}
+	if after := len(tr.history(t, nil)); after != before {
+		t.Errorf("refused uploads stored %d messages", after-before)
+	}
+	if dirs := uploadDirs(t, tr.dir); len(dirs) != 2 {
+		t.Errorf("files/ holds %d uploads after the refusals, want the 2 accepted: %v", len(dirs), dirs)
+	}
+	if left, _ := os.ReadDir(filepath.Join(tr.dir, filesDir, incomingDir)); len(left) != 0 {
+		t.Errorf("refused uploads left %d staged folders", len(left))
+	}
+}
+
+func TestFilesOfAPrivateRoomNeedThePassword(t *testing.T) {
+	tr, password := newPrivateRoom(t, nil)
+	withPassword := func(pw string) func(*http.Request) {
+		return func(r *http.Request) { r.SetBasicAuth("", pw) }
+	}
+	res, raw := tr.shareFile(t, "alice", "a.png", pngPicture(t, 10, 10), nil)
+	if res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("upload without the password: %d %s, want 401", res.StatusCode, raw)
+	}
+	res, raw = tr.shareFile(t, "alice", "a.png", pngPicture(t, 10, 10), withPassword(password))
+	if res.StatusCode != http.StatusCreated {
+		t.Fatalf("upload with the password: %d %s", res.StatusCode, raw)
+	}
+	var m Message
+	json.Unmarshal(raw, &m)
+	for _, path := range []string{m.File.URL, m.File.Thumb} {
+		if res, _ := tr.do(t, "GET", path, nil, nil); res.StatusCode != http.StatusUnauthorized {
+			t.Errorf("GET %s without the password: %d, want 401", path, res.StatusCode)
+		}
+		if res, _ := tr.do(t, "GET", path, nil, withPassword("wrong")); res.StatusCode != http.StatusUnauthorized {
+			t.Errorf("GET %s with a wrong password: %d, want 401", path, res.StatusCode)
+		}
+		if res, _ := tr.do(t, "GET", path, nil, withPassword(password)); res.StatusCode != http.StatusOK {
+			t.Errorf("GET %s with the password: %d, want 200", path, res.StatusCode)
+		}
+	}
+}
+
+func TestUnknownFilesAre404(t *testing.T) {
+	tr := newTestRoom(t, nil)
+	m := tr.shared(t, "alice", "a.txt", []byte("a"))
+	for _, path := range []string{
+		"/files/" + m.File.ID + "/other.txt",
+		"/files/00000000000000000000000000000000/a.txt",
+		"/files/..%2f..%2fmessages.db/a.txt",
+		"/files/" + strings.ToUpper(m.File.ID) + "/a.txt",
+	} {
+		if res, raw := tr.do(t, "GET", path, nil, nil); res.StatusCode != http.StatusNotFound {
+			t.Errorf("GET %s: %d %s, want 404", path, res.StatusCode, raw)
+		}
+	}
+}
+
+func TestRetentionAndDestroyRemoveFiles(t *testing.T) {
+	tr := newTestRoom(t, func(o *Options) { o.RetentionCount = 1 })
+	m := tr.shared(t, "alice", "old.txt", []byte("old"))
+	tr.post(t, "alice", "newer")
+	tr.applyRetention()
+	if _, err := os.Stat(filepath.Join(tr.dir, filesDir, m.File.ID)); !os.IsNotExist(err) {
+		t.Fatalf("retention dropped the message but its file is still there: %v", err)
+	}
+	if res, _ := tr.do(t, "GET", m.File.URL, nil, nil); res.StatusCode != http.StatusNotFound {
+		t.Errorf("GET a pruned file: %d, want 404", res.StatusCode)
+	}
+
+	tr.shared(t, "alice", "doomed.txt", []byte("doomed"))
+	c := tr.dial(t, "alice", nil)
+	if res, raw := tr.do(t, "POST", "/api/destroy", map[string]string{"nick": "alice"}, nil); res.StatusCode != http.StatusAccepted {
+		t.Fatalf("destroy: %d %s", res.StatusCode, raw)
+	}
+	c.waitFor("destroy done", func(ev Event) bool { return ev.Type == "destroy" && ev.Done })
+	if _, err := os.Stat(filepath.Join(tr.dir, filesDir)); !os.IsNotExist(err) {
+		t.Fatalf("files/ survived the destroy: %v", err)
+	}
+}
+
+func TestUploadWhoseMessageIsNotStoredIsRemoved(t *testing.T) {
+	tr := newTestRoom(t, nil)
+	stage := filepath.Join(tr.dir, filesDir, incomingDir, "up-test")
+	if err := os.MkdirAll(stage, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(stage, originalName), []byte("x"), 0o640)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the store refuses a cancelled append
+	if _, err := tr.commitUpload(ctx, stage, "alice", fileMeta{Name: "x.txt", Size: 1, Type: "text/plain"}); err == nil {
+		t.Fatal("the commit succeeded without storing its message")
+	}
+	if dirs := uploadDirs(t, tr.dir); len(dirs) != 0 {
+		t.Fatalf("the upload stayed although its message was not stored: %v", dirs)
+	}
+}
+
+func TestOpenSweepsUploadsNoMessageRefersTo(t *testing.T) {
+	dir := t.TempDir()
+	opts := Options{DataDir: dir, CreateOnStart: true}
+	room, err := Open(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &testRoom{Room: room, dir: dir}
+	tr.srv = httptest.NewServer(room.Handler())
+	kept := tr.shared(t, "alice", "kept.txt", []byte("kept"))
+	tr.srv.Close()
+	room.Close()
+
+	// What a crash can leave: a committed folder whose message was never
+	// stored, and a half-written staged upload.
+	orphan := filepath.Join(dir, filesDir, "0123456789abcdef0123456789abcdef")
+	staged := filepath.Join(dir, filesDir, incomingDir, "up-123")
+	for _, d := range []string{orphan, staged} {
+		if err := os.MkdirAll(d, 0o750); err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(d, originalName), []byte("left over"), 0o640)
+	}
+
+	room, err = Open(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer room.Close()
+	for _, d := range []string{orphan, filepath.Join(dir, filesDir, incomingDir)} {
+		if _, err := os.Stat(d); !os.IsNotExist(err) {
+			t.Errorf("%s survived the sweep at open: %v", filepath.Base(d), err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, filesDir, kept.File.ID, originalName)); err != nil {
+		t.Errorf("the sweep removed an upload a message refers to: %v", err)
+	}
+}
+
+func TestSanitizeFileName(t *testing.T) {
+	long := strings.Repeat("é", 100) + ".jpeg"
+	tests := []struct {
+		name, in, want string
+	}{
+		{"a plain name is kept", "photo.jpg", "photo.jpg"},
+		{"a Unix path keeps only its base name", "../../etc/passwd", "passwd"},
+		{"a Windows path keeps only its base name", `..\..\boot.ini`, "boot.ini"},
+		{"a hidden file loses its leading dot", ".htaccess", "htaccess"},
+		{"dots alone become a plain name", "..", "file"},
+		{"an empty name becomes a plain name", "", "file"},
+		{"control characters are dropped", "a\x00b\nc\x7f.txt", "abc.txt"},
+		{"a right-to-left override is dropped", "invoice\u202Efdp.exe", "invoicefdp.exe"},
+		{"characters Windows forbids become underscores", `a<b>c:d"e|f?g*h.txt`, "a_b_c_d_e_f_g_h.txt"},
+		{"invalid UTF-8 is replaced", "caf\xe9.txt", "caf_.txt"},
+		{"the thumbnail's address is not a file name", "thumb", "thumb_"},
+		{"a long name is cut and keeps its extension", long, strings.Repeat("é", (MaxFileNameLength-5)/2) + ".jpeg"},
+		{"spaces at the ends are trimmed", "  notes .txt  ", "notes .txt"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := SanitizeFileName(tt.in); got != tt.want {
+				t.Errorf("SanitizeFileName(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func FuzzSanitizeFileName(f *testing.F) {
+	for _, s := range []string{"photo.jpg", "../../etc/passwd", `C:\a\b.txt`, "..", ".", "\u202Egpj.exe", "thumb", strings.Repeat("a", 300) + ".txt"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		got := SanitizeFileName(in)
+		switch {
+		case got == "" || got == "." || got == "..":
+			t.Fatalf("%q gave the name %q", in, got)
+		case len(got) > MaxFileNameLength:
+			t.Fatalf("%q gave %d bytes, more than %d", in, len(got), MaxFileNameLength)
+		case strings.ContainsAny(got, `/\`) || strings.HasPrefix(got, "."):
+			t.Fatalf("%q gave %q, which could be a path or a hidden file", in, got)
+		case !utf8.ValidString(got):
+			t.Fatalf("%q gave invalid UTF-8 %q", in, got)
+		case got == thumbName:
+			t.Fatalf("%q gave the thumbnail's name", in)
+		}
+		for _, r := range got {
+			if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+				t.Fatalf("%q gave %q, which holds %U", in, got, r)
+			}
+		}
+		if again := SanitizeFileName(got); again != got {
+			t.Fatalf("not stable: %q -> %q -> %q", in, got, again)
+		}
+	})
+}
