@@ -18,9 +18,6 @@ import (
 // and room to start a message store.
 const minFree = 200 << 20
 
-// healthTimeout bounds the wait for a (re)started service to answer.
-const healthTimeout = 90 * time.Second
-
 // InstallOptions are the choices of `chatbox install`.
 type InstallOptions struct {
 	Domain   string // the box's DNS name
@@ -359,7 +356,7 @@ func (in *Installer) start(ctx context.Context, st *installState) (string, error
 	if in.DryRun {
 		return "", nil
 	}
-	if err := waitHealthy(ctx, pr, url, healthTimeout); err != nil {
+	if err := waitHealthy(ctx, pr, url, in.healthTimeout()); err != nil {
 		return "", err
 	}
 	st.started = true

@@ -10,6 +10,7 @@ import (
 	"io"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/chatbox-dev/chatbox/platform"
 	"github.com/chatbox-dev/chatbox/platform/centos"
@@ -41,6 +42,16 @@ type Installer struct {
 	// Probe looks at the machine around the plan: preflight checks and
 	// health. Nil uses the real machine.
 	Probe Probe
+	// HealthTimeout bounds the wait for a (re)started service to answer;
+	// zero means 90 seconds.
+	HealthTimeout time.Duration
+}
+
+func (in *Installer) healthTimeout() time.Duration {
+	if in.HealthTimeout == 0 {
+		return 90 * time.Second
+	}
+	return in.HealthTimeout
 }
 
 func (in *Installer) probe() Probe {

@@ -32,9 +32,12 @@ type simHost struct {
 	failAt int // fail the failAt-th change (1-based); 0 never
 	n      int // changes so far
 
-	active   bool            // the service runs
-	rpm      map[string]bool // installed RPM packages
-	firewall bool            // firewalld allows http and https
+	active  bool   // the service runs
+	onStart func() // runs when the service (re)starts
+	// startedOnce is for onStart functions to tell the first start.
+	startedOnce bool
+	rpm         map[string]bool // installed RPM packages
+	firewall    bool            // firewalld allows http and https
 }
 
 func newSimHost(t *testing.T, root string, w io.Writer) *simHost {
@@ -132,6 +135,23 @@ func (s *simHost) link(p string) {
 	_ = os.Symlink("/lib/systemd/system/"+filepath.Base(p), s.path(p))
 }
 
+func (s *simHost) started() {
+	s.active = true
+	if s.onStart != nil {
+		s.onStart()
+	}
+}
+
+// state is the host's state outside its files.
+func (s *simHost) state() string {
+	var pkgs []string
+	for p := range s.rpm {
+		pkgs = append(pkgs, p)
+	}
+	slices.Sort(pkgs)
+	return fmt.Sprintf("active=%v rpm=%v firewall=%v\n", s.active, pkgs, s.firewall)
+}
+
 // apply gives a command its effect on the host's files.
 func (s *simHost) apply(args []string) {
 	last := args[len(args)-1]
@@ -172,7 +192,7 @@ func (s *simHost) apply(args []string) {
 			os.Remove(s.path(wants))
 			s.active = false
 		case has("restart"):
-			s.active = true
+			s.started()
 		}
 	case "hostnamectl":
 		s.put("/etc/hostname", last+"\n")
@@ -190,7 +210,7 @@ func (s *simHost) apply(args []string) {
 		case "disable":
 			s.dropLines("/etc/rc.conf.local", "pkg_scripts=")
 		case "restart":
-			s.active = true
+			s.started()
 		case "stop":
 			s.active = false
 		}

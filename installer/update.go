@@ -111,7 +111,7 @@ func (in *Installer) restartAndWait(ctx context.Context) error {
 	if in.DryRun {
 		return nil
 	}
-	return waitHealthy(ctx, in.probe(), healthURL(in.loadConfig()), healthTimeout)
+	return waitHealthy(ctx, in.probe(), healthURL(in.loadConfig()), in.healthTimeout())
 }
 
 // rollBack puts PrevBinary back in place and restarts the service.

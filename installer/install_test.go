@@ -1,0 +1,344 @@
+package installer
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+	"testing"
+
+	"github.com/chatbox-dev/chatbox/platform"
+)
+
+func opts(t *testing.T) InstallOptions {
+	return InstallOptions{Domain: "chat.example.com", Binary: testBinary(t, "chatbox v1"),
+		Retry: "sudo chatbox install --domain=chat.example.com"}
+}
+
+// A failure at any change stops the run; the next run completes and the
+// host ends exactly as after a run that never failed.
+func TestInstallRecoversFromAFailureAtEveryChange(t *testing.T) {
+	ctx := context.Background()
+	for _, osID := range platform.IDs() {
+		t.Run("on "+osID+" a failed install is finished by the next run", func(t *testing.T) {
+			in, sim, _ := newSim(t, osID, io.Discard)
+			o := opts(t)
+			if err := in.Install(ctx, o); err != nil {
+				t.Fatalf("clean install: %v", err)
+			}
+			want := snapshot(t, sim.root) + sim.state()
+			total := sim.n
+			if total < 10 {
+				t.Fatalf("a clean install made only %d changes", total)
+			}
+			for k := 1; k <= total; k++ {
+				var out bytes.Buffer
+				in, sim, _ := newSim(t, osID, &out)
+				sim.failAt = k
+				err := in.Install(ctx, o)
+				var stepErr *StepError
+				if !errors.Is(err, errInjected) || !errors.As(err, &stepErr) {
+					t.Fatalf("failing change %d of %d: got %v, want the injected failure in a StepError", k, total, err)
+				}
+				if !strings.Contains(out.String(), "failed\n") || !strings.Contains(out.String(), o.Retry) {
+					t.Fatalf("failing change %d: the report lacks the failed step or the retry command:\n%s", k, out.String())
+				}
+				sim.failAt = 0
+				if err := in.Install(ctx, o); err != nil {
+					t.Fatalf("the run after failing change %d: %v", k, err)
+				}
+				if got := snapshot(t, sim.root) + sim.state(); got != want {
+					t.Fatalf("after failing change %d and running again the host differs from a clean install:\n--- got\n%s--- want\n%s", k, got, want)
+				}
+			}
+		})
+	}
+}
+
+func TestInstallTwiceChangesNothingTheSecondTime(t *testing.T) {
+	ctx := context.Background()
+	for _, osID := range platform.IDs() {
+		t.Run("on "+osID+" the second install says nothing to do", func(t *testing.T) {
+			var out bytes.Buffer
+			in, sim, _ := newSim(t, osID, &out)
+			o := opts(t)
+			if err := in.Install(ctx, o); err != nil {
+				t.Fatal(err)
+			}
+			before := snapshot(t, sim.root)
+			out.Reset()
+			if err := in.Install(ctx, o); err != nil {
+				t.Fatal(err)
+			}
+			for _, prefix := range []string{"run: ", "write: ", "remove: "} {
+				if strings.Contains(out.String(), "\n"+prefix) {
+					t.Errorf("the second install changed the host:\n%s", out.String())
+				}
+			}
+			if !strings.Contains(out.String(), "Nothing to do") {
+				t.Errorf("the second install does not say there was nothing to do:\n%s", out.String())
+			}
+			if after := snapshot(t, sim.root); after != before {
+				t.Errorf("files changed on the second install")
+			}
+		})
+	}
+}
+
+func TestInstallNeverOverwritesAnEditedConfig(t *testing.T) {
+	ctx := context.Background()
+	var out bytes.Buffer
+	in, sim, _ := newSim(t, "debian", &out)
+	if err := in.Install(ctx, opts(t)); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(sim.root, "/etc/chatbox/config.toml")
+	edited, _ := os.ReadFile(file)
+	edited = append(edited, []byte("\n# my own note\n")...)
+	edited = bytes.Replace(edited, []byte("max_clients = 20000"), []byte("max_clients = 30"), 1)
+	if err := os.WriteFile(file, edited, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	o := opts(t)
+	o.Domain = "other.example.com"
+	if err := in.Install(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(file); !bytes.Equal(got, edited) {
+		t.Errorf("the edited config was changed:\n%s", got)
+	}
+	if !strings.Contains(out.String(), `server.domain = "chat.example.com" (not "other.example.com")`) {
+		t.Errorf("no note says which option the config overrides:\n%s", out.String())
+	}
+}
+
+func TestInstallShowsAPrivateRoomsPasswordOnce(t *testing.T) {
+	ctx := context.Background()
+	var out bytes.Buffer
+	in, sim, _ := newSim(t, "debian", &out)
+	pwFile := filepath.Join(sim.root, "/var/lib/chatbox/initial-password")
+	sim.onStart = func() {
+		if _, err := os.Stat(pwFile); err != nil && !sim.startedOnce {
+			os.WriteFile(pwFile, []byte("correct-horse-battery\n"), 0o600)
+		}
+		sim.startedOnce = true
+	}
+	o := opts(t)
+	o.Private = true
+	if err := in.Install(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "Password:  correct-horse-battery") || !strings.Contains(out.String(), "https://chat.example.com/") {
+		t.Errorf("the box lacks the URL or the password:\n%s", out.String())
+	}
+	if _, err := os.Stat(pwFile); err == nil {
+		t.Error("the password file was left on disk after it was shown")
+	}
+	out.Reset()
+	if err := in.Install(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "password is unchanged") {
+		t.Errorf("a re-install does not say the password is unchanged:\n%s", out.String())
+	}
+}
+
+func TestPreflightRefusesBeforeChangingAnything(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name  string
+		probe func(*fakeProbe)
+		want  string
+	}{
+		{"a run as a normal user is refused", func(p *fakeProbe) { p.notRoot = true }, "must run as root"},
+		{"a port taken by another web server is refused", func(p *fakeProbe) { p.portUsed = map[string]bool{"443": true} }, "port 443 is in use"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			in, sim, probe := newSim(t, "debian", &out)
+			tt.probe(probe)
+			before := snapshot(t, sim.root)
+			err := in.Install(ctx, opts(t))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got %v, want an error saying %q", err, tt.want)
+			}
+			if sim.n != 0 || snapshot(t, sim.root) != before {
+				t.Errorf("the host was changed (%d changes)", sim.n)
+			}
+		})
+	}
+}
+
+func TestPreflightWarnsWhenTheDomainDoesNotPointHere(t *testing.T) {
+	tests := []struct {
+		name string
+		dns  map[string][]string
+		want string
+	}{
+		{"a name that does not resolve gets a warning", nil, "does not resolve yet"},
+		{"a name pointing elsewhere gets a warning", map[string][]string{"chat.example.com": {"198.51.100.9"}}, "points at 198.51.100.9"},
+		{"a name pointing here gets none", map[string][]string{"chat.example.com": {"203.0.113.7"}}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			in, _, probe := newSim(t, "debian", &out)
+			probe.dns = tt.dns
+			if err := in.Install(context.Background(), opts(t)); err != nil {
+				t.Fatal(err)
+			}
+			got := strings.Contains(out.String(), "warning:")
+			if tt.want == "" && got || tt.want != "" && !strings.Contains(out.String(), tt.want) {
+				t.Errorf("want warning %q, got:\n%s", tt.want, out.String())
+			}
+		})
+	}
+}
+
+func TestAptWaitsForTheDpkgLockAndNeverAsks(t *testing.T) {
+	var out bytes.Buffer
+	in, sim, _ := newSim(t, "ubuntu", &out)
+	lock := filepath.Join(sim.root, "/var/lib/dpkg/lock-frontend")
+	f, err := os.OpenFile(lock, os.O_RDWR|os.O_CREATE, 0o640)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	// dpkg and apt hold their locks with fcntl(F_SETLK).
+	if err := syscall.FcntlFlock(f.Fd(), syscall.F_SETLK, &syscall.Flock_t{Type: syscall.F_WRLCK}); err != nil {
+		t.Fatal(err)
+	}
+	if err := in.Install(context.Background(), opts(t)); err != nil {
+		t.Fatal(err)
+	}
+	text := out.String()
+	if !strings.Contains(text, "waiting for it to finish") {
+		t.Errorf("no message says install waits for the dpkg lock:\n%s", text)
+	}
+	for _, want := range []string{"DEBIAN_FRONTEND=noninteractive", "NEEDRESTART_MODE=a", "DPkg::Lock::Timeout=600"} {
+		if !strings.Contains(text, want+" ") {
+			t.Errorf("apt-get runs without %s:\n%s", want, text)
+		}
+	}
+}
+
+func TestAnInterruptedDpkgIsRepairedFirst(t *testing.T) {
+	var out bytes.Buffer
+	in, sim, _ := newSim(t, "debian", &out)
+	if err := os.MkdirAll(filepath.Join(sim.root, "/var/lib/dpkg/updates"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(sim.root, "/var/lib/dpkg/updates/0001"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := in.Install(context.Background(), opts(t)); err != nil {
+		t.Fatal(err)
+	}
+	text := out.String()
+	repair := strings.Index(text, "dpkg --force-confdef --force-confold --configure -a")
+	apt := strings.Index(text, "apt-get")
+	if repair < 0 || apt < 0 || repair > apt {
+		t.Errorf("dpkg --configure -a does not run before apt-get:\n%s", text)
+	}
+}
+
+func TestSelfUpdateRollsBackABinaryThatDoesNotComeUp(t *testing.T) {
+	ctx := context.Background()
+	var out bytes.Buffer
+	in, sim, probe := newSim(t, "debian", &out)
+	if err := in.Install(ctx, opts(t)); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(sim.root, "/usr/local/bin/chatbox")
+	probe.health = func() error {
+		if data, _ := os.ReadFile(bin); string(data) == "broken" {
+			return errors.New("connection refused")
+		}
+		return nil
+	}
+	in.HealthTimeout = time.Second
+	out.Reset()
+	err := in.Update(ctx, UpdateOptions{Self: testBinary(t, "broken")})
+	if !errors.Is(err, ErrRolledBack) {
+		t.Fatalf("got %v, want a rollback", err)
+	}
+	if data, _ := os.ReadFile(bin); string(data) != "chatbox v1" {
+		t.Errorf("after the rollback the binary is %q, want the previous one", data)
+	}
+	if !sim.active {
+		t.Error("the service is not running after the rollback")
+	}
+	if strings.Count(out.String(), "run: systemctl restart chatbox.service") != 2 {
+		t.Errorf("want a restart for the new binary and one for the old:\n%s", out.String())
+	}
+}
+
+func TestSelfUpdateKeepsTheBinaryBefore(t *testing.T) {
+	ctx := context.Background()
+	in, sim, _ := newSim(t, "debian", io.Discard)
+	if err := in.Install(ctx, opts(t)); err != nil {
+		t.Fatal(err)
+	}
+	if err := in.Update(ctx, UpdateOptions{Self: testBinary(t, "chatbox v2")}); err != nil {
+		t.Fatal(err)
+	}
+	for file, want := range map[string]string{"chatbox": "chatbox v2", "chatbox.prev": "chatbox v1"} {
+		if data, _ := os.ReadFile(filepath.Join(sim.root, "/usr/local/bin", file)); string(data) != want {
+			t.Errorf("%s holds %q, want %q", file, data, want)
+		}
+	}
+}
+
+func TestUninstallPurgeLeavesNothingOfChatbox(t *testing.T) {
+	ctx := context.Background()
+	for _, osID := range platform.IDs() {
+		t.Run("on "+osID+" uninstall --purge undoes install", func(t *testing.T) {
+			in, sim, _ := newSim(t, osID, io.Discard)
+			if err := in.Install(ctx, opts(t)); err != nil {
+				t.Fatal(err)
+			}
+			if err := in.Uninstall(ctx, UninstallOptions{Purge: true}); err != nil {
+				t.Fatal(err)
+			}
+			p := in.Platform.Paths()
+			for _, gone := range []string{p.Binary, p.PrevBinary(), p.ConfigDir, p.DataDir, p.ServiceFile} {
+				if in.Host.Exists(gone) {
+					t.Errorf("%s is still there", gone)
+				}
+			}
+			if in.Host.HasUser(in.Platform.User()) {
+				t.Errorf("the %s user is still there", in.Platform.User())
+			}
+			if sim.active {
+				t.Error("the service still runs")
+			}
+		})
+	}
+}
+
+func TestInsideServiceReadsTheCgroup(t *testing.T) {
+	tests := []struct {
+		name   string
+		cgroup string
+		want   bool
+	}{
+		{"the chatbox unit on cgroup v2 is inside", "0::/system.slice/chatbox.service\n", true},
+		{"the chatbox unit on cgroup v1 is inside", "12:pids:/system.slice/chatbox.service\n1:name=systemd:/system.slice/chatbox.service\n", true},
+		{"a login shell is outside", "0::/user.slice/user-0.slice/session-1.scope\n", false},
+		{"a transient update unit is outside", "0::/system.slice/chatbox-update.service\n", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := InsideService([]byte(tt.cgroup)); got != tt.want {
+				t.Errorf("InsideService = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
