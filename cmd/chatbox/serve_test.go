@@ -1,0 +1,172 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// buildChatbox builds the chatbox binary once per test binary run.
+func buildChatbox(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "chatbox")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build chatbox: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// devServer is a `chatbox serve --dev` process.
+type devServer struct {
+	cmd *exec.Cmd
+	url string
+}
+
+var servingLine = regexp.MustCompile(`url=(http://127\.0\.0\.1:\d+)/`)
+
+// startDev starts `chatbox serve --dev` on a free port and waits until it
+// says where it listens.
+func startDev(t *testing.T, bin, dataDir string) *devServer {
+	t.Helper()
+	cmd := exec.Command(bin, "serve", "--dev", "--listen", "127.0.0.1:0", "--data", dataDir)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if m := servingLine.FindStringSubmatch(sc.Text()); m != nil {
+				found <- m[1]
+			}
+		}
+		io.Copy(io.Discard, stderr)
+	}()
+	select {
+	case url := <-found:
+		return &devServer{cmd: cmd, url: url}
+	case <-time.After(20 * time.Second):
+		t.Fatal("chatbox serve --dev did not start within 20s")
+		return nil
+	}
+}
+
+type acked struct {
+	ID   uint64 `json:"id"`
+	Text string `json:"text"`
+}
+
+// TestKilledServerKeepsEveryAcknowledgedMessage posts from several
+// writers, kills the server with SIGKILL in the middle of the burst,
+// restarts it on the same data, and checks that every message that got a
+// 201 is in history with its text.
+func TestKilledServerKeepsEveryAcknowledgedMessage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the real binary")
+	}
+	bin := buildChatbox(t)
+	data := t.TempDir()
+	srv := startDev(t, bin, data)
+
+	var mu sync.Mutex
+	var acks []acked
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Each writer posts from its own loopback address, as separate
+			// people would, so the per-address post limit does not throttle
+			// the burst.
+			local := &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(2+w))}
+			client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+				DialContext: (&net.Dialer{LocalAddr: local}).DialContext,
+			}}
+			for i := 0; ctx.Err() == nil; i++ {
+				body, _ := json.Marshal(map[string]string{"nick": fmt.Sprintf("w%d", w), "text": fmt.Sprintf("writer %d message %d", w, i)})
+				req, _ := http.NewRequestWithContext(ctx, "POST", srv.url+"/api/messages", bytes.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				res, err := client.Do(req)
+				if err != nil {
+					return // the server is gone
+				}
+				raw, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				if res.StatusCode != http.StatusCreated {
+					continue
+				}
+				var a acked
+				if json.Unmarshal(raw, &a) == nil {
+					mu.Lock()
+					acks = append(acks, a)
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	// Kill once a good number of posts were acknowledged.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		mu.Lock()
+		n := len(acks)
+		mu.Unlock()
+		if n >= 100 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := srv.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	srv.cmd.Wait()
+	cancel()
+	wg.Wait()
+	if len(acks) == 0 {
+		t.Fatal("no post was acknowledged before the kill")
+	}
+
+	srv = startDev(t, bin, data)
+	res, err := http.Get(srv.url + "/api/messages?after=0&limit=1000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var stored []acked
+	if err := json.NewDecoder(res.Body).Decode(&stored); err != nil {
+		t.Fatal(err)
+	}
+	byID := map[uint64]string{}
+	for _, m := range stored {
+		byID[m.ID] = m.Text
+	}
+	for _, a := range acks {
+		if got, ok := byID[a.ID]; !ok || got != a.Text {
+			t.Fatalf("acknowledged message %d %q is missing after SIGKILL (found %q)", a.ID, a.Text, got)
+		}
+	}
+	t.Logf("%d messages acknowledged before SIGKILL, all %d found after restart (%d stored)", len(acks), len(acks), len(stored))
+	if _, err := os.Stat(filepath.Join(data, "messages.db")); err != nil {
+		t.Fatal(err)
+	}
+}
