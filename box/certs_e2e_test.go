@@ -206,6 +206,13 @@ func TestIssuanceFailureKeepsTheRoomServing(t *testing.T) {
 	if _, err := leaf.Verify(x509.VerifyOptions{DNSName: name, Roots: ca.roots}); err == nil {
 		t.Errorf("the stand-in certificate verifies against Pebble's root; it should come from the box's own CA")
 	}
+
+	// Once the name points here, the box's own retry (certmagic waits a
+	// minute before the first one) gets the certificate, and the room
+	// switches to it without a restart.
+	dnsSrv.setHost(name, "127.0.0.1")
+	resp = waitForTrustedCert(t, name, p, ca.roots, 100*time.Second)
+	checkServedChain(t, resp, name, ca.roots)
 }
 
 func TestBoxGetsACertificateOverDNS01(t *testing.T) {

@@ -95,17 +95,26 @@ func freePorts(t *testing.T) ports {
 // TCP on one port): A records for the given names, SOA at the apex, TXT
 // records from txt, NXDOMAIN for anything else.
 type testDNS struct {
-	zone  string
+	zone string
+	txt  func(fqdn string) []string
+	addr string
+
+	mu    sync.Mutex
 	hosts map[string]net.IP
-	txt   func(fqdn string) []string
-	addr  string
+}
+
+// setHost makes name resolve to ip from now on.
+func (d *testDNS) setHost(name, ip string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.hosts[dns.Fqdn(strings.ToLower(name))] = net.ParseIP(ip)
 }
 
 func startDNS(t *testing.T, zone string, hosts map[string]string, txt func(fqdn string) []string) *testDNS {
 	t.Helper()
 	d := &testDNS{zone: dns.Fqdn(zone), hosts: map[string]net.IP{}, txt: txt}
 	for name, ip := range hosts {
-		d.hosts[dns.Fqdn(strings.ToLower(name))] = net.ParseIP(ip)
+		d.setHost(name, ip)
 	}
 	var lastErr error
 	for range 20 {
@@ -154,7 +163,9 @@ func (d *testDNS) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 		w.WriteMsg(m)
 		return
 	}
+	d.mu.Lock()
 	ip, isHost := d.hosts[name]
+	d.mu.Unlock()
 	var txts []string
 	if d.txt != nil {
 		txts = d.txt(name)
