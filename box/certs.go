@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/caddyserver/certmagic"
 	"github.com/chatbox-dev/chatbox/config"
+	"github.com/mholt/acmez/v3/acme"
 )
 
 // acmeTLS1 is the ALPN protocol of the ACME TLS-ALPN-01 challenge (RFC 8737).
@@ -39,6 +41,8 @@ type certManager struct {
 	hint     string
 	// trustURL is the page that explains how to trust the local CA.
 	trustURL string
+	// caURL is the ACME directory.
+	caURL *url.URL
 }
 
 // boxName is the identifier the box's certificate is for: its domain, or
@@ -62,6 +66,9 @@ func newCertManager(cfg config.Config, log *slog.Logger, dns certmagic.DNSProvid
 		return nil, err
 	}
 	m := &certManager{name: name, log: log, hint: failureHint(cfg, name)}
+	if m.caURL, err = url.Parse(cfg.TLS.CA); err != nil {
+		return nil, fmt.Errorf("tls.ca: %w", err)
+	}
 
 	var roots *x509.CertPool
 	if cfg.TLS.CARoot != "" {
@@ -205,10 +212,26 @@ func (m *certManager) onEvent(_ context.Context, event string, data map[string]a
 		if renewal, _ := data["renewal"].(bool); renewal {
 			serving = "the current certificate"
 		}
+		err, _ := data["error"].(error)
 		m.log.Error("could not get a certificate; the room keeps serving "+serving+" and chatbox retries with backoff",
-			"name", data["identifier"], "err", data["error"], "fix", m.hint)
+			"name", data["identifier"], "err", err, "fix", m.whatToFix(err))
 	}
 	return nil
+}
+
+// whatToFix says what to do about err, a failure to get a certificate.
+func (m *certManager) whatToFix(err error) string {
+	var problem acme.Problem
+	if errors.As(err, &problem) && problem.Type == acme.ProblemTypeRateLimited {
+		return "the CA's rate limit was reached; chatbox tries again later on its own (for experiments, use a staging CA in tls.ca)"
+	}
+	var urlErr *url.Error
+	if errors.As(err, &urlErr) {
+		if u, perr := url.Parse(urlErr.URL); perr == nil && u.Host == m.caURL.Host {
+			return fmt.Sprintf("the CA at %s could not be reached; check tls.ca and that this box can make outgoing HTTPS connections", m.caURL)
+		}
+	}
+	return m.hint
 }
 
 // failureHint says what usually makes issuance for cfg fail and how to fix it.

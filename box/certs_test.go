@@ -1,10 +1,14 @@
 package box
 
 import (
+	"errors"
+	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/chatbox-dev/chatbox/config"
+	"github.com/mholt/acmez/v3/acme"
 )
 
 func TestFailureHintSaysWhatToFix(t *testing.T) {
@@ -30,6 +34,32 @@ func TestFailureHintSaysWhatToFix(t *testing.T) {
 			}
 			if got := failureHint(cfg, name); !strings.Contains(got, tc.want) {
 				t.Errorf("failureHint = %q, want it to mention %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestWhatToFixReadsTheError(t *testing.T) {
+	ca, _ := url.Parse("https://acme.example/directory")
+	m := &certManager{caURL: ca, hint: "check the name and the ports"}
+	cases := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"a rate limit says to wait", fmt.Errorf("[chat.example.com] Obtain: %w",
+			acme.Problem{Type: acme.ProblemTypeRateLimited, Detail: "too many certificates"}), "rate limit"},
+		{"an unreachable CA points at tls.ca", fmt.Errorf("registering account: %w",
+			&url.Error{Op: "Get", URL: "https://acme.example/directory", Err: errors.New("connection refused")}), "tls.ca"},
+		{"a failed validation points at the name and ports", fmt.Errorf("authorization failed: %w",
+			acme.Problem{Type: acme.ProblemTypeConnection, Detail: "timeout"}), "check the name and the ports"},
+		{"a DNS provider's network error is not blamed on the CA", fmt.Errorf("adding temporary record: %w",
+			&url.Error{Op: "Post", URL: "https://api.example/zones", Err: errors.New("timeout")}), "check the name and the ports"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := m.whatToFix(tc.err); !strings.Contains(got, tc.want) {
+				t.Errorf("whatToFix = %q, want it to mention %q", got, tc.want)
 			}
 		})
 	}
