@@ -86,6 +86,8 @@ type hostOptions struct {
 	osID   string
 	root   string
 	dryRun bool
+	// euid is the effective user id; nil means os.Geteuid (tests set it).
+	euid func() int
 }
 
 func (o *hostOptions) addFlags(f *pflag.FlagSet) {
@@ -119,7 +121,7 @@ func (o hostOptions) installer(ctx context.Context, s *streams) (*installer.Inst
 	var r platform.Runner = platform.Exec{Root: root}
 	if o.dryRun {
 		r = &platform.Recorder{W: s.out}
-	} else if os.Geteuid() != 0 {
+	} else if euid := o.euid; euid == nil && os.Geteuid() != 0 || euid != nil && euid() != 0 {
 		return nil, usagef("this changes the system and must run as root; try sudo, or add --dry-run to see the plan")
 	}
 	return &installer.Installer{

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/chatbox-dev/chatbox/installer"
+)
+
+// Mistakes in how the host commands are called are one sentence and exit
+// 2, and change nothing: --root points at an empty directory that must
+// stay empty.
+func TestHostCommandsRefuseBadInput(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"an invalid host name is refused", []string{"hostname", "bad_name!"}, "may hold only letters, digits, hyphens and dots"},
+		{"a host name with an empty label is refused", []string{"hostname", "chat..example.com"}, "label that is empty"},
+		{"hostname without a name is refused", []string{"hostname"}, "exactly one NAME"},
+		{"an unknown --os is refused with the supported list", []string{"install", "--os", "arch", "--dry-run"}, `--os "arch" is not supported; chatbox installs on Debian 11+`},
+		{"a --domain that is an IP address is refused", []string{"install", "--domain", "203.0.113.7"}, "is an IP address, not a domain name"},
+		{"a --domain with a scheme is refused", []string{"install", "--domain", "https://chat.example.com"}, "has a scheme"},
+		{"--domain and --ip together are refused", []string{"install", "--domain", "chat.example.com", "--ip", "203.0.113.7"}, "either --domain or --ip"},
+		{"--dns cloudflare without a token is refused", []string{"install", "--domain", "chat.example.com", "--dns", "cloudflare"}, "needs --dns-token"},
+		{"an invalid --hostname for install is refused", []string{"install", "--hostname", "-bad"}, "starts or ends with a hyphen"},
+		{"update --self with a missing file is refused", []string{"update", "--self", "/nonexistent/chatbox"}, "is not a file"},
+		{"logs -n 0 is refused", []string{"logs", "-n", "0"}, "at least 1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			args := tt.args
+			if args[0] != "logs" {
+				args = append(args, "--root", root)
+			}
+			var out, errb bytes.Buffer
+			code := run(context.Background(), args, strings.NewReader(""), &out, &errb)
+			if code != 2 {
+				t.Errorf("exit code %d, want 2 (stderr %q)", code, errb.String())
+			}
+			if !strings.Contains(errb.String(), tt.want) {
+				t.Errorf("stderr %q does not say %q", errb.String(), tt.want)
+			}
+			if n := strings.Count(strings.TrimSpace(errb.String()), "\n"); n != 0 {
+				t.Errorf("the error is %d lines, want one sentence: %q", n+1, errb.String())
+			}
+			if entries, _ := os.ReadDir(root); len(entries) != 0 {
+				t.Errorf("the root was changed: %v", entries)
+			}
+		})
+	}
+}
+
+func TestHostCommandsRefuseANonRootRunWithoutDryRun(t *testing.T) {
+	root := t.TempDir()
+	os.MkdirAll(root+"/etc", 0o755)
+	os.WriteFile(root+"/etc/os-release", []byte("ID=debian\nVERSION_ID=12\n"), 0o644)
+	s := &streams{in: strings.NewReader(""), out: &bytes.Buffer{}, err: &bytes.Buffer{}}
+	host := hostOptions{root: root, euid: func() int { return 1000 }}
+	err := runInstall(context.Background(), s, installOptions{host: host, opts: installer.InstallOptions{Domain: "chat.example.com"}, yes: true})
+	var u *usageError
+	if !errors.As(err, &u) || !strings.Contains(err.Error(), "must run as root") {
+		t.Fatalf("got %v, want a usage error saying it must run as root", err)
+	}
+	host.dryRun = true
+	if err := runInstall(context.Background(), s, installOptions{host: host, opts: installer.InstallOptions{Domain: "chat.example.com"}}); err != nil {
+		t.Errorf("a dry run as a normal user: %v", err)
+	}
+	if entries, _ := os.ReadDir(root); len(entries) != 1 {
+		t.Errorf("the root was changed: %v", entries)
+	}
+}
+
+func TestInstallDryRunPlansForOpenBSDOnAnyMachine(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"install", "--dry-run", "--os", "openbsd", "--domain", "chat.example.com"}, strings.NewReader(""), &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	for _, want := range []string{"write: /etc/rc.d/chatbox (0555)", "run: rcctl enable chatbox", "write: /etc/chatbox/config.toml (0640)", "# end of plan: nothing was changed"} {
+		if !strings.Contains(out.String(), want+"\n") {
+			t.Errorf("the plan lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestInstallAsksBeforeChanging(t *testing.T) {
+	root := t.TempDir()
+	os.MkdirAll(root+"/etc", 0o755)
+	os.WriteFile(root+"/etc/os-release", []byte("ID=debian\nVERSION_ID=12\n"), 0o644)
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"install", "--root", root, "--domain", "chat.example.com"}, strings.NewReader("n\n"), &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(out.String(), "Go ahead? [y/N]") || !strings.Contains(out.String(), "Nothing was changed.") {
+		t.Errorf("no question or answer:\n%s", out.String())
+	}
+	if entries, _ := os.ReadDir(root); len(entries) != 1 {
+		t.Errorf("the root was changed after answering no: %v", entries)
+	}
+}
