@@ -13,6 +13,8 @@ type serveOptions struct {
 	dev        bool
 	listen     string
 	dataDir    string
+	// configGiven is true when --config was on the command line.
+	configGiven bool
 }
 
 func newServeCmd(s *streams) *cobra.Command {
@@ -23,19 +25,25 @@ func newServeCmd(s *streams) *cobra.Command {
 		Long: `Run the chat room.
 
 With --dev it needs nothing: plain HTTP on 127.0.0.1:8080, data in
-./chatbox-data, a public room. Without --dev it reads the box's config
-file and serves HTTPS with automatic certificates, redirects HTTP to
-HTTPS, keeps dynamic DNS up to date and talks to systemd.`,
+./chatbox-data, a public room. Give --dev an explicit --config to try a
+config file's [room] and [limits] locally; its other settings are
+ignored.
+
+Without --dev it reads the box's config file and serves HTTPS with
+automatic certificates, redirects HTTP to HTTPS, keeps dynamic DNS up to
+date and talks to systemd.`,
 		Example: `  chatbox serve --dev
   chatbox serve --dev --listen 127.0.0.1:9000 --data /tmp/room
+  chatbox serve --dev --config ./my-limits.toml
   chatbox serve --config /etc/chatbox/config.toml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.configGiven = cmd.Flags().Changed("config")
 			return runServe(cmd, s, opts)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.configPath, "config", config.DefaultPath, "config file to read (ignored with --dev)")
+	f.StringVar(&opts.configPath, "config", config.DefaultPath, "config file to read (with --dev: only its [room] and [limits])")
 	f.BoolVar(&opts.dev, "dev", false, "plain HTTP on loopback with a local data folder, for trying chatbox out")
 	f.StringVar(&opts.listen, "listen", "", "address to listen on (with --dev: default 127.0.0.1:8080; otherwise the HTTPS address)")
 	f.StringVar(&opts.dataDir, "data", "", "data folder (with --dev: default ./chatbox-data)")
@@ -46,6 +54,13 @@ func runServe(cmd *cobra.Command, s *streams, opts serveOptions) error {
 	ctx := cmd.Context()
 	if opts.dev {
 		cfg := config.Default()
+		if opts.configGiven {
+			fileCfg, err := config.Load(opts.configPath)
+			if err != nil {
+				return err
+			}
+			cfg.Room, cfg.Limits = fileCfg.Room, fileCfg.Limits
+		}
 		cfg.Server.HTTPListen = "127.0.0.1:8080"
 		cfg.Server.DataDir = "chatbox-data"
 		if opts.listen != "" {
