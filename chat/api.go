@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // apiError is a rejected request: a status and one clear sentence.
@@ -27,6 +28,9 @@ func (e *apiError) Error() string { return e.msg }
 func badRequest(msg string) *apiError {
 	return &apiError{status: http.StatusBadRequest, msg: msg}
 }
+
+// bodyReadTimeout bounds how long reading a JSON body may take.
+const bodyReadTimeout = 30 * time.Second
 
 // writeJSON writes v with status.
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -68,6 +72,13 @@ func decodeJSON(w http.ResponseWriter, req *http.Request, limit int64, v any) er
 	if ct != "application/json" {
 		return &apiError{status: http.StatusUnsupportedMediaType, msg: "send the body as JSON with Content-Type: application/json"}
 	}
+	if req.ContentLength > limit {
+		// Refuse before reading a byte of it.
+		return &apiError{status: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf("the request body is larger than %d bytes", limit)}
+	}
+	// A body that trickles in is cut off, so slow clients cannot hold a
+	// connection open forever.
+	http.NewResponseController(w).SetReadDeadline(time.Now().Add(bodyReadTimeout))
 	dec := json.NewDecoder(http.MaxBytesReader(w, req.Body, limit))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -124,11 +135,21 @@ func (r *Room) guardWrite(req *http.Request, cost int) error {
 	if !r.sameOrigin(req) {
 		return &apiError{status: http.StatusForbidden, msg: "requests from other sites are refused"}
 	}
-	if ok, retry := r.posts.allow(r.addrs.clientAddr(req), cost, r.now()); !ok {
+	return r.charge(r.addrs.clientAddr(req), cost)
+}
+
+// charge takes cost from addr's write budget, or says when to come back.
+func (r *Room) charge(addr string, cost int) error {
+	if ok, retry := r.posts.allow(addr, cost, r.now()); !ok {
 		return &apiError{status: http.StatusTooManyRequests, msg: "you are posting too fast; wait a moment", retryAfter: retry}
 	}
 	return nil
 }
+
+// textCost is what a message costs against its sender's write budget: 1,
+// plus 1 for every 332 characters, so a wall of text counts as several
+// messages (hack.chat charges the same way).
+func textCost(text string) int { return 1 + utf8.RuneCountInString(text)/332 }
 
 // requireRoom answers a request that needs a room and access to it.
 func (r *Room) requireRoom(w http.ResponseWriter, req *http.Request) bool {
@@ -368,6 +389,12 @@ func (r *Room) handlePostMessage(w http.ResponseWriter, req *http.Request) {
 	if err := decodeJSON(w, req, int64(r.opts.MaxPGPLength)*6+1024, &body); err != nil {
 		r.writeError(w, err)
 		return
+	}
+	if extra := textCost(body.Text) - 1; extra > 0 {
+		if err := r.charge(r.addrs.clientAddr(req), extra); err != nil {
+			r.writeError(w, err)
+			return
+		}
 	}
 	m, err := r.Post(req.Context(), body.Nick, body.Text)
 	if err != nil {

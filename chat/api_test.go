@@ -1,7 +1,10 @@
 package chat
 
 import (
+	"bufio"
 	"encoding/json"
+	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -367,4 +370,43 @@ func basicToken(password string) string {
 	req, _ := http.NewRequest("GET", "/", nil)
 	req.SetBasicAuth("", password)
 	return strings.TrimPrefix(req.Header.Get("Authorization"), "Basic ")
+}
+
+func TestLongMessagesCostMoreOfTheBudget(t *testing.T) {
+	tr := newTestRoom(t, func(o *Options) { o.PostsPerMinute = 60 }) // a bucket of 10
+	long := strings.Repeat("x", 996)                                 // costs 1 + 996/332 = 4
+	statuses := []int{}
+	for range 3 {
+		res, _ := tr.do(t, "POST", "/api/messages", map[string]string{"nick": "a", "text": long}, nil)
+		statuses = append(statuses, res.StatusCode)
+	}
+	if statuses[0] != 201 || statuses[1] != 201 || statuses[2] != 429 {
+		t.Fatalf("three long posts got %v, want 201 201 429", statuses)
+	}
+	tr2 := newTestRoom(t, func(o *Options) { o.PostsPerMinute = 60 })
+	for i := range 3 {
+		if res, _ := tr2.do(t, "POST", "/api/messages", map[string]string{"nick": "a", "text": "short"}, nil); res.StatusCode != 201 {
+			t.Fatalf("short post %d got %d", i, res.StatusCode)
+		}
+	}
+}
+
+func TestOversizeBodyIsRefusedBeforeItIsRead(t *testing.T) {
+	tr := newTestRoom(t, nil)
+	// Announce a huge body but send only a little: the server must answer
+	// from the announced length without waiting for the rest.
+	conn, err := net.Dial("tcp", tr.srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /api/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n{\"nick\":\"a\"", 1<<30)
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer before the body was sent: %v", err)
+	}
+	if res.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("got %d, want 413", res.StatusCode)
+	}
 }

@@ -35,9 +35,11 @@ func newLimiter(perMinute, burst int) *limiter {
 	}
 }
 
-// allow takes n tokens for addr. When it refuses, retry says when to come
+// allow takes n tokens for addr (at most a full bucket, so that nothing
+// allowed is impossible to send). When it refuses, retry says when to come
 // back.
 func (l *limiter) allow(addr string, n int, now time.Time) (ok bool, retry time.Duration) {
+	n = min(n, l.burst)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b := l.buckets[addr]

@@ -34,6 +34,7 @@ type Options struct {
 	MaxClientsPerAddr int
 	PostsPerMinute    int
 	LoginsPerMinute   int
+	ConnectsPerMinute int
 	// TrustedProxies are addresses or CIDRs whose X-Forwarded-For is believed.
 	TrustedProxies []string
 
@@ -61,6 +62,7 @@ func OptionsFrom(cfg config.Config) Options {
 		MaxClientsPerAddr: cfg.Limits.MaxClientsPerAddr,
 		PostsPerMinute:    cfg.Limits.PostsPerMinute,
 		LoginsPerMinute:   cfg.Limits.LoginsPerMinute,
+		ConnectsPerMinute: cfg.Limits.ConnectsPerMinute,
 		TrustedProxies:    cfg.Server.TrustedProxies,
 	}
 }

@@ -73,7 +73,7 @@ func Open(ctx context.Context, opts Options) (*Room, error) {
 		addrs:  newAddrResolver(opts.TrustedProxies),
 		posts:  newLimiter(opts.PostsPerMinute, max(opts.PostsPerMinute/6, 5)),
 		logins: newLimiter(opts.LoginsPerMinute, max(opts.LoginsPerMinute/2, 3)),
-		joins:  newLimiter(60, 20),
+		joins:  newLimiter(opts.ConnectsPerMinute, max(opts.ConnectsPerMinute/3, 5)),
 		state:  st,
 	}
 	r.ctx, r.cancel = context.WithCancel(context.WithoutCancel(ctx))
@@ -120,6 +120,9 @@ func withDefaults(o Options) Options {
 	}
 	if o.PostsPerMinute <= 0 {
 		o.PostsPerMinute = 120
+	}
+	if o.ConnectsPerMinute <= 0 {
+		o.ConnectsPerMinute = 60
 	}
 	if o.LoginsPerMinute <= 0 {
 		o.LoginsPerMinute = 10

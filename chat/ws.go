@@ -140,7 +140,7 @@ func (r *Room) readLoop(c *client) {
 func (r *Room) handleClientEvent(c *client, ev clientEvent) (quit bool) {
 	switch ev.Type {
 	case "message":
-		if ok, retry := r.posts.allow(c.addr, 1, r.now()); !ok {
+		if ok, retry := r.posts.allow(c.addr, textCost(ev.Text), r.now()); !ok {
 			r.hub.sendTo(c, Event{Type: "error", Error: "you are posting too fast; wait " + retry.Round(time.Second).String()})
 			return false
 		}

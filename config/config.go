@@ -109,6 +109,9 @@ type Limits struct {
 	PostsPerMinute int `toml:"posts_per_minute"`
 	// LoginsPerMinute bounds password attempts per client address.
 	LoginsPerMinute int `toml:"logins_per_minute"`
+	// ConnectsPerMinute bounds WebSocket connections opened per client
+	// address.
+	ConnectsPerMinute int `toml:"connects_per_minute"`
 }
 
 // Default returns the configuration of a box with nothing set.
@@ -142,6 +145,7 @@ func Default() Config {
 			MaxClientsPerAddr: 50,
 			PostsPerMinute:    120,
 			LoginsPerMinute:   10,
+			ConnectsPerMinute: 60,
 		},
 	}
 }
@@ -301,6 +305,9 @@ func (c Config) Validate() error {
 	}
 	if l.PostsPerMinute < 1 {
 		return bad("limits.posts_per_minute", "must be at least 1")
+	}
+	if l.ConnectsPerMinute < 1 {
+		return bad("limits.connects_per_minute", "must be at least 1")
 	}
 	if l.LoginsPerMinute < 1 {
 		return bad("limits.logins_per_minute", "must be at least 1")
