@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"slices"
+	"strings"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -51,7 +52,7 @@ func (c slogCore) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.Chec
 func (c slogCore) Write(e zapcore.Entry, fields []zapcore.Field) error {
 	r := slog.NewRecord(e.Time, slogLevel(e.Level), e.Message, 0)
 	if e.LoggerName != "" {
-		r.AddAttrs(slog.String("logger", e.LoggerName))
+		r.AddAttrs(slog.String("logger", strings.TrimPrefix(e.LoggerName, ".")))
 	}
 	r.AddAttrs(slogAttrs(fields)...)
 	return c.h.Handle(context.Background(), r)
