@@ -20,6 +20,7 @@
     unread: 0,
     countdownTimer: null,
     seen: new Set(),
+    upload: null, // { file, url } while a file waits in the preview
   };
 
   // --- panels ------------------------------------------------------------
@@ -143,8 +144,14 @@
     const path = state.lastID > 0
       ? "/api/messages?after=" + state.lastID + "&limit=1000"
       : "/api/messages?limit=200";
+    const first = state.lastID === 0;
     const msgs = await api("GET", path);
     for (const m of msgs) addMessage(m, false);
+    // A feed's link (#m42) shows that message.
+    if (first && /^#m\d+$/.test(location.hash)) {
+      const target = document.getElementById(location.hash.slice(1));
+      if (target) target.scrollIntoView({ block: "center" });
+    }
     if (state.lastID > 0 && msgs.length === 1000) return catchUp();
   }
 
@@ -224,7 +231,13 @@
     const ul = $("members");
     ul.replaceChildren(...members.map((n) => {
       const li = document.createElement("li");
-      li.textContent = n;
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "nick";
+      b.textContent = n;
+      b.title = "Ping " + n;
+      b.addEventListener("click", () => fillPing(n));
+      li.append(b);
       if (n === state.nick) li.classList.add("me");
       return li;
     }));
@@ -240,8 +253,11 @@
   const urlPattern = /\bhttps?:\/\/[^\s<>"']+[^\s<>"'.,;:!?)\]]/g;
 
   // appendText puts text into el as text nodes, with links made clickable.
+  // Links to pictures already in this room are shown inline; nothing is
+  // ever loaded from another site.
   function appendText(el, text) {
     let last = 0;
+    const pictures = [];
     for (const m of text.matchAll(urlPattern)) {
       el.append(document.createTextNode(text.slice(last, m.index)));
       const a = document.createElement("a");
@@ -251,8 +267,91 @@
       a.target = "_blank";
       el.append(a);
       last = m.index + m[0].length;
+      const id = roomFileID(m[0]);
+      if (id) pictures.push({ id, href: m[0] });
     }
     el.append(document.createTextNode(text.slice(last)));
+    for (const p of pictures.slice(0, 4)) {
+      const a = pictureLink(p.href, "/files/" + p.id + "/thumb", "");
+      // Not a picture (no thumbnail): keep just the link.
+      a.firstChild.addEventListener("error", () => a.remove());
+      el.append(a);
+    }
+  }
+
+  const fileURLPattern = /^\/files\/([0-9a-f]{32})\/[^/]+$/;
+
+  // roomFileID returns the upload id a link to this room's files points
+  // at, or "" for any other link.
+  function roomFileID(href) {
+    let u;
+    try { u = new URL(href); } catch { return ""; }
+    if (u.origin !== location.origin) return "";
+    const m = u.pathname.match(fileURLPattern);
+    return m ? m[1] : "";
+  }
+
+  // pictureLink is a thumbnail that opens the full picture.
+  function pictureLink(href, thumb, name) {
+    const a = document.createElement("a");
+    a.className = "picture";
+    a.href = href;
+    a.target = "_blank";
+    a.rel = "noopener";
+    const img = document.createElement("img");
+    img.src = thumb;
+    img.alt = name;
+    img.loading = "lazy";
+    a.append(img);
+    return a;
+  }
+
+  function formatSize(n) {
+    if (n < 1024) return n + " B";
+    if (n < 1024 * 1024) return (n / 1024).toFixed(n < 10240 ? 1 : 0) + " KB";
+    return (n / 1024 / 1024).toFixed(n < 10 * 1024 * 1024 ? 1 : 0) + " MB";
+  }
+
+  // renderFile shows an uploaded file: a picture's thumbnail, or its name,
+  // size and type as a download link.
+  function renderFile(el, f) {
+    if (!fileURLPattern.test(f.url)) return appendText(el, f.name);
+    if (f.thumb) el.append(pictureLink(f.url, f.thumb, f.name));
+    const line = document.createElement("div");
+    line.className = "file";
+    const a = document.createElement("a");
+    a.href = f.url;
+    a.textContent = f.name;
+    if (f.thumb) { a.target = "_blank"; a.rel = "noopener"; } else { a.download = f.name; }
+    const info = document.createElement("span");
+    info.className = "file-info";
+    info.textContent = formatSize(f.size) + (f.type ? " · " + f.type : "");
+    line.append(a, info);
+    el.append(line);
+  }
+
+  const pgpBegin = "-----BEGIN PGP MESSAGE-----";
+  function isPGP(text) {
+    const t = text.trimStart();
+    return t.startsWith(pgpBegin) && t.includes("-----END PGP MESSAGE-----");
+  }
+
+  // renderPGP shows an armored OpenPGP message folded, with a button that
+  // copies it exactly as it was sent.
+  function renderPGP(el, text) {
+    const details = document.createElement("details");
+    details.className = "pgp";
+    const summary = document.createElement("summary");
+    summary.textContent = "OpenPGP message (" + text.length + " characters)";
+    const pre = document.createElement("pre");
+    pre.textContent = text;
+    details.append(summary, pre);
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "copy-pgp";
+    b.textContent = "Copy";
+    b.addEventListener("click", () => copy(text, "OpenPGP message"));
+    el.append(details, b);
   }
 
   function addMessage(m, live) {
@@ -263,11 +362,15 @@
     const li = document.createElement("li");
     li.className = "msg " + m.kind;
     li.dataset.id = m.id;
+    li.id = "m" + m.id;
     const meta = document.createElement("div");
     meta.className = "meta";
-    const nick = document.createElement("span");
+    const nick = document.createElement("button");
+    nick.type = "button";
     nick.className = "nick";
+    nick.title = "Ping " + m.nick;
     nick.textContent = m.nick;
+    nick.addEventListener("click", () => fillPing(m.nick));
     const time = document.createElement("time");
     time.dateTime = m.ts;
     const d = new Date(m.ts);
@@ -276,9 +379,19 @@
     meta.append(nick, time);
     const body = document.createElement("div");
     body.className = "text";
-    appendText(body, m.text);
+    if (m.kind === "file" && m.file) renderFile(body, m.file);
+    else if (isPGP(m.text)) renderPGP(body, m.text);
+    else appendText(body, m.text);
     li.append(meta, body);
-    if (m.kind === "ping" && m.to === state.nick) li.classList.add("pinged");
+    if (m.kind === "ping" && m.to === state.nick) {
+      li.classList.add("pinged");
+      const mark = document.createElement("span");
+      mark.className = "ping-mark";
+      mark.textContent = "pinged you";
+      meta.append(mark);
+      // Only a ping that arrives now notifies; history never does.
+      if (live && m.nick !== state.nick) notifyPing(m);
+    }
 
     // Keep the list in id order even if an event arrives late.
     const list = $("messages");
@@ -372,12 +485,154 @@
       }
     }
     try {
-      await api("POST", "/api/messages", { nick: state.nick, text: text.startsWith("//") ? text.slice(1) : text });
+      const m = await api("POST", "/api/messages", { nick: state.nick, text: text.startsWith("//") ? text.slice(1) : text });
       box.value = "";
       autoGrow();
+      if (m && m.kind === "ping") hint("Pinged " + m.to + ": they are in the room.");
     } catch (e) {
       hint(e.message);
     }
+  }
+
+  // fillPing starts a ping to nick in the message box.
+  function fillPing(nick) {
+    const box = $("text");
+    box.value = "/ping " + nick + " ";
+    box.focus();
+    box.setSelectionRange(box.value.length, box.value.length);
+    autoGrow();
+  }
+
+  // --- browser notifications for pings -------------------------------------
+
+  function notifySupported() { return "Notification" in window; }
+
+  function updateNotifyButton() {
+    const b = $("notify-button");
+    if (!notifySupported()) { b.hidden = true; return; }
+    b.hidden = false;
+    const labels = { granted: "Notifications on", denied: "Notifications blocked", default: "Notifications" };
+    $("notify-label").textContent = labels[Notification.permission] || "Notifications";
+    b.classList.toggle("on", Notification.permission === "granted");
+  }
+
+  // askNotifications asks for permission: only ever from a click.
+  async function askNotifications() {
+    if (!notifySupported()) return;
+    if (Notification.permission === "default") {
+      try { await Notification.requestPermission(); } catch { /* old browsers */ }
+    }
+    updateNotifyButton();
+    const says = {
+      granted: "You will get a notification when someone pings you.",
+      denied: "Notifications are blocked for this site; allow them in the browser's site settings.",
+      default: "Notifications stay off.",
+    };
+    hint(says[Notification.permission] || "");
+  }
+
+  function notifyPing(m) {
+    if (!notifySupported() || Notification.permission !== "granted") return;
+    const text = m.text.replace(/^\/ping\s+\S+\s*/, "");
+    try {
+      const n = new Notification(m.nick + " pinged you", { body: text.slice(0, 200), tag: "chatbox-ping-" + m.id });
+      n.addEventListener("click", () => { window.focus(); n.close(); });
+    } catch { /* some mobile browsers only notify from a service worker */ }
+  }
+
+  // --- sharing files -------------------------------------------------------
+
+  // previewFile shows a chosen file before it is sent: a picture's own
+  // preview (never uploaded until Share), or its name and size.
+  function previewFile(file) {
+    clearUpload();
+    state.upload = { file, url: null };
+    $("upload-name").textContent = file.name;
+    $("upload-size").textContent = formatSize(file.size);
+    const img = $("upload-thumb");
+    if (/^image\/(jpeg|png|gif|webp)$/.test(file.type)) {
+      state.upload.url = URL.createObjectURL(file);
+      img.src = state.upload.url;
+      img.hidden = false;
+    } else {
+      img.hidden = true;
+    }
+    const max = state.room && state.room.max_file_size;
+    const tooBig = max && file.size > max;
+    $("upload-error").textContent = tooBig ? "Too large: the room takes files up to " + formatSize(max) + "." : "";
+    $("upload-send").disabled = !!tooBig;
+    $("upload-preview").hidden = false;
+    if (!tooBig) $("upload-send").focus();
+  }
+
+  function clearUpload() {
+    if (state.upload && state.upload.url) URL.revokeObjectURL(state.upload.url);
+    state.upload = null;
+    $("upload-preview").hidden = true;
+    $("upload-thumb").removeAttribute("src");
+    $("file-input").value = "";
+  }
+
+  // sendUpload posts the previewed file, showing progress.
+  function sendUpload() {
+    const up = state.upload;
+    if (!up) return;
+    const form = new FormData();
+    form.append("nick", state.nick);
+    form.append("file", up.file, up.file.name);
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", "/api/files");
+    xhr.withCredentials = true;
+    $("upload-send").disabled = true;
+    xhr.upload.addEventListener("progress", (ev) => {
+      if (ev.lengthComputable) $("upload-size").textContent = "uploading… " + Math.floor(ev.loaded * 100 / ev.total) + "%";
+    });
+    xhr.addEventListener("load", () => {
+      if (state.upload !== up) return; // cancelled meanwhile
+      let data = null;
+      try { data = JSON.parse(xhr.responseText); } catch { /* not JSON */ }
+      if (xhr.status === 201) { clearUpload(); $("text").focus(); return; }
+      $("upload-error").textContent = (data && data.error) || ("The upload failed (" + xhr.status + ").");
+      $("upload-size").textContent = formatSize(up.file.size);
+      $("upload-send").disabled = xhr.status === 413 || xhr.status === 422;
+    });
+    xhr.addEventListener("error", () => {
+      if (state.upload !== up) return;
+      $("upload-error").textContent = "The upload failed: the connection broke.";
+      $("upload-send").disabled = false;
+    });
+    xhr.send(form);
+  }
+
+  function draggingFiles(ev) {
+    return ev.dataTransfer && [...ev.dataTransfer.types].includes("Files");
+  }
+
+  function wireDropZone() {
+    const room = $("room");
+    let depth = 0;
+    room.addEventListener("dragenter", (ev) => {
+      if (!draggingFiles(ev)) return;
+      ev.preventDefault();
+      depth++;
+      room.classList.add("dragging");
+    });
+    room.addEventListener("dragover", (ev) => {
+      if (!draggingFiles(ev)) return;
+      ev.preventDefault();
+      ev.dataTransfer.dropEffect = "copy";
+    });
+    room.addEventListener("dragleave", () => {
+      if (--depth <= 0) { depth = 0; room.classList.remove("dragging"); }
+    });
+    room.addEventListener("drop", (ev) => {
+      if (!draggingFiles(ev)) return;
+      ev.preventDefault();
+      depth = 0;
+      room.classList.remove("dragging");
+      const f = ev.dataTransfer.files[0];
+      if (f) previewFile(f);
+    });
   }
 
   function quit() {
@@ -437,6 +692,21 @@
     $("menu-quit").addEventListener("click", () => { toggleMenu(false); quit(); });
     $("menu-destroy").addEventListener("click", () => { toggleMenu(false); destroyRoom(); });
     $("rejoin").addEventListener("click", start);
+    $("attach").addEventListener("click", () => $("file-input").click());
+    $("file-input").addEventListener("change", () => {
+      const f = $("file-input").files[0];
+      if (f) previewFile(f);
+    });
+    $("upload-send").addEventListener("click", sendUpload);
+    $("upload-cancel").addEventListener("click", clearUpload);
+    $("upload-preview").addEventListener("keydown", (ev) => { if (ev.key === "Escape") clearUpload(); });
+    $("text").addEventListener("paste", (ev) => {
+      const f = ev.clipboardData && ev.clipboardData.files[0];
+      if (f) { ev.preventDefault(); previewFile(f); }
+    });
+    wireDropZone();
+    $("notify-button").addEventListener("click", askNotifications);
+    updateNotifyButton();
     document.addEventListener("visibilitychange", () => {
       if (!document.hidden) { state.unread = 0; document.title = "chatbox"; }
     });
