@@ -18,8 +18,9 @@ import (
 //
 // Certificates come from cfg.TLS.CA and are kept under
 // <data_dir>/certmagic. While none can be had, the room is served with a
-// self-signed certificate, the failure is logged with what to fix, and
-// issuance is retried with backoff. systemd hears READY=1 once the store
+// certificate from the box's own CA (<data_dir>/localca, offered at
+// http://NAME/trust), the failure is logged with what to fix, and issuance
+// is retried with backoff. systemd hears READY=1 once the store
 // is open and both listeners are bound, WATCHDOG=1 at half of WatchdogSec,
 // and STOPPING=1 when shutdown begins.
 func Run(ctx context.Context, cfg config.Config, logw io.Writer) error {

@@ -65,6 +65,9 @@ func newCertManager(cfg config.Config, log *slog.Logger, dns certmagic.DNSProvid
 	if err != nil {
 		return nil, err
 	}
+	if cfg.TLS.Challenge == "dns-01" && dns == nil {
+		return nil, errors.New("tls.challenge: dns-01 needs a DNS provider in dns.provider")
+	}
 	m := &certManager{name: name, log: log, hint: failureHint(cfg, name)}
 	if m.caURL, err = url.Parse(cfg.TLS.CA); err != nil {
 		return nil, fmt.Errorf("tls.ca: %w", err)
@@ -134,9 +137,6 @@ func newCertManager(cfg config.Config, log *slog.Logger, dns certmagic.DNSProvid
 		Logger:                  zl,
 	}
 	if cfg.TLS.Challenge == "dns-01" {
-		if dns == nil {
-			return nil, errors.New("tls.challenge: dns-01 needs a DNS provider in dns.provider")
-		}
 		tmpl.DNS01Solver = &certmagic.DNS01Solver{DNSManager: certmagic.DNSManager{
 			DNSProvider: dns,
 			Resolvers:   cfg.TLS.Resolvers,
