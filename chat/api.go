@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -79,7 +80,19 @@ func decodeJSON(w http.ResponseWriter, req *http.Request, limit int64, v any) er
 	// A body that trickles in is cut off, so slow clients cannot hold a
 	// connection open forever.
 	http.NewResponseController(w).SetReadDeadline(time.Now().Add(bodyReadTimeout))
-	dec := json.NewDecoder(http.MaxBytesReader(w, req.Body, limit))
+	raw, err := io.ReadAll(http.MaxBytesReader(w, req.Body, limit))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return &apiError{status: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf("the request body is larger than %d bytes", mbe.Limit)}
+		}
+		return badRequest("the body could not be read")
+	}
+	// encoding/json would quietly turn broken text into U+FFFD; refuse it.
+	if !utf8.Valid(raw) || !pairedSurrogates(raw) {
+		return badRequest("the body is not valid UTF-8 text")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var mbe *http.MaxBytesError
@@ -104,6 +117,42 @@ func decodeJSON(w http.ResponseWriter, req *http.Request, limit int64, v any) er
 		return badRequest("send one JSON object, not several")
 	}
 	return nil
+}
+
+// pairedSurrogates reports whether every \uD800-\uDFFF escape in a JSON
+// text is half of a proper surrogate pair.
+func pairedSurrogates(raw []byte) bool {
+	surrogate := func(i int) (high, ok bool) {
+		if i+6 > len(raw) || raw[i] != '\\' || raw[i+1] != 'u' {
+			return false, false
+		}
+		v, err := strconv.ParseUint(string(raw[i+2:i+6]), 16, 16)
+		if err != nil || v < 0xD800 || v > 0xDFFF {
+			return false, false
+		}
+		return v < 0xDC00, true
+	}
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		if i+1 < len(raw) && raw[i+1] == '\\' {
+			i++ // an escaped backslash
+			continue
+		}
+		high, ok := surrogate(i)
+		if !ok {
+			continue
+		}
+		if !high {
+			return false // a low half with no high half before it
+		}
+		if high2, ok2 := surrogate(i + 6); !ok2 || high2 {
+			return false
+		}
+		i += 11
+	}
+	return true
 }
 
 // sameOrigin reports whether a browser request comes from a page of this
