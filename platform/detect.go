@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // OSRelease is what a host says about its operating system: the fields of
@@ -44,8 +45,14 @@ func ParseOSRelease(data []byte) OSRelease {
 		} else {
 			val = strings.Trim(val, `'"`)
 		}
+		if strings.IndexFunc(val, unicode.IsControl) >= 0 {
+			continue // an escaped control character: not a value we can show or trust
+		}
 		switch key {
 		case "ID":
+			if strings.ContainsAny(val, " /") {
+				continue
+			}
 			r.ID = strings.ToLower(val)
 		case "VERSION_ID":
 			r.VersionID = val
