@@ -127,6 +127,9 @@ func (in *Installer) Install(ctx context.Context, o InstallOptions) error {
 	st := &installState{cfg: cfg}
 	p, h := in.Platform, in.Host
 	paths := p.Paths()
+	if o.Domain == "" && o.IP == "" && !h.Exists(paths.Config) {
+		return &UsageError{Msg: "give the room's DNS name with --domain NAME, or --ip ADDR for a box without a name"}
+	}
 	if in.DryRun {
 		fmt.Fprintf(in.Out, "# chatbox install on %s: the plan (dry run, nothing is changed)\n", p.Name())
 	} else {

@@ -31,6 +31,7 @@ func TestHostCommandsRefuseBadInput(t *testing.T) {
 		{"an invalid --hostname for install is refused", []string{"install", "--hostname", "-bad"}, "starts or ends with a hyphen"},
 		{"update --self with a missing file is refused", []string{"update", "--self", "/nonexistent/chatbox"}, "is not a file"},
 		{"logs -n 0 is refused", []string{"logs", "-n", "0"}, "at least 1"},
+		{"a first install without --domain or --ip is refused", []string{"install", "--os", "debian", "--dry-run"}, "--domain NAME, or --ip ADDR"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,518 @@
+package installer
+
+// The real run: chatbox install, update and uninstall on Debian bookworm
+// under a real systemd. A debootstrap tree (cached between runs) is booted
+// with systemd-nspawn and the freshly built binary runs inside it through
+// nsenter. Set CHATBOX_E2E=1 to run it; it needs root, debootstrap,
+// systemd-nspawn and a Debian mirror in the machine's apt sources.
+//
+// The container shares the machine's network, which apt needs to reach
+// the mirror. So that nothing else is contacted (the box would otherwise
+// ask Let's Encrypt for a certificate), the tree resolves only the
+// mirror's name, through /etc/hosts; every other name fails to resolve.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const (
+	e2eSuite    = "bookworm"
+	e2eInclude  = "systemd,systemd-sysv,dbus,libpam-systemd,ca-certificates"
+	e2eHostname = "chatbox-e2e"
+)
+
+func TestDebianInstallUnderSystemd(t *testing.T) {
+	if os.Getenv("CHATBOX_E2E") != "1" {
+		t.Skip("the real Debian run boots a container; set CHATBOX_E2E=1 to run it")
+	}
+	if os.Geteuid() != 0 {
+		t.Fatal("CHATBOX_E2E=1: the Debian run needs root (debootstrap, systemd-nspawn, nsenter)")
+	}
+	for _, tool := range []string{"/usr/sbin/debootstrap", "systemd-nspawn", "nsenter", "chroot"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("CHATBOX_E2E=1: %s is missing (apt-get install debootstrap systemd-container util-linux)", tool)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 9*time.Minute)
+	defer cancel()
+
+	mirror, err := debianMirror()
+	if err != nil {
+		t.Fatalf("CHATBOX_E2E=1: %v", err)
+	}
+	base := cachedTree(ctx, t, mirror)
+	bin := buildChatbox(ctx, t)
+
+	tree := filepath.Join(t.TempDir(), "tree")
+	run(ctx, t, "cp", "-a", base, tree)
+	prepareTree(ctx, t, tree, mirror, bin)
+
+	c, why := bootContainer(ctx, t, tree)
+	if c == nil {
+		rootFallback(ctx, t, tree)
+		t.Skipf("systemd-nspawn could not boot the tree (%s); ran install --root into it instead, which enables the service but cannot start it", why)
+	}
+
+	installArgs := []string{"/root/chatbox", "install", "--yes", "--ip", "127.0.0.1", "--hostname", e2eHostname}
+	t.Run("install sets up a running box", func(t *testing.T) {
+		out, err := c.exec(ctx, installArgs...)
+		if err != nil {
+			t.Fatalf("install: %v\n%s", err, out)
+		}
+		t.Logf("install:\n%s", out)
+		if !strings.Contains(out, "[10/10] Starting chatbox ... done") || !strings.Contains(out, "https://127.0.0.1/") {
+			t.Errorf("install did not report a started room:\n%s", out)
+		}
+		if out, err := c.exec(ctx, "dpkg-query", "-W", "-f=${Status}", "unattended-upgrades"); err != nil || out != "install ok installed" {
+			t.Errorf("unattended-upgrades is not installed: %q %v", out, err)
+		}
+		// Type=notify: the unit is active only once READY=1 reached systemd.
+		if out, _ := c.exec(ctx, "systemctl", "show", "--property=Type,ActiveState,SubState", "chatbox.service"); out != "Type=notify\nActiveState=active\nSubState=running" {
+			t.Errorf("the service is not a running notify unit:\n%s", out)
+		}
+		if err := healthz(ctx); err != nil {
+			t.Errorf("/healthz on loopback: %v", err)
+		}
+		if out, _ := c.exec(ctx, "hostnamectl", "--static"); out != e2eHostname {
+			t.Errorf("hostnamectl --static says %q, want %q", out, e2eHostname)
+		}
+		if hosts, _ := os.ReadFile(filepath.Join(tree, "etc/hosts")); !bytes.Contains(hosts, []byte("127.0.1.1\t"+e2eHostname)) {
+			t.Errorf("/etc/hosts does not map the new name:\n%s", hosts)
+		}
+		checkMode(t, tree, "etc/chatbox/config.toml", 0o640, "chatbox")
+		checkMode(t, tree, "usr/local/bin/chatbox", 0o755, "root")
+		if _, err := os.Stat(filepath.Join(tree, "etc/apt/apt.conf.d/99chatbox-auto-upgrades")); err != nil {
+			t.Errorf("automatic updates are not on: %v", err)
+		}
+	})
+	if t.Failed() {
+		t.Logf("journal:\n%s", c.journal(ctx))
+		t.FailNow()
+	}
+
+	t.Run("install again changes nothing", func(t *testing.T) {
+		before := treeState(t, tree)
+		out, err := c.exec(ctx, installArgs...)
+		if err != nil {
+			t.Fatalf("second install: %v\n%s", err, out)
+		}
+		if !strings.Contains(out, "Nothing to do") {
+			t.Errorf("the second install does not say nothing was to do:\n%s", out)
+		}
+		if after := treeState(t, tree); after != before {
+			t.Errorf("the second install changed chatbox's files:\n--- before\n%s--- after\n%s", before, after)
+		}
+	})
+
+	t.Run("update --self with a binary that exits at once rolls back", func(t *testing.T) {
+		good, _ := os.ReadFile(filepath.Join(tree, "usr/local/bin/chatbox"))
+		run(ctx, t, "cp", filepath.Join(tree, "bin/true"), filepath.Join(tree, "root/broken"))
+		out, err := c.exec(ctx, "/root/chatbox", "update", "--self", "/root/broken")
+		if err == nil || !strings.Contains(out, "rolled back to the previous binary") {
+			t.Fatalf("want a failed update that rolled back, got %v:\n%s", err, out)
+		}
+		t.Logf("update --self (a binary that exits at once):\n%s", out)
+		if now, _ := os.ReadFile(filepath.Join(tree, "usr/local/bin/chatbox")); !bytes.Equal(now, good) {
+			t.Error("the working binary is not back in place")
+		}
+		if out, _ := c.exec(ctx, "systemctl", "is-active", "chatbox.service"); out != "active" {
+			t.Errorf("the service is %q after the rollback", out)
+		}
+		if err := healthz(ctx); err != nil {
+			t.Errorf("/healthz after the rollback: %v", err)
+		}
+	})
+
+	t.Run("uninstall --purge leaves nothing of chatbox", func(t *testing.T) {
+		out, err := c.exec(ctx, "/root/chatbox", "uninstall", "--purge", "--yes")
+		if err != nil {
+			t.Fatalf("uninstall: %v\n%s", err, out)
+		}
+		for _, p := range []string{"etc/systemd/system/chatbox.service", "etc/systemd/system/multi-user.target.wants/chatbox.service",
+			"usr/local/bin/chatbox", "usr/local/bin/chatbox.prev", "etc/chatbox", "var/lib/chatbox"} {
+			if _, err := os.Lstat(filepath.Join(tree, p)); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("/%s is still there", p)
+			}
+		}
+		if passwd, _ := os.ReadFile(filepath.Join(tree, "etc/passwd")); bytes.Contains(passwd, []byte("\nchatbox:")) {
+			t.Error("the chatbox user is still there")
+		}
+		if out, _ := c.exec(ctx, "systemctl", "is-active", "chatbox.service"); out == "active" {
+			t.Error("the service still runs")
+		}
+	})
+	if t.Failed() {
+		t.Logf("journal:\n%s", c.journal(ctx))
+	}
+}
+
+// debianMirror returns the Debian archive URL configured in this machine's
+// apt sources (one-line or deb822 format).
+func debianMirror() (*url.URL, error) {
+	files, _ := filepath.Glob("/etc/apt/sources.list.d/*")
+	files = append([]string{"/etc/apt/sources.list"}, files...)
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		var uris []string
+		switch {
+		case strings.HasSuffix(f, ".sources"):
+			for _, line := range strings.Split(string(data), "\n") {
+				if v, ok := strings.CutPrefix(line, "URIs:"); ok {
+					uris = append(uris, strings.Fields(v)...)
+				}
+			}
+		case strings.HasSuffix(f, ".list"):
+			for _, line := range strings.Split(string(data), "\n") {
+				fields := strings.Fields(line)
+				if len(fields) >= 3 && fields[0] == "deb" {
+					if strings.HasPrefix(fields[1], "[") {
+						fields = fields[1:]
+						for len(fields) > 0 && !strings.HasSuffix(fields[0], "]") {
+							fields = fields[1:]
+						}
+					}
+					if len(fields) > 1 {
+						uris = append(uris, fields[1])
+					}
+				}
+			}
+		}
+		for _, u := range uris {
+			if strings.Contains(u, "security") || !strings.HasPrefix(u, "http") {
+				continue
+			}
+			if parsed, err := url.Parse(u); err == nil {
+				return parsed, nil
+			}
+		}
+	}
+	return nil, errors.New("no Debian mirror in /etc/apt/sources.list or /etc/apt/sources.list.d")
+}
+
+// cachedTree returns a debootstrap tree of e2eSuite, made once and kept in
+// the user cache directory (keyed by suite and packages) for later runs.
+func cachedTree(ctx context.Context, t *testing.T, mirror *url.URL) string {
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		t.Fatalf("find a cache directory: %v", err)
+	}
+	key := strings.NewReplacer(",", "_").Replace(e2eInclude)
+	dir := filepath.Join(cache, "chatbox-e2e", "debootstrap-"+e2eSuite+"-"+strconv.FormatUint(uint64(fnv32(key)), 16))
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	lock, err := os.OpenFile(dir+".lock", os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".complete")); err == nil {
+		return dir
+	}
+	tmp := dir + ".tmp"
+	os.RemoveAll(tmp)
+	start := time.Now()
+	run(ctx, t, "/usr/sbin/debootstrap", "--variant=minbase", "--include="+e2eInclude, e2eSuite, tmp, mirror.String())
+	if err := os.WriteFile(filepath.Join(tmp, ".complete"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.RemoveAll(dir)
+	if err := os.Rename(tmp, dir); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("debootstrap %s took %s; cached in %s", e2eSuite, time.Since(start).Round(time.Second), dir)
+	return dir
+}
+
+func fnv32(s string) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint32(s[i])) * 16777619
+	}
+	return h
+}
+
+// buildChatbox builds cmd/chatbox from this tree.
+func buildChatbox(ctx context.Context, t *testing.T) string {
+	bin := filepath.Join(t.TempDir(), "chatbox")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/chatbox-dev/chatbox/cmd/chatbox")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build chatbox: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// prepareTree copies the binary in and makes the tree resolve only the
+// mirror's name (see the top of this file).
+func prepareTree(ctx context.Context, t *testing.T, tree string, mirror *url.URL, bin string) {
+	run(ctx, t, "cp", bin, filepath.Join(tree, "root/chatbox"))
+	hosts := "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+	if host := mirror.Hostname(); net.ParseIP(host) == nil {
+		addrs, err := net.DefaultResolver.LookupHost(ctx, host)
+		if err != nil {
+			t.Fatalf("resolve the Debian mirror %s: %v", host, err)
+		}
+		for _, a := range addrs {
+			hosts += a + "\t" + host + "\n"
+		}
+	}
+	write := func(p, data string) {
+		if err := os.WriteFile(filepath.Join(tree, p), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("etc/hosts", hosts)
+	os.Remove(filepath.Join(tree, "etc/resolv.conf"))
+	write("etc/resolv.conf", "# Nothing answers here: only names in /etc/hosts resolve.\nnameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
+	write("etc/apt/sources.list", fmt.Sprintf("deb %s %s main\n", mirror, e2eSuite))
+	write("etc/hostname", "localhost\n")
+}
+
+// container is a booted systemd-nspawn container.
+type container struct {
+	nspawn *exec.Cmd
+	leader int
+}
+
+// bootContainer boots tree and waits until systemd reports the system up.
+// It returns nil and the reason when the tree does not boot.
+func bootContainer(ctx context.Context, t *testing.T, tree string) (*container, string) {
+	if os.Getenv("CHATBOX_E2E_FORCE_ROOT") == "1" {
+		return nil, "CHATBOX_E2E_FORCE_ROOT=1 asked for the --root run"
+	}
+	var console bytes.Buffer
+	cmd := exec.Command("systemd-nspawn", "--register=no", "--keep-unit", "--boot",
+		"--directory="+tree, "--machine=chatbox-e2e", "--resolv-conf=off", "--timezone=off",
+		"--link-journal=no", "--console=pipe")
+	cmd.Stdout, cmd.Stderr = &console, &console
+	cmd.Stdin = nil
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Sprintf("systemd-nspawn: %v", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	c := &container{nspawn: cmd}
+	t.Cleanup(func() { c.stop(t, exited) })
+
+	deadline := time.Now().Add(90 * time.Second)
+	state := ""
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-exited:
+			exited <- err
+			return nil, fmt.Sprintf("systemd-nspawn exited: %v: %s", err, lastLines(console.String(), 5))
+		case <-ctx.Done():
+			return nil, ctx.Err().Error()
+		case <-time.After(200 * time.Millisecond):
+		}
+		if c.leader == 0 {
+			c.leader = childOf(cmd.Process.Pid)
+			continue
+		}
+		state, _ = c.exec(ctx, "systemctl", "is-system-running")
+		switch state {
+		case "running":
+			return c, ""
+		case "degraded":
+			failed, _ := c.exec(ctx, "systemctl", "--failed", "--no-legend")
+			t.Logf("the container booted degraded; failed units:\n%s", failed)
+			return c, ""
+		}
+	}
+	return nil, fmt.Sprintf("systemd did not finish booting in 90s (state %q): %s", state, lastLines(console.String(), 5))
+}
+
+// stop powers the container off (nspawn turns SIGTERM into a clean
+// shutdown) and kills it when that takes too long.
+func (c *container) stop(t *testing.T, exited chan error) {
+	_ = c.nspawn.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-exited:
+	case <-time.After(30 * time.Second):
+		t.Log("the container did not shut down in 30s; killing it")
+		_ = c.nspawn.Process.Kill()
+		<-exited
+	}
+}
+
+// exec runs a command inside the container and returns its trimmed
+// combined output.
+func (c *container) exec(ctx context.Context, args ...string) (string, error) {
+	nsargs := append([]string{"--target", strconv.Itoa(c.leader), "--all", "--",
+		"/usr/bin/env", "-i", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root", "LANG=C.UTF-8"}, args...)
+	out, err := exec.CommandContext(ctx, "nsenter", nsargs...).CombinedOutput()
+	return strings.TrimSpace(string(out)), err
+}
+
+func (c *container) journal(ctx context.Context) string {
+	out, _ := c.exec(ctx, "journalctl", "--no-pager", "--lines=60", "--unit=chatbox.service")
+	return out
+}
+
+// childOf returns the pid of a child of pid, or 0.
+func childOf(pid int) int {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	if err == nil {
+		if f := strings.Fields(string(data)); len(f) > 0 {
+			n, _ := strconv.Atoi(f[0])
+			return n
+		}
+	}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		n, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// The fields after the command name, which is in parentheses.
+		rest := string(stat[bytes.LastIndexByte(stat, ')')+1:])
+		if f := strings.Fields(rest); len(f) > 1 && f[1] == strconv.Itoa(pid) {
+			return n
+		}
+	}
+	return 0
+}
+
+// rootFallback runs install with --root into the tree from outside and
+// checks that the service is installed and enabled.
+func rootFallback(ctx context.Context, t *testing.T, tree string) {
+	cmd := exec.CommandContext(ctx, filepath.Join(tree, "root/chatbox"), "install", "--yes", "--root", tree, "--ip", "127.0.0.1", "--hostname", e2eHostname)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("install --root: %v\n%s", err, out)
+	}
+	t.Logf("install --root:\n%s", out)
+	for _, p := range []string{"usr/local/bin/chatbox", "etc/chatbox/config.toml", "etc/systemd/system/chatbox.service",
+		"etc/systemd/system/multi-user.target.wants/chatbox.service", "etc/apt/apt.conf.d/99chatbox-auto-upgrades"} {
+		if _, err := os.Lstat(filepath.Join(tree, p)); err != nil {
+			t.Errorf("install --root did not make /%s: %v", p, err)
+		}
+	}
+	if name, _ := os.ReadFile(filepath.Join(tree, "etc/hostname")); strings.TrimSpace(string(name)) != e2eHostname {
+		t.Errorf("/etc/hostname is %q", name)
+	}
+	checkMode(t, tree, "etc/chatbox/config.toml", 0o640, "chatbox")
+	out, err = exec.CommandContext(ctx, filepath.Join(tree, "root/chatbox"), "install", "--yes", "--root", tree, "--ip", "127.0.0.1", "--hostname", e2eHostname).CombinedOutput()
+	if err != nil || !bytes.Contains(out, []byte("Nothing to do")) {
+		t.Errorf("a second install --root changed something (%v):\n%s", err, out)
+	}
+}
+
+// healthz asks the box's /healthz over plain HTTP on loopback.
+func healthz(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:80/healthz", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || !bytes.Contains(body, []byte(`"ok"`)) {
+		return fmt.Errorf("%d %s", resp.StatusCode, body)
+	}
+	return nil
+}
+
+// checkMode wants p under tree to have mode and belong to group.
+func checkMode(t *testing.T, tree, p string, mode fs.FileMode, group string) {
+	t.Helper()
+	fi, err := os.Stat(filepath.Join(tree, p))
+	if err != nil {
+		t.Errorf("/%s: %v", p, err)
+		return
+	}
+	if fi.Mode().Perm() != mode {
+		t.Errorf("/%s has mode %04o, want %04o", p, fi.Mode().Perm(), mode)
+	}
+	gid := fi.Sys().(*syscall.Stat_t).Gid
+	if got := groupName(tree, gid); got != group {
+		t.Errorf("/%s belongs to group %q, want %q", p, got, group)
+	}
+}
+
+func groupName(tree string, gid uint32) string {
+	f, err := os.Open(filepath.Join(tree, "etc/group"))
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Split(sc.Text(), ":")
+		if len(fields) > 2 && fields[2] == strconv.Itoa(int(gid)) {
+			return fields[0]
+		}
+	}
+	return ""
+}
+
+// treeState describes chatbox's files in the tree: content and mode.
+func treeState(t *testing.T, tree string) string {
+	var b strings.Builder
+	for _, p := range []string{"usr/local/bin", "etc/chatbox", "etc/systemd/system", "etc/hostname", "etc/hosts", "etc/apt/apt.conf.d", "etc/passwd", "etc/group"} {
+		filepath.WalkDir(filepath.Join(tree, p), func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return nil
+			}
+			fi, err := d.Info()
+			if err != nil {
+				return nil
+			}
+			rel, _ := filepath.Rel(tree, path)
+			if d.Type().IsRegular() {
+				data, _ := os.ReadFile(path)
+				fmt.Fprintf(&b, "%s %v %d %x\n", rel, fi.Mode(), len(data), fnv32(string(data)))
+			} else {
+				fmt.Fprintf(&b, "%s %v\n", rel, fi.Mode())
+			}
+			return nil
+		})
+	}
+	return b.String()
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, " | ")
+}
+
+// run runs a command on this machine and fails the test when it fails.
+func run(ctx context.Context, t *testing.T, args ...string) {
+	t.Helper()
+	if out, err := exec.CommandContext(ctx, args[0], args[1:]...).CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
