@@ -246,6 +246,9 @@ func TestBadUploadsAreRefusedAndStoreNothing(t *testing.T) {
 		{"a file over the size limit", func(t *testing.T) (*http.Response, []byte) {
 			return tr.shareFile(t, "alice", "big.bin", bytes.Repeat([]byte{3}, 2<<10+1), nil)
 		}, 413, "at most 2KiB"},
+		{"a file far over the size limit, announced by its length", func(t *testing.T) (*http.Response, []byte) {
+			return tr.shareFile(t, "alice", "huge.bin", bytes.Repeat([]byte{3}, 200<<10), nil)
+		}, 413, "at most 2KiB"},
 		{"a file over the size limit sent without a length", func(t *testing.T) (*http.Response, []byte) {
 			return tr.shareFile(t, "alice", "big.bin", bytes.Repeat([]byte{3}, 100<<10), func(r *http.Request) {
 				r.ContentLength = -1 // chunked: the limit is found while reading
@@ -481,4 +484,71 @@ func FuzzSanitizeFileName(f *testing.F) {
 			t.Fatalf("not stable: %q -> %q -> %q", in, got, again)
 		}
 	})
+}
+
+func TestConcurrentUploadsStayWithinTheQuota(t *testing.T) {
+	tr := newTestRoom(t, func(o *Options) {
+		o.MaxFileSize = 4 << 10
+		o.Quota = 10 << 10
+	})
+	const uploads = 8 // each fits alone; together they are 3 times the quota
+	statuses := make(chan int, uploads)
+	for i := range uploads {
+		go func() {
+			var body bytes.Buffer
+			mw := multipart.NewWriter(&body)
+			mw.WriteField("nick", "alice")
+			fw, _ := mw.CreateFormFile("file", "part.bin")
+			fw.Write(bytes.Repeat([]byte{byte(i)}, 4<<10-200))
+			mw.Close()
+			res, err := tr.srv.Client().Post(tr.srv.URL+"/api/files", mw.FormDataContentType(), &body)
+			if err != nil {
+				statuses <- 0
+				return
+			}
+			res.Body.Close()
+			statuses <- res.StatusCode
+		}()
+	}
+	accepted := 0
+	for range uploads {
+		switch s := <-statuses; s {
+		case http.StatusCreated:
+			accepted++
+		case http.StatusRequestEntityTooLarge:
+		default:
+			t.Errorf("an upload got %d, want 201 or 413", s)
+		}
+	}
+	used, err := tr.filesUsage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if used > tr.opts.Quota || accepted != 2 {
+		t.Fatalf("%d uploads accepted using %d bytes; want 2 within the quota of %d", accepted, used, tr.opts.Quota)
+	}
+	if n := len(tr.history(t, nil)); n != accepted {
+		t.Fatalf("%d messages for %d accepted uploads", n, accepted)
+	}
+}
+
+func TestAPIIndexListsSharing(t *testing.T) {
+	tr := newTestRoom(t, nil)
+	_, raw := tr.do(t, "GET", "/api", nil, nil)
+	var index struct{ Endpoints []endpoint }
+	if err := json.Unmarshal(raw, &index); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"POST /api/files", "GET /files/{id}/{name}", "GET /files/{id}/thumb", "GET /rss/all.xml", "GET /rss/ping/{nick}.xml"} {
+		found := false
+		for _, e := range index.Endpoints {
+			found = found || e.Method+" "+e.Path == want
+		}
+		if !found {
+			t.Errorf("GET /api does not list %s", want)
+		}
+	}
+	if res, raw := tr.do(t, "GET", "/api/files", nil, nil); res.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("GET /api/files: %d %s, want 405", res.StatusCode, raw)
+	}
 }
