@@ -98,6 +98,13 @@ func TestDebianInstallUnderSystemd(t *testing.T) {
 		}
 		checkMode(t, tree, "etc/chatbox/config.toml", 0o640, "chatbox")
 		checkMode(t, tree, "usr/local/bin/chatbox", 0o755, "root")
+		if out, err := c.exec(ctx, "/root/chatbox", "status", "--json"); err != nil ||
+			!strings.Contains(out, `"running": true`) || !strings.Contains(out, `"healthy": true`) {
+			t.Errorf("status --json (%v):\n%s", err, out)
+		}
+		if out, err := c.exec(ctx, "/root/chatbox", "logs", "-n", "20"); err != nil || !strings.Contains(out, "chatbox") {
+			t.Errorf("logs (%v):\n%s", err, out)
+		}
 		if _, err := os.Stat(filepath.Join(tree, "etc/apt/apt.conf.d/99chatbox-auto-upgrades")); err != nil {
 			t.Errorf("automatic updates are not on: %v", err)
 		}

@@ -433,7 +433,7 @@ func (in *Installer) summary(st *installState, o InstallOptions) {
 	if st.started {
 		lines = append(lines, "chatbox is running. Open your room at:")
 	} else {
-		lines = append(lines, fmt.Sprintf("chatbox is installed under %s; it starts when that system boots.", in.Host.Root), "Its room will be at:")
+		lines = append(lines, "chatbox is installed under", "    "+in.Host.Root, "and starts when that system boots. Its room will be at:")
 	}
 	lines = append(lines, "", "    "+in.roomURL(st.cfg), "")
 	if st.cfg.Room.Private {

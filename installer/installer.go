@@ -6,6 +6,7 @@ package installer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"runtime"
@@ -165,6 +166,10 @@ func (in *Installer) run(ctx context.Context, steps []step, retry string) (resul
 // how to carry on.
 func (in *Installer) fail(pr *progress, err *StepError, done []string, retry string) error {
 	pr.end("failed")
+	if errors.Is(err, ErrRolledBack) {
+		fmt.Fprintln(in.Out, "The previous binary is back in place and running; the new one was not kept.")
+		return err
+	}
 	if len(done) > 0 {
 		fmt.Fprintf(in.Out, "Already done: %s.\n", strings.Join(done, "; "))
 	}

@@ -70,10 +70,19 @@ func (s Systemd) Restart(ctx context.Context, h *Host) error {
 		}
 	}
 	if err := h.Exec(ctx, "systemctl", "restart", s.Name); err != nil {
-		return fmt.Errorf("%w (see chatbox logs)", err)
+		return &StartError{Err: err}
 	}
 	return nil
 }
+
+// StartError is a service that did not start.
+type StartError struct{ Err error }
+
+func (e *StartError) Error() string {
+	return "the chatbox service did not start (`chatbox logs` shows why)"
+}
+
+func (e *StartError) Unwrap() error { return e.Err }
 
 // Active reports whether the service is running.
 func (s Systemd) Active(ctx context.Context, h *Host) bool {

@@ -205,7 +205,10 @@ func (o *OpenBSD) RestartService(ctx context.Context, h *platform.Host) error {
 	if !h.Live {
 		return nil
 	}
-	return h.Exec(ctx, "rcctl", "restart", "chatbox")
+	if err := h.Exec(ctx, "rcctl", "restart", "chatbox"); err != nil {
+		return &platform.StartError{Err: err}
+	}
+	return nil
 }
 
 // ServiceActive reports whether rcctl finds the daemon running.
