@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,13 +12,21 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-func TestBrowserSharesAPicture(t *testing.T) {
+// aliceAndBob opens a public room with alice and bob in it, each in a
+// browser of their own.
+func aliceAndBob(t *testing.T) (tr *testRoom, alice, bob context.Context) {
+	t.Helper()
 	b := newBrowser(t)
-	tr := newTestRoom(t, nil)
-	alice := b.page(t, tr.srv.URL)
+	tr = newTestRoom(t, nil)
+	alice = b.page(t, tr.srv.URL)
 	joinAs(t, alice, "alice")
-	bob := b.page(t, tr.srv.URL)
+	bob = b.page(t, tr.srv.URL)
 	joinAs(t, bob, "bob")
+	return tr, alice, bob
+}
+
+func TestBrowserSharesAPicture(t *testing.T) {
+	tr, alice, bob := aliceAndBob(t)
 
 	path := filepath.Join(t.TempDir(), "cat.png")
 	if err := os.WriteFile(path, pngPicture(t, 900, 600), 0o600); err != nil {
@@ -79,12 +88,7 @@ func TestBrowserSharesAPicture(t *testing.T) {
 }
 
 func TestBrowserPingNotifiesAfterPermission(t *testing.T) {
-	b := newBrowser(t)
-	tr := newTestRoom(t, nil)
-	alice := b.page(t, tr.srv.URL)
-	joinAs(t, alice, "alice")
-	bob := b.page(t, tr.srv.URL)
-	joinAs(t, bob, "bob")
+	tr, alice, bob := aliceAndBob(t)
 
 	// Loading the page must not ask for anything.
 	if p := get(t, bob, chromedp.Evaluate[string](`Notification.permission`)); p != "default" {
