@@ -94,11 +94,11 @@ func (in *Installer) selfUpdateSteps(file string) []step {
 			if err == nil || in.DryRun {
 				return "", err
 			}
-			h.Note("the new binary did not come up (%v); putting the previous one back", err)
+			h.Note("the new binary did not come up (%v); putting the previous one back", firstClause(err))
 			if rerr := in.rollBack(ctx); rerr != nil {
-				return "", fmt.Errorf("the new binary did not come up (%v) and rolling back failed too: %w", err, rerr)
+				return "", fmt.Errorf("the new binary did not come up (%v) and rolling back failed too: %w", firstClause(err), rerr)
 			}
-			return "", fmt.Errorf("the new binary did not come up (%v); %w, which is running again", err, ErrRolledBack)
+			return "", fmt.Errorf("%w, which is running again; the new binary did not come up: %w", ErrRolledBack, err)
 		}, ""},
 	}
 }
@@ -131,6 +131,13 @@ func (in *Installer) rollBack(ctx context.Context) error {
 		}
 	}
 	return in.restartAndWait(ctx)
+}
+
+// firstClause is err's message up to its first semicolon, for use inside
+// a longer sentence.
+func firstClause(err error) string {
+	msg, _, _ := strings.Cut(err.Error(), ";")
+	return msg
 }
 
 // loadConfig reads the host's config, or returns the platform's defaults

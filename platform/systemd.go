@@ -79,7 +79,7 @@ func (s Systemd) Restart(ctx context.Context, h *Host) error {
 type StartError struct{ Err error }
 
 func (e *StartError) Error() string {
-	return "the chatbox service did not start (`chatbox logs` shows why)"
+	return "the chatbox service did not start; `chatbox logs` shows why"
 }
 
 func (e *StartError) Unwrap() error { return e.Err }
