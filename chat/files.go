@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -357,7 +356,7 @@ func (r *Room) commitUpload(ctx context.Context, stage, nick string, meta fileMe
 	if meta.ThumbType != "" {
 		f.Thumb = "/files/" + id + "/" + thumbName
 	}
-	m := Message{TS: r.now().UTC().Truncate(time.Millisecond), Nick: nick, Text: meta.Name, Kind: KindFile, File: f}
+	m := Message{Nick: nick, Text: meta.Name, Kind: KindFile, File: f}
 	stored, err := r.store1(ctx, m)
 	if err != nil {
 		if rmErr := os.RemoveAll(dir); rmErr != nil {

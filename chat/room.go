@@ -58,6 +58,7 @@ func Open(ctx context.Context, opts Options) (*Room, error) {
 	if err != nil {
 		return nil, err
 	}
+	store.Now = opts.Now
 	st, err := store.Room()
 	if err != nil {
 		store.Close()
@@ -248,7 +249,7 @@ func (r *Room) Post(ctx context.Context, nick, text string) (Message, error) {
 	if err := ValidateText(text, lim); err != nil {
 		return Message{}, &apiError{status: http.StatusRequestEntityTooLarge, msg: err.Error(), tooLong: true}
 	}
-	m := Message{TS: r.now().UTC().Truncate(time.Millisecond), Nick: nick, Text: text, Kind: KindText}
+	m := Message{Nick: nick, Text: text, Kind: KindText}
 	if to, _, ok := ParsePing(text); ok {
 		if err := ValidateNick(to); err != nil {
 			return Message{}, badRequest("ping whom? write /ping NICK message")

@@ -41,6 +41,8 @@ type RoomState struct {
 // Batch), so many posters cost few disk flushes.
 type Store struct {
 	db *bolt.DB
+	// Now stamps messages appended without a time; time.Now when nil.
+	Now func() time.Time
 }
 
 // ErrStoreFull is returned when the disk holding the store is full.
@@ -73,6 +75,13 @@ func OpenStore(ctx context.Context, dir string) (*Store, error) {
 		return nil, fmt.Errorf("prepare %s: %w", path, err)
 	}
 	return &Store{db: db}, ctx.Err()
+}
+
+func (s *Store) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
 }
 
 // Close closes the store file.
@@ -160,6 +169,11 @@ func (s *Store) Append(ctx context.Context, m Message) (Message, error) {
 		st.LastID++
 		stored = m
 		stored.ID = st.LastID
+		if stored.TS.IsZero() {
+			// Stamped inside the transaction, so a message is never older
+			// than the room it lands in.
+			stored.TS = s.now().UTC().Truncate(time.Millisecond)
+		}
 		raw, err := json.Marshal(stored)
 		if err != nil {
 			return err

@@ -38,11 +38,11 @@ type devServer struct {
 
 var servingLine = regexp.MustCompile(`url=(http://127\.0\.0\.1:\d+)/`)
 
-// startDev starts `chatbox serve --dev` on a free port and waits until it
-// says where it listens.
-func startDev(t *testing.T, bin, dataDir string) *devServer {
+// startDev starts `chatbox serve --dev` (with extra arguments) on a free
+// port and waits until it says where it listens.
+func startDev(t *testing.T, bin, dataDir string, extra ...string) *devServer {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", "--dev", "--listen", "127.0.0.1:0", "--data", dataDir)
+	cmd := exec.Command(bin, append([]string{"serve", "--dev", "--listen", "127.0.0.1:0", "--data", dataDir}, extra...)...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
