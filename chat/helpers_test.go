@@ -175,3 +175,13 @@ func (c *wsClient) send(v any) {
 		c.t.Fatalf("send: %v", err)
 	}
 }
+
+// decode unmarshals raw JSON into a T, failing the test on error.
+func decode[T any](t *testing.T, raw []byte) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatalf("decode %q: %v", raw, err)
+	}
+	return v
+}

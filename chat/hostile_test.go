@@ -6,6 +6,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"io"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -13,8 +14,8 @@ import (
 	"testing"
 )
 
-// uploadPNG posts a small picture and returns the stored message.
-func uploadPNG(t *testing.T, tr *testRoom, auth func(*http.Request)) Message {
+// postPNG uploads a small picture and returns the answer.
+func postPNG(t *testing.T, tr *testRoom, auth func(*http.Request)) (int, []byte) {
 	t.Helper()
 	img := image.NewRGBA(image.Rect(0, 0, 40, 30))
 	img.Set(3, 3, color.RGBA{R: 255, A: 255})
@@ -36,10 +37,17 @@ func uploadPNG(t *testing.T, tr *testRoom, auth func(*http.Request)) Message {
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
-	var m Message
-	json.NewDecoder(res.Body).Decode(&m)
-	if res.StatusCode != http.StatusCreated || m.File == nil {
-		t.Fatalf("upload: %d %+v", res.StatusCode, m)
+	raw, _ := io.ReadAll(res.Body)
+	return res.StatusCode, raw
+}
+
+// uploadPNG uploads a small picture and returns the stored message.
+func uploadPNG(t *testing.T, tr *testRoom, auth func(*http.Request)) Message {
+	t.Helper()
+	status, raw := postPNG(t, tr, auth)
+	m := decode[Message](t, raw)
+	if status != http.StatusCreated || m.File == nil {
+		t.Fatalf("upload: %d %s", status, raw)
 	}
 	return m
 }
