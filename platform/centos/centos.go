@@ -38,15 +38,18 @@ func (Backend) Platform(rel platform.OSRelease) (platform.Platform, error) {
 		name += " " + rel.VersionID
 	}
 	r := &RHEL{rel: rel, name: name}
-	r.sd = platform.Systemd{Name: "chatbox.service", Unit: packaging.SystemdUnit(), Relabel: r.FixLabels}
+	r.SystemdLinux = platform.SystemdLinux{
+		Service: platform.Systemd{Name: "chatbox.service", Unit: packaging.SystemdUnit(), Relabel: r.FixLabels},
+		Nologin: "/sbin/nologin",
+	}
 	return r, nil
 }
 
 // RHEL is a RHEL-family host.
 type RHEL struct {
+	platform.SystemdLinux
 	rel  platform.OSRelease
 	name string
-	sd   platform.Systemd
 }
 
 // ID returns the os-release ID.
@@ -54,23 +57,6 @@ func (r *RHEL) ID() string { return r.rel.ID }
 
 // Name returns the OS name and version.
 func (r *RHEL) Name() string { return r.name }
-
-// Paths returns the standard Linux paths.
-func (r *RHEL) Paths() platform.Paths {
-	return platform.Paths{
-		Binary:      "/usr/local/bin/chatbox",
-		ConfigDir:   "/etc/chatbox",
-		Config:      "/etc/chatbox/config.toml",
-		DataDir:     "/var/lib/chatbox",
-		ServiceFile: r.sd.UnitPath(),
-	}
-}
-
-// User returns the service account.
-func (r *RHEL) User() string { return "chatbox" }
-
-// Listen returns the standard ports; the unit grants CAP_NET_BIND_SERVICE.
-func (r *RHEL) Listen() platform.Listen { return platform.Listen{HTTP: ":80", HTTPS: ":443"} }
 
 // dnf5 reports whether the release uses dnf5 (Fedora 41 and later), whose
 // automatic-updates plugin has other names.
@@ -103,19 +89,6 @@ func (r *RHEL) InstallPackages(ctx context.Context, h *platform.Host) error {
 		return nil
 	}
 	return h.Exec(ctx, append([]string{pm(h), "-y", "install"}, r.packages()...)...)
-}
-
-// CreateUser adds the chatbox account and its directories.
-func (r *RHEL) CreateUser(ctx context.Context, h *platform.Host) error {
-	return platform.CreateUserLinux(ctx, h, r.User(), "/sbin/nologin", r.Paths())
-}
-
-// RemoveUser deletes the chatbox account and its group.
-func (r *RHEL) RemoveUser(ctx context.Context, h *platform.Host) error {
-	if !h.HasUser(r.User()) {
-		return nil
-	}
-	return h.Exec(ctx, "userdel", r.User())
 }
 
 // FixLabels restores the SELinux contexts of files moved into place: a
@@ -172,26 +145,6 @@ func (r *RHEL) OpenFirewall(ctx context.Context, h *platform.Host) error {
 	return nil
 }
 
-// InstallService writes the hardened unit and enables it.
-func (r *RHEL) InstallService(ctx context.Context, h *platform.Host) error {
-	return r.sd.Install(ctx, h)
-}
-
-// RestartService restarts the unit.
-func (r *RHEL) RestartService(ctx context.Context, h *platform.Host) error {
-	return r.sd.Restart(ctx, h)
-}
-
-// ServiceActive reports whether the unit runs.
-func (r *RHEL) ServiceActive(ctx context.Context, h *platform.Host) bool {
-	return r.sd.Active(ctx, h)
-}
-
-// RemoveService stops, disables and deletes the unit.
-func (r *RHEL) RemoveService(ctx context.Context, h *platform.Host) error {
-	return r.sd.Remove(ctx, h)
-}
-
 // UpdateSystem applies every update now and says when a reboot is needed.
 func (r *RHEL) UpdateSystem(ctx context.Context, h *platform.Host) ([]string, error) {
 	if err := h.Exec(ctx, pm(h), "-y", "upgrade", "--refresh"); err != nil {
@@ -202,11 +155,3 @@ func (r *RHEL) UpdateSystem(ctx context.Context, h *platform.Host) ([]string, er
 	}
 	return nil, nil
 }
-
-// LogsCommand shows the unit's journal.
-func (r *RHEL) LogsCommand(lines int, follow bool) []string {
-	return r.sd.LogsCommand(lines, follow)
-}
-
-// LogFile returns "": the log is in the journal.
-func (r *RHEL) LogFile() string { return "" }

@@ -37,14 +37,17 @@ func (Backend) Platform(rel platform.OSRelease) (platform.Platform, error) {
 	if rel.VersionID != "" {
 		name += " " + rel.VersionID
 	}
-	return &Debian{rel: rel, name: name, sd: platform.Systemd{Name: "chatbox.service", Unit: packaging.SystemdUnit()}}, nil
+	return &Debian{rel: rel, name: name, SystemdLinux: platform.SystemdLinux{
+		Service: platform.Systemd{Name: "chatbox.service", Unit: packaging.SystemdUnit()},
+		Nologin: "/usr/sbin/nologin",
+	}}, nil
 }
 
 // Debian is a Debian-family host.
 type Debian struct {
+	platform.SystemdLinux
 	rel  platform.OSRelease
 	name string
-	sd   platform.Systemd
 }
 
 // ID returns the os-release ID.
@@ -52,23 +55,6 @@ func (d *Debian) ID() string { return d.rel.ID }
 
 // Name returns the OS name and version.
 func (d *Debian) Name() string { return d.name }
-
-// Paths returns the standard Linux paths.
-func (d *Debian) Paths() platform.Paths {
-	return platform.Paths{
-		Binary:      "/usr/local/bin/chatbox",
-		ConfigDir:   "/etc/chatbox",
-		Config:      "/etc/chatbox/config.toml",
-		DataDir:     "/var/lib/chatbox",
-		ServiceFile: d.sd.UnitPath(),
-	}
-}
-
-// User returns the service account.
-func (d *Debian) User() string { return "chatbox" }
-
-// Listen returns the standard ports; the unit grants CAP_NET_BIND_SERVICE.
-func (d *Debian) Listen() platform.Listen { return platform.Listen{HTTP: ":80", HTTPS: ":443"} }
 
 // packages are what chatbox needs from apt.
 func packages() []string { return []string{"ca-certificates", "unattended-upgrades"} }
@@ -149,19 +135,6 @@ func dpkgInstalled(h *platform.Host) map[string]bool {
 	return installed
 }
 
-// CreateUser adds the chatbox account and its directories.
-func (d *Debian) CreateUser(ctx context.Context, h *platform.Host) error {
-	return platform.CreateUserLinux(ctx, h, d.User(), "/usr/sbin/nologin", d.Paths())
-}
-
-// RemoveUser deletes the chatbox account and its group.
-func (d *Debian) RemoveUser(ctx context.Context, h *platform.Host) error {
-	if !h.HasUser(d.User()) {
-		return nil
-	}
-	return h.Exec(ctx, "userdel", d.User())
-}
-
 // FixLabels does nothing: Debian does not use SELinux by default.
 func (d *Debian) FixLabels(context.Context, *platform.Host, ...string) error { return nil }
 
@@ -225,26 +198,6 @@ func (d *Debian) OpenFirewall(ctx context.Context, h *platform.Host) error {
 	return nil
 }
 
-// InstallService writes the hardened unit and enables it.
-func (d *Debian) InstallService(ctx context.Context, h *platform.Host) error {
-	return d.sd.Install(ctx, h)
-}
-
-// RestartService restarts the unit.
-func (d *Debian) RestartService(ctx context.Context, h *platform.Host) error {
-	return d.sd.Restart(ctx, h)
-}
-
-// ServiceActive reports whether the unit runs.
-func (d *Debian) ServiceActive(ctx context.Context, h *platform.Host) bool {
-	return d.sd.Active(ctx, h)
-}
-
-// RemoveService stops, disables and deletes the unit.
-func (d *Debian) RemoveService(ctx context.Context, h *platform.Host) error {
-	return d.sd.Remove(ctx, h)
-}
-
 // UpdateSystem repairs an interrupted dpkg run and applies every update
 // (apt-get full-upgrade).
 func (d *Debian) UpdateSystem(ctx context.Context, h *platform.Host) ([]string, error) {
@@ -271,11 +224,3 @@ func (d *Debian) UpdateSystem(ctx context.Context, h *platform.Host) ([]string, 
 	}
 	return notes, nil
 }
-
-// LogsCommand shows the unit's journal.
-func (d *Debian) LogsCommand(lines int, follow bool) []string {
-	return d.sd.LogsCommand(lines, follow)
-}
-
-// LogFile returns "": the log is in the journal.
-func (d *Debian) LogFile() string { return "" }
