@@ -137,3 +137,27 @@ func AtLeast(v, min string) bool {
 	}
 	return true
 }
+
+// Release is a supported operating system: its name for people and the
+// oldest version chatbox supports.
+type Release struct{ Name, Min string }
+
+// Family is the releases one backend supports, by os-release ID.
+type Family map[string]Release
+
+// Match returns rel's name and version ("Debian 12") when rel belongs to
+// the family, an UnsupportedError when its version is too old, and ""
+// when it belongs to another family.
+func (f Family) Match(rel OSRelease) (string, error) {
+	r, ok := f[rel.ID]
+	if !ok {
+		return "", nil
+	}
+	if !AtLeast(rel.VersionID, r.Min) {
+		return "", &UnsupportedError{Found: rel.String()}
+	}
+	if rel.VersionID == "" {
+		return r.Name, nil
+	}
+	return r.Name + " " + rel.VersionID, nil
+}

@@ -16,26 +16,15 @@ type Backend struct{}
 // Platform returns the platform for CentOS Stream 9+, RHEL, Rocky and
 // AlmaLinux 8+ and Fedora 39+, nil for other families.
 func (Backend) Platform(rel platform.OSRelease) (platform.Platform, error) {
-	var name, min string
-	switch rel.ID {
-	case "centos":
-		name, min = "CentOS Stream", "9"
-	case "rhel":
-		name, min = "RHEL", "8"
-	case "rocky":
-		name, min = "Rocky Linux", "8"
-	case "almalinux":
-		name, min = "AlmaLinux", "8"
-	case "fedora":
-		name, min = "Fedora", "39"
-	default:
-		return nil, nil
-	}
-	if !platform.AtLeast(rel.VersionID, min) {
-		return nil, &platform.UnsupportedError{Found: rel.String()}
-	}
-	if rel.VersionID != "" {
-		name += " " + rel.VersionID
+	name, err := platform.Family{
+		"centos":    {Name: "CentOS Stream", Min: "9"},
+		"rhel":      {Name: "RHEL", Min: "8"},
+		"rocky":     {Name: "Rocky Linux", Min: "8"},
+		"almalinux": {Name: "AlmaLinux", Min: "8"},
+		"fedora":    {Name: "Fedora", Min: "39"},
+	}.Match(rel)
+	if name == "" {
+		return nil, err
 	}
 	r := &RHEL{rel: rel, name: name}
 	r.SystemdLinux = platform.SystemdLinux{

@@ -20,22 +20,13 @@ type Backend struct{}
 // Platform returns the platform for Debian 11+, Ubuntu 22.04+ and
 // Raspberry Pi OS 11+, nil for other families.
 func (Backend) Platform(rel platform.OSRelease) (platform.Platform, error) {
-	var name, min string
-	switch rel.ID {
-	case "debian":
-		name, min = "Debian", "11"
-	case "ubuntu":
-		name, min = "Ubuntu", "22.04"
-	case "raspbian":
-		name, min = "Raspberry Pi OS", "11"
-	default:
-		return nil, nil
-	}
-	if !platform.AtLeast(rel.VersionID, min) {
-		return nil, &platform.UnsupportedError{Found: rel.String()}
-	}
-	if rel.VersionID != "" {
-		name += " " + rel.VersionID
+	name, err := platform.Family{
+		"debian":   {Name: "Debian", Min: "11"},
+		"ubuntu":   {Name: "Ubuntu", Min: "22.04"},
+		"raspbian": {Name: "Raspberry Pi OS", Min: "11"},
+	}.Match(rel)
+	if name == "" {
+		return nil, err
 	}
 	return &Debian{rel: rel, name: name, SystemdLinux: platform.SystemdLinux{
 		Service: platform.Systemd{Name: "chatbox.service", Unit: packaging.SystemdUnit()},

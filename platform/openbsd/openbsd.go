@@ -18,15 +18,9 @@ type Backend struct{}
 
 // Platform returns the platform for OpenBSD 7.4+, nil for other systems.
 func (Backend) Platform(rel platform.OSRelease) (platform.Platform, error) {
-	if rel.ID != "openbsd" {
-		return nil, nil
-	}
-	if !platform.AtLeast(rel.VersionID, "7.4") {
-		return nil, &platform.UnsupportedError{Found: rel.String()}
-	}
-	name := "OpenBSD"
-	if rel.VersionID != "" {
-		name += " " + rel.VersionID
+	name, err := platform.Family{"openbsd": {Name: "OpenBSD", Min: "7.4"}}.Match(rel)
+	if name == "" {
+		return nil, err
 	}
 	return &OpenBSD{rel: rel, name: name}, nil
 }
