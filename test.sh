@@ -35,3 +35,19 @@ go tool staticcheck ./...
 
 echo "==> go test (with end-to-end suites)"
 CHATBOX_E2E=1 go test -count=1 -timeout 75m ./...
+
+# Every parser of outside input has a fuzz target; give each a bounded run
+# on top of its kept corpus (which go test above already replayed).
+fuzztime=${FUZZTIME:-10s}
+echo "==> fuzzing every Fuzz target for $fuzztime"
+mapfile -t fuzzfiles < <(git ls-files '*_test.go' | xargs grep -l '^func Fuzz')
+for file in "${fuzzfiles[@]}"; do
+  for name in $(grep -o '^func Fuzz[A-Za-z0-9_]*' "$file" | cut -d' ' -f2); do
+    echo "--- $name ($(dirname "$file"))"
+    if ! out=$(go test -run '^$' -fuzz "^$name\$" -fuzztime "$fuzztime" "./$(dirname "$file")" 2>&1); then
+      echo "$out"
+      exit 1
+    fi
+    echo "$out" | tail -1
+  done
+done
