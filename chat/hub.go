@@ -17,6 +17,20 @@ const (
 	// sendQueue is how many events a client may fall behind before it is
 	// dropped; it reconnects and catches up from history.
 	sendQueue = 256
+	// tickEvery is how often the hub looks for clients due a ping and for
+	// presence changes to announce.
+	tickEvery = time.Second
+)
+
+// Presence in a big room. Up to presenceFull nicknames, every join and
+// leave is announced at once with the full member list. Beyond that,
+// announcing each one to everyone would cost the square of the room's
+// size, so joins and leaves are summed up in one presence event at most
+// every presenceEvery, which lists the first presenceFull nicknames (in
+// order) and counts them all.
+const (
+	presenceFull  = 100
+	presenceEvery = 2 * time.Second
 )
 
 // Event is what the WebSocket stream carries.
@@ -25,6 +39,9 @@ type Event struct {
 	Message *Message `json:"message,omitempty"`
 	Nick    string   `json:"nick,omitempty"`
 	Members []string `json:"members,omitempty"`
+	// Count is how many people are in the room, for presence, join and
+	// leave events; Members lists at most presenceFull of them.
+	Count int `json:"count,omitempty"`
 	// For "destroy": who dropped the bomb, when the room will be (or was)
 	// wiped, and whether it is done.
 	By   string    `json:"by,omitempty"`
@@ -34,25 +51,146 @@ type Event struct {
 	Error string `json:"error,omitempty"`
 }
 
-// client is one WebSocket connection.
+// client is one WebSocket connection. An idle client has no goroutine
+// writing to it: one is started when its queue gets an event (or a ping
+// or a close is due) and ends when the queue is empty again.
 type client struct {
 	conn *websocket.Conn
 	addr string
-	send chan *websocket.PreparedMessage
-	done chan struct{}
-	once sync.Once
-	// closeCode and closeText are set once, before done is closed.
+	nick string // guarded by hub.mu
+	// nextPing is when the client is next pinged (Unix nanoseconds); set in
+	// hub.add, then read and written only by the hub's ticker.
+	nextPing int64
+
+	mu      sync.Mutex
+	queue   []*websocket.PreparedMessage
+	inline  [2]*websocket.PreparedMessage // the queue's first storage
+	writing bool                          // a drain goroutine runs
+	pingDue bool
+	closing bool
+	// closeCode and closeText are what the close frame says.
 	closeCode int
 	closeText string
-	nick      string // guarded by hub.mu
+	// gone is closed once the connection is closed.
+	gone chan struct{}
 }
 
-// close asks the client's writer to send a close frame and hang up.
+func newClient(conn *websocket.Conn, addr, nick string) *client {
+	c := &client{conn: conn, addr: addr, nick: nick, gone: make(chan struct{})}
+	c.queue = c.inline[:0]
+	return c
+}
+
+// send queues pm. It reports false when the queue is full: the caller
+// drops the client.
+func (c *client) send(pm *websocket.PreparedMessage) bool {
+	c.mu.Lock()
+	if c.closing {
+		c.mu.Unlock()
+		return true
+	}
+	if len(c.queue) >= sendQueue {
+		c.mu.Unlock()
+		return false
+	}
+	c.queue = append(c.queue, pm)
+	start := c.startLocked()
+	c.mu.Unlock()
+	if start {
+		go c.drain()
+	}
+	return true
+}
+
+// ping asks for a ping frame.
+func (c *client) ping() {
+	c.mu.Lock()
+	c.pingDue = true
+	start := c.startLocked()
+	c.mu.Unlock()
+	if start {
+		go c.drain()
+	}
+}
+
+// close asks for a close frame (none for CloseAbnormalClosure) and for the
+// connection to be closed. Events queued before are sent first, except to
+// a client dropped for being too slow (ClosePolicyViolation), which gets
+// the close frame after the write in progress. Only the first call counts.
 func (c *client) close(code int, text string) {
-	c.once.Do(func() {
-		c.closeCode, c.closeText = code, text
-		close(c.done)
-	})
+	c.mu.Lock()
+	if c.closing {
+		c.mu.Unlock()
+		return
+	}
+	c.closing, c.closeCode, c.closeText = true, code, text
+	start := c.startLocked()
+	c.mu.Unlock()
+	if start {
+		go c.drain()
+	}
+}
+
+// startLocked reports whether the caller must start a drain goroutine.
+func (c *client) startLocked() bool {
+	if c.writing {
+		return false
+	}
+	c.writing = true
+	return true
+}
+
+// drainBatch is how many events a drain takes from the queue at a time.
+const drainBatch = 8
+
+// drain is the only writer of c's socket while it runs: it writes what is
+// queued, without holding c.mu, and ends when nothing is left. It closes
+// the connection when asked to (see close).
+func (c *client) drain() {
+	var batch [drainBatch]*websocket.PreparedMessage
+	for {
+		c.mu.Lock()
+		if c.closing && (len(c.queue) == 0 || c.closeCode == websocket.ClosePolicyViolation || c.closeCode == websocket.CloseAbnormalClosure) {
+			code, text := c.closeCode, c.closeText
+			c.queue = nil
+			c.mu.Unlock() // writing stays true: no drain starts again.
+			if code != websocket.CloseAbnormalClosure {
+				c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(writeWait))
+			}
+			c.conn.Close()
+			close(c.gone)
+			return
+		}
+		ping := c.pingDue
+		c.pingDue = false
+		n := copy(batch[:], c.queue)
+		clear(c.queue[:n])
+		c.queue = c.queue[n:]
+		if len(c.queue) == 0 {
+			c.queue = c.inline[:0] // let a grown queue go
+		}
+		if n == 0 && !ping {
+			c.writing = false
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Unlock()
+
+		if ping {
+			if err := c.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
+				c.close(websocket.CloseAbnormalClosure, "")
+				n = 0
+			}
+		}
+		for i := range n {
+			c.conn.SetWriteDeadline(time.Now().Add(writeWait))
+			if err := c.conn.WritePreparedMessage(batch[i]); err != nil {
+				c.close(websocket.CloseAbnormalClosure, "")
+				break
+			}
+		}
+		clear(batch[:])
+	}
 }
 
 // hub fans events out to the connected clients. It never writes to a
@@ -62,7 +200,12 @@ type hub struct {
 	clients map[*client]struct{}
 	nicks   map[string]int
 	perAddr map[string]int
-	writers sync.WaitGroup
+	ticking bool // the ticker goroutine runs (while there are clients)
+	// In a big room: whether presence changed since the last presence
+	// event, when that was, and that event, which newcomers get too.
+	presenceDirty bool
+	presenceAt    time.Time
+	presence      *websocket.PreparedMessage
 
 	// seqMu orders message events by id: a message stored after another
 	// never reaches clients before it.
@@ -93,6 +236,9 @@ func prepare(ev Event) *websocket.PreparedMessage {
 	return pm
 }
 
+// tooSlow is what a client whose queue is full is told as it is dropped.
+const tooSlow = "too slow: reconnect and catch up from history"
+
 // broadcast sends ev to every client, encoded once.
 func (h *hub) broadcast(ev Event) { h.broadcastPrepared(prepare(ev)) }
 
@@ -100,15 +246,13 @@ func (h *hub) broadcastPrepared(pm *websocket.PreparedMessage) {
 	var slow []*client
 	h.mu.RLock()
 	for c := range h.clients {
-		select {
-		case c.send <- pm:
-		default:
+		if !c.send(pm) {
 			slow = append(slow, c)
 		}
 	}
 	h.mu.RUnlock()
 	for _, c := range slow {
-		c.close(websocket.ClosePolicyViolation, "too slow: reconnect and catch up from history")
+		c.close(websocket.ClosePolicyViolation, tooSlow)
 	}
 }
 
@@ -142,59 +286,145 @@ func (h *hub) resetSequence(lastID uint64) {
 }
 
 // sendTo queues ev for one client, dropping the client if it is too slow.
-func (h *hub) sendTo(c *client, ev Event) {
-	select {
-	case c.send <- prepare(ev):
-	default:
-		c.close(websocket.ClosePolicyViolation, "too slow: reconnect and catch up from history")
+func (h *hub) sendTo(c *client, ev Event) { h.sendPrepared(c, prepare(ev)) }
+
+func (h *hub) sendPrepared(c *client, pm *websocket.PreparedMessage) {
+	if !c.send(pm) {
+		c.close(websocket.ClosePolicyViolation, tooSlow)
 	}
 }
 
-// add registers c, unless a limit is reached. It returns the members after
-// the join and whether the nick is new in the room.
-func (h *hub) add(c *client, maxTotal, maxPerAddr int) (members []string, joined bool, refusal string) {
+// add registers c, unless a limit is reached. It returns the presence
+// event for c and, when c's nick is new in a small room, the join event
+// for everyone.
+func (h *hub) add(c *client, maxTotal, maxPerAddr int) (welcome, join *websocket.PreparedMessage, refusal string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if len(h.clients) >= maxTotal {
-		return nil, false, "the room is full; try again later"
+		return nil, nil, "the room is full; try again later"
 	}
 	if h.perAddr[c.addr] >= maxPerAddr {
-		return nil, false, "too many connections from your address"
+		return nil, nil, "too many connections from your address"
 	}
 	h.clients[c] = struct{}{}
 	h.perAddr[c.addr]++
+	c.nextPing = time.Now().Add(pingPeriod).UnixNano()
+	if !h.ticking {
+		h.ticking = true
+		go h.tick()
+	}
 	h.nicks[c.nick]++
-	return h.membersLocked(), h.nicks[c.nick] == 1, ""
+	if h.nicks[c.nick] == 1 {
+		join = h.announceLocked(Event{Type: "join", Nick: c.nick})
+	}
+	return h.welcomeLocked(), join, ""
 }
 
-// remove unregisters c. left is true when its nick has no connection left.
-func (h *hub) remove(c *client) (members []string, left bool) {
+// remove unregisters c. It returns the leave event for everyone when c's
+// nick has no connection left in a small room.
+func (h *hub) remove(c *client) (leave *websocket.PreparedMessage) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if _, ok := h.clients[c]; !ok {
-		return nil, false
+		return nil
 	}
 	delete(h.clients, c)
 	if h.perAddr[c.addr]--; h.perAddr[c.addr] <= 0 {
 		delete(h.perAddr, c.addr)
 	}
-	left = h.dropNickLocked(c.nick)
-	return h.membersLocked(), left
+	if h.dropNickLocked(c.nick) {
+		return h.announceLocked(Event{Type: "leave", Nick: c.nick})
+	}
+	return nil
 }
 
-// rename changes c's nick. It reports whether the old nick left and the
-// new one joined.
-func (h *hub) rename(c *client, nick string) (members []string, oldLeft, newJoined bool, old string) {
+// rename changes c's nick. It returns the leave of the old nick and the
+// join of the new one, each nil when not announced.
+func (h *hub) rename(c *client, nick string) (leave, join *websocket.PreparedMessage) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	old = c.nick
+	old := c.nick
 	if old == nick {
-		return h.membersLocked(), false, false, old
+		return nil, nil
 	}
-	oldLeft = h.dropNickLocked(old)
+	if h.dropNickLocked(old) {
+		leave = h.announceLocked(Event{Type: "leave", Nick: old})
+	}
 	c.nick = nick
 	h.nicks[nick]++
-	return h.membersLocked(), oldLeft, h.nicks[nick] == 1, old
+	if h.nicks[nick] == 1 {
+		join = h.announceLocked(Event{Type: "join", Nick: nick})
+	}
+	return leave, join
+}
+
+// announceLocked prepares a join or leave event in a small room. In a big
+// room it returns nil and leaves the change to the next presence event.
+func (h *hub) announceLocked(ev Event) *websocket.PreparedMessage {
+	if len(h.nicks) > presenceFull {
+		h.presenceDirty = true
+		return nil
+	}
+	h.presence = nil // a big room's presence event is out of date
+	ev.Members, ev.Count = h.membersLocked(), len(h.nicks)
+	return prepare(ev)
+}
+
+// welcomeLocked returns the presence event a newcomer gets: exact in a
+// small room; in a big one, the last presence event announced.
+func (h *hub) welcomeLocked() *websocket.PreparedMessage {
+	if len(h.nicks) <= presenceFull {
+		return prepare(Event{Type: "presence", Members: h.membersLocked(), Count: len(h.nicks)})
+	}
+	if h.presence == nil {
+		h.presence = h.presenceLocked()
+	}
+	return h.presence
+}
+
+// presenceLocked prepares a presence event listing up to presenceFull
+// nicks.
+func (h *hub) presenceLocked() *websocket.PreparedMessage {
+	members := h.membersLocked()
+	return prepare(Event{Type: "presence", Members: members[:min(len(members), presenceFull)], Count: len(members)})
+}
+
+// tick pings clients when due and announces a big room's presence
+// changes, until the room is empty.
+func (h *hub) tick() {
+	t := time.NewTicker(tickEvery)
+	defer t.Stop()
+	for now := range t.C {
+		h.mu.Lock()
+		if len(h.clients) == 0 {
+			h.ticking = false
+			h.mu.Unlock()
+			return
+		}
+		var announce *websocket.PreparedMessage
+		if h.presenceDirty && now.Sub(h.presenceAt) >= presenceEvery {
+			h.presenceDirty, h.presenceAt = false, now
+			h.presence = h.presenceLocked()
+			announce = h.presence
+		}
+		h.mu.Unlock()
+		if announce != nil {
+			h.broadcastPrepared(announce)
+		}
+		h.pingDue(now.UnixNano())
+	}
+}
+
+// pingDue pings the clients whose ping time has come.
+func (h *hub) pingDue(now int64) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for c := range h.clients {
+		if c.nextPing <= now {
+			c.nextPing = now + int64(pingPeriod)
+			c.ping()
+		}
+	}
 }
 
 func (h *hub) dropNickLocked(nick string) bool {
@@ -235,19 +465,25 @@ func (h *hub) present(nick string) bool {
 	return h.nicks[nick] > 0
 }
 
-// closeAll sends every client a close frame and waits (up to wait) for
-// their writers to finish.
+// closeAll sends every client a close frame and waits (up to wait) until
+// their connections are closed.
 func (h *hub) closeAll(code int, text string, wait time.Duration) {
 	h.mu.RLock()
+	clients := make([]*client, 0, len(h.clients))
 	for c := range h.clients {
-		c.close(code, text)
+		clients = append(clients, c)
 	}
 	h.mu.RUnlock()
-	done := make(chan struct{})
-	go func() { h.writers.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(wait):
+	for _, c := range clients {
+		c.close(code, text)
+	}
+	timeout := time.After(wait)
+	for _, c := range clients {
+		select {
+		case <-c.gone:
+		case <-timeout:
+			return
+		}
 	}
 }
 

@@ -54,63 +54,33 @@ func (r *Room) handleWS(upgrader *websocket.Upgrader) http.HandlerFunc {
 		if err != nil {
 			return // the upgrader has answered.
 		}
-		c := &client{
-			conn: conn,
-			addr: addr,
-			nick: nick,
-			send: make(chan *websocket.PreparedMessage, sendQueue),
-			done: make(chan struct{}),
-		}
-		members, joined, refusal := r.hub.add(c, r.opts.MaxClients, r.opts.MaxClientsPerAddr)
+		c := newClient(conn, addr, nick)
+		welcome, join, refusal := r.hub.add(c, r.opts.MaxClients, r.opts.MaxClientsPerAddr)
 		if refusal != "" {
 			conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseTryAgainLater, refusal), time.Now().Add(writeWait))
 			conn.Close()
 			return
 		}
-		r.hub.writers.Add(1)
-		go r.writeLoop(c)
-		r.hub.sendTo(c, Event{Type: "presence", Members: members})
-		if joined {
-			r.hub.broadcast(Event{Type: "join", Nick: nick, Members: members})
+		r.hub.sendPrepared(c, welcome)
+		if join != nil {
+			r.hub.broadcastPrepared(join)
 		}
-		r.readLoop(c)
-		c.close(websocket.CloseNormalClosure, "")
-		if members, left := r.hub.remove(c); left {
-			r.hub.broadcast(Event{Type: "leave", Nick: r.hub.nickOf(c), Members: members})
-		}
+		// Read on a goroutine of its own and let this one end: the HTTP
+		// server's call stack is deep, and an idle client should cost no
+		// more than one small stack.
+		go r.readLoop(c)
 	}
 }
 
-// writeLoop is the only writer of c's socket.
-func (r *Room) writeLoop(c *client) {
-	defer r.hub.writers.Done()
-	ping := time.NewTicker(pingPeriod)
-	defer ping.Stop()
-	defer c.conn.Close()
-	for {
-		select {
-		case pm := <-c.send:
-			c.conn.SetWriteDeadline(time.Now().Add(writeWait))
-			if err := c.conn.WritePreparedMessage(pm); err != nil {
-				c.close(websocket.CloseAbnormalClosure, "")
-				return
-			}
-		case <-ping.C:
-			if err := c.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
-				c.close(websocket.CloseAbnormalClosure, "")
-				return
-			}
-		case <-c.done:
-			if c.closeCode != websocket.CloseAbnormalClosure {
-				c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(c.closeCode, c.closeText), time.Now().Add(writeWait))
-			}
-			return
-		}
-	}
-}
-
-// readLoop reads c's events until the connection ends.
+// readLoop reads c's events until the connection ends, then removes c
+// from the room.
 func (r *Room) readLoop(c *client) {
+	defer func() {
+		c.close(websocket.CloseNormalClosure, "")
+		if leave := r.hub.remove(c); leave != nil {
+			r.hub.broadcastPrepared(leave)
+		}
+	}()
 	c.conn.SetReadLimit(int64(r.opts.MaxPGPLength)*6 + 1024)
 	c.conn.SetReadDeadline(time.Now().Add(pongWait))
 	c.conn.SetPongHandler(func(string) error {
@@ -152,12 +122,11 @@ func (r *Room) handleClientEvent(c *client, ev clientEvent) (quit bool) {
 			r.hub.sendTo(c, Event{Type: "error", Error: err.Error()})
 			return false
 		}
-		members, oldLeft, newJoined, old := r.hub.rename(c, ev.Nick)
-		if oldLeft {
-			r.hub.broadcast(Event{Type: "leave", Nick: old, Members: members})
-		}
-		if newJoined {
-			r.hub.broadcast(Event{Type: "join", Nick: ev.Nick, Members: members})
+		leave, join := r.hub.rename(c, ev.Nick)
+		for _, pm := range []*websocket.PreparedMessage{leave, join} {
+			if pm != nil {
+				r.hub.broadcastPrepared(pm)
+			}
 		}
 	case "quit":
 		return true
