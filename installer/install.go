@@ -130,9 +130,7 @@ func (in *Installer) Install(ctx context.Context, o InstallOptions) error {
 	if o.Domain == "" && o.IP == "" && !h.Exists(paths.Config) {
 		return &UsageError{Msg: "give the room's DNS name with --domain NAME, or --ip ADDR for a box without a name"}
 	}
-	if in.DryRun {
-		fmt.Fprintf(in.Out, "# chatbox install on %s: the plan (dry run, nothing is changed)\n", p.Name())
-	} else {
+	if !in.DryRun {
 		fmt.Fprintf(in.Out, "Installing chatbox on %s\n", p.Name())
 	}
 	hostTitle := "Setting the host name"
@@ -176,13 +174,9 @@ func (in *Installer) Install(ctx context.Context, o InstallOptions) error {
 		}, ""},
 		{"Starting chatbox", func(ctx context.Context) (string, error) { return in.start(ctx, st) }, ""},
 	}
-	res, err := in.run(ctx, steps, o.Retry)
-	if err != nil {
+	res, err := in.plan(ctx, "install", steps, o.Retry)
+	if err != nil || in.DryRun {
 		return err
-	}
-	if in.DryRun {
-		fmt.Fprintln(in.Out, "# end of plan: nothing was changed")
-		return nil
 	}
 	if res.changes == 0 {
 		fmt.Fprintln(in.Out, "Nothing to do: chatbox is installed and running as asked; nothing was changed.")

@@ -119,6 +119,19 @@ type result struct {
 	changes int // changes made by all steps
 }
 
+// plan runs the steps of command (install, update…): in a dry run between
+// a header naming the OS and a footer saying nothing was changed.
+func (in *Installer) plan(ctx context.Context, command string, steps []step, retry string) (result, error) {
+	if in.DryRun {
+		fmt.Fprintf(in.Out, "# chatbox %s on %s: the plan (dry run, nothing is changed)\n", command, in.Platform.Name())
+	}
+	res, err := in.run(ctx, steps, retry)
+	if err == nil && in.DryRun {
+		fmt.Fprintln(in.Out, "# end of plan: nothing was changed")
+	}
+	return res, err
+}
+
 // run performs steps in order, reporting each. retry is the command a
 // person runs to try again after a failure.
 func (in *Installer) run(ctx context.Context, steps []step, retry string) (result, error) {

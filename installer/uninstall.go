@@ -20,9 +20,7 @@ type UninstallOptions struct {
 func (in *Installer) Uninstall(ctx context.Context, o UninstallOptions) error {
 	p, h := in.Platform, in.Host
 	paths := p.Paths()
-	if in.DryRun {
-		fmt.Fprintf(in.Out, "# chatbox uninstall on %s: the plan (dry run, nothing is changed)\n", p.Name())
-	} else {
+	if !in.DryRun {
 		fmt.Fprintf(in.Out, "Uninstalling chatbox from %s\n", p.Name())
 	}
 	steps := []step{
@@ -49,13 +47,9 @@ func (in *Installer) Uninstall(ctx context.Context, o UninstallOptions) error {
 			}, "nothing to remove"},
 		)
 	}
-	res, err := in.run(ctx, steps, o.Retry)
-	if err != nil {
+	res, err := in.plan(ctx, "uninstall", steps, o.Retry)
+	if err != nil || in.DryRun {
 		return err
-	}
-	if in.DryRun {
-		fmt.Fprintln(in.Out, "# end of plan: nothing was changed")
-		return nil
 	}
 	if res.changes == 0 {
 		fmt.Fprintln(in.Out, "Nothing to do: chatbox was not installed here.")

@@ -30,9 +30,6 @@ var ErrRolledBack = errors.New("rolled back to the previous binary")
 func (in *Installer) Update(ctx context.Context, o UpdateOptions) error {
 	system := o.System || o.Self == ""
 	p := in.Platform
-	if in.DryRun {
-		fmt.Fprintf(in.Out, "# chatbox update on %s: the plan (dry run, nothing is changed)\n", p.Name())
-	}
 	var steps []step
 	var notes []string
 	if system {
@@ -45,12 +42,8 @@ func (in *Installer) Update(ctx context.Context, o UpdateOptions) error {
 	if o.Self != "" {
 		steps = append(steps, in.selfUpdateSteps(o.Self)...)
 	}
-	if _, err := in.run(ctx, steps, o.Retry); err != nil {
+	if _, err := in.plan(ctx, "update", steps, o.Retry); err != nil || in.DryRun {
 		return err
-	}
-	if in.DryRun {
-		fmt.Fprintln(in.Out, "# end of plan: nothing was changed")
-		return nil
 	}
 	for _, n := range notes {
 		fmt.Fprintf(in.Out, "Note: %s.\n", n)
