@@ -342,3 +342,49 @@ func TestInsideServiceReadsTheCgroup(t *testing.T) {
 		})
 	}
 }
+
+// Ctrl-C cancels the context: the run stops at the step it is in, says it
+// was interrupted, leaves no temporary file, and the next run finishes.
+func TestAnInterruptedInstallIsFinishedByTheNextRun(t *testing.T) {
+	clean, cleanSim, _ := newSim(t, "debian", io.Discard)
+	o := opts(t)
+	if err := clean.Install(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	want := snapshot(t, cleanSim.root) + cleanSim.state()
+
+	var out bytes.Buffer
+	in, sim, _ := newSim(t, "debian", &out)
+	ctx, cancel := context.WithCancel(context.Background())
+	sim.onChange = func(n int) {
+		if n == 6 {
+			cancel()
+		}
+	}
+	err := in.Install(ctx, o)
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "interrupted") {
+		t.Fatalf("got %v, want an interrupted run", err)
+	}
+	sim.onChange = nil
+	if err := in.Install(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	if got := snapshot(t, sim.root) + sim.state(); got != want {
+		t.Errorf("after an interrupted run and another one the host differs from a clean install:\n--- got\n%s--- want\n%s", got, want)
+	}
+}
+
+func TestUpdateWithoutFlagsUpdatesTheSystemAndSaysTheBinaryStays(t *testing.T) {
+	var out bytes.Buffer
+	in, _, _ := newSim(t, "debian", &out)
+	if err := in.Update(context.Background(), UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	text := out.String()
+	if !strings.Contains(text, "full-upgrade") || !strings.Contains(text, "binary was left as it is") {
+		t.Errorf("update without flags:\n%s", text)
+	}
+	if strings.Contains(text, "write: /usr/local/bin/chatbox") {
+		t.Errorf("update without --self replaced the binary:\n%s", text)
+	}
+}

@@ -147,10 +147,11 @@ func (in *Installer) run(ctx context.Context, steps []step, retry string) (resul
 	var res result
 	var done []string
 	for i, s := range steps {
+		pr.start(fmt.Sprintf("[%d/%d] %s", i+1, len(steps), s.title))
 		if err := ctx.Err(); err != nil {
+			err = fmt.Errorf("interrupted before it began: %w", err)
 			return res, in.fail(pr, &StepError{N: i + 1, Total: len(steps), Title: s.title, Err: err}, done, retry)
 		}
-		pr.start(fmt.Sprintf("[%d/%d] %s", i+1, len(steps), s.title))
 		before := cnt.n
 		status, err := s.do(ctx)
 		res.changes += cnt.n - before

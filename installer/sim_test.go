@@ -31,6 +31,8 @@ type simHost struct {
 	rec    *platform.Recorder
 	failAt int // fail the failAt-th change (1-based); 0 never
 	n      int // changes so far
+	// onChange, when set, runs before each change with its number.
+	onChange func(n int)
 
 	active  bool   // the service runs
 	onStart func() // runs when the service (re)starts
@@ -48,6 +50,9 @@ func (s *simHost) path(p string) string { return filepath.Join(s.root, p) }
 
 func (s *simHost) change() error {
 	s.n++
+	if s.onChange != nil {
+		s.onChange(s.n)
+	}
 	if s.n == s.failAt {
 		return errInjected
 	}
