@@ -25,6 +25,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -70,7 +71,7 @@ func TestDebianInstallUnderSystemd(t *testing.T) {
 		t.Skipf("systemd-nspawn could not boot the tree (%s); ran install --root into it instead, which enables the service but cannot start it", why)
 	}
 
-	installArgs := []string{"/root/chatbox", "install", "--yes", "--ip", "127.0.0.1", "--hostname", e2eHostname}
+	installArgs := []string{"/root/chatbox", "install", "--yes", "--ip", "127.0.0.1", "--hostname", e2eHostname, "--private"}
 	t.Run("install sets up a running box", func(t *testing.T) {
 		out, err := c.exec(ctx, installArgs...)
 		if err != nil {
@@ -79,6 +80,12 @@ func TestDebianInstallUnderSystemd(t *testing.T) {
 		t.Logf("install:\n%s", out)
 		if !strings.Contains(out, "[10/10] Starting chatbox ... done") || !strings.Contains(out, "https://127.0.0.1/") {
 			t.Errorf("install did not report a started room:\n%s", out)
+		}
+		if !regexp.MustCompile(`\|  Password:  \S{8,}`).MatchString(out) {
+			t.Errorf("install did not show the private room's password:\n%s", out)
+		}
+		if _, err := os.Stat(filepath.Join(tree, "var/lib/chatbox/initial-password")); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("the password file was not deleted after it was shown: %v", err)
 		}
 		if out, err := c.exec(ctx, "dpkg-query", "-W", "-f=${Status}", "unattended-upgrades"); err != nil || out != "install ok installed" {
 			t.Errorf("unattended-upgrades is not installed: %q %v", out, err)
@@ -120,8 +127,8 @@ func TestDebianInstallUnderSystemd(t *testing.T) {
 		if err != nil {
 			t.Fatalf("second install: %v\n%s", err, out)
 		}
-		if !strings.Contains(out, "Nothing to do") {
-			t.Errorf("the second install does not say nothing was to do:\n%s", out)
+		if !strings.Contains(out, "Nothing to do") || !strings.Contains(out, "password is unchanged") {
+			t.Errorf("the second install does not say nothing was to do and the password is unchanged:\n%s", out)
 		}
 		if after := treeState(t, tree); after != before {
 			t.Errorf("the second install changed chatbox's files:\n--- before\n%s--- after\n%s", before, after)
