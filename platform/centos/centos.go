@@ -90,9 +90,33 @@ func (r *RHEL) FixLabels(ctx context.Context, h *platform.Host, paths ...string)
 	return h.Exec(ctx, append([]string{"restorecon", "-RF"}, paths...)...)
 }
 
+// labeled returns h with a Runner that restores the SELinux label of
+// every file it writes: a file renamed into /etc from a temporary one
+// keeps the temporary file's label (etc_t where /etc/hosts needs
+// net_conf_t, say).
+func (r *RHEL) labeled(h *platform.Host) *platform.Host {
+	l := *h
+	l.Runner = labeling{Runner: h.Runner, fix: func(ctx context.Context, path string) error {
+		return r.FixLabels(ctx, h, path)
+	}}
+	return &l
+}
+
+type labeling struct {
+	platform.Runner
+	fix func(ctx context.Context, path string) error
+}
+
+func (l labeling) WriteFile(ctx context.Context, f platform.File) error {
+	if err := l.Runner.WriteFile(ctx, f); err != nil {
+		return err
+	}
+	return l.fix(ctx, f.Path)
+}
+
 // SetHostname sets the name with hostnamectl.
 func (r *RHEL) SetHostname(ctx context.Context, h *platform.Host, name string) error {
-	return platform.SetHostnameSystemd(ctx, h, name, "127.0.1.1")
+	return platform.SetHostnameSystemd(ctx, r.labeled(h), name, "127.0.1.1")
 }
 
 const automaticConf = `# Written by chatbox install: download and apply updates automatically.
@@ -106,7 +130,7 @@ upgrade_type = default
 // apply_updates on Fedora 41 and later).
 func (r *RHEL) EnableAutoUpdates(ctx context.Context, h *platform.Host) error {
 	if r.dnf5() {
-		if _, err := h.WriteFile(ctx, "/etc/dnf/automatic.conf", []byte(automaticConf), 0o644, ""); err != nil {
+		if _, err := r.labeled(h).WriteFile(ctx, "/etc/dnf/automatic.conf", []byte(automaticConf), 0o644, ""); err != nil {
 			return err
 		}
 		return platform.EnableTimer(ctx, h, "dnf5-automatic.timer")
