@@ -87,13 +87,13 @@ func Run(ctx context.Context, cfg config.Config, logw io.Writer) error {
 		go updater.Run(ctx)
 	}
 
-	log.Info("chatbox is serving", "url", siteURL("https", certs.name, httpsPort).String(),
-		"http", httpLn.Addr().String(), "https", httpsLn.Addr().String(), "data", cfg.Server.DataDir)
-	sdNotify(log, daemon.SdNotifyReady)
-	go runWatchdog(ctx, log, web)
 	stopNotify := context.AfterFunc(ctx, func() { sdNotify(log, daemon.SdNotifyStopping) })
-
-	err = Serve(ctx, log, room, listeners)
+	err = Serve(ctx, log, room, listeners, func() {
+		log.Info("chatbox is serving", "url", siteURL("https", certs.name, httpsPort).String(),
+			"http", httpLn.Addr().String(), "https", httpsLn.Addr().String(), "data", cfg.Server.DataDir)
+		sdNotify(log, daemon.SdNotifyReady)
+		go runWatchdog(ctx, log, web)
+	})
 	if stopNotify() {
 		// A listener failed before ctx ended: shutdown has happened anyway.
 		sdNotify(log, daemon.SdNotifyStopping)

@@ -31,9 +31,10 @@ func RunDev(ctx context.Context, cfg config.Config, logw io.Writer) error {
 		room.Close()
 		return fmt.Errorf("listen on %s: %w", cfg.Server.HTTPListen, err)
 	}
-	log.Info("chatbox is serving", "url", "http://"+ln.Addr().String()+"/", "data", cfg.Server.DataDir)
 	srv := NewServer(room.Handler(), log)
-	return Serve(ctx, log, room, []Listener{{Server: srv, Listener: ln}})
+	return Serve(ctx, log, room, []Listener{{Server: srv, Listener: ln}}, func() {
+		log.Info("chatbox is serving", "url", "http://"+ln.Addr().String()+"/", "data", cfg.Server.DataDir)
+	})
 }
 
 // NewServer returns an http.Server for h with timeouts that stop slowloris
@@ -59,7 +60,22 @@ type Listener struct {
 // Serve runs every listener until ctx ends or one fails, then shuts them
 // down: in-flight requests finish (up to 10 s), WebSocket clients get a
 // close frame, and the room's store is closed.
-func Serve(ctx context.Context, log *slog.Logger, room *chat.Room, listeners []Listener) error {
+//
+// It also serves the room's admin API on the Unix socket in the data
+// directory, for `chatbox room` on the same machine. ready is called once
+// every socket is open.
+func Serve(ctx context.Context, log *slog.Logger, room *chat.Room, listeners []Listener, ready func()) error {
+	adminLn, err := room.ListenAdmin(ctx)
+	if err != nil {
+		for _, l := range listeners {
+			l.Listener.Close()
+		}
+		room.Close()
+		return err
+	}
+	admin := &http.Server{Handler: room.AdminHandler(), ReadHeaderTimeout: 10 * time.Second}
+	listeners = append(listeners, Listener{Server: admin, Listener: adminLn})
+	ready()
 	errc := make(chan error, len(listeners))
 	for _, l := range listeners {
 		go func() {

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(context.Background(), args, strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+var passwordLine = regexp.MustCompile(`(?m)^\s+([a-z0-9]{5}(?:-[a-z0-9]{5}){3})$`)
+
+func TestRoomCommandTalksToTheRunningService(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the real binary")
+	}
+	bin := buildChatbox(t)
+	data := t.TempDir()
+	srv := startDev(t, bin, data)
+
+	code, out, errOut := runCLI(t, "room", "info", "--data", data)
+	if code != 0 || !strings.Contains(out, "Room:      public") || !strings.Contains(out, "Messages:  0") {
+		t.Fatalf("room info: %d\n%s%s", code, out, errOut)
+	}
+
+	code, out, errOut = runCLI(t, "room", "password", "--data", data)
+	m := passwordLine.FindStringSubmatch(out)
+	if code != 0 || m == nil {
+		t.Fatalf("room password: %d\n%s%s", code, out, errOut)
+	}
+	res, err := http.Get(srv.url + "/api/messages")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("after room password the room answers %d to a stranger, want 401", res.StatusCode)
+	}
+	req, _ := http.NewRequest("GET", srv.url+"/api/messages", nil)
+	req.SetBasicAuth("", m[1])
+	res, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("the printed password gets %d, want 200", res.StatusCode)
+	}
+
+	if code, _, errOut = runCLI(t, "room", "reset", "--data", data); code != 2 || !strings.Contains(errOut, "--yes") {
+		t.Fatalf("reset without --yes: %d %s; want exit 2 asking for --yes", code, errOut)
+	}
+	code, out, errOut = runCLI(t, "room", "reset", "--yes", "--data", data)
+	if code != 0 || !strings.Contains(out, "new public room") {
+		t.Fatalf("room reset: %d\n%s%s", code, out, errOut)
+	}
+	res, _ = http.Get(srv.url + "/api/messages")
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("after reset to a public room: %d, want 200", res.StatusCode)
+	}
+
+	code, out, _ = runCLI(t, "room", "destroy", "--data", data)
+	if code != 0 || !strings.Contains(out, "will be destroyed at") {
+		t.Fatalf("room destroy: %d %s", code, out)
+	}
+}
+
+func TestRoomCommandSaysWhenTheServiceIsNotRunning(t *testing.T) {
+	code, _, errOut := runCLI(t, "room", "info", "--data", t.TempDir())
+	if code != 1 || !strings.Contains(errOut, "not running") || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
+		t.Fatalf("got %d %q; want exit 1 and one sentence saying the service is not running", code, errOut)
+	}
+	code, _, errOut = runCLI(t, "room", "frobnicate", "--data", t.TempDir())
+	if code != 2 {
+		t.Fatalf("unknown room command: %d %q, want exit 2", code, errOut)
+	}
+}
