@@ -177,7 +177,7 @@ func TestPrivateRoomNeedsThePassword(t *testing.T) {
 		}
 	}
 	res, raw := tr.do(t, "GET", "/api/room", nil, nil)
-	if !strings.Contains(string(raw), `"authorized":false`) || !strings.Contains(string(raw), `"members":[]`) {
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(raw), `"authorized":false`) || !strings.Contains(string(raw), `"members":[]`) {
 		t.Fatalf("room info leaks to a stranger: %s", raw)
 	}
 	res, _ = tr.do(t, "POST", "/api/messages", map[string]string{"nick": "a", "text": "x"}, basic("wrong"))
@@ -300,7 +300,7 @@ func TestDestroyWipesTheRoom(t *testing.T) {
 		t.Fatalf("%d messages survive the destroy", n)
 	}
 	res, raw := tr.do(t, "GET", "/api/room", nil, nil)
-	if !strings.Contains(string(raw), `"exists":false`) || !strings.Contains(string(raw), `"destroyed_by":"alice"`) {
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(raw), `"exists":false`) || !strings.Contains(string(raw), `"destroyed_by":"alice"`) {
 		t.Fatalf("room after destroy: %s", raw)
 	}
 	// Old sessions and the old password are gone with the room.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 var (
@@ -56,7 +57,7 @@ func OpenStore(ctx context.Context, dir string) (*Store, error) {
 	path := filepath.Join(dir, "messages.db")
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
 	if err != nil {
-		if errors.Is(err, bolt.ErrTimeout) {
+		if errors.Is(err, bolterrors.ErrTimeout) {
 			return nil, fmt.Errorf("open %s: another chatbox is using it", path)
 		}
 		return nil, fmt.Errorf("open %s: %w", path, err)
