@@ -84,3 +84,24 @@ func TestRoomCommandSaysWhenTheServiceIsNotRunning(t *testing.T) {
 		t.Fatalf("unknown room command: %d %q, want exit 2", code, errOut)
 	}
 }
+
+func TestUsageMistakesExitTwo(t *testing.T) {
+	for _, args := range [][]string{
+		{"frob"},
+		{"serve", "extra"},
+		{"version", "x"},
+		{"serve", "--bogus"},
+		{"completion"},
+		{"room", "reset", "--data", t.TempDir()},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			code, _, errOut := runCLI(t, args...)
+			if code != 2 || !strings.HasPrefix(errOut, "chatbox: ") || strings.Count(errOut, "\n") != 1 {
+				t.Fatalf("exit %d, stderr %q; want exit 2 and one line", code, errOut)
+			}
+		})
+	}
+	if code, out, _ := runCLI(t); code != 0 || !strings.Contains(out, "Available Commands") {
+		t.Fatalf("chatbox with no arguments: exit %d, want help", code)
+	}
+}

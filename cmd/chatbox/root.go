@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+
 	"github.com/spf13/cobra"
 )
 
@@ -36,5 +38,28 @@ Put it on a box:
 		newVersionCmd(s),
 		newCompletionCmd(s),
 	)
+	root.Args = cobra.NoArgs // so that "chatbox frob" is a usage error
+	root.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+	markArgErrorsAsUsage(root)
 	return root
+}
+
+// markArgErrorsAsUsage makes a wrong number or kind of arguments, on any
+// command, a usage mistake (exit 2) like a wrong flag.
+func markArgErrorsAsUsage(cmd *cobra.Command) {
+	if check := cmd.Args; check != nil {
+		cmd.Args = func(c *cobra.Command, args []string) error {
+			if err := check(c, args); err != nil {
+				var u *usageError
+				if errors.As(err, &u) {
+					return err
+				}
+				return &usageError{err: err}
+			}
+			return nil
+		}
+	}
+	for _, sub := range cmd.Commands() {
+		markArgErrorsAsUsage(sub)
+	}
 }
