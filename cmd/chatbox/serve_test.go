@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -13,10 +14,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 )
 
 // buildChatbox builds the chatbox binary once per test binary run.
@@ -168,5 +172,47 @@ func TestKilledServerKeepsEveryAcknowledgedMessage(t *testing.T) {
 	t.Logf("%d messages acknowledged before SIGKILL, all %d found after restart (%d stored)", len(acks), len(acks), len(stored))
 	if _, err := os.Stat(filepath.Join(data, "messages.db")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestSIGTERMShutsDownGracefully connects a WebSocket client, sends the
+// server SIGTERM, and expects a "going away" close frame and a clean exit.
+func TestSIGTERMShutsDownGracefully(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the real binary")
+	}
+	bin := buildChatbox(t)
+	srv := startDev(t, bin, t.TempDir())
+	conn, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.url, "http")+"/ws?nick=alice", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, _, err := conn.ReadMessage(); err != nil { // the welcome
+		t.Fatal(err)
+	}
+	if err := srv.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		_, _, err = conn.ReadMessage()
+		if err != nil {
+			break
+		}
+	}
+	var closeErr *websocket.CloseError
+	if !errors.As(err, &closeErr) || closeErr.Code != websocket.CloseGoingAway {
+		t.Fatalf("the client got %v, want close 1001", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve exited with %v after SIGTERM, want 0", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not exit within 15 s of SIGTERM")
 	}
 }
