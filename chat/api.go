@@ -423,20 +423,30 @@ func (r *Room) handleListMessages(w http.ResponseWriter, req *http.Request) {
 	writeJSON(w, http.StatusOK, msgs)
 }
 
-func (r *Room) handlePostMessage(w http.ResponseWriter, req *http.Request) {
+// acceptWrite admits a JSON write to the room: the room exists and the
+// caller may enter it, the request is same-origin and within its rate, and
+// the body decodes into body. On refusal it answers and returns false.
+func (r *Room) acceptWrite(w http.ResponseWriter, req *http.Request, cost int, limit int64, body any) bool {
 	if !r.requireRoom(w, req) {
-		return
+		return false
 	}
-	if err := r.guardWrite(req, 1); err != nil {
+	if err := r.guardWrite(req, cost); err != nil {
 		r.writeError(w, err)
-		return
+		return false
 	}
+	if err := decodeJSON(w, req, limit, body); err != nil {
+		r.writeError(w, err)
+		return false
+	}
+	return true
+}
+
+func (r *Room) handlePostMessage(w http.ResponseWriter, req *http.Request) {
 	var body struct {
 		Nick string `json:"nick"`
 		Text string `json:"text"`
 	}
-	if err := decodeJSON(w, req, int64(r.opts.MaxPGPLength)*6+1024, &body); err != nil {
-		r.writeError(w, err)
+	if !r.acceptWrite(w, req, 1, int64(r.opts.MaxPGPLength)*6+1024, &body) {
 		return
 	}
 	if extra := textCost(body.Text) - 1; extra > 0 {
@@ -454,18 +464,10 @@ func (r *Room) handlePostMessage(w http.ResponseWriter, req *http.Request) {
 }
 
 func (r *Room) handleDestroy(w http.ResponseWriter, req *http.Request) {
-	if !r.requireRoom(w, req) {
-		return
-	}
-	if err := r.guardWrite(req, 1); err != nil {
-		r.writeError(w, err)
-		return
-	}
 	var body struct {
 		Nick string `json:"nick"`
 	}
-	if err := decodeJSON(w, req, 1<<10, &body); err != nil {
-		r.writeError(w, err)
+	if !r.acceptWrite(w, req, 1, 1<<10, &body) {
 		return
 	}
 	at, err := r.Destroy(body.Nick)
