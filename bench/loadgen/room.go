@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -197,6 +198,10 @@ func (r *roomRun) load(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	self, err := sampleProc(os.Getpid())
+	if err != nil {
+		return err
+	}
 	// Sample memory while posting.
 	var peakRSS atomic.Int64
 	sampling, stopSampling := context.WithCancel(ctx)
@@ -233,6 +238,10 @@ func (r *roomRun) load(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	selfAfter, err := sampleProc(os.Getpid())
+	if err != nil {
+		return err
+	}
 	elapsed := after.at.Sub(before.at)
 
 	var delivered, dups, lost, lossy, dropped, maxLost int64
@@ -255,7 +264,8 @@ func (r *roomRun) load(ctx context.Context) error {
 	r.printf("delivery: %s, %.0f deliveries/s", lat.summary(), float64(delivered)/elapsed.Seconds())
 	r.printf("loss: lost %d (clients with loss %d, most lost by one %d), duplicated %d, dropped by the server %d %v",
 		lost, lossy, maxLost, dups, dropped, codes)
-	r.printf("under load: cpu %.3f cores over %.1f s, rss %s (peak sampled %s)", cores(before, after), elapsed.Seconds(), mib(after.rss), mib(max(peakRSS.Load(), after.rss)))
+	r.printf("under load: cpu %.3f cores over %.1f s, rss %s (peak sampled %s); the generator used %.3f cores",
+		cores(before, after), elapsed.Seconds(), mib(after.rss), mib(max(peakRSS.Load(), after.rss)), cores(self, selfAfter))
 	return nil
 }
 
