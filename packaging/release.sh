@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Builds a chatbox release into dist/ (or $DIST):
+#
+#   chatbox-linux-amd64  chatbox-linux-arm64    static binaries, one per host
+#   chatbox-linux-armv6  chatbox-linux-armv7    (armv6: every Raspberry Pi)
+#   chatbox-openbsd-amd64  chatbox-openbsd-arm64
+#   chatbox_VERSION_{amd64,arm64,armhf}.deb     Debian, Ubuntu, Raspberry Pi OS
+#   chatbox-VERSION-1.{x86_64,aarch64}.rpm      CentOS Stream, RHEL, Fedora
+#   install.sh                                  the one-line installer
+#   SHA256SUMS                                  of all of the above
+#
+# Usage: VERSION=v1.2.3 packaging/release.sh
+# VERSION defaults to `git describe` of a v* tag. Needs only Go and the
+# module cache: nothing is downloaded once the modules are there.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+die() {
+	echo "release.sh: $*" >&2
+	exit 1
+}
+
+version=${VERSION:-}
+if [ -z "$version" ]; then
+	version=$(git describe --tags --match 'v[0-9]*' --dirty 2>/dev/null) ||
+		die "set VERSION (like v1.2.3): there is no v* tag to describe this commit."
+fi
+[[ $version =~ ^v[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$ ]] ||
+	die "VERSION must look like v1.2.3 or v1.2.3-rc.1, not \"$version\"."
+pkgversion=${version#v}
+
+dist=${DIST:-$root/dist}
+mkdir -p "$dist"
+dist=$(cd "$dist" && pwd)
+# Only what an earlier run of this script made; anything else is left alone.
+rm -f "$dist"/chatbox-* "$dist"/chatbox_*.deb "$dist"/install.sh "$dist"/SHA256SUMS
+
+# Package file times come from the commit, so a rebuild is byte-identical.
+if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
+	SOURCE_DATE_EPOCH=$(git log -1 --format=%ct 2>/dev/null || date +%s)
+fi
+export SOURCE_DATE_EPOCH
+
+ldflags="-s -w -X github.com/chatbox-dev/chatbox/internal/buildinfo.Version=$version"
+
+# name GOOS GOARCH GOARM
+targets=(
+	"linux-amd64 linux amd64 -"
+	"linux-arm64 linux arm64 -"
+	"linux-armv6 linux arm 6"
+	"linux-armv7 linux arm 7"
+	"openbsd-amd64 openbsd amd64 -"
+	"openbsd-arm64 openbsd arm64 -"
+)
+for target in "${targets[@]}"; do
+	read -r name goos goarch goarm <<<"$target"
+	echo "==> chatbox-$name"
+	env CGO_ENABLED=0 GOOS="$goos" GOARCH="$goarch" GOARM="${goarm/#-/}" \
+		go build -trimpath -ldflags "$ldflags" -o "$dist/chatbox-$name" ./cmd/chatbox
+done
+
+# The packages are made by nfpm, pinned as a tool in go.mod.
+nfpm=$(mktemp -d)
+trap 'rm -rf "$nfpm"' EXIT
+go build -o "$nfpm/nfpm" github.com/goreleaser/nfpm/v2/cmd/nfpm
+
+# packager, nfpm's arch, binary, file name. The armhf deb carries the
+# ARMv6 binary: Raspberry Pi OS's armhf is ARMv6, and it runs on ARMv7 too.
+packages=(
+	"deb amd64 linux-amd64 chatbox_${pkgversion}_amd64.deb"
+	"deb arm64 linux-arm64 chatbox_${pkgversion}_arm64.deb"
+	"deb arm6 linux-armv6 chatbox_${pkgversion}_armhf.deb"
+	"rpm amd64 linux-amd64 chatbox-${pkgversion}-1.x86_64.rpm"
+	"rpm arm64 linux-arm64 chatbox-${pkgversion}-1.aarch64.rpm"
+)
+for pkg in "${packages[@]}"; do
+	read -r packager arch binary file <<<"$pkg"
+	echo "==> $file"
+	CHATBOX_VERSION=$version CHATBOX_ARCH=$arch CHATBOX_BINARY="$dist/chatbox-$binary" \
+		"$nfpm/nfpm" package --config packaging/nfpm.yaml --packager "$packager" \
+		--target "$dist/$file" >/dev/null
+done
+
+cp packaging/install.sh "$dist/install.sh"
+
+echo "==> SHA256SUMS"
+(
+	cd "$dist"
+	files=(chatbox-* chatbox_*.deb install.sh)
+	sha256sum "${files[@]}" >SHA256SUMS.tmp
+	mv SHA256SUMS.tmp SHA256SUMS
+)
+echo "release $version is in $dist"
