@@ -1,8 +1,13 @@
 package chat
 
 import (
+	"errors"
+	"fmt"
+	"time"
+
 	"context"
 	"encoding/json"
+	"github.com/gorilla/websocket"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -60,6 +65,83 @@ func FuzzPostMessageBody(f *testing.F) {
 			}
 		default:
 			t.Fatalf("status %d for body %q", rec.Code, body)
+		}
+	})
+}
+
+// FuzzWebSocketFrame sends an arbitrary frame on a real WebSocket, then a
+// nick change as a marker. The server must either act on both (the marker's
+// join comes back) or close the connection with a proper code, must never
+// crash, and must store only valid messages.
+func FuzzWebSocketFrame(f *testing.F) {
+	for _, s := range []string{
+		`{"type":"message","text":"hi"}`,
+		`{"type":"message","text":"/ping fuzzer hi"}`,
+		`{"type":"nick","nick":"bob"}`,
+		`{"type":"nick","nick":"<b>"}`,
+		`{"type":"quit"}`,
+		`{"type":"message","text":""}`,
+		`{"type":"message","text":"\u0000"}`,
+		`{"type":"destroy"}`,
+		`{"type":1}`, `[`, ``, `{"type":"message","text":"` + strings.Repeat("x", 2000) + `"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	room, err := Open(context.Background(), Options{
+		DataDir: f.TempDir(), CreateOnStart: true, MaxMessageLength: 50, MaxPGPLength: 500,
+		PostsPerMinute: 1 << 30, ConnectsPerMinute: 1 << 30, MaxClientsPerAddr: 1 << 30,
+	})
+	if err != nil {
+		f.Fatal(err)
+	}
+	tr := &testRoom{Room: room, srv: httptest.NewServer(room.Handler())}
+	f.Cleanup(func() { room.CloseClients(); tr.srv.Close(); room.Close() })
+	marker := 0
+	f.Fuzz(func(t *testing.T, frame []byte) {
+		before, _ := tr.store.MessageCount()
+		conn, _, err := tr.tryDial("fuzzer", nil)
+		if err != nil {
+			t.Fatalf("dial: %v", err)
+		}
+		defer conn.Close()
+		marker++
+		want := fmt.Sprintf("marker%d", marker)
+		conn.WriteMessage(websocket.TextMessage, frame)
+		conn.WriteJSON(clientEvent{Type: "nick", Nick: want})
+		for {
+			conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+			var ev Event
+			err := conn.ReadJSON(&ev)
+			var closeErr *websocket.CloseError
+			if errors.As(err, &closeErr) {
+				switch closeErr.Code {
+				case websocket.CloseNormalClosure, websocket.CloseMessageTooBig:
+				default:
+					t.Fatalf("closed with %d after frame %q", closeErr.Code, frame)
+				}
+				break
+			}
+			if err != nil {
+				var se *json.SyntaxError
+				if errors.As(err, &se) {
+					t.Fatalf("the server sent a frame that is not JSON after %q", frame)
+				}
+				t.Fatalf("read after frame %q: %v", frame, err)
+			}
+			if ev.Type == "join" && ev.Nick == want {
+				break
+			}
+		}
+		after, _ := tr.store.MessageCount()
+		if after > before+1 {
+			t.Fatalf("one frame stored %d messages", after-before)
+		}
+		if after == before+1 {
+			msgs, _ := tr.store.List(-1, 1)
+			m := msgs[0]
+			if ValidateNick(m.Nick) != nil || ValidateText(m.Text, TextLimits{Max: 50, MaxPGP: 500}) != nil {
+				t.Fatalf("stored an invalid message %+v from frame %q", m, frame)
+			}
 		}
 	})
 }
