@@ -65,8 +65,8 @@ fetch() {
 	fi
 }
 
-# sha256 FILE prints FILE's SHA-256 in hex.
-sha256() {
+# checksum FILE prints FILE's SHA-256 in hex.
+checksum() {
 	if command -v sha256sum >/dev/null 2>&1; then
 		sha256sum "$1" | cut -d' ' -f1
 	elif [ "$(uname -s)" = OpenBSD ]; then
@@ -127,7 +127,7 @@ main() {
 
 	want=$(awk -v f="$name" '$2 == f || $2 == "*" f { print $1; exit }' "$tmp/SHA256SUMS")
 	[ -n "$want" ] || die "the release's SHA256SUMS has no line for $name."
-	got=$(sha256 "$tmp/$name")
+	got=$(checksum "$tmp/$name")
 	[ "$got" = "$want" ] || die "the SHA-256 of $name does not match the release's SHA256SUMS, so the download is broken or was tampered with; nothing was installed."
 	say "checksum of $name verified"
 
