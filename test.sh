@@ -36,6 +36,9 @@ go tool staticcheck ./...
 echo "==> go test (with end-to-end suites)"
 CHATBOX_E2E=1 go test -count=1 -timeout 75m ./...
 
+echo "==> go test -race (the fast tests, under the race detector)"
+go test -race -count=1 ./...
+
 # Every parser of outside input has a fuzz target; give each a bounded run
 # on top of its kept corpus (which go test above already replayed).
 fuzztime=${FUZZTIME:-10s}
