@@ -10,6 +10,9 @@ need_pkgs=()
 command -v chromium >/dev/null 2>&1 || need_pkgs+=(chromium)
 command -v debootstrap >/dev/null 2>&1 || need_pkgs+=(debootstrap)
 command -v systemd-nspawn >/dev/null 2>&1 || need_pkgs+=(systemd-container)
+command -v shellcheck >/dev/null 2>&1 || need_pkgs+=(shellcheck)
+command -v dpkg-deb >/dev/null 2>&1 || need_pkgs+=(dpkg)
+command -v rpm >/dev/null 2>&1 || need_pkgs+=(rpm)
 if ((${#need_pkgs[@]})); then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "==> installing ${need_pkgs[*]}"
