@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"net/url"
 	"sync/atomic"
@@ -14,20 +15,73 @@ import (
 )
 
 // tracker is shared by all clients: the phase whose messages they count,
-// the clock and the latency histogram.
+// the clock, the latency histogram and each message's first and last
+// arrival.
 type tracker struct {
 	epoch time.Time
 	phase atomic.Uint32
 	lat   atomic.Pointer[histogram]
+	spans atomic.Pointer[spans]
 }
 
+// spans holds the first and last arrival of messages base+1 to
+// base+len(arrivals), as offsets from the epoch.
+type spans struct {
+	base     uint64
+	arrivals []span
+}
+
+type span struct{ first, last atomic.Int64 }
+
 // startPhase makes clients count messages stamped with phase into a fresh
-// histogram, which it returns.
-func (t *tracker) startPhase(phase uint32) *histogram {
+// histogram, which it returns, and note when each of the n messages after
+// id base reaches its first and last client.
+func (t *tracker) startPhase(phase uint32, base uint64, n int) *histogram {
 	h := &histogram{}
+	s := &spans{base: base, arrivals: make([]span, n)}
+	for i := range s.arrivals {
+		s.arrivals[i].first.Store(math.MaxInt64)
+	}
 	t.lat.Store(h)
+	t.spans.Store(s)
 	t.phase.Store(phase)
 	return h
+}
+
+// fanOut returns, for each message that arrived, the time from its first
+// to its last arrival: how long the server took to reach every client,
+// whatever storing it cost before.
+func (t *tracker) fanOut() *histogram {
+	h := &histogram{}
+	s := t.spans.Load()
+	for i := range s.arrivals {
+		a := &s.arrivals[i]
+		if last := a.last.Load(); last > 0 {
+			h.add(time.Duration(last - a.first.Load()))
+		}
+	}
+	return h
+}
+
+// arrived records that message id reached a client at offset at.
+func (t *tracker) arrived(id uint64, at time.Duration) {
+	s := t.spans.Load()
+	if id <= s.base || id > s.base+uint64(len(s.arrivals)) {
+		return
+	}
+	a := &s.arrivals[id-s.base-1]
+	storeIf(&a.first, int64(at), func(old, v int64) bool { return v < old })
+	storeIf(&a.last, int64(at), func(old, v int64) bool { return v > old })
+}
+
+// storeIf stores v in x while better(x, v) holds.
+func storeIf(x *atomic.Int64, v int64, better func(old, v int64) bool) {
+	for {
+		old := x.Load()
+		if !better(old, v) || x.CompareAndSwap(old, v) {
+			return
+		}
+	}
 }
 
 // wsClient is one simulated person with one WebSocket connection at a time.
@@ -182,6 +236,7 @@ func (c *wsClient) handle(b []byte, t *tracker) {
 	}
 	c.got.Add(1)
 	t.lat.Load().add(arrived - time.Duration(sent))
+	t.arrived(id, arrived)
 }
 
 // cutUint parses the decimal digits at the start of b.

@@ -193,7 +193,11 @@ func (r *roomRun) load(ctx context.Context) error {
 		c.resetCounts()
 	}
 	r.post.reset()
-	lat := r.track.startPhase(phaseLoad)
+	base, err := r.lastID(ctx)
+	if err != nil {
+		return err
+	}
+	lat := r.track.startPhase(phaseLoad, base, int(r.cfg.rate*r.cfg.duration.Seconds()))
 	before, err := sampleProc(r.cfg.pid)
 	if err != nil {
 		return err
@@ -262,6 +266,7 @@ func (r *roomRun) load(ctx context.Context) error {
 	}
 	r.printf("load: posted %d of %d, ack %s, %s", len(ids), int(r.cfg.rate*r.cfg.duration.Seconds()), r.post.acks.summary(), r.post.errorLine())
 	r.printf("delivery: %s, %.0f deliveries/s", lat.summary(), float64(delivered)/elapsed.Seconds())
+	r.printf("fan-out, first to last client of each message: %s", r.track.fanOut().summary())
 	r.printf("loss: lost %d (clients with loss %d, most lost by one %d), duplicated %d, dropped by the server %d %v",
 		lost, lossy, maxLost, dups, dropped, codes)
 	r.printf("under load: cpu %.3f cores over %.1f s, rss %s (peak sampled %s); the generator used %.3f cores",
@@ -392,21 +397,37 @@ func (r *roomRun) waitEmpty(ctx context.Context) error {
 	}
 }
 
-func (r *roomRun) members(ctx context.Context) (int, error) {
+// roomInfo is the part of GET /api/room the generator reads.
+type roomInfo struct {
+	Members []string `json:"members"`
+	LastID  uint64   `json:"last_id"`
+}
+
+func (r *roomRun) room(ctx context.Context) (roomInfo, error) {
+	var info roomInfo
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.cfg.url+"/api/room", nil)
 	if err != nil {
-		return 0, err
+		return info, err
 	}
 	resp, err := r.http.Do(req)
 	if err != nil {
-		return 0, err
+		return info, err
 	}
 	defer resp.Body.Close()
-	var info struct {
-		Members []string `json:"members"`
+	if resp.StatusCode != http.StatusOK {
+		return info, fmt.Errorf("GET /api/room: %s", resp.Status)
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&info); err != nil {
-		return 0, err
-	}
-	return len(info.Members), nil
+	err = json.NewDecoder(resp.Body).Decode(&info)
+	return info, err
+}
+
+func (r *roomRun) members(ctx context.Context) (int, error) {
+	info, err := r.room(ctx)
+	return len(info.Members), err
+}
+
+// lastID returns the id of the room's last message.
+func (r *roomRun) lastID(ctx context.Context) (uint64, error) {
+	info, err := r.room(ctx)
+	return info.LastID, err
 }
