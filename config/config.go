@@ -33,8 +33,14 @@ type Config struct {
 type Server struct {
 	// Domain is the box's DNS name. Empty for an IP-only box.
 	Domain string `toml:"domain"`
-	// IP is the public address of a box without a domain.
+	// IP is the public address of a box without a domain. With IPDetect
+	// set it is only the address the box starts with, and may be empty.
 	IP string `toml:"ip"`
+	// IPDetect makes a box without a domain follow its public address:
+	// a detection method as in DynDNS.IPv4 ("cloudflare.trace",
+	// "url:https://...", "iface:eth0", "static:ADDR"), checked every
+	// DynDNS.Interval. Empty: the address is fixed as IP.
+	IPDetect string `toml:"ip_detect"`
 	// HTTPListen answers ACME HTTP-01 and redirects everything else to HTTPS.
 	HTTPListen string `toml:"http_listen"`
 	// HTTPSListen serves the room.
@@ -210,6 +216,17 @@ func (c Config) Validate() error {
 	if s.IP != "" && net.ParseIP(s.IP) == nil {
 		return bad("server.ip", "%q is not an IP address", s.IP)
 	}
+	if s.IPDetect != "" {
+		if s.Domain != "" {
+			return bad("server.ip_detect", "only for a box without server.domain (dyndns keeps a domain pointing at a changing address)")
+		}
+		if err := checkDetectMethod(s.IPDetect); err != nil {
+			return bad("server.ip_detect", "%v", err)
+		}
+		if c.DynDNS.Interval.Std() < 10*time.Second {
+			return bad("dyndns.interval", "must be at least 10s (server.ip_detect checks the address that often)")
+		}
+	}
 	for _, addr := range []struct{ key, v string }{
 		{"server.http_listen", s.HTTPListen}, {"server.https_listen", s.HTTPSListen},
 	} {
@@ -313,6 +330,22 @@ func (c Config) Validate() error {
 		return bad("limits.logins_per_minute", "must be at least 1")
 	}
 	return nil
+}
+
+// checkDetectMethod checks the form of a public-address detection method;
+// dyndns.NewDetector, which the box calls before it listens, checks the
+// rest (such as the URL's scheme).
+func checkDetectMethod(method string) error {
+	kind, arg, _ := strings.Cut(method, ":")
+	switch {
+	case method == "cloudflare.trace":
+		return nil
+	case kind == "url" && arg != "", kind == "iface" && arg != "":
+		return nil
+	case kind == "static" && net.ParseIP(arg) != nil:
+		return nil
+	}
+	return fmt.Errorf("%q is not one of cloudflare.trace, url:https://..., iface:NAME, static:ADDR", method)
 }
 
 // ValidateDomain checks that name is a fully qualified DNS name (RFC 1123),

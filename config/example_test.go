@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"reflect"
 	"regexp"
 	"slices"
@@ -104,6 +105,11 @@ func TestParseNamesTheKeyOfAMistake(t *testing.T) {
 		{"cloudflare without a token", "[dns]\nprovider = \"cloudflare\"", "dns.api_token"},
 		{"dynamic DNS without a provider", "[server]\ndomain = \"chat.example.com\"\n[dyndns]\nenabled = true", "dyndns.enabled"},
 		{"a dynamic DNS interval that is too short", "[server]\ndomain = \"chat.example.com\"\n[dns]\nprovider = \"cloudflare\"\napi_token = \"t\"\n[dyndns]\nenabled = true\ninterval = \"1s\"", "dyndns.interval"},
+		{"an unknown address detection method", "[server]\nip_detect = \"whatismyip\"", "server.ip_detect"},
+		{"a url detection without a URL", "[server]\nip_detect = \"url:\"", "server.ip_detect"},
+		{"a static detection without an address", "[server]\nip_detect = \"static:box\"", "server.ip_detect"},
+		{"address detection for a box with a domain", "[server]\ndomain = \"chat.example.com\"\nip_detect = \"cloudflare.trace\"", "server.ip_detect"},
+		{"address detection checked too often", "[server]\nip_detect = \"cloudflare.trace\"\n[dyndns]\ninterval = \"1s\"", "dyndns.interval"},
 		{"a duration without a unit", "[room]\nretention_age = \"30\"", "retention_age"},
 		{"a size that is not one", "[room]\nmax_file_size = \"big\"", "max_file_size"},
 		{"a zero message length", "[room]\nmax_message_length = 0", "room.max_message_length"},
@@ -118,5 +124,21 @@ func TestParseNamesTheKeyOfAMistake(t *testing.T) {
 				t.Errorf("Parse(%q) = %v, want an error naming %s", tc.toml, err, tc.wantKey)
 			}
 		})
+	}
+}
+
+func TestParseAcceptsEachAddressDetectionMethod(t *testing.T) {
+	for _, method := range []string{"cloudflare.trace", "url:https://ip.example/", "iface:eth0", "static:203.0.113.7", "static:2001:db8::7"} {
+		for _, ip := range []string{"", "203.0.113.7"} {
+			text := fmt.Sprintf("[server]\nip = %q\nip_detect = %q\n", ip, method)
+			cfg, err := Parse([]byte(text))
+			if err != nil {
+				t.Errorf("Parse(%q): %v", text, err)
+				continue
+			}
+			if cfg.Server.IPDetect != method || cfg.Server.IP != ip {
+				t.Errorf("Parse(%q) = ip %q, ip_detect %q", text, cfg.Server.IP, cfg.Server.IPDetect)
+			}
+		}
 	}
 }
