@@ -17,7 +17,9 @@ import (
 // write buffers held only while writing, and the room's origin check.
 func (r *Room) newUpgrader() *websocket.Upgrader {
 	return &websocket.Upgrader{
-		ReadBufferSize:  1024,
+		// Clients send little; a bigger frame is read past the buffer,
+		// straight into the message.
+		ReadBufferSize:  512,
 		WriteBufferSize: 4096,
 		WriteBufferPool: &sync.Pool{},
 		CheckOrigin:     r.sameOrigin,
