@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"sync"
+	"time"
 
 	"github.com/chatbox-dev/chatbox/chat"
 	"github.com/chatbox-dev/chatbox/config"
@@ -23,7 +25,27 @@ import (
 // is retried with backoff. systemd hears READY=1 once the store
 // is open and both listeners are bound, WATCHDOG=1 at half of WatchdogSec,
 // and STOPPING=1 when shutdown begins.
+//
+// A box without a domain that has server.ip_detect checks its public
+// address every dyndns.interval and, when it changes, gets a certificate
+// for the new address, serves it and drops the old one.
 func Run(ctx context.Context, cfg config.Config, logw io.Writer) error {
+	return run(ctx, cfg, logw, runOptions{})
+}
+
+// runOptions change Run in ways only tests may.
+type runOptions struct {
+	// allowLoopback lets server.ip_detect find a loopback address.
+	allowLoopback bool
+	// ipCheckEvery, when set, replaces dyndns.interval for
+	// server.ip_detect.
+	ipCheckEvery time.Duration
+	// managing, when set, is called with the certificate manager once it
+	// manages the box's certificate.
+	managing func(*certManager)
+}
+
+func run(ctx context.Context, cfg config.Config, logw io.Writer, opts runOptions) error {
 	// Background work (issuance, dynamic DNS, the watchdog) ends with Run.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -31,6 +53,18 @@ func Run(ctx context.Context, cfg config.Config, logw io.Writer) error {
 	dns, err := dnsProvider(cfg)
 	if err != nil {
 		return err
+	}
+	var follower *ipFollower
+	if detect, err := ipDetector(cfg, opts.allowLoopback); err != nil {
+		return err
+	} else if detect != nil {
+		if err := startAddress(ctx, &cfg, detect); err != nil {
+			return err
+		}
+		follower = &ipFollower{detect: detect, every: cfg.DynDNS.Interval.Std(), log: log}
+		if opts.ipCheckEvery > 0 {
+			follower.every = opts.ipCheckEvery
+		}
 	}
 	certs, err := newCertManager(cfg, log, dns)
 	if err != nil {
@@ -49,10 +83,10 @@ func Run(ctx context.Context, cfg config.Config, logw io.Writer) error {
 		}
 	}
 
-	opts := chat.OptionsFrom(cfg)
-	opts.SecureCookies = true
-	opts.Logger = log
-	room, err := chat.Open(ctx, opts)
+	roomOpts := chat.OptionsFrom(cfg)
+	roomOpts.SecureCookies = true
+	roomOpts.Logger = log
+	room, err := chat.Open(ctx, roomOpts)
 	if err != nil {
 		return err
 	}
@@ -69,7 +103,7 @@ func Run(ctx context.Context, cfg config.Config, logw io.Writer) error {
 	}
 
 	web := room.Handler()
-	httpSrv := NewServer(certs.httpChallenge(httpHandler(certs.name, httpsPort, web, certs.localCA)), log)
+	httpSrv := NewServer(certs.httpChallenge(httpHandler(certs.site, httpsPort, web)), log)
 	httpsSrv := NewServer(withHSTS(web), log)
 	httpsSrv.TLSConfig = certs.tlsConfig()
 	listeners := []Listener{
@@ -83,13 +117,24 @@ func Run(ctx context.Context, cfg config.Config, logw io.Writer) error {
 		room.Close()
 		return err
 	}
+	if opts.managing != nil {
+		opts.managing(certs)
+	}
 	if updater != nil {
 		go updater.Run(ctx)
+	}
+	if follower != nil {
+		follower.certs = certs
+		var following sync.WaitGroup
+		following.Go(func() { follower.run(ctx) })
+		// A switch must not start after certificate maintenance stopped.
+		defer following.Wait()
+		defer cancel()
 	}
 
 	stopNotify := context.AfterFunc(ctx, func() { sdNotify(log, daemon.SdNotifyStopping) })
 	err = Serve(ctx, log, room, listeners, func() {
-		log.Info("chatbox is serving", "url", siteURL("https", certs.name, httpsPort).String(),
+		log.Info("chatbox is serving", "url", siteURL("https", certs.name(), httpsPort).String(),
 			"http", httpLn.Addr().String(), "https", httpsLn.Addr().String(), "data", cfg.Server.DataDir)
 		sdNotify(log, daemon.SdNotifyReady)
 		go runWatchdog(ctx, log, web)

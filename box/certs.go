@@ -12,7 +12,10 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/caddyserver/certmagic"
@@ -29,20 +32,41 @@ const shortlivedProfile = "shortlived"
 // certManager obtains and renews the box's one certificate through ACME and
 // picks the certificate each TLS handshake gets: the managed one when there
 // is one, otherwise a stand-in from the box's local CA, so the room stays
-// reachable while issuance is retried.
+// reachable while issuance is retried. The name the certificate is for
+// changes when an IP-only box's public address does (see switchTo).
 type certManager struct {
-	name     string
-	magic    *certmagic.Config
-	cache    *certmagic.Cache
-	issuer   *certmagic.ACMEIssuer
-	localCA  *localCA
-	fallback *tls.Certificate
-	log      *slog.Logger
-	hint     string
-	// trustURL is the page that explains how to trust the local CA.
-	trustURL string
+	cfg     config.Config
+	magic   *certmagic.Config
+	cache   *certmagic.Cache
+	issuer  *certmagic.ACMEIssuer
+	log     *slog.Logger
+	baseCtx context.Context
 	// caURL is the ACME directory.
 	caURL *url.URL
+	// httpPort is the plain-HTTP port, for the trust page's URL.
+	httpPort int
+
+	// id is the box's current identity, read by every handshake and
+	// request; it is replaced whole, never changed in place.
+	id atomic.Pointer[identity]
+
+	// mu serializes manage and switchTo.
+	mu sync.Mutex
+	// stopObtain ends the background issuance for the current name.
+	stopObtain context.CancelFunc
+}
+
+// identity is what the box is known as at one time: the name its
+// certificate is for, and the local CA and stand-in certificate for that
+// name.
+type identity struct {
+	name     string
+	localCA  *localCA
+	fallback *tls.Certificate
+	// trustURL is the page that explains how to trust the local CA.
+	trustURL string
+	// hint says what usually makes issuance for name fail.
+	hint string
 }
 
 // boxName is the identifier the box's certificate is for: its domain, or
@@ -52,7 +76,9 @@ func boxName(cfg config.Config) (string, error) {
 	case cfg.Server.Domain != "":
 		return strings.ToLower(cfg.Server.Domain), nil
 	case cfg.Server.IP != "":
-		return cfg.Server.IP, nil
+		// The form certmagic names the certificate by: lower case, an
+		// IPv4 address without an IPv6 prefix.
+		return net.ParseIP(cfg.Server.IP).String(), nil
 	}
 	return "", errors.New("server.domain or server.ip must be set to serve HTTPS (or run serve --dev)")
 }
@@ -68,7 +94,7 @@ func newCertManager(cfg config.Config, log *slog.Logger, dns certmagic.DNSProvid
 	if cfg.TLS.Challenge == "dns-01" && dns == nil {
 		return nil, errors.New("tls.challenge: dns-01 needs a DNS provider in dns.provider")
 	}
-	m := &certManager{name: name, log: log, hint: failureHint(cfg, name)}
+	m := &certManager{cfg: cfg, log: log}
 	if m.caURL, err = url.Parse(cfg.TLS.CA); err != nil {
 		return nil, fmt.Errorf("tls.ca: %w", err)
 	}
@@ -84,8 +110,7 @@ func newCertManager(cfg config.Config, log *slog.Logger, dns certmagic.DNSProvid
 			return nil, fmt.Errorf("tls.ca_root: %s holds no PEM certificate", cfg.TLS.CARoot)
 		}
 	}
-	httpPort, err := listenPort(cfg.Server.HTTPListen)
-	if err != nil {
+	if m.httpPort, err = listenPort(cfg.Server.HTTPListen); err != nil {
 		return nil, fmt.Errorf("server.http_listen: %w", err)
 	}
 	tlsPort, err := listenPort(cfg.Server.HTTPSListen)
@@ -93,18 +118,11 @@ func newCertManager(cfg config.Config, log *slog.Logger, dns certmagic.DNSProvid
 		return nil, fmt.Errorf("server.https_listen: %w", err)
 	}
 	listenHost, _, _ := net.SplitHostPort(cfg.Server.HTTPListen)
-	trust := siteURL("http", name, httpPort)
-	trust.Path = trustPath
-	m.trustURL = trust.String()
-
-	m.localCA, err = loadOrCreateLocalCA(filepath.Join(cfg.Server.DataDir, "localca"), name, time.Now())
+	id, err := m.newIdentity(name)
 	if err != nil {
 		return nil, err
 	}
-	m.fallback, err = m.localCA.issue(name, time.Now())
-	if err != nil {
-		return nil, fmt.Errorf("make the stand-in certificate: %w", err)
-	}
+	m.id.Store(id)
 
 	zl := newZapLogger(log)
 	m.cache = certmagic.NewCache(certmagic.CacheOptions{
@@ -112,11 +130,11 @@ func newCertManager(cfg config.Config, log *slog.Logger, dns certmagic.DNSProvid
 		Logger:           zl,
 	})
 	m.magic = certmagic.New(m.cache, certmagic.Config{
-		Storage:            &certmagic.FileStorage{Path: filepath.Join(cfg.Server.DataDir, "certmagic")},
-		DefaultServerName:  name,
-		FallbackServerName: name,
-		OnEvent:            m.onEvent,
-		Logger:             zl,
+		Storage: &certmagic.FileStorage{Path: filepath.Join(cfg.Server.DataDir, "certmagic")},
+		// No DefaultServerName: getCertificate asks for the current
+		// name itself, as that name may change while the box runs.
+		OnEvent: m.onEvent,
+		Logger:  zl,
 	})
 
 	profile := cfg.TLS.Profile
@@ -130,7 +148,7 @@ func newCertManager(cfg config.Config, log *slog.Logger, dns certmagic.DNSProvid
 		Profile:                 profile,
 		TrustedRoots:            roots,
 		ListenHost:              listenHost,
-		AltHTTPPort:             httpPort,
+		AltHTTPPort:             m.httpPort,
 		AltTLSALPNPort:          tlsPort,
 		DisableHTTPChallenge:    cfg.TLS.Challenge == "tls-alpn-01",
 		DisableTLSALPNChallenge: cfg.TLS.Challenge == "http-01",
@@ -161,17 +179,104 @@ func listenPort(addr string) (int, error) {
 	return p, nil
 }
 
-// manage loads the certificate from storage or starts obtaining it in the
-// background; failures are retried with backoff until ctx ends.
-func (m *certManager) manage(ctx context.Context) error {
-	if err := m.magic.ManageAsync(ctx, []string{m.name}); err != nil {
-		return fmt.Errorf("manage the certificate for %s: %w", m.name, err)
+// newIdentity makes the box's identity for name: the local CA for name
+// (the stored one when it fits) and a stand-in certificate from it.
+func (m *certManager) newIdentity(name string) (*identity, error) {
+	now := time.Now()
+	ca, err := loadOrCreateLocalCA(filepath.Join(m.cfg.Server.DataDir, "localca"), name, now)
+	if err != nil {
+		return nil, err
 	}
+	fallback, err := ca.issue(name, now)
+	if err != nil {
+		return nil, fmt.Errorf("make the stand-in certificate for %s: %w", name, err)
+	}
+	trust := siteURL("http", name, m.httpPort)
+	trust.Path = trustPath
+	return &identity{name: name, localCA: ca, fallback: fallback, trustURL: trust.String(), hint: failureHint(m.cfg, name)}, nil
+}
+
+// name is the name the box's certificate is for right now.
+func (m *certManager) name() string { return m.id.Load().name }
+
+// site returns the box's current name and local CA, for the plain-HTTP
+// listener.
+func (m *certManager) site() (string, *localCA) {
+	id := m.id.Load()
+	return id.name, id.localCA
+}
+
+// manage loads the certificate from storage or starts obtaining it in the
+// background; failures are retried with backoff until ctx ends or the name
+// is switched away from.
+func (m *certManager) manage(ctx context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.baseCtx = ctx
+	stop, err := m.manageName(m.name())
+	if err != nil {
+		return err
+	}
+	m.stopObtain = stop
+	return nil
+}
+
+// manageName starts managing the certificate for name under a context of
+// its own, and returns what cancels that context.
+func (m *certManager) manageName(name string) (context.CancelFunc, error) {
+	ctx, cancel := context.WithCancel(m.baseCtx)
+	if err := m.magic.ManageAsync(ctx, []string{name}); err != nil {
+		cancel()
+		return nil, fmt.Errorf("manage the certificate for %s: %w", name, err)
+	}
+	return cancel, nil
+}
+
+// switchTo makes name (an IP-only box's new public address) the box's
+// name: handshakes without SNI, the HTTP redirect and the trust page use it
+// from now on; its certificate is loaded from storage or obtained in the
+// background (served from the local CA until then); and the old name's
+// certificate is no longer managed (it stays in storage, so a return to
+// that address reuses it). manage must have been called.
+func (m *certManager) switchTo(name string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	old := m.id.Load()
+	if name == old.name {
+		return nil
+	}
+	id, err := m.newIdentity(name)
+	if err != nil {
+		return err
+	}
+	// The new identity goes first: onEvent drops every certificate
+	// cached for another name, and the new one may be cached at once.
+	m.id.Store(id)
+	stop, err := m.manageName(name)
+	if err != nil {
+		m.id.Store(old)
+		return err
+	}
+	m.stopObtain()
+	m.stopObtain = stop
+	m.unmanage(old.name)
+	m.log.Info("the box's address changed; serving the new one", "old", old.name, "new", name)
 	return nil
 }
 
 // stop ends certificate maintenance.
 func (m *certManager) stop() { m.cache.Stop() }
+
+// unmanage stops maintaining the certificates cached for name.
+func (m *certManager) unmanage(name string) {
+	m.cache.RemoveManaged([]certmagic.SubjectIssuer{{Subject: name}})
+}
+
+// managed reports whether a certificate for name is in the cache, which
+// holds only managed certificates.
+func (m *certManager) managed(name string) bool {
+	return len(m.cache.AllMatchingCertificates(name)) > 0
+}
 
 // tlsConfig is the HTTPS listener's TLS configuration: HTTP/2, HTTP/1.1
 // and the ACME TLS-ALPN-01 challenge.
@@ -188,39 +293,56 @@ func (m *certManager) httpChallenge(next http.Handler) http.Handler {
 	return m.issuer.HTTPChallengeHandler(next)
 }
 
-// getCertificate serves the managed certificate, or the local CA's
-// stand-in while there is none. A TLS-ALPN-01 challenge handshake gets
-// only the challenge certificate.
+// getCertificate serves the managed certificate for the box's current
+// name, whatever name the client asked for (browsers send none for an IP
+// address), or the local CA's stand-in while there is none. A TLS-ALPN-01
+// challenge handshake gets only the challenge certificate.
 func (m *certManager) getCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
-	cert, err := m.magic.GetCertificate(hello)
 	if len(hello.SupportedProtos) == 1 && hello.SupportedProtos[0] == acmeTLS1 {
-		return cert, err
+		return m.magic.GetCertificate(hello)
 	}
+	id := m.id.Load()
+	named := *hello
+	named.ServerName = id.name
+	cert, err := m.magic.GetCertificate(&named)
 	if err != nil || cert == nil || len(cert.Certificate) == 0 {
-		return m.fallback, nil
+		return id.fallback, nil
 	}
 	return cert, nil
 }
 
-// onEvent logs certmagic's outcomes, saying what to fix when issuance fails.
+// onEvent logs certmagic's outcomes, saying what to fix when issuance
+// fails, and drops a certificate cached for a name the box no longer has
+// (one whose issuance finished just as the address changed).
 func (m *certManager) onEvent(_ context.Context, event string, data map[string]any) error {
+	id := m.id.Load()
 	switch event {
 	case "cert_obtained":
 		m.log.Info("certificate obtained", "name", data["identifier"], "renewal", data["renewal"], "issuer", data["issuer"])
 	case "cert_failed":
-		serving := "a certificate from its local CA (" + m.trustURL + " explains how to trust it)"
+		serving := "a certificate from its local CA (" + id.trustURL + " explains how to trust it)"
 		if renewal, _ := data["renewal"].(bool); renewal {
 			serving = "the current certificate"
 		}
 		err, _ := data["error"].(error)
 		m.log.Error("could not get a certificate; the room keeps serving "+serving+" and chatbox retries with backoff",
-			"name", data["identifier"], "err", err, "fix", m.whatToFix(err))
+			"name", data["identifier"], "err", err, "fix", m.whatToFix(id, err))
+	case "cached_managed_cert":
+		if m.cfg.Server.IPDetect == "" {
+			break
+		}
+		if sans, _ := data["sans"].([]string); len(sans) > 0 && !slices.Contains(sans, id.name) {
+			for _, san := range sans {
+				m.unmanage(san)
+			}
+			m.log.Info("dropped a certificate for an old address", "names", sans, "current", id.name)
+		}
 	}
 	return nil
 }
 
 // whatToFix says what to do about err, a failure to get a certificate.
-func (m *certManager) whatToFix(err error) string {
+func (m *certManager) whatToFix(id *identity, err error) string {
 	var problem acme.Problem
 	if errors.As(err, &problem) && problem.Type == acme.ProblemTypeRateLimited {
 		return "the CA's rate limit was reached; chatbox tries again later on its own (for experiments, use a staging CA in tls.ca)"
@@ -231,7 +353,7 @@ func (m *certManager) whatToFix(err error) string {
 			return fmt.Sprintf("the CA at %s could not be reached; check tls.ca and that this box can make outgoing HTTPS connections", m.caURL)
 		}
 	}
-	return m.hint
+	return id.hint
 }
 
 // failureHint says what usually makes issuance for cfg fail and how to fix it.

@@ -41,7 +41,8 @@ func TestFailureHintSaysWhatToFix(t *testing.T) {
 
 func TestWhatToFixReadsTheError(t *testing.T) {
 	ca, _ := url.Parse("https://acme.example/directory")
-	m := &certManager{caURL: ca, hint: "check the name and the ports"}
+	m := &certManager{caURL: ca}
+	id := &identity{hint: "check the name and the ports"}
 	cases := []struct {
 		name string
 		err  error
@@ -58,7 +59,7 @@ func TestWhatToFixReadsTheError(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := m.whatToFix(tc.err); !strings.Contains(got, tc.want) {
+			if got := m.whatToFix(id, tc.err); !strings.Contains(got, tc.want) {
 				t.Errorf("whatToFix = %q, want it to mention %q", got, tc.want)
 			}
 		})

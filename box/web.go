@@ -21,19 +21,22 @@ const (
 // httpHandler answers the plain-HTTP listener: GET /healthz goes to health
 // (the installer waits on it), /trust and /chatbox-ca.crt help a person
 // trust the box's local CA, and everything else gets a 308 redirect to the
-// same path on https://host, with httpsPort unless it is 443.
-func httpHandler(host string, httpsPort int, health http.Handler, ca *localCA) http.Handler {
-	base := siteURL("https", host, httpsPort)
+// same path on https://host, with httpsPort unless it is 443. site returns
+// the box's name (host) and local CA at the time of each request: they
+// change when an IP-only box's address does.
+func httpHandler(site func() (string, *localCA), httpsPort int, health http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /healthz", health)
-	mux.Handle("GET "+trustPath, trustPage(ca, host, base.String()))
+	mux.Handle("GET "+trustPath, trustPage(site, httpsPort))
 	mux.HandleFunc("GET "+caCertPath, func(w http.ResponseWriter, _ *http.Request) {
+		_, ca := site()
 		w.Header().Set("Content-Type", "application/x-x509-ca-cert")
 		w.Header().Set("Content-Disposition", `attachment; filename="chatbox-ca.crt"`)
 		w.Write(ca.pem())
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		target := *base
+		host, _ := site()
+		target := siteURL("https", host, httpsPort)
 		target.Path, target.RawPath, target.RawQuery = r.URL.Path, r.URL.RawPath, r.URL.RawQuery
 		http.Redirect(w, r, target.String(), http.StatusPermanentRedirect)
 	})
@@ -63,9 +66,12 @@ func withHSTS(next http.Handler) http.Handler {
 // trustPage explains how to trust the box's local CA in each browser. It
 // is served over plain HTTP, which anyone on the way could alter, so it
 // asks the reader to compare the fingerprint with the one on the box.
-func trustPage(ca *localCA, name, roomURL string) http.Handler {
-	data := struct{ Name, Fingerprint, CertPath, RoomURL string }{name, ca.fingerprint(), caCertPath, roomURL}
+func trustPage(site func() (string, *localCA), httpsPort int) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		name, ca := site()
+		data := struct{ Name, Fingerprint, CertPath, RoomURL string }{
+			name, ca.fingerprint(), caCertPath, siteURL("https", name, httpsPort).String(),
+		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
 		trustTemplate.Execute(w, data)

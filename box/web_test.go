@@ -39,7 +39,7 @@ func TestHTTPHandler(t *testing.T) {
 			}
 			rec := httptest.NewRecorder()
 			req := httptest.NewRequest(tc.method, "http://whatever.invalid"+tc.path, nil)
-			httpHandler(tc.host, tc.port, health, ca).ServeHTTP(rec, req)
+			httpHandler(fixedSite(tc.host, ca), tc.port, health).ServeHTTP(rec, req)
 			if rec.Code != tc.wantCode || rec.Header().Get("Location") != tc.wantLocation {
 				t.Errorf("%s %s = %d to %q, want %d to %q", tc.method, tc.path, rec.Code, rec.Header().Get("Location"), tc.wantCode, tc.wantLocation)
 			}
@@ -52,7 +52,7 @@ func TestTrustPageShowsTheCAFingerprint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := httpHandler("192.168.1.20", 443, http.NotFoundHandler(), ca)
+	h := httpHandler(fixedSite("192.168.1.20", ca), 443, http.NotFoundHandler())
 
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/chatbox-ca.crt", nil))
@@ -84,4 +84,9 @@ func TestWithHSTS(t *testing.T) {
 	if got := rec.Header().Get("Strict-Transport-Security"); got != "max-age=63072000; includeSubDomains" {
 		t.Errorf("Strict-Transport-Security = %q on a 404, want it on every response", got)
 	}
+}
+
+// fixedSite is a site function for a box whose name never changes.
+func fixedSite(name string, ca *localCA) func() (string, *localCA) {
+	return func() (string, *localCA) { return name, ca }
 }
