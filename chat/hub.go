@@ -2,8 +2,10 @@ package chat
 
 import (
 	"encoding/json"
+	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -52,8 +54,8 @@ type Event struct {
 }
 
 // client is one WebSocket connection. An idle client has no goroutine
-// writing to it: one is started when its queue gets an event (or a ping
-// or a close is due) and ends when the queue is empty again.
+// writing to it: when its queue gets an event (or a ping or a close is
+// due) it is handed to the room's writer pool until the queue is empty.
 type client struct {
 	conn *websocket.Conn
 	addr string
@@ -62,10 +64,13 @@ type client struct {
 	// hub.add, then read and written only by the hub's ticker.
 	nextPing int64
 
+	// writers is the room's writer pool; set in hub.add.
+	writers *writerPool
+
 	mu      sync.Mutex
 	queue   []*websocket.PreparedMessage
 	inline  [2]*websocket.PreparedMessage // the queue's first storage
-	writing bool                          // a drain goroutine runs
+	writing bool                          // the client is with the writers
 	pingDue bool
 	closing bool
 	// closeCode and closeText are what the close frame says.
@@ -84,22 +89,26 @@ func newClient(conn *websocket.Conn, addr, nick string) *client {
 // send queues pm. It reports false when the queue is full: the caller
 // drops the client.
 func (c *client) send(pm *websocket.PreparedMessage) bool {
+	ok, start := c.enqueue(pm)
+	if start {
+		c.writers.push(c)
+	}
+	return ok
+}
+
+// enqueue queues pm. ok is false when the queue is full; start is true
+// when the caller must hand c to the writers.
+func (c *client) enqueue(pm *websocket.PreparedMessage) (ok, start bool) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.closing {
-		c.mu.Unlock()
-		return true
+		return true, false
 	}
 	if len(c.queue) >= sendQueue {
-		c.mu.Unlock()
-		return false
+		return false, false
 	}
 	c.queue = append(c.queue, pm)
-	start := c.startLocked()
-	c.mu.Unlock()
-	if start {
-		go c.drain()
-	}
-	return true
+	return true, c.startLocked()
 }
 
 // ping asks for a ping frame.
@@ -109,7 +118,7 @@ func (c *client) ping() {
 	start := c.startLocked()
 	c.mu.Unlock()
 	if start {
-		go c.drain()
+		c.writers.push(c)
 	}
 }
 
@@ -127,11 +136,11 @@ func (c *client) close(code int, text string) {
 	start := c.startLocked()
 	c.mu.Unlock()
 	if start {
-		go c.drain()
+		c.writers.push(c)
 	}
 }
 
-// startLocked reports whether the caller must start a drain goroutine.
+// startLocked reports whether the caller must hand c to the writers.
 func (c *client) startLocked() bool {
 	if c.writing {
 		return false
@@ -140,56 +149,184 @@ func (c *client) startLocked() bool {
 	return true
 }
 
-// drainBatch is how many events a drain takes from the queue at a time.
+// drainBatch is how many events a writer sends to one client before it
+// serves the next.
 const drainBatch = 8
 
-// drain is the only writer of c's socket while it runs: it writes what is
-// queued, without holding c.mu, and ends when nothing is left. It closes
-// the connection when asked to (see close).
-func (c *client) drain() {
+// drain writes up to drainBatch queued events (and a due ping) to c's
+// socket, without holding c.mu; while it runs it is the socket's only
+// writer. It closes the connection when asked to (see close). It reports
+// whether c has more to write.
+func (c *client) drain(w *writer) (more bool) {
 	var batch [drainBatch]*websocket.PreparedMessage
-	for {
-		c.mu.Lock()
-		if c.closing && (len(c.queue) == 0 || c.closeCode == websocket.ClosePolicyViolation || c.closeCode == websocket.CloseAbnormalClosure) {
-			code, text := c.closeCode, c.closeText
-			c.queue = nil
-			c.mu.Unlock() // writing stays true: no drain starts again.
-			if code != websocket.CloseAbnormalClosure {
-				c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(writeWait))
-			}
-			c.conn.Close()
-			close(c.gone)
-			return
+	c.mu.Lock()
+	if c.closing && (len(c.queue) == 0 || c.closeCode == websocket.ClosePolicyViolation || c.closeCode == websocket.CloseAbnormalClosure) {
+		code, text := c.closeCode, c.closeText
+		c.queue = nil
+		c.mu.Unlock() // writing stays true: c never goes to the writers again.
+		w.begin()
+		if code != websocket.CloseAbnormalClosure {
+			c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(writeWait))
 		}
-		ping := c.pingDue
-		c.pingDue = false
-		n := copy(batch[:], c.queue)
-		clear(c.queue[:n])
-		c.queue = c.queue[n:]
-		if len(c.queue) == 0 {
-			c.queue = c.inline[:0] // let a grown queue go
-		}
-		if n == 0 && !ping {
-			c.writing = false
-			c.mu.Unlock()
-			return
-		}
-		c.mu.Unlock()
+		c.conn.Close()
+		w.end()
+		close(c.gone)
+		return false
+	}
+	ping := c.pingDue
+	c.pingDue = false
+	n := copy(batch[:], c.queue)
+	clear(c.queue[:n])
+	c.queue = c.queue[n:]
+	if len(c.queue) == 0 {
+		c.queue = c.inline[:0] // let a grown queue go
+	}
+	c.mu.Unlock()
 
-		if ping {
-			if err := c.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
-				c.close(websocket.CloseAbnormalClosure, "")
-				n = 0
-			}
+	w.begin()
+	if ping {
+		if err := c.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
+			c.close(websocket.CloseAbnormalClosure, "")
+			n = 0
 		}
-		for i := range n {
-			c.conn.SetWriteDeadline(time.Now().Add(writeWait))
-			if err := c.conn.WritePreparedMessage(batch[i]); err != nil {
-				c.close(websocket.CloseAbnormalClosure, "")
-				break
-			}
+	}
+	for i := range n {
+		c.conn.SetWriteDeadline(time.Now().Add(writeWait))
+		if err := c.conn.WritePreparedMessage(batch[i]); err != nil {
+			c.close(websocket.CloseAbnormalClosure, "")
+			break
 		}
-		clear(batch[:])
+	}
+	w.end()
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	more = len(c.queue) > 0 || c.pingDue || c.closing
+	c.writing = more
+	return more
+}
+
+// Writer pool sizes and the time after which a writer blocked on one
+// socket no longer counts as available.
+const (
+	maxWriters = 4096
+	stallAfter = 20 * time.Millisecond
+)
+
+// writerPool is the room's goroutines that write queued events to
+// clients' sockets. A few serve every client, so a delivery costs no
+// goroutine of its own, and an idle client none at all. A writer blocked
+// on a socket that does not drain (for up to writeWait) is replaced when
+// work arrives or at the hub's next tick, so a slow client holds up the
+// others for at most stallAfter.
+type writerPool struct {
+	mu      sync.Mutex
+	cond    sync.Cond // signalled when ready gets clients or the pool stops
+	ready   []*client // clients with something to write, in order
+	writers []*writer
+	idle    int  // writers waiting on cond
+	stopped bool // the room is empty: idle writers end
+	base    int  // writers kept available
+}
+
+// writer is one goroutine of the pool.
+type writer struct {
+	// busySince is when the socket write in progress began (Unix
+	// nanoseconds), 0 between writes.
+	busySince atomic.Int64
+}
+
+func (w *writer) begin() { w.busySince.Store(time.Now().UnixNano()) }
+func (w *writer) end()   { w.busySince.Store(0) }
+
+func newWriterPool() *writerPool {
+	p := &writerPool{base: 2 * runtime.GOMAXPROCS(0)}
+	p.cond.L = &p.mu
+	return p
+}
+
+// push hands clients with something to write to the writers.
+func (p *writerPool) push(cs ...*client) {
+	if len(cs) == 0 {
+		return
+	}
+	p.mu.Lock()
+	p.ready = append(p.ready, cs...)
+	p.stopped = false
+	p.staffLocked()
+	p.mu.Unlock()
+}
+
+// staffLocked wakes idle writers for the ready clients and starts new ones
+// while fewer than base writers are not blocked.
+func (p *writerPool) staffLocked() {
+	if len(p.ready) == 0 {
+		return
+	}
+	if p.idle > 0 {
+		p.cond.Broadcast()
+	}
+	for p.availableLocked() < p.base && len(p.writers) < maxWriters {
+		w := &writer{}
+		p.writers = append(p.writers, w)
+		go p.run(w)
+	}
+}
+
+// availableLocked counts the writers not blocked on a socket.
+func (p *writerPool) availableLocked() int {
+	now := time.Now().UnixNano()
+	n := 0
+	for _, w := range p.writers {
+		if since := w.busySince.Load(); since == 0 || now-since < int64(stallAfter) {
+			n++
+		}
+	}
+	return n
+}
+
+// check replaces blocked writers if clients are waiting.
+func (p *writerPool) check() {
+	p.mu.Lock()
+	p.staffLocked()
+	p.mu.Unlock()
+}
+
+// stop lets idle writers end; push starts them again.
+func (p *writerPool) stop() {
+	p.mu.Lock()
+	p.stopped = true
+	p.cond.Broadcast()
+	p.mu.Unlock()
+}
+
+// run serves ready clients one at a time (a client whose socket blocks
+// holds up no other), until the pool has writers to spare or is stopped.
+func (p *writerPool) run(w *writer) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for {
+		for len(p.ready) == 0 {
+			if p.stopped || p.availableLocked() > p.base {
+				p.writers = slices.DeleteFunc(p.writers, func(x *writer) bool { return x == w })
+				return
+			}
+			p.idle++
+			p.cond.Wait()
+			p.idle--
+		}
+		c := p.ready[0]
+		p.ready[0] = nil
+		p.ready = p.ready[1:]
+		if len(p.ready) == 0 {
+			p.ready = nil
+		}
+		p.mu.Unlock()
+		more := c.drain(w)
+		p.mu.Lock()
+		if more {
+			p.ready = append(p.ready, c)
+		}
 	}
 }
 
@@ -200,6 +337,7 @@ type hub struct {
 	clients map[*client]struct{}
 	nicks   map[string]int
 	perAddr map[string]int
+	writers *writerPool
 	ticking bool // the ticker goroutine runs (while there are clients)
 	// In a big room: whether presence changed since the last presence
 	// event, when that was, and that event, which newcomers get too.
@@ -219,6 +357,7 @@ func newHub(lastID uint64) *hub {
 		clients: make(map[*client]struct{}),
 		nicks:   make(map[string]int),
 		perAddr: make(map[string]int),
+		writers: newWriterPool(),
 		nextID:  lastID + 1,
 		pending: make(map[uint64]*websocket.PreparedMessage),
 	}
@@ -243,14 +382,18 @@ const tooSlow = "too slow: reconnect and catch up from history"
 func (h *hub) broadcast(ev Event) { h.broadcastPrepared(prepare(ev)) }
 
 func (h *hub) broadcastPrepared(pm *websocket.PreparedMessage) {
-	var slow []*client
+	var slow, start []*client
 	h.mu.RLock()
 	for c := range h.clients {
-		if !c.send(pm) {
+		switch ok, st := c.enqueue(pm); {
+		case !ok:
 			slow = append(slow, c)
+		case st:
+			start = append(start, c)
 		}
 	}
 	h.mu.RUnlock()
+	h.writers.push(start...)
 	for _, c := range slow {
 		c.close(websocket.ClosePolicyViolation, tooSlow)
 	}
@@ -306,6 +449,7 @@ func (h *hub) add(c *client, maxTotal, maxPerAddr int) (welcome, join *websocket
 	if h.perAddr[c.addr] >= maxPerAddr {
 		return nil, nil, "too many connections from your address"
 	}
+	c.writers = h.writers
 	h.clients[c] = struct{}{}
 	h.perAddr[c.addr]++
 	c.nextPing = time.Now().Add(pingPeriod).UnixNano()
@@ -399,6 +543,7 @@ func (h *hub) tick() {
 		if len(h.clients) == 0 {
 			h.ticking = false
 			h.mu.Unlock()
+			h.writers.stop()
 			return
 		}
 		var announce *websocket.PreparedMessage
@@ -412,6 +557,7 @@ func (h *hub) tick() {
 			h.broadcastPrepared(announce)
 		}
 		h.pingDue(now.UnixNano())
+		h.writers.check()
 	}
 }
 
