@@ -50,6 +50,11 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return errors.New(usage)
 	}
 	fs := flag.NewFlagSet("loadgen "+args[0], flag.ContinueOnError)
+	// Each command sets its flags, the URL it talks to and how it runs.
+	var (
+		target func() string
+		run    func() error
+	)
 	switch args[0] {
 	case "room":
 		cfg := roomConfig{}
@@ -62,41 +67,35 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		fs.DurationVar(&cfg.settle, "settle", 3*time.Second, "quiet time before each idle measurement")
 		fs.IntVar(&cfg.missed, "missed", 20, "messages posted while the clients are away, before the reconnect storm (0: no storm)")
 		fs.IntVar(&cfg.dialers, "dialers", 200, "connections opened at once while clients join")
-		if err := fs.Parse(args[1:]); err != nil {
-			return err
-		}
-		if err := loopbackURL(cfg.url); err != nil {
-			return err
-		}
-		return runRoom(ctx, cfg, out)
+		target = func() string { return cfg.url }
+		run = func() error { return runRoom(ctx, cfg, out) }
 	case "acks":
 		cfg := acksConfig{}
 		fs.StringVar(&cfg.url, "url", "http://127.0.0.1:18080", "the room's base URL (loopback only)")
 		fs.IntVar(&cfg.pid, "pid", 0, "the server's process id, for CPU from /proc (optional)")
 		fs.Float64Var(&cfg.rate, "rate", 100, "posts per second")
 		fs.DurationVar(&cfg.duration, "duration", 20*time.Second, "how long to post")
-		if err := fs.Parse(args[1:]); err != nil {
-			return err
-		}
-		if err := loopbackURL(cfg.url); err != nil {
-			return err
-		}
-		return runAcks(ctx, cfg, out)
+		target = func() string { return cfg.url }
+		run = func() error { return runAcks(ctx, cfg, out) }
 	case "ready":
 		cfg := readyConfig{}
 		fs.StringVar(&cfg.bin, "bin", "./chatbox", "the chatbox binary")
 		fs.IntVar(&cfg.runs, "runs", 10, "how many starts to time")
 		fs.StringVar(&cfg.listen, "listen", "127.0.0.1:18090", "address the server listens on (loopback only)")
-		if err := fs.Parse(args[1:]); err != nil {
-			return err
-		}
-		if err := loopbackURL("http://" + cfg.listen); err != nil {
-			return err
-		}
-		return runReady(ctx, cfg, out)
+		target = func() string { return "http://" + cfg.listen }
+		run = func() error { return runReady(ctx, cfg, out) }
 	default:
 		return errors.New(usage)
 	}
+	if err := fs.Parse(args[1:]); errors.Is(err, flag.ErrHelp) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if err := loopbackURL(target()); err != nil {
+		return err
+	}
+	return run()
 }
 
 // loopbackURL refuses any URL whose host is not a loopback address.
