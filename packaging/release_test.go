@@ -106,6 +106,38 @@ func TestCrossCompile(t *testing.T) {
 	}
 }
 
+// TestReleaseRefusesABadVersion checks release.sh refuses a VERSION the
+// packages could not carry, before it builds or writes anything.
+func TestReleaseRefusesABadVersion(t *testing.T) {
+	bash := lookPath(t, "bash", "apt-get install bash")
+	root := repoRoot(t)
+	tests := []struct{ name, version string }{
+		{"A version without its v is refused", "1.2.3"},
+		{"A version without a patch number is refused", "v1.2"},
+		{"A version with a space is refused", "v1.2.3 beta"},
+		{"A version with a slash is refused", "v1.2.3-a/b"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dist := filepath.Join(t.TempDir(), "dist")
+			cmd := exec.CommandContext(t.Context(), bash, filepath.Join(root, "packaging", "release.sh"))
+			cmd.Dir = root
+			cmd.Env = append(os.Environ(), "VERSION="+tt.version, "DIST="+dist)
+			out, err := cmd.CombinedOutput()
+			if err == nil {
+				t.Fatalf("release.sh accepted VERSION=%q:\n%s", tt.version, out)
+			}
+			want := fmt.Sprintf("release.sh: VERSION must look like v1.2.3 or v1.2.3-rc.1, not %q.\n", tt.version)
+			if string(out) != want {
+				t.Errorf("release.sh said %q, want %q", out, want)
+			}
+			if _, err := os.Stat(dist); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("release.sh made %s before refusing (stat: %v)", dist, err)
+			}
+		})
+	}
+}
+
 // TestRelease runs packaging/release.sh offline and checks everything it
 // makes: the files, SHA256SUMS, the binaries' build settings, the deb and
 // rpm packages' metadata, files and scripts, and install.sh served from
@@ -115,17 +147,23 @@ func TestRelease(t *testing.T) {
 	bash := lookPath(t, "bash", "apt-get install bash")
 	dpkgDeb := lookPath(t, "dpkg-deb", "apt-get install dpkg")
 	rpmTool := lookPath(t, "rpm", "apt-get install rpm")
-	lookPath(t, "go", "the Go toolchain")
+	goTool := lookPath(t, "go", "the Go toolchain")
 
 	const version = "v0.0.0-test"
 	root := repoRoot(t)
 	dist := t.TempDir()
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Minute)
 	defer cancel()
+	// Fill the module cache (a no-op when it is full), then build with
+	// GOPROXY=off: a release needs nothing but the cache.
+	download := exec.CommandContext(ctx, goTool, "mod", "download")
+	download.Dir = root
+	if out, err := download.CombinedOutput(); err != nil {
+		t.Fatalf("go mod download: %v\n%s", err, out)
+	}
 	cmd := exec.CommandContext(ctx, bash, filepath.Join(root, "packaging", "release.sh"))
 	cmd.Dir = root
-	// GOPROXY=off proves the release builds from the module cache alone.
-	cmd.Env = append(os.Environ(), "VERSION="+version, "DIST="+dist, "GOPROXY=off", "GOFLAGS=-mod=readonly")
+	cmd.Env = append(os.Environ(), "VERSION="+version, "DIST="+dist, "GOPROXY=off", "GOFLAGS="+strings.TrimSpace(os.Getenv("GOFLAGS")+" -mod=readonly"))
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("release.sh failed: %v\n%s", err, out)
 	}
