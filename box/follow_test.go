@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -266,12 +267,27 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// dataDir is a temporary directory for certmagic's storage, removed once
+// the issuance goroutines that outlive their context (they release their
+// locks after it ends) have let go of it.
+func dataDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "chatbox-box-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		waitUntil(t, "certmagic to let go of "+dir, func() bool { return os.RemoveAll(dir) == nil })
+	})
+	return dir
+}
+
 func TestSwitchToServesTheNewAddressAndDropsTheOld(t *testing.T) {
 	const oldIP, newIP, privateIP = "203.0.113.7", "198.51.100.9", "192.168.1.20"
 	cfg := config.Default()
 	cfg.Server.IP = oldIP
 	cfg.Server.IPDetect = "static:" + oldIP
-	cfg.Server.DataDir = t.TempDir()
+	cfg.Server.DataDir = dataDir(t)
 	cfg.Server.HTTPListen, cfg.Server.HTTPSListen = "127.0.0.1:8080", "127.0.0.1:8443"
 	// Nothing listens there: any attempt to reach the CA fails at once,
 	// and the certificates come from storage.

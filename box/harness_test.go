@@ -320,14 +320,27 @@ type runningBox struct {
 // and waits until its HTTP listener answers /healthz.
 func startBox(t *testing.T, cfg config.Config) *runningBox {
 	t.Helper()
+	return startBoxWith(t, cfg, box.TestOptions{})
+}
+
+// startBoxWith is startBox with the options only tests may set.
+func startBoxWith(t *testing.T, cfg config.Config, opts box.TestOptions) *runningBox {
+	t.Helper()
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("test config is invalid: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	b := &runningBox{log: newLogBuffer(t, "box"), cancel: cancel, done: make(chan error, 1)}
-	go func() { b.done <- box.Run(ctx, cfg, b.log) }()
+	go func() { b.done <- box.RunForTest(ctx, cfg, b.log, opts) }()
 	t.Cleanup(func() { b.stop(t) })
-	healthz := "http://" + cfg.Server.HTTPListen + "/healthz"
+	httpHost, httpPort, err := net.SplitHostPort(cfg.Server.HTTPListen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if httpHost == "" {
+		httpHost = "127.0.0.1"
+	}
+	healthz := "http://" + net.JoinHostPort(httpHost, httpPort) + "/healthz"
 	waitFor(t, 10*time.Second, "the box's HTTP listener to answer "+healthz, func() error {
 		select {
 		case err := <-b.done:
@@ -411,10 +424,15 @@ func get(c *http.Client, url string) (*http.Response, string, error) {
 }
 
 // waitForTrustedCert polls https://host:port/healthz until it is served
-// with a certificate that chains to roots, and returns that response.
+// with a certificate that chains to roots, and returns that response. The
+// connection goes to host when it is an IP address, else to 127.0.0.1.
 func waitForTrustedCert(t *testing.T, host string, p ports, roots *x509.CertPool, timeout time.Duration) *http.Response {
 	t.Helper()
-	c := client(fmt.Sprintf("127.0.0.1:%d", p.https), roots, false)
+	dial := "127.0.0.1"
+	if net.ParseIP(host) != nil {
+		dial = host
+	}
+	c := client(net.JoinHostPort(dial, strconv.Itoa(p.https)), roots, false)
 	url := fmt.Sprintf("https://%s/healthz", net.JoinHostPort(host, strconv.Itoa(p.https)))
 	var resp *http.Response
 	waitFor(t, timeout, "a trusted certificate for "+host, func() error {
