@@ -35,12 +35,11 @@ const shortlivedProfile = "shortlived"
 // reachable while issuance is retried. The name the certificate is for
 // changes when an IP-only box's public address does (see switchTo).
 type certManager struct {
-	cfg     config.Config
-	magic   *certmagic.Config
-	cache   *certmagic.Cache
-	issuer  *certmagic.ACMEIssuer
-	log     *slog.Logger
-	baseCtx context.Context
+	cfg    config.Config
+	magic  *certmagic.Config
+	cache  *certmagic.Cache
+	issuer *certmagic.ACMEIssuer
+	log    *slog.Logger
 	// caURL is the ACME directory.
 	caURL *url.URL
 	// httpPort is the plain-HTTP port, for the trust page's URL.
@@ -212,8 +211,7 @@ func (m *certManager) site() (string, *localCA) {
 func (m *certManager) manage(ctx context.Context) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.baseCtx = ctx
-	stop, err := m.manageName(m.name())
+	stop, err := m.manageName(ctx, m.name())
 	if err != nil {
 		return err
 	}
@@ -222,9 +220,9 @@ func (m *certManager) manage(ctx context.Context) error {
 }
 
 // manageName starts managing the certificate for name under a context of
-// its own, and returns what cancels that context.
-func (m *certManager) manageName(name string) (context.CancelFunc, error) {
-	ctx, cancel := context.WithCancel(m.baseCtx)
+// its own, derived from ctx, and returns what cancels that context.
+func (m *certManager) manageName(ctx context.Context, name string) (context.CancelFunc, error) {
+	ctx, cancel := context.WithCancel(ctx)
 	if err := m.magic.ManageAsync(ctx, []string{name}); err != nil {
 		cancel()
 		return nil, fmt.Errorf("manage the certificate for %s: %w", name, err)
@@ -237,8 +235,9 @@ func (m *certManager) manageName(name string) (context.CancelFunc, error) {
 // from now on; its certificate is loaded from storage or obtained in the
 // background (served from the local CA until then); and the old name's
 // certificate is no longer managed (it stays in storage, so a return to
-// that address reuses it). manage must have been called.
-func (m *certManager) switchTo(name string) error {
+// that address reuses it). Issuance for name goes on until ctx ends or the
+// next switch. manage must have been called.
+func (m *certManager) switchTo(ctx context.Context, name string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	old := m.id.Load()
@@ -252,7 +251,7 @@ func (m *certManager) switchTo(name string) error {
 	// The new identity goes first: onEvent drops every certificate
 	// cached for another name, and the new one may be cached at once.
 	m.id.Store(id)
-	stop, err := m.manageName(name)
+	stop, err := m.manageName(ctx, name)
 	if err != nil {
 		m.id.Store(old)
 		return err
@@ -260,7 +259,7 @@ func (m *certManager) switchTo(name string) error {
 	m.stopObtain()
 	m.stopObtain = stop
 	m.unmanage(old.name)
-	m.log.Info("the box's address changed; serving the new one", "old", old.name, "new", name)
+	m.log.Info("the certificate follows the new address; the old address's is no longer managed", "old", old.name, "new", name)
 	return nil
 }
 

@@ -23,7 +23,7 @@ type addressSwitcher interface {
 	// name is the address the box serves now.
 	name() string
 	// switchTo makes the box serve name instead.
-	switchTo(name string) error
+	switchTo(ctx context.Context, name string) error
 }
 
 // ipFollower keeps an IP-only box (server.ip_detect) on its public address:
@@ -106,7 +106,7 @@ func (f *ipFollower) check(ctx context.Context) {
 		return
 	}
 	f.log.Info("the public address changed", "old", current, "new", name, "method", f.detect.String())
-	if err := f.certs.switchTo(name); err != nil {
+	if err := f.certs.switchTo(ctx, name); err != nil {
 		f.log.Error("could not switch to the new public address; the box keeps serving the old one and tries again later",
 			"old", current, "new", name, "err", err, "next", f.every)
 	}

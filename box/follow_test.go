@@ -55,7 +55,7 @@ type fakeSwitcher struct {
 
 func (s *fakeSwitcher) name() string { return s.current }
 
-func (s *fakeSwitcher) switchTo(name string) error {
+func (s *fakeSwitcher) switchTo(_ context.Context, name string) error {
 	s.switches = append(s.switches, name)
 	if err := s.fail; err != nil {
 		s.fail = nil
@@ -307,14 +307,14 @@ func TestSwitchToServesTheNewAddressAndDropsTheOld(t *testing.T) {
 	}
 	waitUntil(t, "the stored certificate for "+oldIP+" to be served", func() bool { return served(t, m).Equal(oldLeaf) })
 
-	if err := m.switchTo(newIP); err != nil {
+	if err := m.switchTo(ctx, newIP); err != nil {
 		t.Fatal(err)
 	}
 	if m.managed(oldIP) {
 		t.Errorf("%s is still managed after the switch to %s", oldIP, newIP)
 	}
 	waitUntil(t, "the stored certificate for "+newIP+" to be served", func() bool { return served(t, m).Equal(newLeaf) })
-	if !strings.Contains(logs.String(), "the box's address changed") {
+	if !strings.Contains(logs.String(), "the certificate follows the new address") {
 		t.Errorf("the switch was not logged: %s", logs.String())
 	}
 
@@ -332,7 +332,7 @@ func TestSwitchToServesTheNewAddressAndDropsTheOld(t *testing.T) {
 
 	// A private address has no certificate: the box serves one from its
 	// local CA, made for that address, and the plain-HTTP side follows.
-	if err := m.switchTo(privateIP); err != nil {
+	if err := m.switchTo(ctx, privateIP); err != nil {
 		t.Fatal(err)
 	}
 	if m.managed(newIP) {
@@ -361,7 +361,7 @@ func TestSwitchToServesTheNewAddressAndDropsTheOld(t *testing.T) {
 	}
 
 	// Back at the first address, its stored certificate is served again.
-	if err := m.switchTo(oldIP); err != nil {
+	if err := m.switchTo(ctx, oldIP); err != nil {
 		t.Fatal(err)
 	}
 	waitUntil(t, "the stored certificate for "+oldIP+" to be served again", func() bool { return served(t, m).Equal(oldLeaf) })
