@@ -88,11 +88,14 @@ func BenchmarkStoreAppendConcurrent(b *testing.B) {
 // clients' reads.
 func BenchmarkFanOut1000(b *testing.B) {
 	const subscribers = 1000
-	room, err := Open(context.Background(), Options{DataDir: b.TempDir(), CreateOnStart: true, MaxClientsPerAddr: subscribers})
+	room, err := Open(context.Background(), Options{
+		DataDir: b.TempDir(), CreateOnStart: true,
+		// Every subscriber dials from 127.0.0.1.
+		MaxClientsPerAddr: subscribers, ConnectsPerMinute: 1 << 20,
+	})
 	if err != nil {
 		b.Fatal(err)
 	}
-	room.joins = newLimiter(1e6, subscribers) // every subscriber dials from 127.0.0.1
 	srv := httptest.NewServer(room.Handler())
 	b.Cleanup(func() {
 		room.CloseClients()
