@@ -216,9 +216,10 @@ const (
 // writerPool is the room's goroutines that write queued events to
 // clients' sockets. A few serve every client, so a delivery costs no
 // goroutine of its own, and an idle client none at all. A writer blocked
-// on a socket that does not drain (for up to writeWait) is replaced when
-// work arrives or at the hub's next tick, so a slow client holds up the
-// others for at most stallAfter.
+// for more than stallAfter on a socket that does not drain (it may block
+// for up to writeWait) stops counting as available and is replaced as soon
+// as work arrives, or at the hub's next tick, so a client that stops
+// reading does not hold up the others.
 type writerPool struct {
 	mu      sync.Mutex
 	cond    sync.Cond // signalled when ready gets clients or the pool stops
