@@ -59,7 +59,7 @@ func TestClientCountsTheRoomsMessageEvents(t *testing.T) {
 	c.handle(event(42, "lg 1 "+strconv.FormatInt(sent, 10)), tr)
 	c.handle(event(42, "lg 1 "+strconv.FormatInt(sent, 10)), tr) // again: a duplicate
 	c.handle(event(43, "lg 2 "+strconv.FormatInt(sent, 10)), tr) // another phase
-	c.handle(event(44, "hello"), tr)            // someone else's
+	c.handle(event(44, "hello"), tr)                             // someone else's
 
 	if c.got.Load() != 1 || c.dup.Load() != 1 {
 		t.Errorf("got %d, duplicated %d; want 1 and 1", c.got.Load(), c.dup.Load())
