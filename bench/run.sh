@@ -3,14 +3,16 @@
 # machine, everything on loopback: binary size, time to ready, POST
 # acknowledgement latency, then for each client count a fresh server with
 # idle, loaded and reconnect-storm phases. Results go to stdout; the
-# server's log goes to the work folder, which is printed.
+# servers' logs go to the work folder, which is printed (and removed at the
+# end unless KEEP=1).
 #
 #   bench/run.sh                      # 1,000, 5,000 and 10,000 clients
 #   CLIENTS="1000" DURATION=10s bench/run.sh
 #
 # Knobs (environment): CLIENTS, RATE (msg/s room-wide), DURATION, NICKS
 # (distinct nicknames; 0 = one per client), ACK_RATE, PORT, GOFLAGS for
-# the build, and SERVER_ENV (e.g. "GOGC=50") for the server.
+# the build, SERVER_ENV (e.g. "GOMEMLIMIT=300MiB") for the server, and
+# KEEP=1 to keep the work folder (binaries, data, server logs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +29,24 @@ ulimit -n "$(ulimit -Hn)"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/chatbox-bench.XXXXXX")
 echo "work folder: $work"
+
+server_pid=
+start_server() { # $1: name of the data folder
+  rm -rf "${work:?}/$1"
+  env $SERVER_ENV "$work/chatbox" serve --dev --listen "127.0.0.1:$PORT" --data "$work/$1" 2>"$work/$1.log" &
+  server_pid=$!
+}
+stop_server() {
+  kill -TERM "$server_pid" 2>/dev/null || true
+  wait "$server_pid" 2>/dev/null || true
+  server_pid=
+}
+cleanup() {
+  if [ -n "$server_pid" ]; then stop_server; fi
+  if [ -z "${KEEP:-}" ]; then rm -rf "$work"; fi
+}
+trap cleanup EXIT
+
 go build -o "$work/chatbox" ./cmd/chatbox
 go build -trimpath -ldflags='-s -w' -o "$work/chatbox-stripped" ./cmd/chatbox
 go build -o "$work/loadgen" ./bench/loadgen
@@ -44,18 +64,6 @@ echo "chatbox: $(stat -c %s "$work/chatbox") bytes; with -trimpath -ldflags='-s 
 echo "== ready"
 "$work/loadgen" ready -bin "$work/chatbox" -runs 10 -listen "127.0.0.1:$((PORT + 10))"
 
-server_pid=
-start_server() { # $1: name of the data folder
-  rm -rf "${work:?}/$1"
-  env $SERVER_ENV "$work/chatbox" serve --dev --listen "127.0.0.1:$PORT" --data "$work/$1" 2>"$work/$1.log" &
-  server_pid=$!
-}
-stop_server() {
-  kill -TERM "$server_pid" 2>/dev/null || true
-  wait "$server_pid" 2>/dev/null || true
-  server_pid=
-}
-trap 'if [ -n "$server_pid" ]; then stop_server; fi' EXIT
 
 echo "== acks"
 start_server acks
