@@ -174,7 +174,7 @@ const deadlineStep = time.Second
 
 // coarseConn keeps the write deadline gorilla sets before every frame
 // without resetting the socket's timer each time: at 100,000 frames a
-// second those resets cost a tenth of the server's time. A write still
+// second those resets cost about 7% of the server's CPU. A write still
 // times out, between writeWait-deadlineStep and writeWait after it began.
 type coarseConn struct {
 	net.Conn
