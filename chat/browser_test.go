@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -140,7 +141,8 @@ func TestBrowserTwoPagesChat(t *testing.T) {
 	bob := b.page(t, tr.srv.URL)
 	joinAs(t, bob, "bob")
 
-	run(t, alice, until(`document.getElementById("members").textContent.includes("bob")`))
+	run(t, alice, until(`document.getElementById("members").textContent.includes("bob")`),
+		until(`document.getElementById("members-heading").textContent === "In the room (2)"`))
 	say(t, alice, "hello bob, see https://example.org/x")
 	waitForText(t, bob, "hello bob, see https://example.org/x")
 
@@ -238,4 +240,18 @@ func acceptDialogs(ctx context.Context) {
 			chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
 		}
 	}()
+}
+
+func TestBrowserBigRoomShowsHowManyAreIn(t *testing.T) {
+	b := newBrowser(t)
+	tr := newTestRoom(t, func(o *Options) { o.MaxClientsPerAddr = 200; o.ConnectsPerMinute = 6000 })
+	for i := range 120 {
+		tr.dial(t, fmt.Sprintf("guest%d", i), nil)
+	}
+	page := b.page(t, tr.srv.URL)
+	joinAs(t, page, "carol")
+	run(t, page,
+		until(`document.getElementById("members-heading").textContent === "In the room (121)"`),
+		until(`document.querySelector("#members li.more") !== null && document.querySelector("#members li.more").textContent === "and " + (121 - document.querySelectorAll("#members li button.nick").length) + " more"`),
+	)
 }

@@ -194,14 +194,14 @@
         addMessage(ev.message, true);
         break;
       case "presence":
-        renderMembers(ev.members || []);
+        renderMembers(ev.members || [], ev.count);
         break;
       case "join":
-        renderMembers(ev.members || []);
+        renderMembers(ev.members || [], ev.count);
         if (ev.nick !== state.nick) systemLine(ev.nick + " joined");
         break;
       case "leave":
-        renderMembers(ev.members || []);
+        renderMembers(ev.members || [], ev.count);
         systemLine(ev.nick + " left");
         break;
       case "destroy":
@@ -227,9 +227,12 @@
     hintTimer = setTimeout(() => { $("hint").textContent = ""; }, 8000);
   }
 
-  function renderMembers(members) {
-    const ul = $("members");
-    ul.replaceChildren(...members.map((n) => {
+  // renderMembers shows who is in the room. A big room lists only some
+  // names; count says how many people there are in all.
+  function renderMembers(members, count) {
+    const total = Math.max(count || 0, members.length);
+    $("members-heading").textContent = "In the room (" + total + ")";
+    const items = members.map((n) => {
       const li = document.createElement("li");
       const b = document.createElement("button");
       b.type = "button";
@@ -240,7 +243,14 @@
       li.append(b);
       if (n === state.nick) li.classList.add("me");
       return li;
-    }));
+    });
+    if (total > members.length) {
+      const more = document.createElement("li");
+      more.className = "more";
+      more.textContent = "and " + (total - members.length) + " more";
+      items.push(more);
+    }
+    $("members").replaceChildren(...items);
   }
 
   function systemLine(text) {
