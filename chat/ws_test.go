@@ -100,20 +100,25 @@ func TestSlowClientIsDroppedWhileOthersKeepReceiving(t *testing.T) {
 	}
 
 	// The slow client finds a 1008 close after whatever was buffered.
-	var closeErr *websocket.CloseError
+	if code, err := closeCode(slow.conn, 10*time.Second); code != websocket.ClosePolicyViolation {
+		t.Fatalf("slow client ended with %d (%v), want close %d", code, err, websocket.ClosePolicyViolation)
+	}
+}
+
+// closeCode reads from conn until it ends and returns the close code the
+// server sent, or -1 and the error when it ended without a close frame.
+func closeCode(conn *websocket.Conn, wait time.Duration) (int, error) {
 	for {
-		slow.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-		_, _, err := slow.conn.ReadMessage()
+		conn.SetReadDeadline(time.Now().Add(wait))
+		_, _, err := conn.ReadMessage()
 		if err == nil {
 			continue
 		}
-		if !errors.As(err, &closeErr) {
-			t.Fatalf("slow client ended with %v, want a close frame", err)
+		var closeErr *websocket.CloseError
+		if errors.As(err, &closeErr) {
+			return closeErr.Code, err
 		}
-		break
-	}
-	if closeErr.Code != websocket.ClosePolicyViolation {
-		t.Fatalf("slow client closed with %d, want %d", closeErr.Code, websocket.ClosePolicyViolation)
+		return -1, err
 	}
 }
 
@@ -188,16 +193,8 @@ func TestWebSocketConnectionLimits(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	var closeErr *websocket.CloseError
-	for {
-		_, _, err = c.ReadMessage()
-		if err != nil {
-			break
-		}
-	}
-	if !errors.As(err, &closeErr) || closeErr.Code != websocket.CloseTryAgainLater {
-		t.Fatalf("third connection from one address ended with %v, want close 1013", err)
+	if code, err := closeCode(c, 5*time.Second); code != websocket.CloseTryAgainLater {
+		t.Fatalf("third connection from one address ended with %d (%v), want close 1013", code, err)
 	}
 }
 
@@ -206,17 +203,8 @@ func TestShutdownSendsCloseFrames(t *testing.T) {
 	c := tr.dial(t, "alice", nil)
 	c.next()
 	tr.CloseClients()
-	var closeErr *websocket.CloseError
-	for {
-		c.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-		_, _, err := c.conn.ReadMessage()
-		if err == nil {
-			continue
-		}
-		if !errors.As(err, &closeErr) || closeErr.Code != websocket.CloseGoingAway {
-			t.Fatalf("got %v, want close 1001", err)
-		}
-		return
+	if code, err := closeCode(c.conn, 5*time.Second); code != websocket.CloseGoingAway {
+		t.Fatalf("got %d (%v), want close 1001", code, err)
 	}
 }
 
@@ -226,21 +214,9 @@ func TestOversizeFrameClosesTheConnection(t *testing.T) {
 	// The server may hang up before the whole frame is written, so a
 	// failed write is one of the expected outcomes.
 	writeErr := c.conn.WriteJSON(clientEvent{Type: "message", Text: strings.Repeat("x", 10000)})
-	var closeErr *websocket.CloseError
-	for {
-		c.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-		_, _, err := c.conn.ReadMessage()
-		if err == nil {
-			continue
-		}
-		if errors.As(err, &closeErr) {
-			if closeErr.Code != websocket.CloseMessageTooBig {
-				t.Fatalf("closed with %d, want 1009", closeErr.Code)
-			}
-		} else if writeErr == nil {
-			t.Fatalf("got %v, want close 1009", err)
-		}
-		break
+	code, err := closeCode(c.conn, 5*time.Second)
+	if code != websocket.CloseMessageTooBig && !(code == -1 && writeErr != nil) {
+		t.Fatalf("got %d (%v), want close 1009", code, err)
 	}
 	if n, _ := tr.store.MessageCount(); n != 0 {
 		t.Fatalf("%d messages stored from an oversize frame", n)
