@@ -162,19 +162,26 @@ func TestBrowserTwoPagesChat(t *testing.T) {
 		t.Fatalf("markup in a message was executed or rendered (pwned=%v, elements=%d)", pwned, tags)
 	}
 
+	// A ping reads as a mention of the person, not as the command typed.
+	say(t, alice, "/ping bob lunch?")
+	waitForText(t, bob, "@bob lunch?")
+	if n := get(t, bob, chromedp.Evaluate[int](`document.querySelectorAll("#messages .msg.ping .mention").length`)); n != 1 {
+		t.Fatalf("bob sees %d mentions, want 1", n)
+	}
+
 	// Unknown slash commands get a hint and are not sent.
 	say(t, alice, "/frobnicate")
 	run(t, alice, until(`document.getElementById("hint").textContent.includes("Unknown command")`))
-	if h := tr.history(t, nil); len(h) != 2 {
-		t.Fatalf("history has %d messages, want 2 (the unknown command must not be sent)", len(h))
+	if h := tr.history(t, nil); len(h) != 3 {
+		t.Fatalf("history has %d messages, want 3 (the unknown command must not be sent)", len(h))
 	}
 
 	// A reload asks only for what it missed and shows the history once.
 	run(t, bob, chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("room")))
 	waitForText(t, bob, attack)
 	count := get(t, bob, chromedp.Evaluate[int](`document.querySelectorAll("#messages .msg[data-id]").length`))
-	if count != 2 {
-		t.Fatalf("after reload bob sees %d messages, want 2", count)
+	if count != 3 {
+		t.Fatalf("after reload bob sees %d messages, want 3", count)
 	}
 }
 

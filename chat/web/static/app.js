@@ -391,6 +391,7 @@
     body.className = "text";
     if (m.kind === "file" && m.file) renderFile(body, m.file);
     else if (isPGP(m.text)) renderPGP(body, m.text);
+    else if (m.kind === "ping" && m.to) renderPing(body, m);
     else appendText(body, m.text);
     li.append(meta, body);
     if (m.kind === "ping" && m.to === state.nick) {
@@ -502,6 +503,15 @@
     } catch (e) {
       hint(e.message);
     }
+  }
+
+  // renderPing shows "/ping bob lunch?" as "@bob lunch?", the name marked.
+  function renderPing(body, m) {
+    const to = document.createElement("span");
+    to.className = "mention";
+    to.textContent = "@" + m.to;
+    body.append(to, document.createTextNode(" "));
+    appendText(body, m.text.replace(/^\/ping\s+\S+\s*/, ""));
   }
 
   // fillPing starts a ping to nick in the message box.
