@@ -172,9 +172,51 @@ func TestDebianInstallUnderSystemd(t *testing.T) {
 			t.Error("the service still runs")
 		}
 	})
+
+	t.Run("the deb package installs the binary and unit and removes them", func(t *testing.T) {
+		deb := buildDeb(ctx, t, bin)
+		run(ctx, t, "cp", deb, filepath.Join(tree, "root/chatbox.deb"))
+		if out, err := c.exec(ctx, "dpkg", "-i", "/root/chatbox.deb"); err != nil {
+			t.Fatalf("dpkg -i: %v\n%s", err, out)
+		}
+		for _, p := range []string{"usr/local/bin/chatbox", "usr/lib/systemd/system/chatbox.service"} {
+			if _, err := os.Stat(filepath.Join(tree, p)); err != nil {
+				t.Errorf("the package did not install /%s: %v", p, err)
+			}
+		}
+		if out, err := c.exec(ctx, "chatbox", "version"); err != nil || !strings.HasPrefix(out, "chatbox ") {
+			t.Errorf("the packaged chatbox version: %v %q", err, out)
+		}
+		if out, _ := c.exec(ctx, "systemctl", "is-active", "chatbox.service"); out == "active" {
+			t.Error("installing the package started the service; only chatbox install should")
+		}
+		if out, err := c.exec(ctx, "dpkg", "-r", "chatbox"); err != nil {
+			t.Fatalf("dpkg -r: %v\n%s", err, out)
+		}
+		for _, p := range []string{"usr/local/bin/chatbox", "usr/lib/systemd/system/chatbox.service"} {
+			if _, err := os.Lstat(filepath.Join(tree, p)); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("/%s is still there after dpkg -r", p)
+			}
+		}
+	})
 	if t.Failed() {
 		t.Logf("journal:\n%s", c.journal(ctx))
 	}
+}
+
+// buildDeb packages bin as release.sh does, with nfpm and
+// packaging/nfpm.yaml, and returns the .deb's path.
+func buildDeb(ctx context.Context, t *testing.T, bin string) string {
+	t.Helper()
+	out := t.TempDir()
+	cmd := exec.CommandContext(ctx, "go", "tool", "nfpm", "package", "--config", "packaging/nfpm.yaml",
+		"--packager", "deb", "--target", filepath.Join(out, "chatbox.deb"))
+	cmd.Dir = ".." // nfpm.yaml names its files from the repository's root
+	cmd.Env = append(os.Environ(), "CHATBOX_VERSION=v0.0.0-e2e", "CHATBOX_ARCH=amd64", "CHATBOX_BINARY="+bin)
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build the deb: %v\n%s", err, msg)
+	}
+	return filepath.Join(out, "chatbox.deb")
 }
 
 // debianMirror returns the Debian archive URL configured in this machine's
