@@ -292,6 +292,9 @@ func (r *Room) describeUpload(stage, name string, size int64) (fileMeta, error) 
 		return meta, err
 	}
 	meta.Type = http.DetectContentType(head)
+	if meta.Size, err = stripMetadata(orig, meta.Type, meta.Size); err != nil {
+		return meta, err
+	}
 	if safeInlineType(meta.Type) {
 		r.uploads.decode.Lock()
 		thumb, err := makeThumbnail(orig, meta.Type)
@@ -316,6 +319,37 @@ func (r *Room) describeUpload(stage, name string, size int64) (fileMeta, error) 
 		return meta, err
 	}
 	return meta, syncDir(stage)
+}
+
+// stripMetadata rewrites a staged JPEG or PNG without the metadata that
+// phones and cameras put in it (the place a photo was taken, above all),
+// and returns the file's new size. Other files, and pictures it cannot
+// walk, are kept as they are.
+func stripMetadata(path, ctype string, size int64) (int64, error) {
+	var strip func([]byte) ([]byte, bool)
+	switch ctype {
+	case "image/jpeg":
+		strip = stripJPEGMetadata
+	case "image/png":
+		strip = stripPNGMetadata
+	default:
+		return size, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return size, fmt.Errorf("read the upload: %w", err)
+	}
+	clean, ok := strip(data)
+	if !ok || len(clean) == len(data) {
+		return size, nil
+	}
+	if err := writeFileSync(path+".clean", clean); err != nil {
+		return size, err
+	}
+	if err := os.Rename(path+".clean", path); err != nil {
+		return size, fmt.Errorf("replace the upload with its cleaned copy: %w", err)
+	}
+	return int64(len(clean)), nil
 }
 
 // commitUpload moves the staged folder to files/<id>/ and stores the

@@ -175,12 +175,30 @@ func orient(src *image.RGBA, o int) *image.RGBA {
 // begins with, or 1 when there is none or the data is damaged. It reads
 // only the segments before the image data.
 func jpegOrientation(b []byte) int {
+	orientation := 1
+	walkJPEG(b, func(marker byte, seg []byte) bool {
+		if marker == 0xE1 {
+			if tiff, ok := bytes.CutPrefix(seg, []byte("Exif\x00\x00")); ok {
+				orientation = tiffOrientation(tiff)
+				return false
+			}
+		}
+		return true
+	})
+	return orientation
+}
+
+// walkJPEG calls fn with each marker segment (its marker and its payload)
+// before the image data, until fn returns false. It returns where the
+// image data's SOS marker starts, or -1 when b is not a JPEG it can walk
+// to there.
+func walkJPEG(b []byte, fn func(marker byte, seg []byte) bool) (sos int) {
 	if len(b) < 2 || b[0] != 0xFF || b[1] != 0xD8 {
-		return 1
+		return -1
 	}
 	for i := 2; i+4 <= len(b); {
 		if b[i] != 0xFF {
-			return 1
+			return -1
 		}
 		marker := b[i+1]
 		switch {
@@ -190,22 +208,21 @@ func jpegOrientation(b []byte) int {
 		case marker == 0x01 || marker >= 0xD0 && marker <= 0xD8: // no length
 			i += 2
 			continue
-		case marker == 0xDA || marker == 0xD9: // image data or the end
-			return 1
+		case marker == 0xDA:
+			return i
+		case marker == 0xD9:
+			return -1
 		}
 		n := int(binary.BigEndian.Uint16(b[i+2:]))
 		if n < 2 || i+2+n > len(b) {
-			return 1
+			return -1
 		}
-		seg := b[i+4 : i+2+n]
-		if marker == 0xE1 {
-			if tiff, ok := bytes.CutPrefix(seg, []byte("Exif\x00\x00")); ok {
-				return tiffOrientation(tiff)
-			}
+		if !fn(marker, b[i+4:i+2+n]) {
+			return -1
 		}
 		i += 2 + n
 	}
-	return 1
+	return -1
 }
 
 // tiffOrientation reads the orientation tag (0x0112) of a TIFF structure's
