@@ -3,54 +3,11 @@ package chat
 import (
 	"bytes"
 	"encoding/json"
-	"image"
-	"image/color"
-	"image/png"
-	"io"
-	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 )
-
-// postPNG uploads a small picture and returns the answer.
-func postPNG(t *testing.T, tr *testRoom, auth func(*http.Request)) (int, []byte) {
-	t.Helper()
-	img := image.NewRGBA(image.Rect(0, 0, 40, 30))
-	img.Set(3, 3, color.RGBA{R: 255, A: 255})
-	var pic bytes.Buffer
-	png.Encode(&pic, img)
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	mw.WriteField("nick", "alice")
-	fw, _ := mw.CreateFormFile("file", "holiday.png")
-	fw.Write(pic.Bytes())
-	mw.Close()
-	req, _ := http.NewRequest("POST", tr.srv.URL+"/api/files", &body)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	if auth != nil {
-		auth(req)
-	}
-	res, err := tr.srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	return res.StatusCode, raw
-}
-
-// uploadPNG uploads a small picture and returns the stored message.
-func uploadPNG(t *testing.T, tr *testRoom, auth func(*http.Request)) Message {
-	t.Helper()
-	status, raw := postPNG(t, tr, auth)
-	m := decode[Message](t, raw)
-	if status != http.StatusCreated || m.File == nil {
-		t.Fatalf("upload: %d %s", status, raw)
-	}
-	return m
-}
 
 // TestPrivateRoomLeaksNothingWithoutThePassword asks every endpoint that
 // shows content, without credentials and with a wrong password, and checks
@@ -64,7 +21,11 @@ func TestPrivateRoomLeaksNothingWithoutThePassword(t *testing.T) {
 	secret := "the treasure is under the oak"
 	tr.do(t, "POST", "/api/messages", map[string]string{"nick": "alice", "text": secret}, auth)
 	tr.do(t, "POST", "/api/messages", map[string]string{"nick": "alice", "text": "/ping bob " + secret}, auth)
-	pic := uploadPNG(t, tr, auth)
+	res, raw := tr.shareFile(t, "alice", "holiday.png", pngPicture(t, 40, 30), auth)
+	if res.StatusCode != http.StatusCreated {
+		t.Fatalf("upload: %d %s", res.StatusCode, raw)
+	}
+	pic := decode[Message](t, raw)
 
 	paths := []string{
 		"/api/messages",
