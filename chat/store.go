@@ -137,6 +137,12 @@ func (s *Store) Room() (RoomState, error) {
 
 // UpdateRoom applies fn to the room's record and stores the result.
 func (s *Store) UpdateRoom(fn func(*RoomState) error) (RoomState, error) {
+	return s.updateRoom("update room", func(_ *bolt.Tx, st *RoomState) error { return fn(st) })
+}
+
+// updateRoom runs fn on the room's record in one write transaction, which
+// fn may also use for other changes, and stores the record.
+func (s *Store) updateRoom(what string, fn func(*bolt.Tx, *RoomState) error) (RoomState, error) {
 	var st RoomState
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		var err error
@@ -144,12 +150,21 @@ func (s *Store) UpdateRoom(fn func(*RoomState) error) (RoomState, error) {
 		if err != nil {
 			return err
 		}
-		if err := fn(&st); err != nil {
+		if err := fn(tx, &st); err != nil {
 			return err
 		}
 		return writeRoom(tx, st)
 	})
-	return st, wrapWrite("update room", err)
+	return st, wrapWrite(what, err)
+}
+
+// emptyBucket deletes everything in a bucket.
+func emptyBucket(tx *bolt.Tx, name []byte) error {
+	if err := tx.DeleteBucket(name); err != nil {
+		return err
+	}
+	_, err := tx.CreateBucket(name)
+	return err
 }
 
 // Append stores m with the next id and its timestamp, and returns it once
@@ -258,25 +273,15 @@ func (s *Store) Prune(keep int, before time.Time) ([]Message, error) {
 // Wipe deletes every message and session and marks the room destroyed by
 // nick at the given time.
 func (s *Store) Wipe(nick string, at time.Time) (RoomState, error) {
-	var st RoomState
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		var err error
-		st, err = readRoom(tx)
-		if err != nil {
-			return err
-		}
+	return s.updateRoom("wipe room", func(tx *bolt.Tx, st *RoomState) error {
 		for _, name := range [][]byte{bucketMessages, bucketSessions} {
-			if err := tx.DeleteBucket(name); err != nil {
-				return err
-			}
-			if _, err := tx.CreateBucket(name); err != nil {
+			if err := emptyBucket(tx, name); err != nil {
 				return err
 			}
 		}
-		st = RoomState{LastID: st.LastID, DestroyedAt: at, DestroyedBy: nick}
-		return writeRoom(tx, st)
+		*st = RoomState{LastID: st.LastID, DestroyedAt: at, DestroyedBy: nick}
+		return nil
 	})
-	return st, wrapWrite("wipe room", err)
 }
 
 // AddSession stores a session token's hash with its expiry.
@@ -303,13 +308,7 @@ func (s *Store) SessionValid(hash []byte, now time.Time) (bool, error) {
 
 // DeleteSessions removes every session (a new password logs everyone out).
 func (s *Store) DeleteSessions() error {
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		if err := tx.DeleteBucket(bucketSessions); err != nil {
-			return err
-		}
-		_, err := tx.CreateBucket(bucketSessions)
-		return err
-	})
+	err := s.db.Update(func(tx *bolt.Tx) error { return emptyBucket(tx, bucketSessions) })
 	return wrapWrite("delete sessions", err)
 }
 
