@@ -44,6 +44,11 @@ func postJSON(ctx context.Context, c *http.Client, url string, body any) (*http.
 	raw, _ := json.Marshal(body)
 	req, _ := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader(raw))
 	req.Header.Set("Content-Type", "application/json")
+	return roundTrip(c, req)
+}
+
+// roundTrip sends req and reads the whole answer.
+func roundTrip(c *http.Client, req *http.Request) (*http.Response, []byte, error) {
 	res, err := c.Do(req)
 	if err != nil {
 		return nil, nil, err
@@ -62,13 +67,7 @@ func postPicture(ctx context.Context, c *http.Client, url string, pic []byte, n 
 	mw.Close()
 	req, _ := http.NewRequestWithContext(ctx, "POST", url+"/api/files", &body)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
-	res, err := c.Do(req)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer res.Body.Close()
-	out, err := io.ReadAll(res.Body)
-	return res, out, err
+	return roundTrip(c, req)
 }
 
 // TestCrashesUnderMixedLoadLoseNothing kills `chatbox serve` with SIGKILL

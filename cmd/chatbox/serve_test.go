@@ -2,13 +2,11 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -103,20 +101,13 @@ func TestKilledServerKeepsEveryAcknowledgedMessage(t *testing.T) {
 			// Each writer posts from its own loopback address, as separate
 			// people would, so the per-address post limit does not throttle
 			// the burst.
-			local := &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(2+w))}
-			client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
-				DialContext: (&net.Dialer{LocalAddr: local}).DialContext,
-			}}
+			client := loadClient(2 + w)
 			for i := 0; ctx.Err() == nil; i++ {
-				body, _ := json.Marshal(map[string]string{"nick": fmt.Sprintf("w%d", w), "text": fmt.Sprintf("writer %d message %d", w, i)})
-				req, _ := http.NewRequestWithContext(ctx, "POST", srv.url+"/api/messages", bytes.NewReader(body))
-				req.Header.Set("Content-Type", "application/json")
-				res, err := client.Do(req)
+				res, raw, err := postJSON(ctx, client, srv.url+"/api/messages",
+					map[string]string{"nick": fmt.Sprintf("w%d", w), "text": fmt.Sprintf("writer %d message %d", w, i)})
 				if err != nil {
 					return // the server is gone
 				}
-				raw, _ := io.ReadAll(res.Body)
-				res.Body.Close()
 				if res.StatusCode != http.StatusCreated {
 					continue
 				}
@@ -151,15 +142,8 @@ func TestKilledServerKeepsEveryAcknowledgedMessage(t *testing.T) {
 	}
 
 	srv = startDev(t, bin, data)
-	res, err := http.Get(srv.url + "/api/messages?after=0&limit=1000")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
 	var stored []acked
-	if err := json.NewDecoder(res.Body).Decode(&stored); err != nil {
-		t.Fatal(err)
-	}
+	getJSON(t, srv.url+"/api/messages?after=0&limit=1000", &stored)
 	byID := map[uint64]string{}
 	for _, m := range stored {
 		byID[m.ID] = m.Text
