@@ -16,20 +16,6 @@ import (
 	"unicode/utf8"
 )
 
-// apiError is a rejected request: a status and one clear sentence.
-type apiError struct {
-	status     int
-	msg        string
-	retryAfter time.Duration
-	tooLong    bool
-}
-
-func (e *apiError) Error() string { return e.msg }
-
-func badRequest(msg string) *apiError {
-	return &apiError{status: http.StatusBadRequest, msg: msg}
-}
-
 // bodyReadTimeout bounds how long reading a JSON body may take.
 const bodyReadTimeout = 30 * time.Second
 
@@ -38,44 +24,79 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(true)
-	enc.Encode(v)
+	json.NewEncoder(w).Encode(v)
 }
 
-// writeError answers err as {"error": "..."} with a fitting status.
-func (r *Room) writeError(w http.ResponseWriter, err error) {
-	var ae *apiError
-	var mbe *http.MaxBytesError
-	switch {
-	case errors.As(err, &ae):
-	case errors.As(err, &mbe):
-		ae = &apiError{status: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf("the request body is larger than %d bytes", mbe.Limit)}
-	case errors.Is(err, errNoRoom):
-		ae = &apiError{status: http.StatusConflict, msg: errNoRoom.Error()}
-	case errors.Is(err, errRoomExists):
-		ae = &apiError{status: http.StatusConflict, msg: errRoomExists.Error()}
-	case errors.Is(err, ErrStoreFull):
-		ae = &apiError{status: http.StatusInsufficientStorage, msg: "the server's disk is full; nothing was stored, history is still readable"}
+// httpStatus is the status a refusal of code is answered with.
+func httpStatus(code Code) int {
+	switch code {
+	case CodeInvalid:
+		return http.StatusBadRequest
+	case CodeTooLong:
+		return http.StatusRequestEntityTooLarge
+	case CodeNotPresent, CodeNoRoom, CodeRoomExists:
+		return http.StatusConflict
+	case CodeRateLimited:
+		return http.StatusTooManyRequests
+	case CodeDiskFull:
+		return http.StatusInsufficientStorage
+	case CodeForbidden:
+		return http.StatusForbidden
+	case CodeUnauthorized:
+		return http.StatusUnauthorized
+	case CodeNotFound:
+		return http.StatusNotFound
+	case CodeUnsupported:
+		return http.StatusUnsupportedMediaType
+	case CodeUnprocessable:
+		return http.StatusUnprocessableEntity
+	case CodeNotAllowed:
+		return http.StatusMethodNotAllowed
 	default:
-		r.log.Error("request failed", "err", err)
-		ae = &apiError{status: http.StatusInternalServerError, msg: "the server failed; nothing was stored"}
+		return http.StatusInternalServerError
 	}
-	if ae.retryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(ae.retryAfter.Seconds()))))
-	}
-	writeJSON(w, ae.status, map[string]string{"error": ae.msg})
 }
+
+// refusal is the room's Error for err on any transport: a body over its
+// limit is a refusal like any other, and a failure of the server's own is
+// logged (the client hears only that it failed).
+func (r *Room) refusal(err error) *Error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return bodyTooLarge(mbe.Limit)
+	}
+	e := Refusal(err)
+	if e.Code == CodeInternal {
+		r.log.Error("request failed", "err", err)
+	}
+	return e
+}
+
+func bodyTooLarge(limit int64) *Error {
+	return tooLong(limit, fmt.Sprintf("the request body is larger than %d bytes", limit))
+}
+
+// writeError answers err as {"error": "..."} with its status.
+func (r *Room) writeError(w http.ResponseWriter, err error) {
+	e := r.refusal(err)
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(retrySeconds(e.RetryAfter)))
+	}
+	writeJSON(w, httpStatus(e.Code), map[string]string{"error": e.Msg})
+}
+
+// retrySeconds rounds a wait up to whole seconds, as Retry-After counts.
+func retrySeconds(d time.Duration) int { return int(math.Ceil(d.Seconds())) }
 
 // decodeJSON reads one JSON object of at most limit bytes into v.
 func decodeJSON(w http.ResponseWriter, req *http.Request, limit int64, v any) error {
 	ct, _, _ := mime.ParseMediaType(req.Header.Get("Content-Type"))
 	if ct != "application/json" {
-		return &apiError{status: http.StatusUnsupportedMediaType, msg: "send the body as JSON with Content-Type: application/json"}
+		return &Error{Code: CodeUnsupported, Msg: "send the body as JSON with Content-Type: application/json"}
 	}
 	if req.ContentLength > limit {
 		// Refuse before reading a byte of it.
-		return &apiError{status: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf("the request body is larger than %d bytes", limit)}
+		return bodyTooLarge(limit)
 	}
 	// A body that trickles in is cut off, so slow clients cannot hold a
 	// connection open forever.
@@ -84,13 +105,13 @@ func decodeJSON(w http.ResponseWriter, req *http.Request, limit int64, v any) er
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return &apiError{status: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf("the request body is larger than %d bytes", mbe.Limit)}
+			return bodyTooLarge(mbe.Limit)
 		}
-		return badRequest("the body could not be read")
+		return invalid("", "the body could not be read")
 	}
 	// encoding/json would quietly turn broken text into U+FFFD; refuse it.
 	if !utf8.Valid(raw) || !pairedSurrogates(raw) {
-		return badRequest("the body is not valid UTF-8 text")
+		return invalid("", "the body is not valid UTF-8 text")
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
@@ -100,21 +121,21 @@ func decodeJSON(w http.ResponseWriter, req *http.Request, limit int64, v any) er
 		var te *json.UnmarshalTypeError
 		switch {
 		case errors.As(err, &mbe):
-			return &apiError{status: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf("the request body is larger than %d bytes", mbe.Limit)}
+			return bodyTooLarge(mbe.Limit)
 		case errors.As(err, &se), errors.Is(err, io.ErrUnexpectedEOF):
-			return badRequest("the body is not valid JSON")
+			return invalid("", "the body is not valid JSON")
 		case errors.As(err, &te):
-			return badRequest(fmt.Sprintf("the field %q must be a %s", te.Field, te.Type))
+			return invalid("", fmt.Sprintf("the field %q must be a %s", te.Field, te.Type))
 		case errors.Is(err, io.EOF):
-			return badRequest("the body is empty; send a JSON object")
+			return invalid("", "the body is empty; send a JSON object")
 		case strings.HasPrefix(err.Error(), "json: unknown field"):
-			return badRequest("unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field "))
+			return invalid("", "unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field "))
 		default:
-			return badRequest("the body is not a valid JSON object")
+			return invalid("", "the body is not a valid JSON object")
 		}
 	}
 	if dec.More() {
-		return badRequest("send one JSON object, not several")
+		return invalid("", "send one JSON object, not several")
 	}
 	return nil
 }
@@ -182,15 +203,16 @@ func (r *Room) sameOrigin(req *http.Request) bool {
 // of rate tokens the write takes.
 func (r *Room) guardWrite(req *http.Request, cost int) error {
 	if !r.sameOrigin(req) {
-		return &apiError{status: http.StatusForbidden, msg: "requests from other sites are refused"}
+		return &Error{Code: CodeForbidden, Msg: "requests from other sites are refused"}
 	}
-	return r.charge(r.addrs.clientAddr(req), cost)
+	return r.Charge(r.addrs.clientAddr(req), cost)
 }
 
-// charge takes cost from addr's write budget, or says when to come back.
-func (r *Room) charge(addr string, cost int) error {
+// Charge takes cost from addr's budget of events, or says when to come
+// back. Every event a client sends is charged to it, on every transport.
+func (r *Room) Charge(addr string, cost int) error {
 	if ok, retry := r.posts.allow(addr, cost, r.now()); !ok {
-		return &apiError{status: http.StatusTooManyRequests, msg: "you are posting too fast; wait a moment", retryAfter: retry}
+		return &Error{Code: CodeRateLimited, Msg: "you are posting too fast; wait a moment", RetryAfter: retry}
 	}
 	return nil
 }
@@ -208,7 +230,9 @@ func (r *Room) requireRoom(w http.ResponseWriter, req *http.Request) bool {
 		return false
 	}
 	if err := r.authorize(req, st); err != nil {
-		if ae, ok := err.(*apiError); ok && ae.status == http.StatusUnauthorized {
+		if Refusal(err).Code == CodeUnauthorized {
+			// Only here, never on /api/login: a browser's fetch that sees
+			// this header opens its own password dialog.
 			w.Header().Set("WWW-Authenticate", `Basic realm="chatbox", charset="UTF-8"`)
 		}
 		r.writeError(w, err)
@@ -237,7 +261,7 @@ func (r *Room) authorize(req *http.Request, st RoomState) error {
 	if _, password, ok := req.BasicAuth(); ok {
 		return r.checkLogin(req, st, password)
 	}
-	return &apiError{status: http.StatusUnauthorized, msg: "this room is private; log in with its password"}
+	return &Error{Code: CodeUnauthorized, Msg: "this room is private; log in with its password"}
 }
 
 // checkLogin verifies password, throttling wrong guesses per address.
@@ -246,14 +270,14 @@ func (r *Room) checkLogin(req *http.Request, st RoomState, password string) erro
 		return nil
 	}
 	if ok, retry := r.logins.allow(r.addrs.clientAddr(req), 1, r.now()); !ok {
-		return &apiError{status: http.StatusTooManyRequests, msg: "too many password attempts; wait a moment", retryAfter: retry}
+		return &Error{Code: CodeRateLimited, Msg: "too many password attempts; wait a moment", RetryAfter: retry}
 	}
 	ok, err := checkPassword(st.PasswordHash, password)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		return &apiError{status: http.StatusUnauthorized, msg: "wrong password"}
+		return &Error{Code: CodeUnauthorized, Msg: "wrong password"}
 	}
 	r.pw.remember(password)
 	return nil
@@ -362,7 +386,7 @@ func (r *Room) startSession(w http.ResponseWriter, req *http.Request) error {
 
 func (r *Room) handleLogin(w http.ResponseWriter, req *http.Request) {
 	if !r.sameOrigin(req) {
-		r.writeError(w, &apiError{status: http.StatusForbidden, msg: "requests from other sites are refused"})
+		r.writeError(w, &Error{Code: CodeForbidden, Msg: "requests from other sites are refused"})
 		return
 	}
 	var body struct {
@@ -401,7 +425,7 @@ func (r *Room) handleListMessages(w http.ResponseWriter, req *http.Request) {
 	if s := q.Get("after"); s != "" {
 		v, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || v < 0 {
-			r.writeError(w, badRequest("after must be a message id (a whole number, 0 or more)"))
+			r.writeError(w, invalid("", "after must be a message id (a whole number, 0 or more)"))
 			return
 		}
 		after = v
@@ -410,7 +434,7 @@ func (r *Room) handleListMessages(w http.ResponseWriter, req *http.Request) {
 	if s := q.Get("limit"); s != "" {
 		v, err := strconv.Atoi(s)
 		if err != nil || v < 1 || v > 1000 {
-			r.writeError(w, badRequest("limit must be a whole number from 1 to 1000"))
+			r.writeError(w, invalid("", "limit must be a whole number from 1 to 1000"))
 			return
 		}
 		limit = v
@@ -449,13 +473,7 @@ func (r *Room) handlePostMessage(w http.ResponseWriter, req *http.Request) {
 	if !r.acceptWrite(w, req, 1, int64(r.opts.MaxPGPLength)*6+1024, &body) {
 		return
 	}
-	if extra := textCost(body.Text) - 1; extra > 0 {
-		if err := r.charge(r.addrs.clientAddr(req), extra); err != nil {
-			r.writeError(w, err)
-			return
-		}
-	}
-	m, err := r.Post(req.Context(), body.Nick, body.Text)
+	m, err := r.Post(req.Context(), Sender{Addr: r.addrs.clientAddr(req), Nick: body.Nick}, body.Text)
 	if err != nil {
 		r.writeError(w, err)
 		return

@@ -82,7 +82,9 @@ func TestRejectedPostsStoreNothing(t *testing.T) {
 		says   string
 	}{
 		{"a message over the limit", map[string]string{"nick": "a", "text": strings.Repeat("x", 21)}, "", 413, "at most 20 characters"},
-		{"an empty message", map[string]string{"nick": "a", "text": "  "}, "", 413, "empty"},
+		{"an empty message", map[string]string{"nick": "a", "text": "  "}, "", 400, "empty"},
+		{"a control character", map[string]string{"nick": "a", "text": "a\x07b"}, "", 400, "control character"},
+		{"a lone surrogate", `{"nick":"a","text":"\ud800"}`, "", 400, "not valid UTF-8"},
 		{"a bad nickname", map[string]string{"nick": "a b", "text": "x"}, "", 400, "letters and digits"},
 		{"broken JSON", `{"nick":`, "", 400, "not valid JSON"},
 		{"a wrong field type", `{"nick":1,"text":"x"}`, "", 400, `"nick" must be a string`},

@@ -141,13 +141,11 @@ func sizeText(n int64) string {
 }
 
 func (r *Room) fileTooLarge() error {
-	return &apiError{status: http.StatusRequestEntityTooLarge,
-		msg: "a file may be at most " + sizeText(r.opts.MaxFileSize) + " (the room's max_file_size)"}
+	return &Error{Code: CodeTooLong, Msg: "a file may be at most " + sizeText(r.opts.MaxFileSize) + " (the room's max_file_size)"}
 }
 
 func (r *Room) quotaExceeded(used int64) error {
-	return &apiError{status: http.StatusRequestEntityTooLarge,
-		msg: fmt.Sprintf("the room's files may take at most %s in all (its quota) and %s are used; the file was not stored",
+	return &Error{Code: CodeTooLong, Msg: fmt.Sprintf("the room's files may take at most %s in all (its quota) and %s are used; the file was not stored",
 			sizeText(r.opts.Quota), sizeText(used))}
 }
 
@@ -187,8 +185,7 @@ func (r *Room) upload(w http.ResponseWriter, req *http.Request) (Message, error)
 	req.Body = http.MaxBytesReader(w, req.Body, limit)
 	mr, err := req.MultipartReader()
 	if err != nil {
-		return Message{}, &apiError{status: http.StatusUnsupportedMediaType,
-			msg: "send the file as multipart/form-data with the fields file and nick"}
+		return Message{}, &Error{Code: CodeUnsupported, Msg: "send the file as multipart/form-data with the fields file and nick"}
 	}
 	if err := os.MkdirAll(r.filesPath(incomingDir), 0o750); err != nil {
 		return Message{}, wrapWrite("prepare upload", err)
@@ -218,11 +215,11 @@ func (r *Room) upload(w http.ResponseWriter, req *http.Request) (Message, error)
 			}
 			nick = string(raw)
 			if err := ValidateNick(nick); err != nil {
-				return Message{}, badRequest(err.Error())
+				return Message{}, invalid("", err.Error())
 			}
 		case "file":
 			if gotFile {
-				return Message{}, badRequest("send one file per request")
+				return Message{}, invalid("", "send one file per request")
 			}
 			gotFile = true
 			name = SanitizeFileName(part.FileName())
@@ -230,17 +227,17 @@ func (r *Room) upload(w http.ResponseWriter, req *http.Request) (Message, error)
 				return Message{}, err
 			}
 		default:
-			return Message{}, badRequest(fmt.Sprintf("unknown field %q; send the fields file and nick", part.FormName()))
+			return Message{}, invalid("", fmt.Sprintf("unknown field %q; send the fields file and nick", part.FormName()))
 		}
 	}
 	if err := ValidateNick(nick); err != nil {
-		return Message{}, badRequest(err.Error())
+		return Message{}, invalid("", err.Error())
 	}
 	if !gotFile {
-		return Message{}, badRequest("attach the file in the field named file")
+		return Message{}, invalid("", "attach the file in the field named file")
 	}
 	if size == 0 {
-		return Message{}, badRequest("the file is empty")
+		return Message{}, invalid("", "the file is empty")
 	}
 	meta, err := r.describeUpload(stage, name, size)
 	if err != nil {
@@ -255,7 +252,7 @@ func (r *Room) uploadReadError(err error) error {
 	if errors.As(err, &mbe) {
 		return r.fileTooLarge()
 	}
-	return badRequest("the upload is not valid multipart/form-data or ended early")
+	return invalid("", "the upload is not valid multipart/form-data or ended early")
 }
 
 // saveOriginal copies the file part to path, stopping at the size limit,
@@ -510,7 +507,7 @@ func syncDir(dir string) error {
 // readMeta returns the record of upload id, or a 404 when there is none.
 func (r *Room) readMeta(id string) (fileMeta, error) {
 	var meta fileMeta
-	notFound := &apiError{status: http.StatusNotFound, msg: "no such file; it may have been removed"}
+	notFound := &Error{Code: CodeNotFound, Msg: "no such file; it may have been removed"}
 	if !isFileID(id) {
 		return meta, notFound
 	}
@@ -536,7 +533,7 @@ func (r *Room) handleFile(w http.ResponseWriter, req *http.Request) {
 	id := req.PathValue("id")
 	meta, err := r.readMeta(id)
 	if err == nil && req.PathValue("name") != meta.Name {
-		err = &apiError{status: http.StatusNotFound, msg: "no such file; it may have been removed"}
+		err = &Error{Code: CodeNotFound, Msg: "no such file; it may have been removed"}
 	}
 	if err != nil {
 		r.writeError(w, err)
@@ -557,7 +554,7 @@ func (r *Room) handleThumb(w http.ResponseWriter, req *http.Request) {
 	id := req.PathValue("id")
 	meta, err := r.readMeta(id)
 	if err == nil && meta.ThumbType == "" {
-		err = &apiError{status: http.StatusNotFound, msg: "this file has no thumbnail; it is not a picture"}
+		err = &Error{Code: CodeNotFound, Msg: "this file has no thumbnail; it is not a picture"}
 	}
 	if err != nil {
 		r.writeError(w, err)
@@ -581,7 +578,7 @@ func (r *Room) serveUpload(w http.ResponseWriter, req *http.Request, path, ctype
 	f, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			err = &apiError{status: http.StatusNotFound, msg: "no such file; it may have been removed"}
+			err = &Error{Code: CodeNotFound, Msg: "no such file; it may have been removed"}
 		}
 		r.writeError(w, err)
 		return

@@ -49,8 +49,11 @@ type Event struct {
 	By   string    `json:"by,omitempty"`
 	At   time.Time `json:"at,omitzero"`
 	Done bool      `json:"done,omitempty"`
-	// For "error".
-	Error string `json:"error,omitempty"`
+	// For "error": the sentence, the kind of refusal, and for a sender
+	// over its budget how many seconds to wait.
+	Error      string `json:"error,omitempty"`
+	Code       string `json:"code,omitempty"`
+	RetryAfter int    `json:"retry_after,omitempty"`
 }
 
 // client is one WebSocket connection. An idle client has no goroutine

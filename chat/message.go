@@ -1,7 +1,6 @@
 package chat
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -48,17 +47,17 @@ const MaxNickLength = 25
 // ValidateNick checks that nick is 1 to 25 letters or digits.
 func ValidateNick(nick string) error {
 	if nick == "" {
-		return errors.New("choose a nickname")
+		return invalid("nick", "choose a nickname")
 	}
 	if !utf8.ValidString(nick) {
-		return errors.New("the nickname is not valid UTF-8")
+		return invalid("nick", "the nickname is not valid UTF-8")
 	}
 	if n := utf8.RuneCountInString(nick); n > MaxNickLength {
-		return fmt.Errorf("a nickname has at most %d characters, this one has %d", MaxNickLength, n)
+		return invalid("nick", fmt.Sprintf("a nickname has at most %d characters, this one has %d", MaxNickLength, n))
 	}
 	for _, r := range nick {
 		if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
-			return fmt.Errorf("a nickname may hold only letters and digits, not %q", r)
+			return invalid("nick", fmt.Sprintf("a nickname may hold only letters and digits, not %q", r))
 		}
 	}
 	return nil
@@ -84,28 +83,29 @@ type TextLimits struct {
 
 // ValidateText checks a message's text: not blank, valid UTF-8, no control
 // characters but newline and tab (and carriage return in armored text), and
-// within the limits.
+// within the limits. Malformed text is refused with CodeInvalid, text over
+// a limit with CodeTooLong.
 func ValidateText(text string, lim TextLimits) error {
 	if strings.TrimSpace(text) == "" {
-		return errors.New("the message is empty")
+		return invalid("text", "the message is empty")
 	}
 	if !utf8.ValidString(text) {
-		return errors.New("the message is not valid UTF-8")
+		return invalid("text", "the message is not valid UTF-8")
 	}
 	pgp := IsPGP(text)
 	for _, r := range text {
 		if unicode.IsControl(r) && r != '\n' && r != '\t' && !(pgp && r == '\r') {
-			return fmt.Errorf("the message holds a control character (%U)", r)
+			return invalid("text", fmt.Sprintf("the message holds a control character (%U)", r))
 		}
 	}
 	if pgp {
 		if len(text) > lim.MaxPGP {
-			return fmt.Errorf("an OpenPGP message has at most %d bytes, this one has %d", lim.MaxPGP, len(text))
+			return tooLong(int64(lim.MaxPGP), fmt.Sprintf("an OpenPGP message has at most %d bytes, this one has %d", lim.MaxPGP, len(text)))
 		}
 		return nil
 	}
 	if n := utf8.RuneCountInString(text); n > lim.Max {
-		return fmt.Errorf("a message has at most %d characters, this one has %d", lim.Max, n)
+		return tooLong(int64(lim.Max), fmt.Sprintf("a message has at most %d characters, this one has %d", lim.Max, n))
 	}
 	return nil
 }

@@ -239,23 +239,39 @@ func (r *Room) SetPassword() (string, error) {
 	return password, nil
 }
 
-// Post stores a text message from nick and broadcasts it. A "/ping NICK
-// text" message becomes a ping to NICK, who must be in the room.
-func (r *Room) Post(ctx context.Context, nick, text string) (Message, error) {
-	if err := ValidateNick(nick); err != nil {
-		return Message{}, badRequest(err.Error())
+// Sender is who acts in the room: the address whose budget the act is
+// charged to, and the nickname it is done under. An empty Addr is the box
+// itself (its owner, a test), which no budget holds back.
+type Sender struct {
+	Addr string
+	Nick string
+}
+
+// Post stores a text message from a sender and broadcasts it. A "/ping
+// NICK text" message becomes a ping to NICK, who must be in the room.
+// Whatever carried the request has charged the sender one event already;
+// Post charges the rest of the text's cost, so a wall of text costs the
+// same on every transport.
+func (r *Room) Post(ctx context.Context, from Sender, text string) (Message, error) {
+	if extra := textCost(text) - 1; extra > 0 && from.Addr != "" {
+		if err := r.Charge(from.Addr, extra); err != nil {
+			return Message{}, err
+		}
+	}
+	if err := ValidateNick(from.Nick); err != nil {
+		return Message{}, err
 	}
 	lim := TextLimits{Max: r.opts.MaxMessageLength, MaxPGP: r.opts.MaxPGPLength}
 	if err := ValidateText(text, lim); err != nil {
-		return Message{}, &apiError{status: http.StatusRequestEntityTooLarge, msg: err.Error(), tooLong: true}
+		return Message{}, err
 	}
-	m := Message{Nick: nick, Text: text, Kind: KindText}
+	m := Message{Nick: from.Nick, Text: text, Kind: KindText}
 	if to, _, ok := ParsePing(text); ok {
 		if err := ValidateNick(to); err != nil {
-			return Message{}, badRequest("ping whom? write /ping NICK message")
+			return Message{}, invalid("text", "ping whom? write /ping NICK message")
 		}
 		if !r.hub.present(to) {
-			return Message{}, &apiError{status: http.StatusConflict, msg: to + " is not in the room right now"}
+			return Message{}, &Error{Code: CodeNotPresent, Msg: to + " is not in the room right now"}
 		}
 		m.Kind, m.To = KindPing, to
 	}
@@ -276,7 +292,7 @@ func (r *Room) store1(ctx context.Context, m Message) (Message, error) {
 // runs changes nothing and returns the same deadline.
 func (r *Room) Destroy(nick string) (at time.Time, err error) {
 	if err := ValidateNick(nick); err != nil {
-		return time.Time{}, badRequest(err.Error())
+		return time.Time{}, err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -88,11 +88,11 @@ func (r *Room) handleFeedPings(w http.ResponseWriter, req *http.Request) {
 	}
 	nick, ok := strings.CutSuffix(req.PathValue("feed"), ".xml")
 	if !ok {
-		r.writeError(w, &apiError{status: http.StatusNotFound, msg: "ping feeds are at /rss/ping/NICK.xml"})
+		r.writeError(w, &Error{Code: CodeNotFound, Msg: "ping feeds are at /rss/ping/NICK.xml"})
 		return
 	}
 	if err := ValidateNick(nick); err != nil {
-		r.writeError(w, badRequest(err.Error()))
+		r.writeError(w, invalid("", err.Error()))
 		return
 	}
 	msgs, err := r.store.newest(feedItems, func(m Message) bool { return m.Kind == KindPing && m.To == nick })

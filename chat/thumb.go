@@ -11,7 +11,6 @@ import (
 	"image/jpeg"
 	"image/png"
 	"io"
-	"net/http"
 	"os"
 
 	"golang.org/x/image/draw"
@@ -73,8 +72,7 @@ func makeThumbnail(path, ct string) (thumbnail, error) {
 		return thumbnail{}, errNotPicture
 	}
 	if px := int64(cfg.Width) * int64(cfg.Height); px > MaxPicturePixels {
-		return thumbnail{}, &apiError{status: http.StatusUnprocessableEntity,
-			msg: fmt.Sprintf("a picture may have at most %d million pixels; this one claims %dx%d", MaxPicturePixels/1_000_000, cfg.Width, cfg.Height)}
+		return thumbnail{}, &Error{Code: CodeUnprocessable, Msg: fmt.Sprintf("a picture may have at most %d million pixels; this one claims %dx%d", MaxPicturePixels/1_000_000, cfg.Width, cfg.Height)}
 	}
 	orientation := 1
 	if ct == "image/jpeg" {

@@ -265,8 +265,8 @@ func TestDamagedPicturesAreNotPictures(t *testing.T) {
 
 func TestPictureBombIsRefusedFromItsHeader(t *testing.T) {
 	_, err := makeThumbnail(writeTemp(t, pngClaiming(100000, 100000)), "image/png")
-	var ae *apiError
-	if !errors.As(err, &ae) || ae.status != http.StatusUnprocessableEntity {
+	var e *Error
+	if !errors.As(err, &e) || e.Code != CodeUnprocessable || httpStatus(e.Code) != http.StatusUnprocessableEntity {
 		t.Fatalf("got %v, want a 422 refusal", err)
 	}
 }

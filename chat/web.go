@@ -77,9 +77,9 @@ func (r *Room) handleUnknownAPI(w http.ResponseWriter, req *http.Request) {
 	for _, e := range apiEndpoints() {
 		path, _, _ := strings.Cut(e.Path, "?")
 		if path == req.URL.Path {
-			r.writeError(w, &apiError{status: http.StatusMethodNotAllowed, msg: req.Method + " is not allowed on " + path + "; see GET /api"})
+			r.writeError(w, &Error{Code: CodeNotAllowed, Msg: req.Method + " is not allowed on " + path + "; see GET /api"})
 			return
 		}
 	}
-	r.writeError(w, &apiError{status: http.StatusNotFound, msg: "no such endpoint; GET /api lists them"})
+	r.writeError(w, &Error{Code: CodeNotFound, Msg: "no such endpoint; GET /api lists them"})
 }

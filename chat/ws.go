@@ -42,17 +42,17 @@ func (r *Room) handleWS(upgrader *websocket.Upgrader) http.HandlerFunc {
 			return
 		}
 		if !r.sameOrigin(req) {
-			r.writeError(w, &apiError{status: http.StatusForbidden, msg: "WebSocket connections from other sites are refused"})
+			r.writeError(w, &Error{Code: CodeForbidden, Msg: "WebSocket connections from other sites are refused"})
 			return
 		}
 		nick := req.URL.Query().Get("nick")
 		if err := ValidateNick(nick); err != nil {
-			r.writeError(w, badRequest(err.Error()))
+			r.writeError(w, invalid("", err.Error()))
 			return
 		}
 		addr := r.addrs.clientAddr(req)
 		if ok, retry := r.joins.allow(addr, 1, r.now()); !ok {
-			r.writeError(w, &apiError{status: http.StatusTooManyRequests, msg: "you are connecting too often; wait a moment", retryAfter: retry})
+			r.writeError(w, &Error{Code: CodeRateLimited, Msg: "you are connecting too often; wait a moment", RetryAfter: retry})
 			return
 		}
 		conn, err := upgrader.Upgrade(coarseDeadlines{w}, req, nil)
@@ -100,31 +100,36 @@ func (r *Room) readLoop(c *client) {
 			return
 		}
 		c.conn.SetReadDeadline(time.Now().Add(pongWait))
-		var ev clientEvent
-		if err := json.Unmarshal(raw, &ev); err != nil {
-			r.hub.sendTo(c, Event{Type: "error", Error: "send events as JSON objects"})
-			continue
-		}
-		if quit := r.handleClientEvent(c, ev); quit {
+		if quit := r.handleClientEvent(c, raw); quit {
 			return
 		}
 	}
 }
 
 // handleClientEvent acts on one event from c. It reports whether c quit.
-func (r *Room) handleClientEvent(c *client, ev clientEvent) (quit bool) {
+// Every event, whatever its type, is charged to c's address first.
+func (r *Room) handleClientEvent(c *client, raw []byte) (quit bool) {
+	var ev clientEvent
+	decodeErr := json.Unmarshal(raw, &ev)
+	if decodeErr == nil && ev.Type == "quit" {
+		return true
+	}
+	if err := r.Charge(c.addr, 1); err != nil {
+		r.sendRefusal(c, err)
+		return false
+	}
+	if decodeErr != nil {
+		r.sendRefusal(c, invalid("", "send events as JSON objects"))
+		return false
+	}
 	switch ev.Type {
 	case "message":
-		if ok, retry := r.posts.allow(c.addr, textCost(ev.Text), r.now()); !ok {
-			r.hub.sendTo(c, Event{Type: "error", Error: "you are posting too fast; wait " + retry.Round(time.Second).String()})
-			return false
-		}
-		if _, err := r.Post(r.ctx, r.hub.nickOf(c), ev.Text); err != nil {
-			r.hub.sendTo(c, Event{Type: "error", Error: errorSentence(err)})
+		if _, err := r.Post(r.ctx, Sender{Addr: c.addr, Nick: r.hub.nickOf(c)}, ev.Text); err != nil {
+			r.sendRefusal(c, err)
 		}
 	case "nick":
 		if err := ValidateNick(ev.Nick); err != nil {
-			r.hub.sendTo(c, Event{Type: "error", Error: err.Error()})
+			r.sendRefusal(c, err)
 			return false
 		}
 		leave, join := r.hub.rename(c, ev.Nick)
@@ -133,27 +138,21 @@ func (r *Room) handleClientEvent(c *client, ev clientEvent) (quit bool) {
 				r.hub.broadcastPrepared(pm)
 			}
 		}
-	case "quit":
-		return true
 	default:
-		r.hub.sendTo(c, Event{Type: "error", Error: "unknown event type; send message, nick or quit"})
+		r.sendRefusal(c, invalid("type", "unknown event type; send message, nick or quit"))
 	}
 	return false
 }
 
-// errorSentence turns an error from the room into a sentence for a client.
-func errorSentence(err error) string {
-	var ae *apiError
-	switch {
-	case errors.As(err, &ae):
-		return ae.msg
-	case errors.Is(err, ErrStoreFull):
-		return "the server's disk is full; your message was not stored"
-	case errors.Is(err, errNoRoom):
-		return errNoRoom.Error()
-	default:
-		return "the server failed to store your message"
+// sendRefusal tells c why its event was refused, in the words and with the
+// wait an HTTP client would get for the same refusal.
+func (r *Room) sendRefusal(c *client, err error) {
+	e := r.refusal(err)
+	ev := Event{Type: "error", Error: e.Msg, Code: e.Code.String()}
+	if e.RetryAfter > 0 {
+		ev.RetryAfter = retrySeconds(e.RetryAfter)
 	}
+	r.hub.sendTo(c, ev)
 }
 
 // coarseDeadlines hands the WebSocket upgrader a connection whose write

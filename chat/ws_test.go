@@ -43,7 +43,7 @@ func TestClientsSeeMessagesInIDOrder(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := tr.Post(context.Background(), "p", fmt.Sprint(i)); err != nil {
+			if _, err := tr.Post(context.Background(), Sender{Nick: "p"}, fmt.Sprint(i)); err != nil {
 				t.Error(err)
 			}
 		}()
@@ -87,7 +87,7 @@ func TestSlowClientIsDroppedWhileOthersKeepReceiving(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := w; i < n; i += 4 {
-				if _, err := tr.Post(context.Background(), "p", big+fmt.Sprint(i)); err != nil {
+				if _, err := tr.Post(context.Background(), Sender{Nick: "p"}, big+fmt.Sprint(i)); err != nil {
 					t.Error(err)
 					return
 				}
