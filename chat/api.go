@@ -129,7 +129,7 @@ func decodeJSON(w http.ResponseWriter, req *http.Request, limit int64, v any) er
 		case errors.Is(err, io.EOF):
 			return invalid("", "the body is empty; send a JSON object")
 		case strings.HasPrefix(err.Error(), "json: unknown field"):
-			return invalid("", "unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field "))
+			return invalid("", "unknown field "+strings.TrimPrefix(err.Error(), "json: unknown field "))
 		default:
 			return invalid("", "the body is not a valid JSON object")
 		}

@@ -146,7 +146,7 @@ func (r *Room) fileTooLarge() error {
 
 func (r *Room) quotaExceeded(used int64) error {
 	return &Error{Code: CodeTooLong, Msg: fmt.Sprintf("the room's files may take at most %s in all (its quota) and %s are used; the file was not stored",
-			sizeText(r.opts.Quota), sizeText(used))}
+		sizeText(r.opts.Quota), sizeText(used))}
 }
 
 func (r *Room) filesPath(elem ...string) string {
