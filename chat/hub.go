@@ -441,17 +441,20 @@ func (h *hub) sendPrepared(c *client, pm *websocket.PreparedMessage) {
 	}
 }
 
-// add registers c, unless a limit is reached. It returns the presence
-// event for c and, when c's nick is new in a small room, the join event
-// for everyone.
-func (h *hub) add(c *client, maxTotal, maxPerAddr int) (welcome, join *websocket.PreparedMessage, refusal string) {
+// add registers c, unless a limit is reached, and announces it. c's first
+// event is its welcome presence: it is queued under the same lock that
+// registers c, so no broadcast can reach c before it, and a client that
+// has read its welcome knows every later event will reach it. When c's
+// nick is new in a small room, everyone (c too) then gets its join.
+func (h *hub) add(c *client, maxTotal, maxPerAddr int) (refusal string) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	if len(h.clients) >= maxTotal {
-		return nil, nil, "the room is full; try again later"
+		h.mu.Unlock()
+		return "the room is full; try again later"
 	}
 	if h.perAddr[c.addr] >= maxPerAddr {
-		return nil, nil, "too many connections from your address"
+		h.mu.Unlock()
+		return "too many connections from your address"
 	}
 	c.writers = h.writers
 	h.clients[c] = struct{}{}
@@ -461,11 +464,20 @@ func (h *hub) add(c *client, maxTotal, maxPerAddr int) (welcome, join *websocket
 		h.ticking = true
 		go h.tick()
 	}
+	var join *websocket.PreparedMessage
 	h.nicks[c.nick]++
 	if h.nicks[c.nick] == 1 {
 		join = h.announceLocked(Event{Type: "join", Nick: c.nick})
 	}
-	return h.welcomeLocked(), join, ""
+	_, start := c.enqueue(h.welcomeLocked()) // an empty queue has room
+	h.mu.Unlock()
+	if start {
+		h.writers.push(c)
+	}
+	if join != nil {
+		h.broadcastPrepared(join)
+	}
+	return ""
 }
 
 // remove unregisters c. It returns the leave event for everyone when c's

@@ -60,15 +60,10 @@ func (r *Room) handleWS(upgrader *websocket.Upgrader) http.HandlerFunc {
 			return // the upgrader has answered.
 		}
 		c := newClient(conn, addr, nick)
-		welcome, join, refusal := r.hub.add(c, r.opts.MaxClients, r.opts.MaxClientsPerAddr)
-		if refusal != "" {
+		if refusal := r.hub.add(c, r.opts.MaxClients, r.opts.MaxClientsPerAddr); refusal != "" {
 			conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseTryAgainLater, refusal), time.Now().Add(writeWait))
 			conn.Close()
 			return
-		}
-		r.hub.sendPrepared(c, welcome)
-		if join != nil {
-			r.hub.broadcastPrepared(join)
 		}
 		// Read on a goroutine of its own and let this one end: the HTTP
 		// server's call stack is deep, and an idle client should cost no

@@ -16,6 +16,10 @@ import (
 func TestTwoClientsExchangeMessages(t *testing.T) {
 	tr := newTestRoom(t, nil)
 	alice := tr.dial(t, "alice", nil)
+	// Once alice has her welcome she is in the room: bob's join reaches her.
+	if ev := alice.next(); ev.Type != "presence" {
+		t.Fatalf("alice's first event is %+v, want her welcome presence", ev)
+	}
 	bob := tr.dial(t, "bob", nil)
 	alice.waitFor("bob's join", func(ev Event) bool { return ev.Type == "join" && ev.Nick == "bob" })
 
@@ -221,4 +225,52 @@ func TestOversizeFrameClosesTheConnection(t *testing.T) {
 	if n, _ := tr.store.MessageCount(); n != 0 {
 		t.Fatalf("%d messages stored from an oversize frame", n)
 	}
+}
+
+// A client's first event is always its own welcome presence, however busy
+// the room is as it joins: it is queued under the lock that registers the
+// client, so no message or join can overtake it.
+func TestWelcomeComesBeforeAnyOtherEvent(t *testing.T) {
+	tr := newTestRoom(t, func(o *Options) { o.MaxClientsPerAddr, o.ConnectsPerMinute = 200, 60000 })
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() { // a steady stream of broadcasts while people join
+		defer close(done)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, err := tr.Post(context.Background(), Sender{Nick: "bot"}, fmt.Sprint(i)); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	for i := range 60 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			conn, _, err := tr.tryDial(fmt.Sprint("p", i), nil)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer conn.Close()
+			conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+			var ev Event
+			if err := conn.ReadJSON(&ev); err != nil {
+				t.Error(err)
+				return
+			}
+			if ev.Type != "presence" {
+				t.Errorf("p%d's first event is %s, want its welcome presence", i, ev.Type)
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	<-done
 }
