@@ -75,7 +75,13 @@ func OpenStore(ctx context.Context, dir string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("prepare %s: %w", path, err)
 	}
-	return &Store{db: db}, ctx.Err()
+	if err := ctx.Err(); err != nil {
+		// Never a store and an error together: a caller that sees the
+		// error would leave the file open and locked.
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return &Store{db: db}, nil
 }
 
 func (s *Store) now() time.Time {

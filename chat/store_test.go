@@ -145,3 +145,23 @@ func TestStoreWipeKeepsIDsGoingUp(t *testing.T) {
 		t.Fatalf("%d messages after wipe and one post, want 1", n)
 	}
 }
+
+// A store opened as its context ends is closed again, not handed back
+// beside the error: the next open must not find the file locked.
+func TestOpenStoreWithAnEndedContextLeavesTheFileFree(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	s, err := OpenStore(ctx, dir)
+	if err == nil || s != nil {
+		t.Fatalf("OpenStore with an ended context = %v, %v; want no store and an error", s, err)
+	}
+	if _, err := Open(ctx, Options{DataDir: dir}); err == nil {
+		t.Fatal("Open with an ended context succeeded")
+	}
+	again, err := OpenStore(context.Background(), dir)
+	if err != nil {
+		t.Fatalf("the file stayed locked: %v", err)
+	}
+	again.Close()
+}
