@@ -621,19 +621,30 @@ func (r *Room) sweepFiles() {
 		r.log.Error("look for orphaned uploads", "err", err)
 		return // never remove files on a guess
 	}
-	removed := 0
+	removed, unfinished := 0, 0
 	for _, e := range entries {
 		if used[e.Name()] {
 			continue
+		}
+		if e.Name() == incomingDir {
+			// The staging folder is no upload: only what a crash left in
+			// it is worth a word.
+			staged, _ := os.ReadDir(r.filesPath(incomingDir))
+			unfinished = len(staged)
 		}
 		if err := os.RemoveAll(r.filesPath(e.Name())); err != nil {
 			r.log.Error("remove an orphaned upload", "name", e.Name(), "err", err)
 			continue
 		}
-		removed++
+		if e.Name() != incomingDir {
+			removed++
+		}
 	}
 	if removed > 0 {
 		r.log.Info("removed uploads no message refers to", "count", removed)
+	}
+	if unfinished > 0 {
+		r.log.Info("removed uploads a restart cut short", "count", unfinished)
 	}
 }
 

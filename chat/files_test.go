@@ -10,6 +10,7 @@ import (
 	"image/color"
 	"image/png"
 	"io"
+	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -554,5 +555,33 @@ func TestAPIIndexListsSharing(t *testing.T) {
 	}
 	if res, raw := tr.do(t, "GET", "/api/files", nil, nil); res.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("GET /api/files: %d %s, want 405", res.StatusCode, raw)
+	}
+}
+
+// After an ordinary upload nothing is orphaned: reopening the room must
+// not report the staging folder as an upload it removed.
+func TestOpenAfterAnUploadReportsNoOrphans(t *testing.T) {
+	dir := t.TempDir()
+	var logged bytes.Buffer
+	opts := Options{DataDir: dir, CreateOnStart: true, Logger: slog.New(slog.NewTextHandler(&logged, nil))}
+	room, err := Open(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &testRoom{Room: room, dir: dir, srv: httptest.NewServer(room.Handler())}
+	tr.shared(t, "alice", "kept.txt", []byte("kept"))
+	tr.srv.Close()
+	room.Close()
+	if _, err := os.Stat(filepath.Join(dir, filesDir, incomingDir)); err != nil {
+		t.Fatalf("the upload left no staging folder, so this test shows nothing: %v", err)
+	}
+	logged.Reset()
+	room, err = Open(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer room.Close()
+	if strings.Contains(logged.String(), "removed") {
+		t.Fatalf("reopening after a clean upload logged: %s", logged.String())
 	}
 }
