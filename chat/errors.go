@@ -2,7 +2,6 @@ package chat
 
 import (
 	"errors"
-	"fmt"
 	"time"
 )
 
@@ -103,11 +102,6 @@ func invalid(field, msg string) *Error {
 // tooLong refuses input over limit.
 func tooLong(limit int64, msg string) *Error {
 	return &Error{Code: CodeTooLong, Limit: limit, Msg: msg}
-}
-
-// refuse makes an Error of code with a formatted sentence.
-func refuse(code Code, format string, args ...any) *Error {
-	return &Error{Code: code, Msg: fmt.Sprintf(format, args...)}
 }
 
 // Sentences the room says in more than one place.
