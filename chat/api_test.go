@@ -2,6 +2,8 @@ package chat
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -410,5 +412,63 @@ func TestOversizeBodyIsRefusedBeforeItIsRead(t *testing.T) {
 	}
 	if res.StatusCode != http.StatusRequestEntityTooLarge {
 		t.Fatalf("got %d, want 413", res.StatusCode)
+	}
+}
+
+// A wipe deletes up to the quota of uploads; the room must go on answering
+// while that runs. The test holds the deletion until requests have been
+// answered: if any of them waited on the wipe, it would never end.
+func TestRequestsAreAnsweredWhileAWipeDeletesUploads(t *testing.T) {
+	tr := newTestRoom(t, func(o *Options) { o.DestroyCountdown = time.Millisecond })
+	tr.shared(t, "alice", "big.bin", bytes.Repeat([]byte("x"), 1<<20))
+	deleting, release := make(chan string), make(chan struct{})
+	tr.removeAll = func(dir string) error {
+		deleting <- dir
+		<-release
+		return os.RemoveAll(dir)
+	}
+	if res, raw := tr.do(t, "POST", "/api/destroy", map[string]string{"nick": "alice"}, nil); res.StatusCode != http.StatusAccepted {
+		t.Fatalf("destroy: %d %s", res.StatusCode, raw)
+	}
+	var trash string
+	select {
+	case trash = <-deleting:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the wipe never started deleting the uploads")
+	}
+	client := &http.Client{Timeout: 5 * time.Second}
+	for _, path := range []string{"/api/room", "/healthz"} {
+		res, err := client.Get(tr.srv.URL + path)
+		if err != nil {
+			t.Fatalf("GET %s while the wipe deletes uploads: %v", path, err)
+		}
+		res.Body.Close()
+	}
+	res, raw := tr.do(t, "POST", "/api/room", map[string]bool{"private": false}, nil)
+	if res.StatusCode != http.StatusCreated {
+		t.Fatalf("a new room while the old one's uploads are deleted: %d %s", res.StatusCode, raw)
+	}
+	tr.post(t, "bob", "a new room")
+	close(release)
+	if _, err := os.Stat(filepath.Join(tr.dir, filesDir)); !os.IsNotExist(err) {
+		t.Fatalf("the destroyed room's uploads are still in place: %v", err)
+	}
+	_ = trash
+}
+
+// What a crash in the middle of a wipe leaves is deleted at the next start.
+func TestOpenFinishesAnInterruptedWipe(t *testing.T) {
+	dir := t.TempDir()
+	left := filepath.Join(dir, wipedFilesPrefix+"123", filesDir, "0123456789abcdef0123456789abcdef")
+	if err := os.MkdirAll(left, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	room, err := Open(context.Background(), Options{DataDir: dir, CreateOnStart: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer room.Close()
+	if _, err := os.Stat(filepath.Join(dir, wipedFilesPrefix+"123")); !os.IsNotExist(err) {
+		t.Fatalf("the uploads of a destroyed room survived a restart: %v", err)
 	}
 }

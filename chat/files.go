@@ -606,6 +606,15 @@ func (r *Room) serveUpload(w http.ResponseWriter, req *http.Request, path, ctype
 // what a crash left between saving a file and storing its message, or
 // between pruning a message and removing its file.
 func (r *Room) sweepFiles() {
+	// Uploads a wipe moved aside but a crash kept it from deleting.
+	if wiped, _ := filepath.Glob(filepath.Join(r.opts.DataDir, wipedFilesPrefix+"*")); len(wiped) > 0 {
+		for _, d := range wiped {
+			if err := r.removeAll(d); err != nil {
+				r.log.Error("remove the uploads of a destroyed room", "err", err)
+			}
+		}
+		r.log.Info("removed the uploads of a destroyed room a restart cut short")
+	}
 	entries, err := os.ReadDir(r.filesPath())
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {

@@ -8,11 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -38,9 +40,16 @@ type Room struct {
 	handler http.Handler
 	uploads uploadGuard
 
-	// mu guards state and the destroy countdown.
+	// state is the room's record as last stored. Requests read it without
+	// a lock; writeMu serializes the changes to it (create, password,
+	// wipe), each stored before it is published here.
+	state   atomic.Pointer[RoomState]
+	writeMu sync.Mutex
+	// removeAll deletes a folder; tests replace it to hold a wipe mid-way.
+	removeAll func(string) error
+
+	// mu guards the destroy countdown. Nothing slow runs under it.
 	mu        sync.Mutex
-	state     RoomState
 	countdown *time.Timer
 	destroyAt time.Time
 	destroyBy string
@@ -75,8 +84,10 @@ func Open(ctx context.Context, opts Options) (*Room, error) {
 		posts:  newLimiter(opts.PostsPerMinute, max(opts.PostsPerMinute/6, 5)),
 		logins: newLimiter(opts.LoginsPerMinute, max(opts.LoginsPerMinute/2, 3)),
 		joins:  newLimiter(opts.ConnectsPerMinute, max(opts.ConnectsPerMinute/3, 5)),
-		state:  st,
+
+		removeAll: os.RemoveAll,
 	}
+	r.state.Store(&st)
 	r.ctx, r.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	if !st.Exists && st.DestroyedAt.IsZero() && opts.CreateOnStart {
 		password, err := r.Create(opts.Private)
@@ -163,11 +174,7 @@ func (r *Room) Close() error {
 }
 
 // State returns the room's current record.
-func (r *Room) State() RoomState {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.state
-}
+func (r *Room) State() RoomState { return *r.state.Load() }
 
 var errRoomExists = errors.New("a room already exists here")
 
@@ -183,8 +190,8 @@ func (r *Room) Create(private bool) (password string, err error) {
 			return "", err
 		}
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.writeMu.Lock()
+	defer r.writeMu.Unlock()
 	st, err := r.store.UpdateRoom(func(st *RoomState) error {
 		if st.Exists {
 			return errRoomExists
@@ -202,7 +209,7 @@ func (r *Room) Create(private bool) (password string, err error) {
 	if err != nil {
 		return "", err
 	}
-	r.state = st
+	r.state.Store(&st)
 	r.pw.forget()
 	return password, nil
 }
@@ -218,8 +225,18 @@ func (r *Room) SetPassword() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	if err := r.storePassword(hash); err != nil {
+		return "", err
+	}
+	// Outside every lock: this waits for the close frames to go out.
+	r.hub.closeAll(websocket.ClosePolicyViolation, "the room's password changed", time.Second)
+	return password, nil
+}
+
+// storePassword makes the room private with hash and ends every session.
+func (r *Room) storePassword(hash string) error {
+	r.writeMu.Lock()
+	defer r.writeMu.Unlock()
 	st, err := r.store.UpdateRoom(func(st *RoomState) error {
 		if !st.Exists {
 			return errNoRoom
@@ -228,15 +245,11 @@ func (r *Room) SetPassword() (string, error) {
 		return nil
 	})
 	if err != nil {
-		return "", err
+		return err
 	}
-	r.state = st
+	r.state.Store(&st)
 	r.pw.forget()
-	if err := r.store.DeleteSessions(); err != nil {
-		return "", err
-	}
-	r.hub.closeAll(websocket.ClosePolicyViolation, "the room's password changed", time.Second)
-	return password, nil
+	return r.store.DeleteSessions()
 }
 
 // Sender is who acts in the room: the address whose budget the act is
@@ -296,7 +309,7 @@ func (r *Room) Destroy(nick string) (at time.Time, err error) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !r.state.Exists {
+	if !r.State().Exists {
 		return time.Time{}, errNoRoom
 	}
 	if r.countdown != nil {
@@ -318,30 +331,73 @@ func (r *Room) Countdown() (time.Time, string) {
 	return r.destroyAt, r.destroyBy
 }
 
-// wipe deletes the room's history, uploads and sessions.
+// wipe deletes the room's history, uploads and sessions. Requests go on
+// being answered while it runs: the store's transaction and the removal of
+// the uploads (up to the quota, hundreds of MiB) hold no lock they need.
 func (r *Room) wipe() {
+	r.writeMu.Lock()
 	r.mu.Lock()
-	defer r.mu.Unlock()
+	by := r.destroyBy
+	r.mu.Unlock()
 	if r.ctx.Err() != nil {
+		r.writeMu.Unlock()
 		return // shutting down: the countdown starts again on request.
 	}
-	by := r.destroyBy
-	r.countdown, r.destroyAt, r.destroyBy = nil, time.Time{}, ""
 	st, err := r.store.Wipe(by, r.now().UTC())
 	if err != nil {
+		r.writeMu.Unlock()
+		r.endCountdown()
 		r.log.Error("destroy the room", "err", err)
 		r.hub.broadcast(Event{Type: "error", Error: "the room could not be destroyed: " + err.Error()})
 		return
 	}
-	if err := os.RemoveAll(filepath.Join(r.opts.DataDir, "files")); err != nil {
+	// Move the uploads aside at once; delete them once nothing waits.
+	trash, err := r.moveFilesAside()
+	if err != nil {
 		r.log.Error("remove uploaded files", "err", err)
 	}
-	r.state = st
+	r.state.Store(&st)
 	r.pw.forget()
 	r.hub.resetSequence(st.LastID)
+	r.writeMu.Unlock()
+	r.endCountdown()
 	r.log.Info("room destroyed", "by", by)
 	r.hub.broadcast(Event{Type: "destroy", By: by, At: st.DestroyedAt, Done: true})
 	go r.hub.closeAll(websocket.CloseNormalClosure, "the room was destroyed", 5*time.Second)
+	if trash != "" {
+		if err := r.removeAll(trash); err != nil {
+			r.log.Error("remove uploaded files", "err", err)
+		}
+	}
+}
+
+// endCountdown forgets a countdown that has run out.
+func (r *Room) endCountdown() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.countdown, r.destroyAt, r.destroyBy = nil, time.Time{}, ""
+}
+
+// wipedFilesPrefix starts the name of an uploads folder a wipe moved aside
+// to delete; the start-up sweep finishes one a crash interrupted.
+const wipedFilesPrefix = "files.wiped-"
+
+// moveFilesAside renames the uploads folder to a name of its own in the
+// data directory and returns that name ("" when there were no uploads).
+func (r *Room) moveFilesAside() (string, error) {
+	trash, err := os.MkdirTemp(r.opts.DataDir, wipedFilesPrefix)
+	if err != nil {
+		return "", err
+	}
+	aside := filepath.Join(trash, filesDir)
+	if err := os.Rename(r.filesPath(), aside); err != nil {
+		os.Remove(trash)
+		if errors.Is(err, fs.ErrNotExist) {
+			return "", nil
+		}
+		return "", err
+	}
+	return trash, nil
 }
 
 // housekeeping applies retention and forgets idle rate-limit entries.
@@ -385,7 +441,7 @@ func (r *Room) removeFile(m Message) {
 	if m.File == nil || m.File.ID == "" {
 		return
 	}
-	if err := os.RemoveAll(filepath.Join(r.opts.DataDir, "files", m.File.ID)); err != nil {
+	if err := os.RemoveAll(r.filesPath(m.File.ID)); err != nil {
 		r.log.Error("remove upload", "err", err)
 	}
 }
