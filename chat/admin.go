@@ -32,6 +32,52 @@ func (r *Room) Reset(private bool, by string) (string, error) {
 	return r.Create(private)
 }
 
+// Info is what the box's administrator sees of the room.
+type Info struct {
+	Exists      bool
+	Private     bool
+	CreatedAt   time.Time
+	DestroyedAt time.Time
+	DestroyedBy string
+	// DestroyAt and DestroyBy describe a countdown under way.
+	DestroyAt time.Time
+	DestroyBy string
+	// Members are the nicknames in the room now, sorted; Clients counts
+	// the open connections.
+	Members  []string
+	Clients  int
+	Messages int
+}
+
+// Info returns the room as the administrator sees it.
+func (r *Room) Info() (Info, error) {
+	st := r.State()
+	at, by := r.Countdown()
+	count, err := r.store.MessageCount()
+	if err != nil {
+		return Info{}, fmt.Errorf("count the messages: %w", err)
+	}
+	return Info{
+		Exists: st.Exists, Private: st.Private, CreatedAt: st.CreatedAt,
+		DestroyedAt: st.DestroyedAt, DestroyedBy: st.DestroyedBy,
+		DestroyAt: at, DestroyBy: by,
+		Members: r.hub.members(), Clients: r.hub.count(), Messages: count,
+	}, nil
+}
+
+// TakeInitialPassword returns, once, the password of the private room
+// created when the room opened (Options.CreateOnStart with Private): the
+// installer shows it to the owner. Only its hash is stored, so after it is
+// taken, or after a restart, the answer is false and a new password
+// (SetPassword) is the way in.
+func (r *Room) TakeInitialPassword() (string, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p := r.initialPassword
+	r.initialPassword = ""
+	return p, p != ""
+}
+
 // AdminHandler serves the room's administration API, for the admin socket
 // only: it has no authentication of its own.
 func (r *Room) AdminHandler() http.Handler {

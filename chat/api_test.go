@@ -450,7 +450,7 @@ func TestRequestsAreAnsweredWhileAWipeDeletesUploads(t *testing.T) {
 	}
 	tr.post(t, "bob", "a new room")
 	close(release)
-	if _, err := os.Stat(filepath.Join(tr.dir, filesDir)); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(tr.dir, "files")); !os.IsNotExist(err) {
 		t.Fatalf("the destroyed room's uploads are still in place: %v", err)
 	}
 	_ = trash
@@ -459,7 +459,7 @@ func TestRequestsAreAnsweredWhileAWipeDeletesUploads(t *testing.T) {
 // What a crash in the middle of a wipe leaves is deleted at the next start.
 func TestOpenFinishesAnInterruptedWipe(t *testing.T) {
 	dir := t.TempDir()
-	left := filepath.Join(dir, wipedFilesPrefix+"123", filesDir, "0123456789abcdef0123456789abcdef")
+	left := filepath.Join(dir, "files.wiped-123", "files", "0123456789abcdef0123456789abcdef")
 	if err := os.MkdirAll(left, 0o750); err != nil {
 		t.Fatal(err)
 	}
@@ -468,7 +468,7 @@ func TestOpenFinishesAnInterruptedWipe(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer room.Close()
-	if _, err := os.Stat(filepath.Join(dir, wipedFilesPrefix+"123")); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(dir, "files.wiped-123")); !os.IsNotExist(err) {
 		t.Fatalf("the uploads of a destroyed room survived a restart: %v", err)
 	}
 }

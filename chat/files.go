@@ -33,7 +33,6 @@ import (
 // files/<id>/ is either complete or absent. The client's file name is kept
 // in meta.json only; it never becomes a path.
 const (
-	filesDir     = "files"
 	incomingDir  = ".incoming"
 	originalName = "original"
 	thumbName    = "thumb"
@@ -150,7 +149,7 @@ func (r *Room) quotaExceeded(used int64) error {
 }
 
 func (r *Room) filesPath(elem ...string) string {
-	return filepath.Join(append([]string{r.opts.DataDir, filesDir}, elem...)...)
+	return r.layout.Files(elem...)
 }
 
 // handleUpload stores a multipart upload (fields "file" and "nick") and
@@ -607,7 +606,7 @@ func (r *Room) serveUpload(w http.ResponseWriter, req *http.Request, path, ctype
 // between pruning a message and removing its file.
 func (r *Room) sweepFiles() {
 	// Uploads a wipe moved aside but a crash kept it from deleting.
-	if wiped, _ := filepath.Glob(filepath.Join(r.opts.DataDir, wipedFilesPrefix+"*")); len(wiped) > 0 {
+	if wiped, _ := filepath.Glob(r.layout.WipedFilesPattern()); len(wiped) > 0 {
 		for _, d := range wiped {
 			if err := r.removeAll(d); err != nil {
 				r.log.Error("remove the uploads of a destroyed room", "err", err)

@@ -72,7 +72,7 @@ func (tr *testRoom) shared(t *testing.T, nick, name string, data []byte) Message
 // uploadDirs returns the committed upload folders.
 func uploadDirs(t *testing.T, dir string) []string {
 	t.Helper()
-	entries, err := os.ReadDir(filepath.Join(dir, filesDir))
+	entries, err := os.ReadDir(filepath.Join(dir, "files"))
 	if err != nil && !os.IsNotExist(err) {
 		t.Fatal(err)
 	}
@@ -304,7 +304,7 @@ func TestBadUploadsAreRefusedAndStoreNothing(t *testing.T) {
 	if dirs := uploadDirs(t, tr.dir); len(dirs) != 2 {
 		t.Errorf("files/ holds %d uploads after the refusals, want the 2 accepted: %v", len(dirs), dirs)
 	}
-	if left, _ := os.ReadDir(filepath.Join(tr.dir, filesDir, incomingDir)); len(left) != 0 {
+	if left, _ := os.ReadDir(filepath.Join(tr.dir, "files", incomingDir)); len(left) != 0 {
 		t.Errorf("refused uploads left %d staged folders", len(left))
 	}
 }
@@ -357,7 +357,7 @@ func TestRetentionAndDestroyRemoveFiles(t *testing.T) {
 	m := tr.shared(t, "alice", "old.txt", []byte("old"))
 	tr.post(t, "alice", "newer")
 	tr.applyRetention()
-	if _, err := os.Stat(filepath.Join(tr.dir, filesDir, m.File.ID)); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(tr.dir, "files", m.File.ID)); !os.IsNotExist(err) {
 		t.Fatalf("retention dropped the message but its file is still there: %v", err)
 	}
 	if res, _ := tr.do(t, "GET", m.File.URL, nil, nil); res.StatusCode != http.StatusNotFound {
@@ -373,14 +373,14 @@ func TestRetentionAndDestroyRemoveFiles(t *testing.T) {
 			t.Fatal("the room still exists 5s after a destroy with a 50ms countdown")
 		}
 	}
-	if _, err := os.Stat(filepath.Join(tr.dir, filesDir)); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(tr.dir, "files")); !os.IsNotExist(err) {
 		t.Fatalf("files/ survived the destroy: %v", err)
 	}
 }
 
 func TestUploadWhoseMessageIsNotStoredIsRemoved(t *testing.T) {
 	tr := newTestRoom(t, nil)
-	stage := filepath.Join(tr.dir, filesDir, incomingDir, "up-test")
+	stage := filepath.Join(tr.dir, "files", incomingDir, "up-test")
 	if err := os.MkdirAll(stage, 0o750); err != nil {
 		t.Fatal(err)
 	}
@@ -410,8 +410,8 @@ func TestOpenSweepsUploadsNoMessageRefersTo(t *testing.T) {
 
 	// What a crash can leave: a committed folder whose message was never
 	// stored, and a half-written staged upload.
-	orphan := filepath.Join(dir, filesDir, "0123456789abcdef0123456789abcdef")
-	staged := filepath.Join(dir, filesDir, incomingDir, "up-123")
+	orphan := filepath.Join(dir, "files", "0123456789abcdef0123456789abcdef")
+	staged := filepath.Join(dir, "files", incomingDir, "up-123")
 	for _, d := range []string{orphan, staged} {
 		if err := os.MkdirAll(d, 0o750); err != nil {
 			t.Fatal(err)
@@ -424,12 +424,12 @@ func TestOpenSweepsUploadsNoMessageRefersTo(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer room.Close()
-	for _, d := range []string{orphan, filepath.Join(dir, filesDir, incomingDir)} {
+	for _, d := range []string{orphan, filepath.Join(dir, "files", incomingDir)} {
 		if _, err := os.Stat(d); !os.IsNotExist(err) {
 			t.Errorf("%s survived the sweep at open: %v", filepath.Base(d), err)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(dir, filesDir, kept.File.ID, originalName)); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, "files", kept.File.ID, originalName)); err != nil {
 		t.Errorf("the sweep removed an upload a message refers to: %v", err)
 	}
 }
@@ -572,7 +572,7 @@ func TestOpenAfterAnUploadReportsNoOrphans(t *testing.T) {
 	tr.shared(t, "alice", "kept.txt", []byte("kept"))
 	tr.srv.Close()
 	room.Close()
-	if _, err := os.Stat(filepath.Join(dir, filesDir, incomingDir)); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, "files", incomingDir)); err != nil {
 		t.Fatalf("the upload left no staging folder, so this test shows nothing: %v", err)
 	}
 	logged.Reset()

@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/chatbox-dev/chatbox/chat/datadir"
 	"github.com/gorilla/websocket"
 )
 
@@ -28,6 +29,7 @@ const InitialPasswordFile = "initial-password"
 // Room is the one room of a box. Open it, serve Handler, Close it.
 type Room struct {
 	opts    Options
+	layout  datadir.Layout
 	log     *slog.Logger
 	now     func() time.Time
 	store   *Store
@@ -53,6 +55,9 @@ type Room struct {
 	countdown *time.Timer
 	destroyAt time.Time
 	destroyBy string
+	// initialPassword is the password of a private room created at open,
+	// until TakeInitialPassword hands it over.
+	initialPassword string
 
 	// ctx ends when the room closes; work started by WebSocket events uses it.
 	ctx    context.Context
@@ -75,6 +80,7 @@ func Open(ctx context.Context, opts Options) (*Room, error) {
 	}
 	r := &Room{
 		opts:   opts,
+		layout: datadir.Layout{Dir: opts.DataDir},
 		log:    opts.Logger,
 		now:    opts.Now,
 		store:  store,
@@ -96,6 +102,7 @@ func Open(ctx context.Context, opts Options) (*Room, error) {
 			return nil, err
 		}
 		if password != "" {
+			r.initialPassword = password
 			path := filepath.Join(opts.DataDir, InitialPasswordFile)
 			if err := os.WriteFile(path, []byte(password+"\n"), 0o600); err != nil {
 				store.Close()
@@ -378,18 +385,14 @@ func (r *Room) endCountdown() {
 	r.countdown, r.destroyAt, r.destroyBy = nil, time.Time{}, ""
 }
 
-// wipedFilesPrefix starts the name of an uploads folder a wipe moved aside
-// to delete; the start-up sweep finishes one a crash interrupted.
-const wipedFilesPrefix = "files.wiped-"
-
 // moveFilesAside renames the uploads folder to a name of its own in the
 // data directory and returns that name ("" when there were no uploads).
 func (r *Room) moveFilesAside() (string, error) {
-	trash, err := os.MkdirTemp(r.opts.DataDir, wipedFilesPrefix)
+	trash, err := os.MkdirTemp(r.layout.Dir, r.layout.WipedFilesPrefix())
 	if err != nil {
 		return "", err
 	}
-	aside := filepath.Join(trash, filesDir)
+	aside := filepath.Join(trash, filepath.Base(r.filesPath()))
 	if err := os.Rename(r.filesPath(), aside); err != nil {
 		os.Remove(trash)
 		if errors.Is(err, fs.ErrNotExist) {

@@ -8,9 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
+	"github.com/chatbox-dev/chatbox/chat/datadir"
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
 )
@@ -49,12 +49,12 @@ type Store struct {
 // ErrStoreFull is returned when the disk holding the store is full.
 var ErrStoreFull = errors.New("the server's disk is full")
 
-// OpenStore opens or creates dir/messages.db.
+// OpenStore opens or creates the store of the data directory dir.
 func OpenStore(ctx context.Context, dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	path := filepath.Join(dir, "messages.db")
+	path := datadir.Layout{Dir: dir}.Messages()
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
 	if err != nil {
 		if errors.Is(err, bolterrors.ErrTimeout) {

@@ -1,0 +1,51 @@
+// Package datadir names what a box keeps in its data directory. It is the
+// one owner of those names: the room, the appliance (box) and the
+// installer all find a file through a Layout, never by a literal.
+package datadir
+
+import "path/filepath"
+
+// Layout is a data directory: /var/lib/chatbox on a Linux box,
+// /var/chatbox on OpenBSD, ./chatbox-data for serve --dev.
+type Layout struct {
+	// Dir is the directory itself.
+	Dir string
+}
+
+// The names inside a data directory.
+const (
+	messagesFile = "messages.db"
+	filesDir     = "files"
+	adminSocket  = "admin.sock"
+	certMagicDir = "certmagic"
+	localCADir   = "localca"
+	// wipedPrefix starts the name of an uploads folder a destroy moved
+	// aside to delete.
+	wipedPrefix = "files.wiped-"
+)
+
+// Messages is the room's store: messages, the room's record, sessions.
+func (l Layout) Messages() string { return filepath.Join(l.Dir, messagesFile) }
+
+// Files is the folder of uploads; elem names one inside it.
+func (l Layout) Files(elem ...string) string {
+	return filepath.Join(append([]string{l.Dir, filesDir}, elem...)...)
+}
+
+// WipedFilesPattern matches the uploads folders a destroy moved aside
+// (filepath.Glob syntax); WipedFilesPrefix is the start of their names.
+func (l Layout) WipedFilesPattern() string { return filepath.Join(l.Dir, wipedPrefix+"*") }
+
+// WipedFilesPrefix is the name prefix for os.MkdirTemp(l.Dir, prefix).
+func (Layout) WipedFilesPrefix() string { return wipedPrefix }
+
+// AdminSocket is the Unix socket on which the running room takes orders
+// from `chatbox room`.
+func (l Layout) AdminSocket() string { return filepath.Join(l.Dir, adminSocket) }
+
+// CertMagic is certmagic's storage: ACME account, certificates, locks.
+func (l Layout) CertMagic() string { return filepath.Join(l.Dir, certMagicDir) }
+
+// LocalCA is the box's own certificate authority, used when no public
+// certificate can be had.
+func (l Layout) LocalCA() string { return filepath.Join(l.Dir, localCADir) }
