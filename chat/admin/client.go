@@ -1,0 +1,160 @@
+package admin
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"net/http"
+	"net/url"
+	"syscall"
+	"time"
+
+	"github.com/chatbox-dev/chatbox/chat"
+)
+
+// ErrNotRunning is wrapped by the Client's errors when no service answers
+// on its socket.
+var ErrNotRunning = errors.New("chatbox is not running")
+
+// Error is a refusal from the service: its status and its sentence.
+type Error struct {
+	// Status is the HTTP status of the answer.
+	Status int
+	// Code names the kind of refusal as chat.Code.String does; empty when
+	// the service did not say.
+	Code string
+	// Msg is the service's sentence.
+	Msg string
+}
+
+func (e *Error) Error() string { return e.Msg }
+
+// maxAnswer bounds an answer the Client reads.
+const maxAnswer = 1 << 20
+
+// Client asks a running service through its admin socket. Every method
+// takes a context that bounds the request.
+type Client struct {
+	socket string
+	hc     *http.Client
+}
+
+// New returns a Client of the service listening on the Unix socket at
+// socketPath (datadir.Layout.AdminSocket). It connects only when asked.
+func New(socketPath string) *Client {
+	dial := func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", socketPath)
+	}
+	return &Client{
+		socket: socketPath,
+		hc:     &http.Client{Transport: &http.Transport{DialContext: dial, DisableKeepAlives: true}},
+	}
+}
+
+// Info returns the room as the administrator sees it.
+func (c *Client) Info(ctx context.Context) (RoomInfo, error) {
+	var info RoomInfo
+	err := c.do(ctx, http.MethodGet, pathRoom, nil, &info)
+	return info, err
+}
+
+// SetPassword gives the room a new password, making it private, and
+// returns it. Everyone logged in must enter the new one.
+func (c *Client) SetPassword(ctx context.Context) (string, error) {
+	var out PasswordResponse
+	err := c.do(ctx, http.MethodPost, pathPassword, struct{}{}, &out)
+	return out.Password, err
+}
+
+// Reset wipes the room at once and starts a new one, private or not. It
+// returns the new room's password, or "" for a public room.
+func (c *Client) Reset(ctx context.Context, private bool) (string, error) {
+	var out PasswordResponse
+	err := c.do(ctx, http.MethodPost, pathReset, ResetRequest{Private: private}, &out)
+	return out.Password, err
+}
+
+// Destroy starts the destroy countdown and returns when it ends.
+func (c *Client) Destroy(ctx context.Context) (time.Time, error) {
+	var out DestroyResponse
+	err := c.do(ctx, http.MethodPost, pathDestroy, struct{}{}, &out)
+	return out.DestroyAt, err
+}
+
+// InitialPassword takes the password of the private room the service
+// created when it started. The service hands it over once: ok is false
+// when it has none (it was taken already, the service restarted since, or
+// the room was not created at start).
+func (c *Client) InitialPassword(ctx context.Context) (password string, ok bool, err error) {
+	var out PasswordResponse
+	err = c.do(ctx, http.MethodPost, pathInitialPassword, struct{}{}, &out)
+	if e, isErr := errors.AsType[*Error](err); isErr && e.Code == chat.CodeNotFound.String() {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	return out.Password, true, nil
+}
+
+// do sends one request with in as its JSON body (none when nil) and
+// decodes the answer into out.
+func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		raw, err := json.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("encode the request to %s: %w", path, err)
+		}
+		body = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://chatbox"+path, body)
+	if err != nil {
+		return fmt.Errorf("make the request to %s: %w", path, err)
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := c.hc.Do(req)
+	if err != nil {
+		return c.transportError(err)
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(res.Body, maxAnswer))
+	if err != nil {
+		return fmt.Errorf("read chatbox's answer through %s: %w", c.socket, err)
+	}
+	if res.StatusCode >= 300 {
+		var e ErrorResponse
+		if json.Unmarshal(raw, &e) != nil || e.Error == "" {
+			return &Error{Status: res.StatusCode, Msg: fmt.Sprintf("chatbox answered %s to %s %s", res.Status, method, path)}
+		}
+		return &Error{Status: res.StatusCode, Code: e.Code, Msg: e.Error}
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return fmt.Errorf("read chatbox's answer to %s %s: %w", method, path, err)
+	}
+	return nil
+}
+
+// transportError says why a request got no answer.
+func (c *Client) transportError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	switch {
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ECONNREFUSED):
+		return fmt.Errorf("%w: nothing answers on %s", ErrNotRunning, c.socket)
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("talk to chatbox through %s: %w; run as root or as the chatbox user", c.socket, fs.ErrPermission)
+	default:
+		return fmt.Errorf("talk to chatbox through %s: %w", c.socket, err)
+	}
+}

@@ -1,0 +1,166 @@
+package admin
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+
+	"github.com/chatbox-dev/chatbox/chat"
+)
+
+// Who the room says did what, for changes made through the admin API.
+const (
+	resetBy   = "the box's administrator"
+	destroyBy = "admin"
+)
+
+// maxRequest bounds a request body; the largest is a ResetRequest.
+const maxRequest = 1 << 10
+
+// noInitialPassword is the refusal when there is no first password to hand
+// over.
+var noInitialPassword = &chat.Error{
+	Code: chat.CodeNotFound,
+	Msg:  "the room has no first password to hand over: it was taken already, or the service restarted since",
+}
+
+// Handler serves the admin API of svc. It has no authentication: serve it
+// only on a socket that Listen made. Refusals are answered with an
+// ErrorResponse; failures of the service's own are logged to log (which
+// may be nil) and answered without their detail.
+func Handler(svc Service, log *slog.Logger) http.Handler {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	h := &handler{svc: svc, log: log}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+pathRoom, h.info)
+	mux.HandleFunc("POST "+pathPassword, h.password)
+	mux.HandleFunc("POST "+pathReset, h.reset)
+	mux.HandleFunc("POST "+pathDestroy, h.destroy)
+	mux.HandleFunc("POST "+pathInitialPassword, h.initialPassword)
+	return mux
+}
+
+type handler struct {
+	svc Service
+	log *slog.Logger
+}
+
+func (h *handler) info(w http.ResponseWriter, req *http.Request) {
+	info, err := h.svc.Info(req.Context())
+	if err != nil {
+		h.refuse(w, req, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, roomInfo(info))
+}
+
+func (h *handler) password(w http.ResponseWriter, req *http.Request) {
+	password, err := h.svc.SetPassword(req.Context())
+	if err != nil {
+		h.refuse(w, req, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, PasswordResponse{Password: password})
+}
+
+func (h *handler) reset(w http.ResponseWriter, req *http.Request) {
+	var body ResetRequest
+	if err := decodeJSON(w, req, &body); err != nil {
+		h.refuse(w, req, err)
+		return
+	}
+	password, err := h.svc.Reset(req.Context(), body.Private, resetBy)
+	if err != nil {
+		h.refuse(w, req, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, PasswordResponse{Password: password})
+}
+
+func (h *handler) destroy(w http.ResponseWriter, req *http.Request) {
+	at, err := h.svc.Destroy(req.Context(), destroyBy)
+	if err != nil {
+		h.refuse(w, req, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, DestroyResponse{DestroyAt: at})
+}
+
+func (h *handler) initialPassword(w http.ResponseWriter, req *http.Request) {
+	password, ok := h.svc.TakeInitialPassword()
+	if !ok {
+		h.refuse(w, req, noInitialPassword)
+		return
+	}
+	h.log.Info("handed the first password of the room over through the admin socket")
+	writeJSON(w, http.StatusOK, PasswordResponse{Password: password})
+}
+
+// refuse answers err as the room's refusal, and logs a failure of the
+// service's own.
+func (h *handler) refuse(w http.ResponseWriter, req *http.Request, err error) {
+	e := chat.Refusal(err)
+	if e.Code == chat.CodeInternal {
+		h.log.Error("admin request failed", "method", req.Method, "path", req.URL.Path, "err", err)
+	}
+	writeJSON(w, status(e.Code), ErrorResponse{Error: e.Msg, Code: e.Code.String()})
+}
+
+// status is the HTTP status a refusal of code is answered with.
+func status(code chat.Code) int {
+	switch code {
+	case chat.CodeInvalid:
+		return http.StatusBadRequest
+	case chat.CodeTooLong:
+		return http.StatusRequestEntityTooLarge
+	case chat.CodeNotPresent, chat.CodeNoRoom, chat.CodeRoomExists:
+		return http.StatusConflict
+	case chat.CodeRateLimited:
+		return http.StatusTooManyRequests
+	case chat.CodeDiskFull:
+		return http.StatusInsufficientStorage
+	case chat.CodeForbidden:
+		return http.StatusForbidden
+	case chat.CodeUnauthorized:
+		return http.StatusUnauthorized
+	case chat.CodeNotFound:
+		return http.StatusNotFound
+	case chat.CodeUnsupported:
+		return http.StatusUnsupportedMediaType
+	case chat.CodeUnprocessable:
+		return http.StatusUnprocessableEntity
+	case chat.CodeNotAllowed:
+		return http.StatusMethodNotAllowed
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// decodeJSON reads one JSON object of at most maxRequest bytes into v.
+func decodeJSON(w http.ResponseWriter, req *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, req.Body, maxRequest))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	var mbe *http.MaxBytesError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &mbe):
+		return &chat.Error{Code: chat.CodeTooLong, Limit: mbe.Limit, Msg: "the request body is too large"}
+	case errors.Is(err, io.EOF):
+		return &chat.Error{Code: chat.CodeInvalid, Msg: "the request body is empty; send a JSON object"}
+	default:
+		return &chat.Error{Code: chat.CodeInvalid, Msg: "the request body is not the JSON object this request takes: " + err.Error()}
+	}
+}
