@@ -133,7 +133,7 @@ func run(ctx context.Context, cfg config.Config, logw io.Writer, opts runOptions
 	}
 
 	stopNotify := context.AfterFunc(ctx, func() { sdNotify(log, daemon.SdNotifyStopping) })
-	err = Serve(ctx, log, room, listeners, func() {
+	err = Serve(ctx, log, room, cfg.Server.DataDir, listeners, func() {
 		log.Info("chatbox is serving", "url", siteURL("https", certs.name(), httpsPort).String(),
 			"http", httpLn.Addr().String(), "https", httpsLn.Addr().String(), "data", cfg.Server.DataDir)
 		sdNotify(log, daemon.SdNotifyReady)

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/chatbox-dev/chatbox/chat"
+	"github.com/chatbox-dev/chatbox/chat/admin"
+	"github.com/chatbox-dev/chatbox/chat/datadir"
 	"github.com/chatbox-dev/chatbox/config"
 )
 
@@ -32,7 +34,7 @@ func RunDev(ctx context.Context, cfg config.Config, logw io.Writer) error {
 		return fmt.Errorf("listen on %s: %w", cfg.Server.HTTPListen, err)
 	}
 	srv := NewServer(room.Handler(), log)
-	return Serve(ctx, log, room, []Listener{{Server: srv, Listener: ln}}, func() {
+	return Serve(ctx, log, room, cfg.Server.DataDir, []Listener{{Server: srv, Listener: ln}}, func() {
 		log.Info("chatbox is serving", "url", "http://"+ln.Addr().String()+"/", "data", cfg.Server.DataDir)
 	})
 }
@@ -61,11 +63,11 @@ type Listener struct {
 // down: in-flight requests finish (up to 10 s), WebSocket clients get a
 // close frame, and the room's store is closed.
 //
-// It also serves the room's admin API on the Unix socket in the data
-// directory, for `chatbox room` on the same machine. ready is called once
-// every socket is open.
-func Serve(ctx context.Context, log *slog.Logger, room *chat.Room, listeners []Listener, ready func()) error {
-	adminLn, err := room.ListenAdmin(ctx)
+// It also serves the room's admin API on the Unix socket in dataDir, for
+// `chatbox room` and the installer on the same machine. ready is called
+// once every socket is open.
+func Serve(ctx context.Context, log *slog.Logger, room *chat.Room, dataDir string, listeners []Listener, ready func()) error {
+	adminLn, err := admin.Listen(ctx, datadir.Layout{Dir: dataDir}.AdminSocket())
 	if err != nil {
 		for _, l := range listeners {
 			l.Listener.Close()
@@ -73,8 +75,12 @@ func Serve(ctx context.Context, log *slog.Logger, room *chat.Room, listeners []L
 		room.Close()
 		return err
 	}
-	admin := &http.Server{Handler: room.AdminHandler(), ReadHeaderTimeout: 10 * time.Second}
-	listeners = append(listeners, Listener{Server: admin, Listener: adminLn})
+	adminSrv := &http.Server{
+		Handler:           admin.Handler(roomAdmin{room}, log),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	listeners = append(listeners, Listener{Server: adminSrv, Listener: adminLn})
 	ready()
 	errc := make(chan error, len(listeners))
 	for _, l := range listeners {
@@ -113,3 +119,37 @@ func Serve(ctx context.Context, log *slog.Logger, room *chat.Room, listeners []L
 	}
 	return nil
 }
+
+// roomAdmin is the room as the admin API's Service. The room's operations
+// take no context; one that has ended keeps an operation from starting.
+type roomAdmin struct{ room *chat.Room }
+
+func (a roomAdmin) Info(ctx context.Context) (chat.Info, error) {
+	if err := ctx.Err(); err != nil {
+		return chat.Info{}, err
+	}
+	return a.room.Info()
+}
+
+func (a roomAdmin) SetPassword(ctx context.Context) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	return a.room.SetPassword()
+}
+
+func (a roomAdmin) Reset(ctx context.Context, private bool, by string) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	return a.room.Reset(private, by)
+}
+
+func (a roomAdmin) Destroy(ctx context.Context, by string) (time.Time, error) {
+	if err := ctx.Err(); err != nil {
+		return time.Time{}, err
+	}
+	return a.room.Destroy(by)
+}
+
+func (a roomAdmin) TakeInitialPassword() (string, bool) { return a.room.TakeInitialPassword() }
