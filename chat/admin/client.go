@@ -19,7 +19,7 @@ import (
 
 // ErrNotRunning is wrapped by the Client's errors when no service answers
 // on its socket.
-var ErrNotRunning = errors.New("chatbox is not running")
+var ErrNotRunning = errors.New("the chatbox service is not running")
 
 // Error is a refusal from the service: its status and its sentence.
 type Error struct {

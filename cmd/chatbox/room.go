@@ -1,23 +1,21 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/chatbox-dev/chatbox/chat"
+	"github.com/chatbox-dev/chatbox/chat/admin"
+	"github.com/chatbox-dev/chatbox/chat/datadir"
 	"github.com/chatbox-dev/chatbox/config"
 	"github.com/spf13/cobra"
 )
+
+// adminTimeout bounds one request to the running service.
+const adminTimeout = 30 * time.Second
 
 type roomOptions struct {
 	configPath string
@@ -53,7 +51,7 @@ run it as root (or the chatbox user).
 		Short: "Show the room: members, messages, public or private",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return roomInfo(cmd.Context(), s, opts)
+			return withRoom(cmd.Context(), s, opts, roomInfo)
 		},
 	}
 	password := &cobra.Command{
@@ -61,7 +59,7 @@ run it as root (or the chatbox user).
 		Short: "Give the room a new password and print it",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return roomPassword(cmd.Context(), s, opts, "/room/password", nil)
+			return withRoom(cmd.Context(), s, opts, roomPassword)
 		},
 	}
 	reset := &cobra.Command{
@@ -72,7 +70,7 @@ run it as root (or the chatbox user).
 			if !opts.yes {
 				return usagef("reset wipes every message and file at once; add --yes to do it")
 			}
-			return roomPassword(cmd.Context(), s, opts, "/room/reset", map[string]bool{"private": opts.private})
+			return withRoom(cmd.Context(), s, opts, roomReset)
 		},
 	}
 	reset.Flags().BoolVar(&opts.private, "private", false, "make the new room private (its password is printed)")
@@ -82,14 +80,7 @@ run it as root (or the chatbox user).
 		Short: "Start the destroy countdown",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var out struct {
-				DestroyAt time.Time `json:"destroy_at"`
-			}
-			if err := adminCall(cmd.Context(), opts, "POST", "/room/destroy", struct{}{}, &out); err != nil {
-				return err
-			}
-			fmt.Fprintf(s.out, "The room will be destroyed at %s.\n", out.DestroyAt.Local().Format(time.TimeOnly))
-			return nil
+			return withRoom(cmd.Context(), s, opts, roomDestroy)
 		},
 	}
 	cmd.AddCommand(info, password, reset, destroy)
@@ -102,19 +93,12 @@ run it as root (or the chatbox user).
 	return cmd
 }
 
-func roomInfo(ctx context.Context, s *streams, opts *roomOptions) error {
-	var st struct {
-		Exists      bool      `json:"exists"`
-		Private     bool      `json:"private"`
-		CreatedAt   time.Time `json:"created_at"`
-		DestroyedAt time.Time `json:"destroyed_at"`
-		DestroyedBy string    `json:"destroyed_by"`
-		DestroyAt   time.Time `json:"destroy_at"`
-		Members     []string  `json:"members"`
-		Clients     int       `json:"clients"`
-		Messages    int       `json:"messages"`
-	}
-	if err := adminCall(ctx, opts, "GET", "/room", nil, &st); err != nil {
+// roomRun is one room command, run with a client of the service.
+type roomRun func(ctx context.Context, s *streams, opts *roomOptions, c *admin.Client) error
+
+func roomInfo(ctx context.Context, s *streams, _ *roomOptions, c *admin.Client) error {
+	st, err := c.Info(ctx)
+	if err != nil {
 		return err
 	}
 	if !st.Exists {
@@ -138,26 +122,46 @@ func roomInfo(ctx context.Context, s *streams, opts *roomOptions) error {
 	return nil
 }
 
-func roomPassword(ctx context.Context, s *streams, opts *roomOptions, path string, body any) error {
-	var out struct {
-		Password string `json:"password"`
-	}
-	if body == nil {
-		body = struct{}{}
-	}
-	if err := adminCall(ctx, opts, "POST", path, body, &out); err != nil {
+func roomPassword(ctx context.Context, s *streams, _ *roomOptions, c *admin.Client) error {
+	password, err := c.SetPassword(ctx)
+	if err != nil {
 		return err
 	}
-	if out.Password == "" {
-		fmt.Fprintln(s.out, "A new public room is ready.")
-		return nil
-	}
-	fmt.Fprintf(s.out, "The room's password is now:\n\n    %s\n\nEveryone must enter it again.\n", out.Password)
+	printPassword(s, password)
 	return nil
 }
 
-// adminCall sends one request to the running service's admin socket.
-func adminCall(ctx context.Context, opts *roomOptions, method, path string, body, out any) error {
+func roomReset(ctx context.Context, s *streams, opts *roomOptions, c *admin.Client) error {
+	password, err := c.Reset(ctx, opts.private)
+	if err != nil {
+		return err
+	}
+	printPassword(s, password)
+	return nil
+}
+
+func roomDestroy(ctx context.Context, s *streams, _ *roomOptions, c *admin.Client) error {
+	at, err := c.Destroy(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(s.out, "The room will be destroyed at %s.\n", at.Local().Format(time.TimeOnly))
+	return nil
+}
+
+// printPassword tells the room's new password, or that a new room is
+// public.
+func printPassword(s *streams, password string) {
+	if password == "" {
+		fmt.Fprintln(s.out, "A new public room is ready.")
+		return
+	}
+	fmt.Fprintf(s.out, "The room's password is now:\n\n    %s\n\nEveryone must enter it again.\n", password)
+}
+
+// withRoom runs run with a client of the service whose data folder opts
+// name, within adminTimeout.
+func withRoom(ctx context.Context, s *streams, opts *roomOptions, run roomRun) error {
 	dataDir := opts.dataDir
 	if dataDir == "" {
 		cfg, err := config.Load(opts.configPath)
@@ -170,46 +174,11 @@ func adminCall(ctx context.Context, opts *roomOptions, method, path string, body
 			return err
 		}
 	}
-	sock := filepath.Join(dataDir, chat.AdminSocketFile)
-	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", sock)
-		},
-	}}
-	var rd io.Reader
-	if body != nil {
-		raw, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(raw)
+	ctx, cancel := context.WithTimeout(ctx, adminTimeout)
+	defer cancel()
+	err := run(ctx, s, opts, admin.New(datadir.Layout{Dir: dataDir}.AdminSocket()))
+	if errors.Is(err, admin.ErrNotRunning) {
+		return fmt.Errorf("%w; start it with: systemctl start chatbox", err)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, "http://chatbox"+path, rd)
-	if err != nil {
-		return err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	res, err := client.Do(req)
-	if err != nil {
-		if errors.Is(err, os.ErrPermission) {
-			return fmt.Errorf("no permission to talk to the service through %s; run as root", sock)
-		}
-		return fmt.Errorf("the chatbox service is not running on %s (no answer on %s); start it with: systemctl start chatbox", dataDir, sock)
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	if err != nil {
-		return fmt.Errorf("read the service's answer: %w", err)
-	}
-	if res.StatusCode >= 300 {
-		var e struct{ Error string }
-		if json.Unmarshal(raw, &e) == nil && e.Error != "" {
-			return errors.New(e.Error)
-		}
-		return fmt.Errorf("the service answered %s", res.Status)
-	}
-	return json.Unmarshal(raw, out)
+	return err
 }

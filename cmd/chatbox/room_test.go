@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/chatbox-dev/chatbox/chat/datadir"
 )
 
 func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -75,9 +77,13 @@ func TestRoomCommandTalksToTheRunningService(t *testing.T) {
 }
 
 func TestRoomCommandSaysWhenTheServiceIsNotRunning(t *testing.T) {
-	code, _, errOut := runCLI(t, "room", "info", "--data", t.TempDir())
+	data := t.TempDir()
+	code, _, errOut := runCLI(t, "room", "info", "--data", data)
 	if code != 1 || !strings.Contains(errOut, "not running") || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
 		t.Fatalf("got %d %q; want exit 1 and one sentence saying the service is not running", code, errOut)
+	}
+	if sock := (datadir.Layout{Dir: data}).AdminSocket(); !strings.Contains(errOut, sock) || !strings.Contains(errOut, "systemctl start chatbox") {
+		t.Errorf("%q does not name the socket %s and say how to start the service", errOut, sock)
 	}
 	code, _, errOut = runCLI(t, "room", "frobnicate", "--data", t.TempDir())
 	if code != 2 {
