@@ -1,20 +1,10 @@
 package chat
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
-	"os"
-	"path/filepath"
 	"time"
 )
-
-// AdminSocketFile is the Unix socket in the data directory on which a
-// running room takes orders from `chatbox room` on the same machine. Only
-// the service's user (and root) can open it.
-const AdminSocketFile = "admin.sock"
 
 // Reset wipes the room at once (no countdown) and creates a new one. It
 // returns the new room's password when it is private.
@@ -76,74 +66,4 @@ func (r *Room) TakeInitialPassword() (string, bool) {
 	p := r.initialPassword
 	r.initialPassword = ""
 	return p, p != ""
-}
-
-// AdminHandler serves the room's administration API, for the admin socket
-// only: it has no authentication of its own.
-func (r *Room) AdminHandler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /room", func(w http.ResponseWriter, _ *http.Request) {
-		st := r.State()
-		at, by := r.Countdown()
-		count, _ := r.store.MessageCount()
-		writeJSON(w, http.StatusOK, map[string]any{
-			"exists": st.Exists, "private": st.Private, "created_at": st.CreatedAt,
-			"destroyed_at": st.DestroyedAt, "destroyed_by": st.DestroyedBy,
-			"destroy_at": at, "destroy_by": by,
-			"members": r.hub.members(), "clients": r.hub.count(), "messages": count,
-		})
-	})
-	mux.HandleFunc("POST /room/password", func(w http.ResponseWriter, _ *http.Request) {
-		password, err := r.SetPassword()
-		if err != nil {
-			r.writeError(w, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]string{"password": password})
-	})
-	mux.HandleFunc("POST /room/reset", func(w http.ResponseWriter, req *http.Request) {
-		var body struct {
-			Private bool `json:"private"`
-		}
-		if err := decodeJSON(w, req, 1<<10, &body); err != nil {
-			r.writeError(w, err)
-			return
-		}
-		password, err := r.Reset(body.Private, "the box's administrator")
-		if err != nil {
-			r.writeError(w, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]string{"password": password})
-	})
-	mux.HandleFunc("POST /room/destroy", func(w http.ResponseWriter, _ *http.Request) {
-		at, err := r.Destroy("admin")
-		if err != nil {
-			r.writeError(w, err)
-			return
-		}
-		writeJSON(w, http.StatusAccepted, map[string]any{"destroy_at": at})
-	})
-	return mux
-}
-
-// ListenAdmin opens the admin socket in the data directory, replacing a
-// stale one left by a killed process.
-func (r *Room) ListenAdmin(ctx context.Context) (net.Listener, error) {
-	path := filepath.Join(r.opts.DataDir, AdminSocketFile)
-	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
-		c.Close()
-		return nil, fmt.Errorf("another chatbox is already serving %s", r.opts.DataDir)
-	}
-	os.Remove(path)
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "unix", path)
-	if err != nil {
-		return nil, fmt.Errorf("open the admin socket: %w", err)
-	}
-	if err := os.Chmod(path, 0o600); err != nil {
-		ln.Close()
-		return nil, fmt.Errorf("protect the admin socket: %w", err)
-	}
-	return ln, nil
 }
