@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/chatbox-dev/chatbox/chat"
 	"github.com/chatbox-dev/chatbox/config"
 	"github.com/chatbox-dev/chatbox/dyndns"
 	"github.com/coreos/go-systemd/v22/daemon"
@@ -83,10 +82,7 @@ func run(ctx context.Context, cfg config.Config, logw io.Writer, opts runOptions
 		}
 	}
 
-	roomOpts := chat.OptionsFrom(cfg)
-	roomOpts.SecureCookies = true
-	roomOpts.Logger = log
-	room, err := chat.Open(ctx, roomOpts)
+	room, web, err := openRoom(ctx, cfg, log, true)
 	if err != nil {
 		return err
 	}
@@ -102,7 +98,6 @@ func run(ctx context.Context, cfg config.Config, logw io.Writer, opts runOptions
 		return fmt.Errorf("listen on %s (server.https_listen): %w", cfg.Server.HTTPSListen, err)
 	}
 
-	web := room.Handler()
 	httpSrv := NewServer(certs.httpChallenge(httpHandler(certs.site, httpsPort, web)), log)
 	httpsSrv := NewServer(withHSTS(web), log)
 	httpsSrv.TLSConfig = certs.tlsConfig()

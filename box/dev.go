@@ -22,9 +22,7 @@ import (
 // ends, then shuts down gracefully. It is what `chatbox serve --dev` runs.
 func RunDev(ctx context.Context, cfg config.Config, logw io.Writer) error {
 	log := slog.New(slog.NewTextHandler(logw, nil))
-	opts := chat.OptionsFrom(cfg)
-	opts.Logger = log
-	room, err := chat.Open(ctx, opts)
+	room, web, err := openRoom(ctx, cfg, log, false)
 	if err != nil {
 		return err
 	}
@@ -33,7 +31,7 @@ func RunDev(ctx context.Context, cfg config.Config, logw io.Writer) error {
 		room.Close()
 		return fmt.Errorf("listen on %s: %w", cfg.Server.HTTPListen, err)
 	}
-	srv := NewServer(room.Handler(), log)
+	srv := NewServer(web, log)
 	return Serve(ctx, log, room, cfg.Server.DataDir, []Listener{{Server: srv, Listener: ln}}, func() {
 		log.Info("chatbox is serving", "url", "http://"+ln.Addr().String()+"/", "data", cfg.Server.DataDir)
 	})

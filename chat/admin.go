@@ -51,7 +51,7 @@ func (r *Room) Info() (Info, error) {
 		Exists: st.Exists, Private: st.Private, CreatedAt: st.CreatedAt,
 		DestroyedAt: st.DestroyedAt, DestroyedBy: st.DestroyedBy,
 		DestroyAt: at, DestroyBy: by,
-		Members: r.hub.members(), Clients: r.hub.count(), Messages: count,
+		Members: r.hub.Members(), Clients: r.hub.Count(), Messages: count,
 	}, nil
 }
 

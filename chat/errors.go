@@ -90,9 +90,14 @@ type Error struct {
 	Limit int64
 	// RetryAfter is when to try again, for CodeRateLimited.
 	RetryAfter time.Duration
+	// Err is what caused the refusal, when something below said more.
+	Err error
 }
 
 func (e *Error) Error() string { return e.Msg }
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
 
 // invalid refuses malformed input in field.
 func invalid(field, msg string) *Error {
@@ -119,7 +124,7 @@ func Refusal(err error) *Error {
 	switch {
 	case errors.As(err, &e):
 		return e
-	case errors.Is(err, ErrStoreFull):
+	case errors.Is(err, ErrStoreFull), isDiskFull(err):
 		return &Error{Code: CodeDiskFull, Msg: sayDiskFull}
 	case errors.Is(err, errNoRoom):
 		return &Error{Code: CodeNoRoom, Msg: errNoRoom.Error()}

@@ -2,10 +2,6 @@ package chat
 
 import (
 	"errors"
-	"net"
-	"net/http"
-	"net/netip"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -75,66 +71,6 @@ func (l *limiter) sweepLocked(now time.Time) {
 			delete(l.buckets, k)
 		}
 	}
-}
-
-// addrResolver finds the client's address, believing X-Forwarded-For only
-// from trusted proxies.
-type addrResolver struct {
-	trusted []netip.Prefix
-}
-
-func newAddrResolver(trusted []string) addrResolver {
-	var r addrResolver
-	for _, t := range trusted {
-		if p, err := netip.ParsePrefix(t); err == nil {
-			r.trusted = append(r.trusted, p)
-		} else if a, err := netip.ParseAddr(t); err == nil {
-			r.trusted = append(r.trusted, netip.PrefixFrom(a, a.BitLen()))
-		}
-	}
-	return r
-}
-
-func (r addrResolver) isTrusted(a netip.Addr) bool {
-	for _, p := range r.trusted {
-		if p.Contains(a.Unmap()) {
-			return true
-		}
-	}
-	return false
-}
-
-// clientAddr returns the address requests from r are counted against.
-func (r addrResolver) clientAddr(req *http.Request) string {
-	host, _, err := net.SplitHostPort(req.RemoteAddr)
-	if err != nil {
-		host = req.RemoteAddr
-	}
-	addr, err := netip.ParseAddr(host)
-	if err != nil {
-		return host
-	}
-	// Walk X-Forwarded-For from the right while the hop is a trusted proxy.
-	if r.isTrusted(addr) {
-		hops := strings.Split(strings.Join(req.Header.Values("X-Forwarded-For"), ","), ",")
-		for i := len(hops) - 1; i >= 0; i-- {
-			a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-			if err != nil {
-				break
-			}
-			addr = a
-			if !r.isTrusted(a) {
-				break
-			}
-		}
-	}
-	addr = addr.Unmap()
-	if addr.Is6() {
-		// One person usually holds a whole /64.
-		p, _ := addr.Prefix(64)
-		return p.String()
-	}
-	return addr.String()
 }
 
 func isDiskFull(err error) bool {

@@ -2,44 +2,28 @@ package chat
 
 import (
 	"fmt"
+	"github.com/chatbox-dev/chatbox/chat/event"
 	"strings"
-	"time"
 	"unicode"
 	"unicode/utf8"
 )
 
-// Kind tells what a message is.
-type Kind string
+// The room's records and events, named here as the rest of the room
+// knows them.
+type (
+	Kind    = event.Kind
+	Message = event.Message
+	File    = event.File
+	Event   = event.Event
+)
 
 // The kinds of message.
 const (
-	KindText   Kind = "text"
-	KindFile   Kind = "file"
-	KindSystem Kind = "system"
-	KindPing   Kind = "ping"
+	KindText   = event.KindText
+	KindFile   = event.KindFile
+	KindSystem = event.KindSystem
+	KindPing   = event.KindPing
 )
-
-// Message is one entry of the room's history.
-type Message struct {
-	ID   uint64    `json:"id"`
-	TS   time.Time `json:"ts"`
-	Nick string    `json:"nick"`
-	Text string    `json:"text"`
-	Kind Kind      `json:"kind"`
-	To   string    `json:"to,omitempty"`
-	File *File     `json:"file,omitempty"`
-}
-
-// File describes an uploaded file attached to a message.
-type File struct {
-	URL   string `json:"url"`
-	Name  string `json:"name"`
-	Size  int64  `json:"size"`
-	Type  string `json:"type"`
-	Thumb string `json:"thumb,omitempty"`
-	// ID is the file's storage id; never a path from the client.
-	ID string `json:"id,omitempty"`
-}
 
 // MaxNickLength is the longest nickname, in characters.
 const MaxNickLength = 25

@@ -1,13 +1,14 @@
 package chat
 
 import (
+	"fmt"
 	"log/slog"
 	"time"
-
-	"github.com/chatbox-dev/chatbox/config"
 )
 
-// Options configure a Room. OptionsFrom fills them from the box's config.
+// Options configure a Room. The box fills them from its config file,
+// which owns every default; Open refuses options that are out of range
+// rather than quietly changing them.
 type Options struct {
 	// DataDir holds messages.db and files/.
 	DataDir string
@@ -15,12 +16,6 @@ type Options struct {
 	Private bool
 	// CreateOnStart creates a room when none exists yet (serve --dev does).
 	CreateOnStart bool
-	// SecureCookies marks session cookies Secure; true whenever the room is
-	// served over HTTPS.
-	SecureCookies bool
-	// AllowedOrigins are extra origins (scheme://host[:port]) accepted for
-	// WebSocket and state-changing requests besides the request's own host.
-	AllowedOrigins []string
 
 	MaxMessageLength int
 	MaxPGPLength     int
@@ -35,8 +30,6 @@ type Options struct {
 	PostsPerMinute    int
 	LoginsPerMinute   int
 	ConnectsPerMinute int
-	// TrustedProxies are addresses or CIDRs whose X-Forwarded-For is believed.
-	TrustedProxies []string
 
 	// Logger receives the room's log; nil discards it.
 	Logger *slog.Logger
@@ -45,24 +38,29 @@ type Options struct {
 	Now func() time.Time
 }
 
-// OptionsFrom returns the Options a box with cfg runs its room with.
-func OptionsFrom(cfg config.Config) Options {
-	return Options{
-		DataDir:           cfg.Server.DataDir,
-		Private:           cfg.Room.Private,
-		CreateOnStart:     true,
-		MaxMessageLength:  cfg.Room.MaxMessageLength,
-		MaxPGPLength:      cfg.Room.MaxPGPLength,
-		RetentionCount:    cfg.Room.RetentionCount,
-		RetentionAge:      cfg.Room.RetentionAge.Std(),
-		MaxFileSize:       int64(cfg.Room.MaxFileSize),
-		Quota:             int64(cfg.Room.Quota),
-		DestroyCountdown:  cfg.Room.DestroyCountdown.Std(),
-		MaxClients:        cfg.Limits.MaxClients,
-		MaxClientsPerAddr: cfg.Limits.MaxClientsPerAddr,
-		PostsPerMinute:    cfg.Limits.PostsPerMinute,
-		LoginsPerMinute:   cfg.Limits.LoginsPerMinute,
-		ConnectsPerMinute: cfg.Limits.ConnectsPerMinute,
-		TrustedProxies:    cfg.Server.TrustedProxies,
+// validate says which option is out of range.
+func (o Options) validate() error {
+	for _, c := range []struct {
+		name string
+		ok   bool
+	}{
+		{"DataDir", o.DataDir != ""},
+		{"MaxMessageLength", o.MaxMessageLength > 0},
+		{"MaxPGPLength", o.MaxPGPLength >= o.MaxMessageLength},
+		{"RetentionCount", o.RetentionCount >= 0},
+		{"RetentionAge", o.RetentionAge >= 0},
+		{"MaxFileSize", o.MaxFileSize > 0},
+		{"Quota", o.Quota >= o.MaxFileSize},
+		{"DestroyCountdown", o.DestroyCountdown > 0},
+		{"MaxClients", o.MaxClients > 0},
+		{"MaxClientsPerAddr", o.MaxClientsPerAddr > 0},
+		{"PostsPerMinute", o.PostsPerMinute > 0},
+		{"LoginsPerMinute", o.LoginsPerMinute > 0},
+		{"ConnectsPerMinute", o.ConnectsPerMinute > 0},
+	} {
+		if !c.ok {
+			return fmt.Errorf("the room's option %s is out of range", c.name)
+		}
 	}
+	return nil
 }

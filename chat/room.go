@@ -6,11 +6,8 @@ package chat
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -18,29 +15,26 @@ import (
 	"time"
 
 	"github.com/chatbox-dev/chatbox/chat/datadir"
-	"github.com/gorilla/websocket"
+	"github.com/chatbox-dev/chatbox/chat/event"
+	"github.com/chatbox-dev/chatbox/chat/fanout"
+	"github.com/chatbox-dev/chatbox/chat/uploads"
 )
-
-// InitialPasswordFile is written in the data directory, readable by the
-// service only, when a private room is created at start-up: the installer
-// shows it once and deletes it.
-const InitialPasswordFile = "initial-password"
 
 // Room is the one room of a box. Open it, serve Handler, Close it.
 type Room struct {
-	opts    Options
-	layout  datadir.Layout
-	log     *slog.Logger
-	now     func() time.Time
-	store   *Store
-	hub     *hub
-	pw      *passwordCache
-	addrs   addrResolver
-	posts   *limiter
-	logins  *limiter
-	joins   *limiter
-	handler http.Handler
-	uploads uploadGuard
+	opts   Options
+	layout datadir.Layout
+	log    *slog.Logger
+	now    func() time.Time
+	store  *Store
+	hub    *fanout.Hub
+	pw     *passwordCache
+	posts  *limiter
+	logins *limiter
+	joins  *limiter
+	files  *uploads.Dir
+	// uploadMu makes an upload's quota check, rename and message one step.
+	uploadMu sync.Mutex
 
 	// state is the room's record as last stored. Requests read it without
 	// a lock; writeMu serializes the changes to it (create, password,
@@ -67,7 +61,15 @@ type Room struct {
 
 // Open opens (or creates) the room's store under opts.DataDir.
 func Open(ctx context.Context, opts Options) (*Room, error) {
-	opts = withDefaults(opts)
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	store, err := OpenStore(ctx, opts.DataDir)
 	if err != nil {
 		return nil, err
@@ -84,9 +86,9 @@ func Open(ctx context.Context, opts Options) (*Room, error) {
 		log:    opts.Logger,
 		now:    opts.Now,
 		store:  store,
-		hub:    newHub(st.LastID),
+		hub:    fanout.New(st.LastID),
+		files:  uploads.New(datadir.Layout{Dir: opts.DataDir}, opts.MaxFileSize),
 		pw:     newPasswordCache(),
-		addrs:  newAddrResolver(opts.TrustedProxies),
 		posts:  newLimiter(opts.PostsPerMinute, max(opts.PostsPerMinute/6, 5)),
 		logins: newLimiter(opts.LoginsPerMinute, max(opts.LoginsPerMinute/2, 3)),
 		joins:  newLimiter(opts.ConnectsPerMinute, max(opts.ConnectsPerMinute/3, 5)),
@@ -103,65 +105,13 @@ func Open(ctx context.Context, opts Options) (*Room, error) {
 		}
 		if password != "" {
 			r.initialPassword = password
-			path := filepath.Join(opts.DataDir, InitialPasswordFile)
-			if err := os.WriteFile(path, []byte(password+"\n"), 0o600); err != nil {
-				store.Close()
-				return nil, fmt.Errorf("save the new room's password for the installer: %w", err)
-			}
-			r.log.Info("created a private room; its password is in the data directory", "file", path)
+			r.log.Info("created a private room; `chatbox room password` or the installer hands out its password")
 		}
 	}
 	r.sweepFiles()
-	r.handler = r.routes()
 	r.bg.Add(1)
 	go r.housekeeping()
 	return r, nil
-}
-
-func withDefaults(o Options) Options {
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	if o.MaxMessageLength <= 0 {
-		o.MaxMessageLength = 1000
-	}
-	if o.MaxPGPLength < o.MaxMessageLength {
-		o.MaxPGPLength = max(64<<10, o.MaxMessageLength)
-	}
-	if o.MaxClients <= 0 {
-		o.MaxClients = 20000
-	}
-	if o.MaxClientsPerAddr <= 0 {
-		o.MaxClientsPerAddr = 50
-	}
-	if o.PostsPerMinute <= 0 {
-		o.PostsPerMinute = 120
-	}
-	if o.ConnectsPerMinute <= 0 {
-		o.ConnectsPerMinute = 60
-	}
-	if o.LoginsPerMinute <= 0 {
-		o.LoginsPerMinute = 10
-	}
-	if o.MaxFileSize <= 0 {
-		o.MaxFileSize = 10 << 20
-	}
-	if o.Quota <= 0 {
-		o.Quota = 500 << 20
-	}
-	return o
-}
-
-// Handler serves the room's page, API and WebSocket.
-func (r *Room) Handler() http.Handler { return r.handler }
-
-// CloseClients sends every WebSocket client a close frame ("going away")
-// and waits briefly for them to be sent.
-func (r *Room) CloseClients() {
-	r.hub.closeAll(websocket.CloseGoingAway, "the server is restarting", 5*time.Second)
 }
 
 // Close stops background work and closes the store. Call it after the HTTP
@@ -236,7 +186,7 @@ func (r *Room) SetPassword() (string, error) {
 		return "", err
 	}
 	// Outside every lock: this waits for the close frames to go out.
-	r.hub.closeAll(websocket.ClosePolicyViolation, "the room's password changed", time.Second)
+	r.hub.CloseAll(fanout.ClosePolicy, "the room's password changed", time.Second)
 	return password, nil
 }
 
@@ -290,7 +240,7 @@ func (r *Room) Post(ctx context.Context, from Sender, text string) (Message, err
 		if err := ValidateNick(to); err != nil {
 			return Message{}, invalid("text", "ping whom? write /ping NICK message")
 		}
-		if !r.hub.present(to) {
+		if !r.hub.Present(to) {
 			return Message{}, &Error{Code: CodeNotPresent, Msg: to + " is not in the room right now"}
 		}
 		m.Kind, m.To = KindPing, to
@@ -304,7 +254,7 @@ func (r *Room) store1(ctx context.Context, m Message) (Message, error) {
 	if err != nil {
 		return Message{}, err
 	}
-	r.hub.publish(stored)
+	r.hub.Publish(stored)
 	return stored, nil
 }
 
@@ -326,7 +276,7 @@ func (r *Room) Destroy(nick string) (at time.Time, err error) {
 	r.destroyBy = nick
 	r.countdown = time.AfterFunc(r.opts.DestroyCountdown, r.wipe)
 	r.log.Info("room destroy countdown started", "by", nick, "at", r.destroyAt)
-	r.hub.broadcast(Event{Type: "destroy", By: nick, At: r.destroyAt})
+	r.hub.Broadcast(Event{Type: event.TypeDestroy, By: nick, At: r.destroyAt})
 	return r.destroyAt, nil
 }
 
@@ -355,7 +305,7 @@ func (r *Room) wipe() {
 		r.writeMu.Unlock()
 		r.endCountdown()
 		r.log.Error("destroy the room", "err", err)
-		r.hub.broadcast(Event{Type: "error", Error: "the room could not be destroyed: " + err.Error()})
+		r.hub.Broadcast(Event{Type: event.TypeError, Error: "the room could not be destroyed: " + err.Error()})
 		return
 	}
 	// Move the uploads aside at once; delete them once nothing waits.
@@ -365,12 +315,12 @@ func (r *Room) wipe() {
 	}
 	r.state.Store(&st)
 	r.pw.forget()
-	r.hub.resetSequence(st.LastID)
+	r.hub.ResetSequence(st.LastID)
 	r.writeMu.Unlock()
 	r.endCountdown()
 	r.log.Info("room destroyed", "by", by)
-	r.hub.broadcast(Event{Type: "destroy", By: by, At: st.DestroyedAt, Done: true})
-	go r.hub.closeAll(websocket.CloseNormalClosure, "the room was destroyed", 5*time.Second)
+	r.hub.Broadcast(Event{Type: event.TypeDestroy, By: by, At: st.DestroyedAt, Done: true})
+	go r.hub.CloseAll(fanout.CloseNormal, "the room was destroyed", 5*time.Second)
 	if trash != "" {
 		if err := r.removeAll(trash); err != nil {
 			r.log.Error("remove uploaded files", "err", err)
@@ -392,8 +342,8 @@ func (r *Room) moveFilesAside() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	aside := filepath.Join(trash, filepath.Base(r.filesPath()))
-	if err := os.Rename(r.filesPath(), aside); err != nil {
+	aside := filepath.Join(trash, filepath.Base(r.layout.Files()))
+	if err := os.Rename(r.layout.Files(), aside); err != nil {
 		os.Remove(trash)
 		if errors.Is(err, fs.ErrNotExist) {
 			return "", nil
@@ -409,7 +359,7 @@ func (r *Room) housekeeping() {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
 	for {
-		r.applyRetention()
+		r.ApplyRetention()
 		select {
 		case <-r.ctx.Done():
 			return
@@ -418,7 +368,7 @@ func (r *Room) housekeeping() {
 	}
 }
 
-func (r *Room) applyRetention() {
+func (r *Room) ApplyRetention() {
 	now := r.now()
 	var before time.Time
 	if r.opts.RetentionAge > 0 {
@@ -444,7 +394,7 @@ func (r *Room) removeFile(m Message) {
 	if m.File == nil || m.File.ID == "" {
 		return
 	}
-	if err := os.RemoveAll(r.filesPath(m.File.ID)); err != nil {
+	if err := r.files.Remove(m.File.ID); err != nil {
 		r.log.Error("remove upload", "err", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/chatbox-dev/chatbox/chat/datadir"
@@ -213,37 +214,87 @@ func (s *Store) Append(ctx context.Context, m Message) (Message, error) {
 
 var errNoRoom = errors.New("there is no room here; create one first")
 
-// List returns up to limit messages after id, oldest first. With after <
-// 0 it returns the newest limit messages, oldest first.
-func (s *Store) List(after int64, limit int) ([]Message, error) {
-	out := make([]Message, 0, min(limit, 256))
-	err := s.db.View(func(tx *bolt.Tx) error {
+// walk calls fn with each stored message from the one at key from on
+// (the first when from is nil), oldest first, or newest first when back
+// is set (from the last when from is nil), until fn says stop. It is the
+// one way the store reads its messages.
+func (s *Store) walk(from []byte, back bool, fn func(Message) (more bool, err error)) error {
+	return s.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketMessages).Cursor()
 		var k, v []byte
-		if after < 0 {
-			// Walk back limit entries from the end, then forward.
-			n := 0
-			for k, _ = c.Last(); k != nil && n < limit-1; k, _ = c.Prev() {
-				n++
+		switch {
+		case from != nil:
+			k, v = c.Seek(from)
+			if back && k == nil {
+				k, v = c.Last()
 			}
-			if k == nil {
-				k, v = c.First()
-			} else {
-				k, v = c.Seek(k)
-			}
-		} else {
-			k, v = c.Seek(idKey(uint64(after) + 1))
+		case back:
+			k, v = c.Last()
+		default:
+			k, v = c.First()
 		}
-		for ; k != nil && len(out) < limit; k, v = c.Next() {
+		step := c.Next
+		if back {
+			step = c.Prev
+		}
+		for ; k != nil; k, v = step() {
 			var m Message
 			if err := json.Unmarshal(v, &m); err != nil {
 				return fmt.Errorf("decode message %d: %w", binary.BigEndian.Uint64(k), err)
 			}
-			out = append(out, m)
+			more, err := fn(m)
+			if err != nil || !more {
+				return err
+			}
 		}
 		return nil
 	})
+}
+
+// List returns up to limit messages after id, oldest first. With after <
+// 0 it returns the newest limit messages, oldest first.
+func (s *Store) List(after int64, limit int) ([]Message, error) {
+	out := make([]Message, 0, min(limit, 256))
+	if after < 0 {
+		err := s.walk(nil, true, func(m Message) (bool, error) {
+			out = append(out, m)
+			return len(out) < limit, nil
+		})
+		slices.Reverse(out)
+		return out, err
+	}
+	err := s.walk(idKey(uint64(after)+1), false, func(m Message) (bool, error) {
+		out = append(out, m)
+		return len(out) < limit, nil
+	})
 	return out, err
+}
+
+// Newest returns up to limit messages that keep accepts, newest first.
+func (s *Store) Newest(limit int, keep func(Message) bool) ([]Message, error) {
+	var out []Message
+	if limit <= 0 {
+		return out, nil
+	}
+	err := s.walk(nil, true, func(m Message) (bool, error) {
+		if keep(m) {
+			out = append(out, m)
+		}
+		return len(out) < limit, nil
+	})
+	return out, err
+}
+
+// fileIDs returns the storage ids of every upload a stored message carries.
+func (s *Store) fileIDs() (map[string]bool, error) {
+	ids := make(map[string]bool)
+	err := s.walk(nil, false, func(m Message) (bool, error) {
+		if m.File != nil && m.File.ID != "" {
+			ids[m.File.ID] = true
+		}
+		return true, nil
+	})
+	return ids, err
 }
 
 // Prune deletes messages beyond the newest keep (when keep > 0) and those

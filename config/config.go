@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/chatbox-dev/chatbox/internal/bytesize"
 	"net"
 	"os"
 	"strings"
@@ -437,39 +438,7 @@ func (s *Size) UnmarshalText(b []byte) error {
 // MarshalText writes s in the largest whole binary unit.
 func (s Size) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
-func (s Size) String() string {
-	units := []struct {
-		suffix string
-		n      int64
-	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}}
-	for _, u := range units {
-		if s != 0 && int64(s)%u.n == 0 {
-			return fmt.Sprintf("%d%s", int64(s)/u.n, u.suffix)
-		}
-	}
-	return fmt.Sprintf("%d", int64(s))
-}
+func (s Size) String() string { return bytesize.Format(int64(s)) }
 
 // ParseSize parses a byte count such as "10MiB".
-func ParseSize(text string) (int64, error) {
-	t := strings.TrimSpace(text)
-	mult := int64(1)
-	for _, u := range []struct {
-		suffix string
-		n      int64
-	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"GB", 1e9}, {"MB", 1e6}, {"KB", 1e3}, {"B", 1}} {
-		if strings.HasSuffix(t, u.suffix) {
-			mult = u.n
-			t = strings.TrimSpace(strings.TrimSuffix(t, u.suffix))
-			break
-		}
-	}
-	var n int64
-	if _, err := fmt.Sscanf(t, "%d", &n); err != nil || fmt.Sprint(n) != t || n < 0 {
-		return 0, fmt.Errorf("%q is not a size like 512KiB or 10MiB", text)
-	}
-	if n > (1<<62)/mult {
-		return 0, fmt.Errorf("%q is too large", text)
-	}
-	return n * mult, nil
-}
+func ParseSize(text string) (int64, error) { return bytesize.Parse(text) }

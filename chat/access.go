@@ -1,0 +1,166 @@
+package chat
+
+import (
+	"context"
+	"time"
+	"unicode/utf8"
+
+	"github.com/chatbox-dev/chatbox/chat/fanout"
+)
+
+// Charge takes cost from addr's budget of events, or says when to come
+// back. Every event a client sends is charged to it, on every transport.
+func (r *Room) Charge(addr string, cost int) error {
+	if ok, retry := r.posts.allow(addr, cost, r.now()); !ok {
+		return &Error{Code: CodeRateLimited, Msg: "you are posting too fast; wait a moment", RetryAfter: retry}
+	}
+	return nil
+}
+
+// ChargeConnect takes one connection from addr's budget of connections.
+func (r *Room) ChargeConnect(addr string) error {
+	if ok, retry := r.joins.allow(addr, 1, r.now()); !ok {
+		return &Error{Code: CodeRateLimited, Msg: "you are connecting too often; wait a moment", RetryAfter: retry}
+	}
+	return nil
+}
+
+// textCost is what a message costs against its sender's write budget: 1,
+// plus 1 for every 332 characters, so a wall of text counts as several
+// messages (hack.chat charges the same way).
+func textCost(text string) int { return 1 + utf8.RuneCountInString(text)/332 }
+
+var errPrivate = &Error{Code: CodeUnauthorized, Msg: "this room is private; log in with its password"}
+
+// Credentials are what a request offers to enter a private room: a
+// session token, a password, or neither.
+type Credentials struct {
+	// Addr is the address wrong passwords are counted against.
+	Addr    string
+	Session string
+	// Password counts only when HasPassword is set (an empty one is a
+	// guess like any other).
+	Password    string
+	HasPassword bool
+}
+
+// Enter lets c into the room: a public room lets anyone in; a private one
+// wants a live session or the password.
+func (r *Room) Enter(c Credentials) error {
+	st := r.State()
+	if !st.Exists {
+		return errNoRoom
+	}
+	if !st.Private {
+		return nil
+	}
+	if c.Session != "" {
+		ok, err := r.store.SessionValid(sessionHash(c.Session), r.now())
+		if err != nil {
+			return err
+		}
+		if ok {
+			return nil
+		}
+	}
+	if c.HasPassword {
+		return r.checkLogin(c.Addr, st, c.Password)
+	}
+	return errPrivate
+}
+
+// checkLogin verifies password, throttling wrong guesses per address.
+func (r *Room) checkLogin(addr string, st RoomState, password string) error {
+	if r.pw.known(password) {
+		return nil
+	}
+	if ok, retry := r.logins.allow(addr, 1, r.now()); !ok {
+		return &Error{Code: CodeRateLimited, Msg: "too many password attempts; wait a moment", RetryAfter: retry}
+	}
+	ok, err := checkPassword(st.PasswordHash, password)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return &Error{Code: CodeUnauthorized, Msg: "wrong password"}
+	}
+	r.pw.remember(password)
+	return nil
+}
+
+// SessionLifetime is how long a session lasts.
+const SessionLifetime = 30 * 24 * time.Hour
+
+// StartSession stores a new session and returns its token, which the
+// client keeps (a cookie); only its hash is stored.
+func (r *Room) StartSession() (string, error) {
+	token, hash, err := newSessionToken()
+	if err != nil {
+		return "", err
+	}
+	if err := r.store.AddSession(hash, r.now().Add(SessionLifetime)); err != nil {
+		return "", err
+	}
+	return token, nil
+}
+
+// Members returns the nicknames in the room now, sorted.
+func (r *Room) Members() []string { return r.hub.Members() }
+
+// Messages returns up to limit messages after id, oldest first; with
+// after < 0, the newest limit messages.
+func (r *Room) Messages(after int64, limit int) ([]Message, error) {
+	return r.store.List(after, limit)
+}
+
+// Newest returns up to limit messages that keep accepts, newest first.
+func (r *Room) Newest(limit int, keep func(Message) bool) ([]Message, error) {
+	return r.store.Newest(limit, keep)
+}
+
+// Limits the transports need to size what they read.
+func (r *Room) MaxMessageLength() int { return r.opts.MaxMessageLength }
+
+// MaxPGPLength is the longest OpenPGP message, in characters.
+func (r *Room) MaxPGPLength() int { return r.opts.MaxPGPLength }
+
+// MaxFileSize is the largest file, in bytes.
+func (r *Room) MaxFileSize() int64 { return r.opts.MaxFileSize }
+
+// Join registers a client of the room's event stream; its first event is
+// the room's presence. It is refused when the room, or the client's
+// address, has as many connections as it may.
+func (r *Room) Join(c *fanout.Client) error {
+	if refusal := r.hub.Add(c, r.opts.MaxClients, r.opts.MaxClientsPerAddr); refusal != "" {
+		return &Error{Code: CodeRateLimited, Msg: refusal}
+	}
+	return nil
+}
+
+// Leave unregisters a client; the room hears it left when it was the
+// nickname's last connection.
+func (r *Room) Leave(c *fanout.Client) { r.hub.Remove(c) }
+
+// Rename gives a client another nickname.
+func (r *Room) Rename(c *fanout.Client, nick string) error {
+	if err := ValidateNick(nick); err != nil {
+		return invalid("nick", err.Error())
+	}
+	r.hub.Rename(c, nick)
+	return nil
+}
+
+// PostFrom posts text from a client of the event stream, under its
+// nickname.
+func (r *Room) PostFrom(ctx context.Context, c *fanout.Client, text string) (Message, error) {
+	return r.Post(ctx, Sender{Addr: c.Addr(), Nick: r.hub.NickOf(c)}, text)
+}
+
+// Tell sends one client an event of its own (a refusal).
+func (r *Room) Tell(c *fanout.Client, ev Event) { r.hub.SendTo(c, ev) }
+
+// CloseClients ends every event stream ("going away") and waits briefly
+// for the close frames to be sent.
+func (r *Room) CloseClients() {
+	r.hub.CloseAll(fanout.CloseGoingAway, "the server is restarting", 5*time.Second)
+}

@@ -1,0 +1,452 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"github.com/chatbox-dev/chatbox/chat"
+	"io"
+	"math"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// bodyReadTimeout bounds how long reading a JSON body may take.
+const bodyReadTimeout = 30 * time.Second
+
+// writeJSON writes v with status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// httpStatus is the status a refusal of code is answered with.
+func httpStatus(code chat.Code) int {
+	switch code {
+	case chat.CodeInvalid:
+		return http.StatusBadRequest
+	case chat.CodeTooLong:
+		return http.StatusRequestEntityTooLarge
+	case chat.CodeNotPresent, chat.CodeNoRoom, chat.CodeRoomExists:
+		return http.StatusConflict
+	case chat.CodeRateLimited:
+		return http.StatusTooManyRequests
+	case chat.CodeDiskFull:
+		return http.StatusInsufficientStorage
+	case chat.CodeForbidden:
+		return http.StatusForbidden
+	case chat.CodeUnauthorized:
+		return http.StatusUnauthorized
+	case chat.CodeNotFound:
+		return http.StatusNotFound
+	case chat.CodeUnsupported:
+		return http.StatusUnsupportedMediaType
+	case chat.CodeUnprocessable:
+		return http.StatusUnprocessableEntity
+	case chat.CodeNotAllowed:
+		return http.StatusMethodNotAllowed
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+// refusal is the room's Error for err on any transport: a body over its
+// limit is a refusal like any other, and a failure of the server's own is
+// logged (the client hears only that it failed).
+func (s *Server) refusal(err error) *chat.Error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return bodyTooLarge(mbe.Limit)
+	}
+	e := chat.Refusal(err)
+	if e.Code == chat.CodeInternal {
+		s.log.Error("request failed", "err", err)
+	}
+	return e
+}
+
+func bodyTooLarge(limit int64) *chat.Error {
+	return &chat.Error{Code: chat.CodeTooLong, Limit: limit, Msg: fmt.Sprintf("the request body is larger than %d bytes", limit)}
+}
+
+// invalid refuses a malformed request.
+func invalid(msg string) *chat.Error { return &chat.Error{Code: chat.CodeInvalid, Msg: msg} }
+
+// writeError answers err as {"error": "..."} with its status.
+func (s *Server) writeError(w http.ResponseWriter, err error) {
+	e := s.refusal(err)
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(retrySeconds(e.RetryAfter)))
+	}
+	writeJSON(w, httpStatus(e.Code), map[string]string{"error": e.Msg})
+}
+
+// retrySeconds rounds a wait up to whole seconds, as Retry-After counts.
+func retrySeconds(d time.Duration) int { return int(math.Ceil(d.Seconds())) }
+
+// decodeJSON reads one JSON object of at most limit bytes into v.
+func decodeJSON(w http.ResponseWriter, req *http.Request, limit int64, v any) error {
+	ct, _, _ := mime.ParseMediaType(req.Header.Get("Content-Type"))
+	if ct != "application/json" {
+		return &chat.Error{Code: chat.CodeUnsupported, Msg: "send the body as JSON with Content-Type: application/json"}
+	}
+	if req.ContentLength > limit {
+		// Refuse before reading a byte of it.
+		return bodyTooLarge(limit)
+	}
+	// A body that trickles in is cut off, so slow clients cannot hold a
+	// connection open forever.
+	http.NewResponseController(w).SetReadDeadline(time.Now().Add(bodyReadTimeout))
+	raw, err := io.ReadAll(http.MaxBytesReader(w, req.Body, limit))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return bodyTooLarge(mbe.Limit)
+		}
+		return invalid("the body could not be read")
+	}
+	// encoding/json would quietly turn broken text into U+FFFD; refuse it.
+	if !utf8.Valid(raw) || !pairedSurrogates(raw) {
+		return invalid("the body is not valid UTF-8 text")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &mbe):
+			return bodyTooLarge(mbe.Limit)
+		case errors.As(err, &se), errors.Is(err, io.ErrUnexpectedEOF):
+			return invalid("the body is not valid JSON")
+		case errors.As(err, &te):
+			return invalid(fmt.Sprintf("the field %q must be a %s", te.Field, te.Type))
+		case errors.Is(err, io.EOF):
+			return invalid("the body is empty; send a JSON object")
+		case strings.HasPrefix(err.Error(), "json: unknown field"):
+			return invalid("unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field "))
+		default:
+			return invalid("the body is not a valid JSON object")
+		}
+	}
+	if dec.More() {
+		return invalid("send one JSON object, not several")
+	}
+	return nil
+}
+
+// pairedSurrogates reports whether every \uD800-\uDFFF escape in a JSON
+// text is half of a proper surrogate pair.
+func pairedSurrogates(raw []byte) bool {
+	surrogate := func(i int) (high, ok bool) {
+		if i+6 > len(raw) || raw[i] != '\\' || raw[i+1] != 'u' {
+			return false, false
+		}
+		v, err := strconv.ParseUint(string(raw[i+2:i+6]), 16, 16)
+		if err != nil || v < 0xD800 || v > 0xDFFF {
+			return false, false
+		}
+		return v < 0xDC00, true
+	}
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		if i+1 < len(raw) && raw[i+1] == '\\' {
+			i++ // an escaped backslash
+			continue
+		}
+		high, ok := surrogate(i)
+		if !ok {
+			continue
+		}
+		if !high {
+			return false // a low half with no high half before it
+		}
+		if high2, ok2 := surrogate(i + 6); !ok2 || high2 {
+			return false
+		}
+		i += 11
+	}
+	return true
+}
+
+// sameOrigin reports whether a browser request comes from a page of this
+// room (or an allowed origin). Requests without Origin (curl, scripts)
+// pass: they carry no ambient browser credentials of another site.
+func (s *Server) sameOrigin(req *http.Request) bool {
+	origin := req.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	if strings.EqualFold(u.Host, req.Host) {
+		return true
+	}
+	for _, o := range s.opts.AllowedOrigins {
+		if strings.EqualFold(strings.TrimSuffix(o, "/"), origin) {
+			return true
+		}
+	}
+	return false
+}
+
+// guardWrite rejects cross-site and over-rate writes. cost is the number
+// of rate tokens the write takes.
+func (s *Server) guardWrite(req *http.Request, cost int) error {
+	if !s.sameOrigin(req) {
+		return errCrossSite
+	}
+	return s.room.Charge(s.addrs.clientAddr(req), cost)
+}
+
+var errCrossSite = &chat.Error{Code: chat.CodeForbidden, Msg: "requests from other sites are refused"}
+
+// requireRoom answers a request that needs a room and access to it.
+func (s *Server) requireRoom(w http.ResponseWriter, req *http.Request) bool {
+	if err := s.room.Enter(s.credentials(req)); err != nil {
+		if chat.Refusal(err).Code == chat.CodeUnauthorized {
+			// Only here, never on /api/login: a browser's fetch that sees
+			// this header opens its own password dialog.
+			w.Header().Set("WWW-Authenticate", `Basic realm="chatbox", charset="UTF-8"`)
+		}
+		s.writeError(w, err)
+		return false
+	}
+	return true
+}
+
+const sessionCookie = "chatbox_session"
+
+// credentials are what req offers to enter a private room: the session
+// cookie, or HTTP basic auth carrying the password (any user name).
+func (s *Server) credentials(req *http.Request) chat.Credentials {
+	c := chat.Credentials{Addr: s.addrs.clientAddr(req)}
+	if cookie, err := req.Cookie(sessionCookie); err == nil {
+		c.Session = cookie.Value
+	}
+	_, c.Password, c.HasPassword = req.BasicAuth()
+	return c
+}
+
+// roomInfo is the public view of the room.
+type roomInfo struct {
+	Exists      bool      `json:"exists"`
+	Name        string    `json:"name,omitempty"`
+	Private     bool      `json:"private"`
+	CreatedAt   time.Time `json:"created_at,omitzero"`
+	DestroyedAt time.Time `json:"destroyed_at,omitzero"`
+	DestroyedBy string    `json:"destroyed_by,omitempty"`
+	// DestroyAt is set while a destroy countdown runs.
+	DestroyAt time.Time `json:"destroy_at,omitzero"`
+	Members   []string  `json:"members"`
+	// Authorized tells the page whether it must ask for the password.
+	Authorized bool `json:"authorized"`
+	// Limits the page needs.
+	MaxMessageLength int    `json:"max_message_length"`
+	MaxFileSize      int64  `json:"max_file_size"`
+	LastID           uint64 `json:"last_id"`
+}
+
+func (s *Server) handleGetRoom(w http.ResponseWriter, req *http.Request) {
+	st := s.room.State()
+	info := roomInfo{
+		Exists:           st.Exists,
+		Private:          st.Private,
+		DestroyedAt:      st.DestroyedAt,
+		DestroyedBy:      st.DestroyedBy,
+		Members:          []string{},
+		MaxMessageLength: s.room.MaxMessageLength(),
+		MaxFileSize:      s.room.MaxFileSize(),
+	}
+	if st.Exists {
+		info.Authorized = s.room.Enter(s.credentials(req)) == nil
+	}
+	if info.Authorized {
+		info.Name = st.Name
+		info.CreatedAt = st.CreatedAt
+		info.Members = s.room.Members()
+		info.DestroyAt, _ = s.room.Countdown()
+		info.LastID = st.LastID
+	}
+	writeJSON(w, http.StatusOK, info)
+}
+
+func (s *Server) handleCreateRoom(w http.ResponseWriter, req *http.Request) {
+	if err := s.guardWrite(req, 5); err != nil {
+		s.writeError(w, err)
+		return
+	}
+	var body struct {
+		Private bool `json:"private"`
+	}
+	if err := decodeJSON(w, req, 1<<10, &body); err != nil {
+		s.writeError(w, err)
+		return
+	}
+	password, err := s.room.Create(body.Private)
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	resp := map[string]string{"url": s.roomURL(req)}
+	if password != "" {
+		resp["password"] = password
+		// The creator is logged in at once.
+		if err := s.startSession(w, req); err != nil {
+			s.writeError(w, err)
+			return
+		}
+	}
+	writeJSON(w, http.StatusCreated, resp)
+}
+
+func (s *Server) roomURL(req *http.Request) string {
+	scheme := "http"
+	if req.TLS != nil || s.opts.SecureCookies {
+		scheme = "https"
+	}
+	return scheme + "://" + req.Host + "/"
+}
+
+func (s *Server) startSession(w http.ResponseWriter, req *http.Request) error {
+	token, err := s.room.StartSession()
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name:     sessionCookie,
+		Value:    token,
+		Path:     "/",
+		MaxAge:   int(chat.SessionLifetime.Seconds()),
+		HttpOnly: true,
+		Secure:   s.opts.SecureCookies || req.TLS != nil,
+		SameSite: http.SameSiteStrictMode,
+	})
+	return nil
+}
+
+func (s *Server) handleLogin(w http.ResponseWriter, req *http.Request) {
+	if !s.sameOrigin(req) {
+		s.writeError(w, errCrossSite)
+		return
+	}
+	var body struct {
+		Password string `json:"password"`
+	}
+	if err := decodeJSON(w, req, 1<<10, &body); err != nil {
+		s.writeError(w, err)
+		return
+	}
+	st := s.room.State()
+	if st.Exists && !st.Private {
+		writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+		return
+	}
+	if err := s.room.Enter(chat.Credentials{Addr: s.addrs.clientAddr(req), Password: body.Password, HasPassword: true}); err != nil {
+		s.writeError(w, err)
+		return
+	}
+	if err := s.startSession(w, req); err != nil {
+		s.writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+}
+
+func (s *Server) handleListMessages(w http.ResponseWriter, req *http.Request) {
+	if !s.requireRoom(w, req) {
+		return
+	}
+	q := req.URL.Query()
+	after := int64(-1)
+	if v := q.Get("after"); v != "" {
+		v, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || v < 0 {
+			s.writeError(w, invalid("after must be a message id (a whole number, 0 or more)"))
+			return
+		}
+		after = v
+	}
+	limit := 100
+	if v := q.Get("limit"); v != "" {
+		v, err := strconv.Atoi(v)
+		if err != nil || v < 1 || v > 1000 {
+			s.writeError(w, invalid("limit must be a whole number from 1 to 1000"))
+			return
+		}
+		limit = v
+	}
+	msgs, err := s.room.Messages(after, limit)
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, msgs)
+}
+
+// acceptWrite admits a JSON write to the room: the room exists and the
+// caller may enter it, the request is same-origin and within its rate, and
+// the body decodes into body. On refusal it answers and returns false.
+func (s *Server) acceptWrite(w http.ResponseWriter, req *http.Request, cost int, limit int64, body any) bool {
+	if !s.requireRoom(w, req) {
+		return false
+	}
+	if err := s.guardWrite(req, cost); err != nil {
+		s.writeError(w, err)
+		return false
+	}
+	if err := decodeJSON(w, req, limit, body); err != nil {
+		s.writeError(w, err)
+		return false
+	}
+	return true
+}
+
+func (s *Server) handlePostMessage(w http.ResponseWriter, req *http.Request) {
+	var body struct {
+		Nick string `json:"nick"`
+		Text string `json:"text"`
+	}
+	if !s.acceptWrite(w, req, 1, int64(s.room.MaxPGPLength())*6+1024, &body) {
+		return
+	}
+	m, err := s.room.Post(req.Context(), chat.Sender{Addr: s.addrs.clientAddr(req), Nick: body.Nick}, body.Text)
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, m)
+}
+
+func (s *Server) handleDestroy(w http.ResponseWriter, req *http.Request) {
+	var body struct {
+		Nick string `json:"nick"`
+	}
+	if !s.acceptWrite(w, req, 1, 1<<10, &body) {
+		return
+	}
+	at, err := s.room.Destroy(body.Nick)
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	_, by := s.room.Countdown()
+	writeJSON(w, http.StatusAccepted, map[string]any{"destroy_at": at, "by": by})
+}
+
+func handleHealth(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}

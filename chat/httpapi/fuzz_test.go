@@ -1,0 +1,154 @@
+package httpapi
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/chatbox-dev/chatbox/chat"
+)
+
+// FuzzPostMessageBody sends arbitrary bodies to POST /api/messages. Every
+// answer is a 201 with a valid stored message or a 4xx with one sentence;
+// never a 5xx, and nothing is stored from a refused body.
+func FuzzPostMessageBody(f *testing.F) {
+	for _, s := range []string{
+		`{"nick":"alice","text":"hi"}`,
+		`{"nick":"alice","text":"/ping bob hi"}`,
+		`{"nick":"a","text":"` + chat.PGPBegin + `\n\nx\n-----END PGP MESSAGE-----"}`,
+		`{"nick":"a","text":"\ud83d\ude00"}`,
+		`{"nick":"a","text":"\ud800"}`,
+		"{\"nick\":\"a\",\"text\":\"\xc0\xaf\"}",
+		`{"nick":"a","text":"x","extra":1}`,
+		`[]`, `null`, ``, `{"nick":"a","text":"x"} {}`,
+	} {
+		f.Add([]byte(s))
+	}
+	room, err := chat.Open(context.Background(), withOptions(roomOptions(f.TempDir()), func(o *chat.Options) {
+		o.PostsPerMinute = 1 << 30
+		o.MaxMessageLength = 50
+		o.MaxPGPLength = 500
+	}))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { room.Close() })
+	h := New(context.Background(), room, Options{})
+	f.Fuzz(func(t *testing.T, body []byte) {
+		before, _ := messageCount(room)
+		req := httptest.NewRequest("POST", "/api/messages", strings.NewReader(string(body)))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		after, _ := messageCount(room)
+		switch {
+		case rec.Code == http.StatusCreated:
+			var m chat.Message
+			if err := json.Unmarshal(rec.Body.Bytes(), &m); err != nil {
+				t.Fatalf("201 with a body that is not a message: %q", rec.Body)
+			}
+			if chat.ValidateNick(m.Nick) != nil || chat.ValidateText(m.Text, chat.TextLimits{Max: 50, MaxPGP: 500}) != nil {
+				t.Fatalf("stored an invalid message %+v", m)
+			}
+			if after != before+1 {
+				t.Fatalf("201 but %d messages were stored", after-before)
+			}
+		case rec.Code >= 400 && rec.Code < 500:
+			var e struct{ Error string }
+			if json.Unmarshal(rec.Body.Bytes(), &e) != nil || e.Error == "" {
+				t.Fatalf("%d without an error sentence: %q", rec.Code, rec.Body)
+			}
+			if after != before {
+				t.Fatalf("a refused body stored %d messages", after-before)
+			}
+		default:
+			t.Fatalf("status %d for body %q", rec.Code, body)
+		}
+	})
+}
+
+// FuzzWebSocketFrame sends an arbitrary frame on a real WebSocket, then a
+// nick change as a marker. The server must either act on both (the marker's
+// join comes back) or close the connection with a proper code, must never
+// crash, and must store only valid messages.
+func FuzzWebSocketFrame(f *testing.F) {
+	for _, s := range []string{
+		`{"type":"message","text":"hi"}`,
+		`{"type":"message","text":"/ping fuzzer hi"}`,
+		`{"type":"nick","nick":"bob"}`,
+		`{"type":"nick","nick":"<b>"}`,
+		`{"type":"quit"}`,
+		`{"type":"message","text":""}`,
+		`{"type":"message","text":"\u0000"}`,
+		`{"type":"destroy"}`,
+		`{"type":1}`, `[`, ``, `{"type":"message","text":"` + strings.Repeat("x", 2000) + `"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	room, err := chat.Open(context.Background(), withOptions(roomOptions(f.TempDir()), func(o *chat.Options) {
+		o.MaxMessageLength, o.MaxPGPLength = 50, 500
+		o.PostsPerMinute, o.ConnectsPerMinute, o.MaxClientsPerAddr = 1<<30, 1<<30, 1<<30
+	}))
+	if err != nil {
+		f.Fatal(err)
+	}
+	tr := &testRoom{Room: room, srv: httptest.NewServer(New(context.Background(), room, Options{}))}
+	f.Cleanup(func() { room.CloseClients(); tr.srv.Close(); room.Close() })
+	marker := 0
+	f.Fuzz(func(t *testing.T, frame []byte) {
+		before, _ := messageCount(tr.Room)
+		conn, _, err := tr.tryDial("fuzzer", nil)
+		if err != nil {
+			t.Fatalf("dial: %v", err)
+		}
+		defer conn.Close()
+		marker++
+		want := fmt.Sprintf("marker%d", marker)
+		conn.WriteMessage(websocket.TextMessage, frame)
+		conn.WriteJSON(clientEvent{Type: "nick", Nick: want})
+		for {
+			conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+			var ev chat.Event
+			err := conn.ReadJSON(&ev)
+			var closeErr *websocket.CloseError
+			if errors.As(err, &closeErr) {
+				switch closeErr.Code {
+				case websocket.CloseNormalClosure, websocket.CloseMessageTooBig:
+				default:
+					t.Fatalf("closed with %d after frame %q", closeErr.Code, frame)
+				}
+				break
+			}
+			if err != nil {
+				var se *json.SyntaxError
+				if errors.As(err, &se) {
+					t.Fatalf("the server sent a frame that is not JSON after %q", frame)
+				}
+				t.Fatalf("read after frame %q: %v", frame, err)
+			}
+			if ev.Type == "join" && ev.Nick == want {
+				break
+			}
+		}
+		after, _ := messageCount(tr.Room)
+		if after > before+1 {
+			t.Fatalf("one frame stored %d messages", after-before)
+		}
+		if after == before+1 {
+			msgs, _ := tr.Messages(-1, 1)
+			m := msgs[0]
+			if chat.ValidateNick(m.Nick) != nil || chat.ValidateText(m.Text, chat.TextLimits{Max: 50, MaxPGP: 500}) != nil {
+				t.Fatalf("stored an invalid message %+v from frame %q", m, frame)
+			}
+		}
+	})
+}

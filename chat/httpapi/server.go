@@ -1,0 +1,172 @@
+// Package httpapi is the room's transport: its page, the JSON API, the
+// RSS feeds and the WebSocket event stream, all driven by one route
+// table. It turns requests into the room's operations and the room's
+// typed refusals into a status and one sentence, the same on every path.
+package httpapi
+
+import (
+	"context"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/chatbox-dev/chatbox/chat"
+	"github.com/chatbox-dev/chatbox/chat/web"
+)
+
+// Options configure the transport: what the room's core does not know.
+type Options struct {
+	// SecureCookies marks session cookies Secure; true whenever the room is
+	// served over HTTPS.
+	SecureCookies bool
+	// AllowedOrigins are extra origins (scheme://host[:port]) accepted for
+	// WebSocket and state-changing requests besides the request's own host.
+	AllowedOrigins []string
+	// TrustedProxies are addresses or CIDRs whose X-Forwarded-For is believed.
+	TrustedProxies []string
+	// Logger receives the transport's log; nil discards it.
+	Logger *slog.Logger
+}
+
+// Server serves one room over HTTP.
+type Server struct {
+	room    *chat.Room
+	opts    Options
+	log     *slog.Logger
+	addrs   addrResolver
+	handler http.Handler
+	table   []Route
+	// ctx bounds the work WebSocket events start: it ends when the box
+	// shuts down.
+	ctx context.Context
+}
+
+// New returns the HTTP server of room. ctx bounds the work that outlives
+// a request (what a WebSocket client sends).
+func New(ctx context.Context, room *chat.Room, opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{room: room, opts: opts, log: opts.Logger, addrs: newAddrResolver(opts.TrustedProxies), ctx: ctx}
+	s.table = s.buildRoutes()
+	s.handler = s.routes()
+	return s
+}
+
+// ServeHTTP serves the room's page, API, feeds and WebSocket.
+func (s *Server) ServeHTTP(w http.ResponseWriter, req *http.Request) { s.handler.ServeHTTP(w, req) }
+
+// Route is one entry of the route table: the mux, GET /api and the 405s
+// are all made from it, and docs/API.md documents each.
+type Route struct {
+	Method string `json:"method"`
+	// Path is the mux pattern's path; Query documents the parameters.
+	Path  string `json:"path"`
+	Query string `json:"query,omitempty"`
+	Doc   string `json:"description"`
+	// API routes are listed by GET /api; the page's own files are not.
+	API bool `json:"-"`
+	// pattern is the mux's path when it differs from Path.
+	pattern string
+	handler http.HandlerFunc
+}
+
+// Routes returns the route table.
+func (s *Server) Routes() []Route { return s.table }
+
+func (s *Server) buildRoutes() []Route {
+	page, err := fs.Sub(web.Files, ".")
+	if err != nil {
+		panic("httpapi: embedded web files: " + err.Error())
+	}
+	static := http.FileServerFS(page)
+	return []Route{
+		{Method: "GET", Path: "/{$}", Doc: "the room's page, or the launcher when no room exists", handler: func(w http.ResponseWriter, req *http.Request) {
+			w.Header().Set("Cache-Control", "no-cache")
+			http.ServeFileFS(w, req, page, "index.html")
+		}},
+		{Method: "GET", Path: "/static/", Doc: "the page's scripts, styles and icons", handler: func(w http.ResponseWriter, req *http.Request) {
+			if strings.HasSuffix(req.URL.Path, "/") {
+				http.NotFound(w, req) // no directory listings
+				return
+			}
+			static.ServeHTTP(w, req)
+		}},
+		{Method: "GET", Path: "/favicon.ico", Doc: "the icon", handler: func(w http.ResponseWriter, req *http.Request) {
+			http.ServeFileFS(w, req, page, "favicon.ico")
+		}},
+		{API: true, Method: "GET", Path: "/healthz", Doc: `liveness: {"status":"ok"}`, handler: handleHealth},
+		{API: true, Method: "GET", Path: "/api", Doc: "this list", handler: s.handleAPIIndex},
+		{API: true, Method: "GET", Path: "/api/room", Doc: `the room: {"exists","name","private","created_at","destroyed_at","destroyed_by","destroy_at","members","authorized"}`, handler: s.handleGetRoom},
+		{API: true, Method: "POST", Path: "/api/room", Doc: `create the room when none exists: {"private":bool} -> {"url","password"}`, handler: s.handleCreateRoom},
+		{API: true, Method: "POST", Path: "/api/login", Doc: `private room: {"password"} -> session cookie`, handler: s.handleLogin},
+		{API: true, Method: "GET", Path: "/api/messages", Query: "after=ID&limit=N", Doc: "history, oldest first; without after, the newest N (default 100, at most 1000)", handler: s.handleListMessages},
+		{API: true, Method: "POST", Path: "/api/messages", Doc: `{"nick","text"} -> 201 with the stored message; "/ping NICK text" pings NICK`, handler: s.handlePostMessage},
+		{API: true, Method: "POST", Path: "/api/destroy", Doc: `{"nick"} -> 202; starts the countdown, then wipes the room`, handler: s.handleDestroy},
+		{API: true, Method: "POST", Path: "/api/files", Doc: `multipart/form-data with the fields file and nick -> 201 with the stored message (kind "file")`, handler: s.handleUpload},
+		{API: true, Method: "GET", Path: "/files/{id}/thumb", Doc: "a picture's thumbnail (JPEG, or PNG when transparent)", handler: s.handleThumb},
+		{API: true, Method: "GET", Path: "/files/{id}/{name}", Doc: "an uploaded file: pictures inline, everything else as an attachment", handler: s.handleFile},
+		{API: true, Method: "GET", Path: "/rss/all.xml", Doc: "RSS 2.0 feed of the newest messages", handler: s.handleFeedAll},
+		{API: true, Method: "GET", Path: "/rss/ping/{nick}.xml", pattern: "/rss/ping/{feed}", Doc: "RSS 2.0 feed of the pings to nick", handler: s.handleFeedPings},
+		{API: true, Method: "GET", Path: "/ws", Query: "nick=NICK", Doc: `WebSocket: events {"type":"message"|"join"|"leave"|"presence"|"destroy"|"error"}; send {"type":"message","text"}, {"type":"nick","nick"}, {"type":"quit"}`, handler: s.handleWS(s.newUpgrader())},
+	}
+}
+
+// routes builds the room's HTTP handler from the route table.
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	for _, rt := range s.Routes() {
+		pattern := rt.Path
+		if rt.pattern != "" {
+			pattern = rt.pattern
+		}
+		mux.HandleFunc(rt.Method+" "+pattern, rt.handler)
+	}
+	mux.HandleFunc("/api/", s.handleUnknownAPI)
+	return withSecurityHeaders(mux)
+}
+
+// endpoint is a route as GET /api lists it.
+type endpoint struct {
+	Method      string `json:"method"`
+	Path        string `json:"path"`
+	Description string `json:"description"`
+}
+
+// endpoints lists the API's routes for GET /api.
+func (s *Server) endpoints() []endpoint {
+	var out []endpoint
+	for _, rt := range s.Routes() {
+		if !rt.API {
+			continue
+		}
+		path := rt.Path
+		if rt.Query != "" {
+			path += "?" + rt.Query
+		}
+		out = append(out, endpoint{Method: rt.Method, Path: path, Description: rt.Doc})
+	}
+	return out
+}
+
+func (s *Server) handleAPIIndex(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"endpoints": s.endpoints()})
+}
+
+// handleUnknownAPI answers API paths and methods that do not exist in
+// JSON, like every other API error.
+func (s *Server) handleUnknownAPI(w http.ResponseWriter, req *http.Request) {
+	var methods []string
+	for _, rt := range s.Routes() {
+		if rt.API && rt.Path == req.URL.Path {
+			methods = append(methods, rt.Method)
+		}
+	}
+	if len(methods) > 0 {
+		w.Header().Set("Allow", strings.Join(methods, ", "))
+		s.writeError(w, &chat.Error{Code: chat.CodeNotAllowed, Msg: req.Method + " is not allowed on " + req.URL.Path + "; see GET /api"})
+		return
+	}
+	s.writeError(w, &chat.Error{Code: chat.CodeNotFound, Msg: "no such endpoint; GET /api lists them"})
+}

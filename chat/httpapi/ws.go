@@ -1,0 +1,191 @@
+package httpapi
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/chatbox-dev/chatbox/chat"
+	"github.com/chatbox-dev/chatbox/chat/event"
+	"github.com/chatbox-dev/chatbox/chat/fanout"
+	"github.com/gorilla/websocket"
+)
+
+// newUpgrader returns the WebSocket upgrader: small read buffers, pooled
+// write buffers held only while writing, and the room's origin check.
+func (s *Server) newUpgrader() *websocket.Upgrader {
+	return &websocket.Upgrader{
+		// Clients send little; a bigger frame is read past the buffer,
+		// straight into the message.
+		ReadBufferSize:  512,
+		WriteBufferSize: 4096,
+		WriteBufferPool: &sync.Pool{},
+		CheckOrigin:     s.sameOrigin,
+		Error: func(w http.ResponseWriter, _ *http.Request, status int, reason error) {
+			writeJSON(w, status, map[string]string{"error": reason.Error()})
+		},
+	}
+}
+
+// clientEvent is what a client may send on the WebSocket.
+type clientEvent struct {
+	Type string `json:"type"`
+	Text string `json:"text,omitempty"`
+	Nick string `json:"nick,omitempty"`
+}
+
+func (s *Server) handleWS(upgrader *websocket.Upgrader) http.HandlerFunc {
+	return func(w http.ResponseWriter, req *http.Request) {
+		if !s.requireRoom(w, req) {
+			return
+		}
+		if !s.sameOrigin(req) {
+			s.writeError(w, &chat.Error{Code: chat.CodeForbidden, Msg: "WebSocket connections from other sites are refused"})
+			return
+		}
+		nick := req.URL.Query().Get("nick")
+		if err := chat.ValidateNick(nick); err != nil {
+			s.writeError(w, invalid(err.Error()))
+			return
+		}
+		addr := s.addrs.clientAddr(req)
+		if err := s.room.ChargeConnect(addr); err != nil {
+			s.writeError(w, err)
+			return
+		}
+		conn, err := upgrader.Upgrade(coarseDeadlines{w}, req, nil)
+		if err != nil {
+			return // the upgrader has answered.
+		}
+		c := fanout.NewClient(conn, addr, nick)
+		if err := s.room.Join(c); err != nil {
+			conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(fanout.CloseTryAgainLater, err.Error()), time.Now().Add(fanout.WriteWait))
+			conn.Close()
+			return
+		}
+		// Read on a goroutine of its own and let this one end: the HTTP
+		// server's call stack is deep, and an idle client should cost no
+		// more than one small stack.
+		go s.readLoop(c)
+	}
+}
+
+// readLoop reads c's events until the connection ends, then removes c
+// from the room.
+func (s *Server) readLoop(c *fanout.Client) {
+	defer func() {
+		c.Close(fanout.CloseNormal, "")
+		s.room.Leave(c)
+	}()
+	conn := c.Conn()
+	conn.SetReadLimit(int64(s.room.MaxPGPLength())*6 + 1024)
+	conn.SetReadDeadline(time.Now().Add(fanout.PongWait))
+	conn.SetPongHandler(func(string) error {
+		return conn.SetReadDeadline(time.Now().Add(fanout.PongWait))
+	})
+	for {
+		_, raw, err := conn.ReadMessage()
+		if err != nil {
+			if errors.Is(err, websocket.ErrReadLimit) {
+				c.Close(fanout.CloseTooBig, "the message is too large")
+			}
+			return
+		}
+		conn.SetReadDeadline(time.Now().Add(fanout.PongWait))
+		if quit := s.handleClientEvent(c, raw); quit {
+			return
+		}
+	}
+}
+
+// handleClientEvent acts on one event from c. It reports whether c quit.
+// Every event, whatever its type, is charged to c's address first, and a
+// message goes through the same core call, charge and words as
+// POST /api/messages.
+func (s *Server) handleClientEvent(c *fanout.Client, raw []byte) (quit bool) {
+	var ev clientEvent
+	decodeErr := json.Unmarshal(raw, &ev)
+	if decodeErr == nil && ev.Type == "quit" {
+		return true
+	}
+	if err := s.room.Charge(c.Addr(), 1); err != nil {
+		s.sendRefusal(c, err)
+		return false
+	}
+	if decodeErr != nil {
+		s.sendRefusal(c, invalid("send events as JSON objects"))
+		return false
+	}
+	switch ev.Type {
+	case "message":
+		if _, err := s.room.PostFrom(s.ctx, c, ev.Text); err != nil {
+			s.sendRefusal(c, err)
+		}
+	case "nick":
+		if err := s.room.Rename(c, ev.Nick); err != nil {
+			s.sendRefusal(c, err)
+		}
+	default:
+		s.sendRefusal(c, &chat.Error{Code: chat.CodeInvalid, Field: "type", Msg: "unknown event type; send message, nick or quit"})
+	}
+	return false
+}
+
+// sendRefusal tells c why its event was refused, in the words and with the
+// wait an HTTP client would get for the same refusal.
+func (s *Server) sendRefusal(c *fanout.Client, err error) {
+	e := s.refusal(err)
+	ev := chat.Event{Type: event.TypeError, Error: e.Msg, Code: e.Code.String()}
+	if e.RetryAfter > 0 {
+		ev.RetryAfter = retrySeconds(e.RetryAfter)
+	}
+	s.room.Tell(c, ev)
+}
+
+// coarseDeadlines hands the WebSocket upgrader a connection whose write
+// deadline moves only in steps of deadlineStep.
+type coarseDeadlines struct{ http.ResponseWriter }
+
+func (w coarseDeadlines) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	return &coarseConn{Conn: conn}, brw, nil
+}
+
+// deadlineStep is how much later a new write deadline must be than the
+// one set before for the socket's timer to be moved.
+const deadlineStep = time.Second
+
+// coarseConn keeps the write deadline gorilla sets before every frame
+// without resetting the socket's timer each time: at 100,000 frames a
+// second those resets cost about 7% of the server's CPU. A write still
+// times out, between writeWait-deadlineStep and writeWait after it began.
+type coarseConn struct {
+	net.Conn
+	wd atomic.Int64 // the deadline set on Conn, Unix nanoseconds; 0 for none
+}
+
+func (c *coarseConn) SetWriteDeadline(t time.Time) error {
+	var next int64
+	if !t.IsZero() {
+		next = t.UnixNano()
+	}
+	cur := c.wd.Load()
+	if next != 0 && cur != 0 && next >= cur && next-cur < int64(deadlineStep) {
+		return nil
+	}
+	c.wd.Store(next)
+	return c.Conn.SetWriteDeadline(t)
+}
+
+func (c *coarseConn) SetDeadline(t time.Time) error {
+	c.wd.Store(0) // unknown: the next SetWriteDeadline applies
+	return c.Conn.SetDeadline(t)
+}
