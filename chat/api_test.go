@@ -158,17 +158,17 @@ func newPrivateRoom(t *testing.T, change func(*Options)) (*testRoom, string) {
 			change(o)
 		}
 	})
-	raw, err := os.ReadFile(filepath.Join(tr.dir, InitialPasswordFile))
-	if err != nil {
-		t.Fatalf("the private room left no initial password: %v", err)
+	password, ok := tr.TakeInitialPassword()
+	if !ok {
+		t.Fatal("the private room created at start has no first password to hand over")
 	}
-	return tr, strings.TrimSpace(string(raw))
+	return tr, password
 }
 
 func TestPrivateRoomNeedsThePassword(t *testing.T) {
 	tr, password := newPrivateRoom(t, nil)
-	if fi, err := os.Stat(filepath.Join(tr.dir, InitialPasswordFile)); err != nil || fi.Mode().Perm() != 0o600 {
-		t.Fatalf("initial password file: %v, mode %v; want 0600", err, fi.Mode())
+	if again, ok := tr.TakeInitialPassword(); ok {
+		t.Fatalf("the first password was handed over twice (again %q)", again)
 	}
 	basic := func(pw string) func(*http.Request) {
 		return func(r *http.Request) { r.SetBasicAuth("anyone", pw) }

@@ -6,7 +6,6 @@ package chat
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -20,11 +19,6 @@ import (
 	"github.com/chatbox-dev/chatbox/chat/datadir"
 	"github.com/gorilla/websocket"
 )
-
-// InitialPasswordFile is written in the data directory, readable by the
-// service only, when a private room is created at start-up: the installer
-// shows it once and deletes it.
-const InitialPasswordFile = "initial-password"
 
 // Room is the one room of a box. Open it, serve Handler, Close it.
 type Room struct {
@@ -103,12 +97,7 @@ func Open(ctx context.Context, opts Options) (*Room, error) {
 		}
 		if password != "" {
 			r.initialPassword = password
-			path := filepath.Join(opts.DataDir, InitialPasswordFile)
-			if err := os.WriteFile(path, []byte(password+"\n"), 0o600); err != nil {
-				store.Close()
-				return nil, fmt.Errorf("save the new room's password for the installer: %w", err)
-			}
-			r.log.Info("created a private room; its password is in the data directory", "file", path)
+			r.log.Info("created a private room; the installer shows its password once, and `chatbox room password` sets a new one")
 		}
 	}
 	r.sweepFiles()
