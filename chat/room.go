@@ -105,7 +105,7 @@ func Open(ctx context.Context, opts Options) (*Room, error) {
 		}
 		if password != "" {
 			r.initialPassword = password
-			r.log.Info("created a private room; `chatbox room password` or the installer hands out its password")
+			r.log.Info("created a private room; the installer shows its password once, and `chatbox room password` sets a new one")
 		}
 	}
 	r.sweepFiles()

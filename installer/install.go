@@ -6,10 +6,11 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"path"
 	"strings"
 	"time"
 
+	"github.com/chatbox-dev/chatbox/chat/admin"
+	"github.com/chatbox-dev/chatbox/chat/datadir"
 	"github.com/chatbox-dev/chatbox/config"
 	"github.com/chatbox-dev/chatbox/platform"
 )
@@ -360,31 +361,29 @@ func (in *Installer) start(ctx context.Context, st *installState) (string, error
 	return "", in.takePassword(ctx, st)
 }
 
-// takePassword reads the password the service wrote when it created a
-// private room, and deletes the file once read.
+// takePassword asks the running service for the password of the private
+// room it created at start, which it hands over once. When a fresh install
+// gets none (it was taken already, or the service restarted since), it
+// sets a new one: nobody knows the old one, and a fresh install has no
+// sessions to lose. A room installed before keeps its password.
 func (in *Installer) takePassword(ctx context.Context, st *installState) error {
 	if !st.cfg.Room.Private {
 		return nil
 	}
-	h := in.Host
-	file := path.Join(st.cfg.Server.DataDir, "initial-password")
-	if st.configWritten {
-		// A fresh room writes its password right after it starts.
-		deadline := time.Now().Add(10 * time.Second)
-		for !h.Exists(file) && time.Now().Before(deadline) {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(100 * time.Millisecond):
-			}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	c := admin.New(in.Host.Path(datadir.Layout{Dir: st.cfg.Server.DataDir}.AdminSocket()))
+	password, ok, err := c.InitialPassword(ctx)
+	if err != nil {
+		return fmt.Errorf("get the room's password: %w", err)
+	}
+	if !ok && st.configWritten {
+		if password, err = c.SetPassword(ctx); err != nil {
+			return fmt.Errorf("set the room's password: %w", err)
 		}
 	}
-	data, err := h.ReadFile(file)
-	if err != nil {
-		return nil
-	}
-	st.password = strings.TrimSpace(string(data))
-	return h.Remove(ctx, file)
+	st.password = password
+	return nil
 }
 
 // roomURL is the address people open.

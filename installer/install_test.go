@@ -4,14 +4,20 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/chatbox-dev/chatbox/chat"
+	"github.com/chatbox-dev/chatbox/chat/admin"
+	"github.com/chatbox-dev/chatbox/chat/datadir"
 	"github.com/chatbox-dev/chatbox/platform"
 )
 
@@ -118,17 +124,96 @@ func TestInstallNeverOverwritesAnEditedConfig(t *testing.T) {
 	}
 }
 
+// simRoom is the room of the simulated service. While the service runs it
+// answers on the admin socket under the host's root; like the real one,
+// it has a first password to hand over only after the start that created
+// its private room.
+type simRoom struct {
+	t    *testing.T
+	sock string
+	srv  *http.Server
+
+	mu      sync.Mutex
+	created bool   // the private room exists
+	first   string // the first password, until taken
+	sets    int    // SetPassword calls
+}
+
+// serveRoom makes sim's service run a simRoom whose first password is
+// first.
+func serveRoom(t *testing.T, in *Installer, sim *simHost, first string) *simRoom {
+	r := &simRoom{t: t, sock: in.Host.Path(datadir.Layout{Dir: in.Platform.Paths().DataDir}.AdminSocket())}
+	sim.onStart = func() { r.start(first) }
+	t.Cleanup(r.stop)
+	return r
+}
+
+// start (re)starts the service: the room is created at its first start.
+func (r *simRoom) start(first string) {
+	r.stop()
+	r.mu.Lock()
+	if !r.created {
+		r.created, r.first = true, first
+	}
+	r.mu.Unlock()
+	if err := os.MkdirAll(filepath.Dir(r.sock), 0o755); err != nil {
+		r.t.Fatal(err)
+	}
+	ln, err := admin.Listen(context.Background(), r.sock)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.srv = &http.Server{Handler: admin.Handler(r, nil), ReadHeaderTimeout: 10 * time.Second}
+	go r.srv.Serve(ln)
+}
+
+func (r *simRoom) stop() {
+	if r.srv != nil {
+		r.srv.Close()
+		r.srv = nil
+	}
+}
+
+// taken reports whether the first password was handed over, and how many
+// new passwords were set.
+func (r *simRoom) taken() (bool, int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.first == "", r.sets
+}
+
+func (r *simRoom) Info(context.Context) (chat.Info, error) {
+	return chat.Info{Exists: true, Private: true}, nil
+}
+
+func (r *simRoom) SetPassword(context.Context) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sets++
+	return fmt.Sprintf("new-password-%d", r.sets), nil
+}
+
+func (r *simRoom) Reset(context.Context, bool, string) (string, error) {
+	return "", errors.New("the installer does not reset rooms")
+}
+
+func (r *simRoom) Destroy(context.Context, string) (time.Time, error) {
+	return time.Time{}, errors.New("the installer does not destroy rooms")
+}
+
+func (r *simRoom) TakeInitialPassword() (string, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p := r.first
+	r.first = ""
+	return p, p != ""
+}
+
 func TestInstallShowsAPrivateRoomsPasswordOnce(t *testing.T) {
 	ctx := context.Background()
 	var out bytes.Buffer
 	in, sim, _ := newSim(t, "debian", &out)
-	pwFile := filepath.Join(sim.root, "/var/lib/chatbox/initial-password")
-	sim.onStart = func() {
-		if _, err := os.Stat(pwFile); err != nil && !sim.startedOnce {
-			os.WriteFile(pwFile, []byte("correct-horse-battery\n"), 0o600)
-		}
-		sim.startedOnce = true
-	}
+	room := serveRoom(t, in, sim, "correct-horse-battery")
 	o := opts(t)
 	o.Private = true
 	if err := in.Install(ctx, o); err != nil {
@@ -137,8 +222,8 @@ func TestInstallShowsAPrivateRoomsPasswordOnce(t *testing.T) {
 	if !strings.Contains(out.String(), "Password:  correct-horse-battery") || !strings.Contains(out.String(), "https://chat.example.com/") {
 		t.Errorf("the box lacks the URL or the password:\n%s", out.String())
 	}
-	if _, err := os.Stat(pwFile); err == nil {
-		t.Error("the password file was left on disk after it was shown")
+	if taken, _ := room.taken(); !taken {
+		t.Error("the installer did not take the first password from the service")
 	}
 	out.Reset()
 	if err := in.Install(ctx, o); err != nil {
@@ -146,6 +231,49 @@ func TestInstallShowsAPrivateRoomsPasswordOnce(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "password is unchanged") {
 		t.Errorf("a re-install does not say the password is unchanged:\n%s", out.String())
+	}
+	if _, sets := room.taken(); sets != 0 {
+		t.Errorf("the installer set %d new passwords on a room it had shown the password of", sets)
+	}
+}
+
+// A fresh install whose room has no first password to hand over (it was
+// taken, or the service restarted) sets a new one and shows it.
+func TestInstallSetsAPasswordWhenNoneIsLeft(t *testing.T) {
+	ctx := context.Background()
+	var out bytes.Buffer
+	in, sim, _ := newSim(t, "debian", &out)
+	room := serveRoom(t, in, sim, "")
+	o := opts(t)
+	o.Private = true
+	if err := in.Install(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	if _, sets := room.taken(); sets != 1 || !strings.Contains(out.String(), "Password:  new-password-1") {
+		t.Errorf("set %d passwords; want one, shown:\n%s", sets, out.String())
+	}
+}
+
+// A run after one that could not ask the service for the first password
+// shows it.
+func TestInstallRetryShowsTheFirstPassword(t *testing.T) {
+	ctx := context.Background()
+	var out bytes.Buffer
+	in, sim, _ := newSim(t, "debian", &out)
+	o := opts(t)
+	o.Private = true
+	err := in.Install(ctx, o)
+	if !errors.Is(err, admin.ErrNotRunning) || !strings.Contains(err.Error(), "get the room's password") {
+		t.Fatalf("install with no admin socket: %v; want it to say it could not get the password", err)
+	}
+	room := serveRoom(t, in, sim, "correct-horse-battery")
+	room.start("correct-horse-battery")
+	out.Reset()
+	if err := in.Install(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	if taken, sets := room.taken(); !taken || sets != 0 || !strings.Contains(out.String(), "Password:  correct-horse-battery") {
+		t.Errorf("taken %v, %d passwords set; want the first password shown:\n%s", taken, sets, out.String())
 	}
 }
 

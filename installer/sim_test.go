@@ -34,12 +34,10 @@ type simHost struct {
 	// onChange, when set, runs before each change with its number.
 	onChange func(n int)
 
-	active  bool   // the service runs
-	onStart func() // runs when the service (re)starts
-	// startedOnce is for onStart functions to tell the first start.
-	startedOnce bool
-	rpm         map[string]bool // installed RPM packages
-	firewall    bool            // firewalld allows http and https
+	active   bool            // the service runs
+	onStart  func()          // runs when the service (re)starts
+	rpm      map[string]bool // installed RPM packages
+	firewall bool            // firewalld allows http and https
 }
 
 func newSimHost(t *testing.T, root string, w io.Writer) *simHost {

@@ -23,7 +23,7 @@ const maxRequest = 1 << 10
 // over.
 var noInitialPassword = &chat.Error{
 	Code: chat.CodeNotFound,
-	Msg:  "the room has no first password to hand over: it was taken already, or the service restarted since",
+	Msg:  "the room has no first password to hand over: it was taken already, or the room was not created when the service started",
 }
 
 // Handler serves the admin API of svc. It has no authentication: serve it
