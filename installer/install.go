@@ -3,6 +3,7 @@ package installer
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -33,48 +34,6 @@ type InstallOptions struct {
 	Retry string
 }
 
-// Validate checks the options before anything changes; its errors are
-// UsageErrors.
-func (o InstallOptions) Validate() error {
-	if o.Domain != "" {
-		if err := config.ValidateDomain(o.Domain); err != nil {
-			return &UsageError{Msg: fmt.Sprintf("--domain: %v", err)}
-		}
-	}
-	if o.IP != "" {
-		if o.Domain != "" {
-			return &UsageError{Msg: "give either --domain or --ip, not both"}
-		}
-		if net.ParseIP(o.IP) == nil {
-			return &UsageError{Msg: fmt.Sprintf("--ip: %q is not an IP address", o.IP)}
-		}
-	}
-	if o.Hostname != "" {
-		if err := config.ValidateHostname(o.Hostname); err != nil {
-			return &UsageError{Msg: fmt.Sprintf("--hostname: %v", err)}
-		}
-	}
-	if o.Email != "" && (!strings.Contains(o.Email, "@") || strings.ContainsAny(o.Email, " <>")) {
-		return &UsageError{Msg: fmt.Sprintf("--email: %q is not an email address", o.Email)}
-	}
-	switch o.DNS {
-	case "":
-		if o.DNSToken != "" {
-			return &UsageError{Msg: "--dns-token needs --dns cloudflare"}
-		}
-	case "cloudflare":
-		if o.DNSToken == "" {
-			return &UsageError{Msg: "--dns cloudflare needs --dns-token (a Cloudflare API token with Zone:Read and DNS:Edit)"}
-		}
-		if o.Domain == "" {
-			return &UsageError{Msg: "--dns cloudflare needs --domain"}
-		}
-	default:
-		return &UsageError{Msg: fmt.Sprintf("--dns: %q is not supported; use cloudflare", o.DNS)}
-	}
-	return nil
-}
-
 // hostname is the host name install sets, or "" for none.
 func (o InstallOptions) hostname() string {
 	if o.Hostname != "" {
@@ -100,7 +59,7 @@ func NewConfig(p platform.Platform, o InstallOptions) (config.Config, error) {
 		cfg.DynDNS.Enabled = true
 	}
 	if err := cfg.Validate(); err != nil {
-		return config.Config{}, &UsageError{Msg: err.Error()}
+		return config.Config{}, fmt.Errorf("the install options make no valid config: %w", err)
 	}
 	return cfg, nil
 }
@@ -114,12 +73,15 @@ type installState struct {
 	started       bool
 }
 
+// ErrNoAddress is returned by Install for a first install (no config on
+// the host yet) given neither a domain nor an IP address.
+var ErrNoAddress = errors.New("a first install needs the room's domain or IP address")
+
 // Install provisions the host: the steps of `chatbox install`, then the
-// room's URL (and a private room's password) in a box.
+// room's URL (and a private room's password) in a box. The options are
+// trusted to be well formed (the command checks them); what would make an
+// invalid config is refused before anything changes.
 func (in *Installer) Install(ctx context.Context, o InstallOptions) error {
-	if err := o.Validate(); err != nil {
-		return err
-	}
 	cfg, err := NewConfig(in.Platform, o)
 	if err != nil {
 		return err
@@ -128,7 +90,7 @@ func (in *Installer) Install(ctx context.Context, o InstallOptions) error {
 	p, h := in.Platform, in.Host
 	paths := p.Paths()
 	if o.Domain == "" && o.IP == "" && !h.Exists(paths.Config) {
-		return &UsageError{Msg: "give the room's DNS name with --domain NAME, or --ip ADDR for a box without a name"}
+		return ErrNoAddress
 	}
 	if !in.DryRun {
 		fmt.Fprintf(in.Out, "Installing chatbox on %s\n", p.Name())
@@ -157,7 +119,7 @@ func (in *Installer) Install(ctx context.Context, o InstallOptions) error {
 		{hostTitle, func(ctx context.Context) (string, error) {
 			name := o.hostname()
 			if name == "" {
-				return "skipped (no --hostname or --domain)", nil
+				return "skipped (no host name or domain given)", nil
 			}
 			return "", p.SetHostname(ctx, h, name)
 		}, ""},

@@ -236,8 +236,3 @@ func (p *progress) end(status string) {
 	fmt.Fprintf(p.w, " %s\n", status)
 	p.open = false
 }
-
-// UsageError is a request the installer refuses before changing anything.
-type UsageError struct{ Msg string }
-
-func (e *UsageError) Error() string { return e.Msg }

@@ -16,7 +16,8 @@ type UninstallOptions struct {
 // Uninstall stops and removes the service, the binary and the config, and
 // with Purge the data and the service account. It never removes packages
 // and leaves the host name, firewall rules and automatic updates, which
-// serve the host without chatbox too.
+// serve the host without chatbox too; DataLeft says whether the data
+// stayed.
 func (in *Installer) Uninstall(ctx context.Context, o UninstallOptions) error {
 	p, h := in.Platform, in.Host
 	paths := p.Paths()
@@ -56,9 +57,14 @@ func (in *Installer) Uninstall(ctx context.Context, o UninstallOptions) error {
 	} else {
 		fmt.Fprintln(in.Out, "chatbox is uninstalled.")
 	}
-	if !o.Purge && h.Exists(paths.DataDir) {
-		fmt.Fprintf(in.Out, "The room's data is still in %s; `chatbox uninstall --purge` removes it.\n", paths.DataDir)
-	}
-	fmt.Fprintln(in.Out, "Left as they were: packages, the host name, firewall rules and automatic updates.")
 	return nil
+}
+
+// DataLeft returns the room's data directory when it is still on the host
+// (after an uninstall without Purge), or "".
+func (in *Installer) DataLeft() string {
+	if dir := in.Platform.Paths().DataDir; in.Host.Exists(dir) {
+		return dir
+	}
+	return ""
 }

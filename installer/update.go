@@ -26,7 +26,7 @@ type UpdateOptions struct {
 var ErrRolledBack = errors.New("rolled back to the previous binary")
 
 // Update applies OS updates and/or replaces the binary. Without either
-// option it applies OS updates and says the binary was left alone.
+// option it applies OS updates and leaves the binary alone.
 func (in *Installer) Update(ctx context.Context, o UpdateOptions) error {
 	system := o.System || o.Self == ""
 	p := in.Platform
@@ -47,9 +47,6 @@ func (in *Installer) Update(ctx context.Context, o UpdateOptions) error {
 	}
 	for _, n := range notes {
 		fmt.Fprintf(in.Out, "Note: %s.\n", n)
-	}
-	if o.Self == "" {
-		fmt.Fprintln(in.Out, "The chatbox binary was left as it is (give a new one with --self FILE).")
 	}
 	return nil
 }

@@ -16,7 +16,7 @@ import (
 // os-release(5) that chatbox uses.
 type OSRelease struct {
 	ID         string // "debian", "rocky", "openbsd"
-	VersionID  string // "12", "9.4", "7.6"; empty when planning with --os
+	VersionID  string // "12", "9.4", "7.6"; empty when planning for an ID alone
 	PrettyName string // "Debian GNU/Linux 12 (bookworm)"
 }
 
@@ -71,7 +71,7 @@ type Backend interface {
 }
 
 // Detect finds the Platform for the host at root: from osID when it is not
-// empty (the --os flag; any machine can plan for any supported OS), else
+// empty (any machine can plan for any supported OS), else
 // from the kernel (goos, normally runtime.GOOS) and root's os-release(5).
 // The host is only read; an unsupported OS is refused before anything
 // changes.
@@ -80,10 +80,7 @@ func Detect(ctx context.Context, root, goos, osID string, backends ...Backend) (
 	switch {
 	case osID != "":
 		if !slices.Contains(IDs(), osID) {
-			return nil, &UnsupportedError{
-				Found: fmt.Sprintf("--os %q", osID),
-				Usage: true,
-			}
+			return nil, &UnsupportedError{Found: fmt.Sprintf("%q", osID)}
 		}
 		rel = OSRelease{ID: osID}
 	case goos == "openbsd" && (root == "" || root == "/"):
@@ -119,7 +116,7 @@ func Detect(ctx context.Context, root, goos, osID string, backends ...Backend) (
 }
 
 // AtLeast reports whether the dotted version v is min or later. An empty v
-// (planning with --os) counts as recent.
+// (planning for an ID alone) counts as recent.
 func AtLeast(v, min string) bool {
 	if v == "" {
 		return true

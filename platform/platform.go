@@ -197,8 +197,6 @@ var ErrUnsupported = errors.New("unsupported operating system")
 // UnsupportedError says which OS was found and which are supported.
 type UnsupportedError struct {
 	Found string
-	// Usage is true when the OS came from the --os flag, not the host.
-	Usage bool
 }
 
 func (e *UnsupportedError) Error() string {

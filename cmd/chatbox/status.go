@@ -35,6 +35,9 @@ func runStatus(ctx context.Context, s *streams, asJSON bool) error {
 		return err
 	}
 	st := in.Status(ctx)
+	if !st.Installed {
+		st.Problem += "; `sudo chatbox install --domain NAME` installs it"
+	}
 	if asJSON {
 		enc := json.NewEncoder(s.out)
 		enc.SetIndent("", "  ")

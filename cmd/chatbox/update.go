@@ -64,7 +64,13 @@ func runUpdate(ctx context.Context, s *streams, o updateOptions, retry string) e
 			return runOutsideService(ctx, s, in.Platform.Paths().Binary, o)
 		}
 	}
-	return in.Update(ctx, installer.UpdateOptions{System: o.system, Self: o.self, Retry: retry})
+	if err := in.Update(ctx, installer.UpdateOptions{System: o.system, Self: o.self, Retry: retry}); err != nil || o.host.dryRun {
+		return err
+	}
+	if o.self == "" {
+		fmt.Fprintln(s.out, "The chatbox binary was left as it is (give a new one with --self FILE).")
+	}
+	return nil
 }
 
 // runOutsideService repeats the update through systemd-run, so that it
