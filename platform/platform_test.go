@@ -198,3 +198,24 @@ func TestExecRunStopsTheCommandWhenCancelled(t *testing.T) {
 		t.Errorf("the command ran on for %s after the cancel", d)
 	}
 }
+
+func TestReadOnlyAnswersQueriesAndRefusesChanges(t *testing.T) {
+	ctx := context.Background()
+	r := platform.ReadOnly{Root: "/"}
+	if !r.Query(ctx, platform.Command("true")) || r.Query(ctx, platform.Command("false")) {
+		t.Error("queries are not answered as on the host")
+	}
+	file := filepath.Join(t.TempDir(), "f")
+	if _, err := r.Run(ctx, platform.Command("touch", file)); !errors.Is(err, platform.ErrReadOnly) {
+		t.Errorf("Run: got %v, want ErrReadOnly", err)
+	}
+	if err := r.WriteFile(ctx, platform.File{Path: file, Data: []byte("x"), Mode: 0o644}); !errors.Is(err, platform.ErrReadOnly) {
+		t.Errorf("WriteFile: got %v, want ErrReadOnly", err)
+	}
+	if err := r.Remove(ctx, file); !errors.Is(err, platform.ErrReadOnly) {
+		t.Errorf("Remove: got %v, want ErrReadOnly", err)
+	}
+	if _, err := os.Stat(file); err == nil {
+		t.Error("the host was changed")
+	}
+}

@@ -69,22 +69,7 @@ func readOnlyInstaller(ctx context.Context, s *streams) (*installer.Installer, e
 	}
 	return &installer.Installer{
 		Platform: p,
-		Host:     &platform.Host{Root: "/", Live: true, Runner: readOnly{platform.Exec{Root: "/"}}},
+		Host:     &platform.Host{Root: "/", Live: true, Runner: platform.ReadOnly{Root: "/"}},
 		Out:      s.out,
 	}, nil
-}
-
-// readOnly is a Runner that answers queries and refuses every change.
-type readOnly struct{ platform.Exec }
-
-func (readOnly) Run(context.Context, platform.Cmd) ([]byte, error) {
-	return nil, errors.New("status and logs change nothing")
-}
-
-func (readOnly) WriteFile(context.Context, platform.File) error {
-	return errors.New("status and logs change nothing")
-}
-
-func (readOnly) Remove(context.Context, string) error {
-	return errors.New("status and logs change nothing")
 }
