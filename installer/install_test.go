@@ -336,8 +336,8 @@ func TestInsideServiceReadsTheCgroup(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := InsideService([]byte(tt.cgroup)); got != tt.want {
-				t.Errorf("InsideService = %v, want %v", got, tt.want)
+			if got := insideService([]byte(tt.cgroup)); got != tt.want {
+				t.Errorf("insideService = %v, want %v", got, tt.want)
 			}
 		})
 	}
@@ -386,5 +386,35 @@ func TestUpdateWithoutFlagsUpdatesTheSystemAndLeavesTheBinary(t *testing.T) {
 	}
 	if strings.Contains(text, "write: /usr/local/bin/chatbox") {
 		t.Errorf("update without --self replaced the binary:\n%s", text)
+	}
+}
+
+func TestRunOutsideServiceRunsTheInstalledBinaryThroughSystemdRun(t *testing.T) {
+	bin := t.TempDir()
+	fake := "#!/bin/sh\necho \"systemd-run $*\"\necho warning >&2\n"
+	if err := os.WriteFile(filepath.Join(bin, "systemd-run"), []byte(fake), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin)
+	var out, errb bytes.Buffer
+	in, _, _ := newSim(t, "debian", &bytes.Buffer{})
+	if err := in.RunOutsideService(context.Background(), []string{"update", "--self", "/tmp/new"}, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	want := "systemd-run --wait --collect --quiet --pipe --unit=chatbox-update /usr/local/bin/chatbox update --self /tmp/new\n"
+	if out.String() != want {
+		t.Errorf("ran %q, want %q", out.String(), want)
+	}
+	if errb.String() != "warning\n" {
+		t.Errorf("stderr %q, want the unit's own", errb.String())
+	}
+}
+
+func TestRunOutsideServiceSaysWhenSystemdRunFails(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	in, _, _ := newSim(t, "debian", &bytes.Buffer{})
+	err := in.RunOutsideService(context.Background(), []string{"update"}, &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "systemd-run") {
+		t.Fatalf("got %v, want an error naming systemd-run", err)
 	}
 }

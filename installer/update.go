@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"strings"
 
 	"github.com/chatbox-dev/chatbox/config"
@@ -147,14 +149,38 @@ func (in *Installer) loadConfig() config.Config {
 }
 
 // InsideService reports whether this process runs inside the chatbox
-// service, judging by its cgroup (/proc/self/cgroup on Linux). A
-// self-update started there is killed when the service restarts, so it
-// must run from outside (systemd-run).
-func InsideService(cgroup []byte) bool {
+// service on the live host it changes. A self-update started there would
+// be killed by the restart it causes, so it must run again from outside,
+// through RunOutsideService.
+func (in *Installer) InsideService() bool {
+	if in.DryRun || !in.Host.Live {
+		return false
+	}
+	cgroup, err := os.ReadFile("/proc/self/cgroup")
+	return err == nil && insideService(cgroup)
+}
+
+// insideService reports whether a process with the given cgroup (the text
+// of /proc/self/cgroup on Linux) runs in the chatbox service.
+func insideService(cgroup []byte) bool {
 	for _, line := range strings.Split(string(cgroup), "\n") {
 		if strings.HasSuffix(line, "/chatbox.service") {
 			return true
 		}
 	}
 	return false
+}
+
+// RunOutsideService runs the installed binary with args in a transient
+// systemd unit of its own and waits for it, passing its output on to
+// stdout and stderr, so that it survives a restart of the service it was
+// started from.
+func (in *Installer) RunOutsideService(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	unit := append([]string{"--wait", "--collect", "--quiet", "--pipe", "--unit=chatbox-update", in.Platform.Paths().Binary}, args...)
+	cmd := exec.CommandContext(ctx, "systemd-run", unit...)
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("run chatbox outside its service through systemd-run: %w", err)
+	}
+	return nil
 }
