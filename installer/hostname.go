@@ -14,8 +14,8 @@ func (in *Installer) SetHostname(ctx context.Context, name, retry string) error 
 	if err := config.ValidateHostname(name); err != nil {
 		return fmt.Errorf("set the host name: %w", err)
 	}
-	steps := []step{{"Setting the host name to " + name, func(ctx context.Context) (string, error) {
-		return "", in.Platform.SetHostname(ctx, in.Host, name)
+	steps := []step{{"Setting the host name to " + name, func(ctx context.Context, r *run) (string, error) {
+		return "", in.Platform.SetHostname(ctx, r.host, name)
 	}, ""}}
 	_, err := in.plan(ctx, "hostname", steps, retry)
 	return err

@@ -87,9 +87,9 @@ func (in *Installer) Install(ctx context.Context, o InstallOptions) error {
 		return err
 	}
 	st := &installState{cfg: cfg}
-	p, h := in.Platform, in.Host
+	p := in.Platform
 	paths := p.Paths()
-	if o.Domain == "" && o.IP == "" && !h.Exists(paths.Config) {
+	if o.Domain == "" && o.IP == "" && !in.Host.Exists(paths.Config) {
 		return ErrNoAddress
 	}
 	if !in.DryRun {
@@ -100,41 +100,41 @@ func (in *Installer) Install(ctx context.Context, o InstallOptions) error {
 		hostTitle += " to " + name
 	}
 	steps := []step{
-		{"Checking this host", func(ctx context.Context) (string, error) { return in.preflight(ctx, o) }, ""},
-		{"Installing packages", func(ctx context.Context) (string, error) {
-			if err := p.RepairPackages(ctx, h); err != nil {
+		{"Checking this host", func(ctx context.Context, r *run) (string, error) { return in.preflight(ctx, r.host, o) }, ""},
+		{"Installing packages", func(ctx context.Context, r *run) (string, error) {
+			if err := p.RepairPackages(ctx, r.host); err != nil {
 				return "", err
 			}
-			return "", p.InstallPackages(ctx, h)
+			return "", p.InstallPackages(ctx, r.host)
 		}, "nothing to install"},
-		{"Creating the " + p.User() + " user and directories", func(ctx context.Context) (string, error) {
-			return "", p.CreateUser(ctx, h)
+		{"Creating the " + p.User() + " user and directories", func(ctx context.Context, r *run) (string, error) {
+			return "", p.CreateUser(ctx, r.host)
 		}, ""},
-		{"Installing the binary as " + paths.Binary, func(ctx context.Context) (string, error) {
-			changed, err := in.installBinary(ctx, o.Binary)
+		{"Installing the binary as " + paths.Binary, func(ctx context.Context, r *run) (string, error) {
+			changed, err := in.installBinary(ctx, r.host, o.Binary)
 			st.restart = st.restart || changed
 			return "", err
 		}, ""},
-		{"Writing " + paths.Config, func(ctx context.Context) (string, error) { return in.writeConfig(ctx, o, st) }, ""},
-		{hostTitle, func(ctx context.Context) (string, error) {
+		{"Writing " + paths.Config, func(ctx context.Context, r *run) (string, error) { return in.writeConfig(ctx, r.host, o, st) }, ""},
+		{hostTitle, func(ctx context.Context, r *run) (string, error) {
 			name := o.hostname()
 			if name == "" {
 				return "skipped (no host name or domain given)", nil
 			}
-			return "", p.SetHostname(ctx, h, name)
+			return "", p.SetHostname(ctx, r.host, name)
 		}, ""},
-		{"Opening ports 80 and 443 in the firewall", func(ctx context.Context) (string, error) {
-			return "", p.OpenFirewall(ctx, h)
+		{"Opening ports 80 and 443 in the firewall", func(ctx context.Context, r *run) (string, error) {
+			return "", p.OpenFirewall(ctx, r.host)
 		}, ""},
-		{"Turning on automatic security updates", func(ctx context.Context) (string, error) {
-			return "", p.EnableAutoUpdates(ctx, h)
+		{"Turning on automatic security updates", func(ctx context.Context, r *run) (string, error) {
+			return "", p.EnableAutoUpdates(ctx, r.host)
 		}, ""},
-		{"Installing the chatbox service", func(ctx context.Context) (string, error) {
-			changed, err := in.changes(func() error { return p.InstallService(ctx, h) })
+		{"Installing the chatbox service", func(ctx context.Context, r *run) (string, error) {
+			changed, err := r.changes(func() error { return p.InstallService(ctx, r.host) })
 			st.restart = st.restart || changed
 			return "", err
 		}, ""},
-		{"Starting chatbox", func(ctx context.Context) (string, error) { return in.start(ctx, st) }, ""},
+		{"Starting chatbox", func(ctx context.Context, r *run) (string, error) { return in.start(ctx, r.host, st) }, ""},
 	}
 	res, err := in.plan(ctx, "install", steps, o.Retry)
 	if err != nil || in.DryRun {
@@ -147,24 +147,13 @@ func (in *Installer) Install(ctx context.Context, o InstallOptions) error {
 	return nil
 }
 
-// changes runs f and reports whether it changed the host.
-func (in *Installer) changes(f func() error) (bool, error) {
-	cnt, ok := in.Host.Runner.(*counter)
-	if !ok {
-		return true, f()
-	}
-	before := cnt.n
-	err := f()
-	return cnt.n != before, err
-}
-
 // preflight refuses a host install cannot work on before changing it, and
 // warns about what would keep the room from being reached.
-func (in *Installer) preflight(ctx context.Context, o InstallOptions) (string, error) {
+func (in *Installer) preflight(ctx context.Context, h *platform.Host, o InstallOptions) (string, error) {
 	if in.DryRun {
 		return "skipped in a dry run", nil
 	}
-	pr, h := in.probe(), in.Host
+	pr := in.probe()
 	if !pr.IsRoot() {
 		return "", fmt.Errorf("install changes the system and must run as root; try sudo %s", o.Retry)
 	}
@@ -187,14 +176,14 @@ func (in *Installer) preflight(ctx context.Context, o InstallOptions) (string, e
 		}
 	}
 	if o.Domain != "" {
-		in.checkDNS(ctx, o)
+		in.checkDNS(ctx, h, o)
 	}
 	return "ok", nil
 }
 
 // checkDNS warns when the domain does not point at this host.
-func (in *Installer) checkDNS(ctx context.Context, o InstallOptions) {
-	pr, h := in.probe(), in.Host
+func (in *Installer) checkDNS(ctx context.Context, h *platform.Host, o InstallOptions) {
+	pr := in.probe()
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	addrs, err := pr.LookupHost(ctx, o.Domain)
@@ -218,8 +207,8 @@ func (in *Installer) checkDNS(ctx context.Context, o InstallOptions) {
 
 // installBinary copies the binary into place, keeping the one it replaces
 // as PrevBinary.
-func (in *Installer) installBinary(ctx context.Context, src string) (bool, error) {
-	h, paths := in.Host, in.Platform.Paths()
+func (in *Installer) installBinary(ctx context.Context, h *platform.Host, src string) (bool, error) {
+	paths := in.Platform.Paths()
 	self, err := os.ReadFile(src)
 	if err != nil {
 		return false, fmt.Errorf("read the chatbox binary: %w", err)
@@ -243,8 +232,8 @@ func (in *Installer) installBinary(ctx context.Context, src string) (bool, error
 
 // writeConfig writes a fresh config; an existing one is kept exactly as it
 // is, with a note for every option it disagrees with.
-func (in *Installer) writeConfig(ctx context.Context, o InstallOptions, st *installState) (string, error) {
-	h, p := in.Host, in.Platform
+func (in *Installer) writeConfig(ctx context.Context, h *platform.Host, o InstallOptions, st *installState) (string, error) {
+	p := in.Platform
 	paths := p.Paths()
 	old, err := h.ReadFile(paths.Config)
 	if err == nil {
@@ -299,15 +288,15 @@ func healthURL(cfg config.Config) string {
 
 // start (re)starts the service when something changed or it is not
 // running, waits until it answers, and picks up a new room's password.
-func (in *Installer) start(ctx context.Context, st *installState) (string, error) {
-	p, h, pr := in.Platform, in.Host, in.probe()
+func (in *Installer) start(ctx context.Context, h *platform.Host, st *installState) (string, error) {
+	p, pr := in.Platform, in.probe()
 	if !h.Live {
 		return "skipped (not a running system: the service starts at boot)", nil
 	}
 	url := healthURL(st.cfg)
 	if !in.DryRun && !st.restart && p.ServiceActive(ctx, h) && pr.Healthy(ctx, url) == nil {
 		st.started = true
-		return "", in.takePassword(ctx, st)
+		return "", in.takePassword(ctx, h, st)
 	}
 	if err := p.RestartService(ctx, h); err != nil {
 		return "", err
@@ -319,16 +308,15 @@ func (in *Installer) start(ctx context.Context, st *installState) (string, error
 		return "", err
 	}
 	st.started = true
-	return "", in.takePassword(ctx, st)
+	return "", in.takePassword(ctx, h, st)
 }
 
 // takePassword reads the password the service wrote when it created a
 // private room, and deletes the file once read.
-func (in *Installer) takePassword(ctx context.Context, st *installState) error {
+func (in *Installer) takePassword(ctx context.Context, h *platform.Host, st *installState) error {
 	if !st.cfg.Room.Private {
 		return nil
 	}
-	h := in.Host
 	file := path.Join(st.cfg.Server.DataDir, "initial-password")
 	if st.configWritten {
 		// A fresh room writes its password right after it starts.

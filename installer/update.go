@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/chatbox-dev/chatbox/config"
+	"github.com/chatbox-dev/chatbox/platform"
 )
 
 // UpdateOptions are the choices of `chatbox update`.
@@ -35,8 +36,8 @@ func (in *Installer) Update(ctx context.Context, o UpdateOptions) error {
 	var steps []step
 	var notes []string
 	if system {
-		steps = append(steps, step{"Applying system updates", func(ctx context.Context) (string, error) {
-			n, err := p.UpdateSystem(ctx, in.Host)
+		steps = append(steps, step{"Applying system updates", func(ctx context.Context, r *run) (string, error) {
+			n, err := p.UpdateSystem(ctx, r.host)
 			notes = append(notes, n...)
 			return "", err
 		}, ""})
@@ -57,12 +58,11 @@ func (in *Installer) Update(ctx context.Context, o UpdateOptions) error {
 // wait for it; when the new binary does not come up, they put the previous
 // one back, restart it and report ErrRolledBack.
 func (in *Installer) selfUpdateSteps(file string) []step {
-	p, h := in.Platform, in.Host
-	paths := p.Paths()
+	paths := in.Platform.Paths()
 	var changed bool
 	return []step{
-		{"Installing the new binary as " + paths.Binary, func(ctx context.Context) (string, error) {
-			if !h.Exists(paths.Binary) && !in.DryRun {
+		{"Installing the new binary as " + paths.Binary, func(ctx context.Context, r *run) (string, error) {
+			if !r.host.Exists(paths.Binary) && !in.DryRun {
 				return "", fmt.Errorf("%s is missing: chatbox is not installed here; run chatbox install first", paths.Binary)
 			}
 			fi, err := os.Stat(file)
@@ -72,22 +72,23 @@ func (in *Installer) selfUpdateSteps(file string) []step {
 			if !fi.Mode().IsRegular() || fi.Size() == 0 {
 				return "", fmt.Errorf("%s is not a chatbox binary", file)
 			}
-			changed, err = in.installBinary(ctx, file)
+			changed, err = in.installBinary(ctx, r.host, file)
 			return "", err
 		}, ""},
-		{"Restarting chatbox with the new binary", func(ctx context.Context) (string, error) {
+		{"Restarting chatbox with the new binary", func(ctx context.Context, r *run) (string, error) {
 			if !changed && !in.DryRun {
 				return "skipped (the binary did not change)", nil
 			}
+			h := r.host
 			if !h.Live {
 				return "skipped (not a running system)", nil
 			}
-			err := in.restartAndWait(ctx)
+			err := in.restartAndWait(ctx, h)
 			if err == nil || in.DryRun {
 				return "", err
 			}
 			h.Note("the new binary did not come up (%v); putting the previous one back", firstClause(err))
-			if rerr := in.rollBack(ctx); rerr != nil {
+			if rerr := in.rollBack(ctx, h); rerr != nil {
 				return "", fmt.Errorf("the new binary did not come up (%v) and rolling back failed too: %w", firstClause(err), rerr)
 			}
 			return "", fmt.Errorf("%w, which is running again; the new binary did not come up: %w", ErrRolledBack, err)
@@ -96,8 +97,8 @@ func (in *Installer) selfUpdateSteps(file string) []step {
 }
 
 // restartAndWait restarts the service and waits until it answers.
-func (in *Installer) restartAndWait(ctx context.Context) error {
-	if err := in.Platform.RestartService(ctx, in.Host); err != nil {
+func (in *Installer) restartAndWait(ctx context.Context, h *platform.Host) error {
+	if err := in.Platform.RestartService(ctx, h); err != nil {
 		return err
 	}
 	if in.DryRun {
@@ -107,8 +108,8 @@ func (in *Installer) restartAndWait(ctx context.Context) error {
 }
 
 // rollBack puts PrevBinary back in place and restarts the service.
-func (in *Installer) rollBack(ctx context.Context) error {
-	h, paths := in.Host, in.Platform.Paths()
+func (in *Installer) rollBack(ctx context.Context, h *platform.Host) error {
+	paths := in.Platform.Paths()
 	prev, err := h.ReadFile(paths.PrevBinary())
 	if err != nil {
 		return fmt.Errorf("read the previous binary: %w", err)
@@ -122,7 +123,7 @@ func (in *Installer) rollBack(ctx context.Context) error {
 			return err
 		}
 	}
-	return in.restartAndWait(ctx)
+	return in.restartAndWait(ctx, h)
 }
 
 // firstClause is err's message up to its first semicolon, for use inside
