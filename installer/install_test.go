@@ -11,8 +11,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/chatbox-dev/chatbox/platform"
 )
 
 func opts(t *testing.T) InstallOptions {
@@ -24,7 +22,7 @@ func opts(t *testing.T) InstallOptions {
 // host ends exactly as after a run that never failed.
 func TestInstallRecoversFromAFailureAtEveryChange(t *testing.T) {
 	ctx := context.Background()
-	for _, osID := range platform.IDs() {
+	for _, osID := range Backends().IDs() {
 		t.Run("on "+osID+" a failed install is finished by the next run", func(t *testing.T) {
 			in, sim, _ := newSim(t, osID, io.Discard)
 			o := opts(t)
@@ -62,7 +60,7 @@ func TestInstallRecoversFromAFailureAtEveryChange(t *testing.T) {
 
 func TestInstallTwiceChangesNothingTheSecondTime(t *testing.T) {
 	ctx := context.Background()
-	for _, osID := range platform.IDs() {
+	for _, osID := range Backends().IDs() {
 		t.Run("on "+osID+" the second install says nothing to do", func(t *testing.T) {
 			var out bytes.Buffer
 			in, sim, _ := newSim(t, osID, &out)
@@ -298,7 +296,7 @@ func TestSelfUpdateKeepsTheBinaryBefore(t *testing.T) {
 
 func TestUninstallPurgeLeavesNothingOfChatbox(t *testing.T) {
 	ctx := context.Background()
-	for _, osID := range platform.IDs() {
+	for _, osID := range Backends().IDs() {
 		t.Run("on "+osID+" uninstall --purge undoes install", func(t *testing.T) {
 			in, sim, _ := newSim(t, osID, io.Discard)
 			if err := in.Install(ctx, opts(t)); err != nil {

@@ -19,9 +19,11 @@ import (
 	"github.com/chatbox-dev/chatbox/platform/openbsd"
 )
 
-// Backends returns every platform backend chatbox has.
-func Backends() []platform.Backend {
-	return []platform.Backend{linux.Backend{}, centos.Backend{}, openbsd.Backend{}}
+// Backends returns every platform backend chatbox has, in the order the
+// documentation lists the systems; their tables are the list of supported
+// systems (Backends().IDs(), Backends().Supported()).
+func Backends() platform.Backends {
+	return platform.Backends{linux.Backend{}, centos.Backend{}, openbsd.Backend{}}
 }
 
 // Detect returns the platform of the host at root, or of osID when it is

@@ -145,7 +145,7 @@ type hostOptions struct {
 }
 
 func (o *hostOptions) addFlags(f *pflag.FlagSet) {
-	f.StringVar(&o.osID, "os", "", "plan for this OS instead of the detected one: "+strings.Join(platform.IDs(), ", "))
+	f.StringVar(&o.osID, "os", "", "plan for this OS instead of the detected one: "+strings.Join(installer.Backends().IDs(), ", "))
 	f.StringVar(&o.root, "root", "", "apply everything under this directory as if it were / (a chroot)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "print the plan, one line per action, and change nothing")
 }
@@ -164,8 +164,8 @@ func (o hostOptions) installer(ctx context.Context, s *streams) (*installer.Inst
 		}
 		root = abs
 	}
-	if o.osID != "" && !slices.Contains(platform.IDs(), o.osID) {
-		return nil, usagef("--os %q is not supported; chatbox installs on %s", o.osID, platform.Supported)
+	if backends := installer.Backends(); o.osID != "" && !slices.Contains(backends.IDs(), o.osID) {
+		return nil, usagef("--os %q is not supported; chatbox installs on %s", o.osID, backends.Supported())
 	}
 	p, err := installer.Detect(ctx, root, o.osID)
 	if err != nil {
