@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/chatbox-dev/chatbox/config"
+	"github.com/chatbox-dev/chatbox/internal/roomurl"
 	"github.com/chatbox-dev/chatbox/platform"
 )
 
@@ -275,16 +276,7 @@ func (in *Installer) writeConfig(ctx context.Context, h *platform.Host, o Instal
 }
 
 // healthURL is where the service answers /healthz over plain HTTP.
-func healthURL(cfg config.Config) string {
-	host, port, err := net.SplitHostPort(cfg.Server.HTTPListen)
-	if err != nil {
-		host, port = "", "80"
-	}
-	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
-		host = "127.0.0.1"
-	}
-	return "http://" + net.JoinHostPort(host, port) + "/healthz"
-}
+func healthURL(cfg config.Config) string { return roomurl.Health(cfg.Server.HTTPListen) }
 
 // start (re)starts the service when something changed or it is not
 // running, waits until it answers, and picks up a new room's password.
@@ -337,13 +329,14 @@ func (in *Installer) takePassword(ctx context.Context, h *platform.Host, st *ins
 	return h.Remove(ctx, file)
 }
 
-// roomURL is the address people open.
+// roomURL is the address people open: at the configured domain or IP
+// address, else at this host's first public address, IPv4 first.
 func (in *Installer) roomURL(cfg config.Config) string {
 	switch {
 	case cfg.Server.Domain != "":
-		return "https://" + cfg.Server.Domain + "/"
+		return roomurl.Room(cfg.Server.Domain)
 	case cfg.Server.IP != "":
-		return "https://" + hostForURL(cfg.Server.IP) + "/"
+		return roomurl.Room(cfg.Server.IP)
 	}
 	var v6 string
 	for _, a := range in.probe().LocalAddrs() {
@@ -352,23 +345,16 @@ func (in *Installer) roomURL(cfg config.Config) string {
 			continue
 		}
 		if ip.To4() != nil {
-			return "https://" + a + "/"
+			return roomurl.Room(a)
 		}
 		if v6 == "" {
 			v6 = a
 		}
 	}
 	if v6 != "" {
-		return "https://" + hostForURL(v6) + "/"
+		return roomurl.Room(v6)
 	}
 	return "https://<this host's address>/"
-}
-
-func hostForURL(ip string) string {
-	if strings.Contains(ip, ":") {
-		return "[" + ip + "]"
-	}
-	return ip
 }
 
 // summary prints the room's URL and password in a box a person can copy.
