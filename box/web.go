@@ -2,11 +2,10 @@ package box
 
 import (
 	"html/template"
-	"net"
 	"net/http"
 	"net/url"
-	"strconv"
-	"strings"
+
+	"github.com/chatbox-dev/chatbox/internal/roomurl"
 )
 
 // hstsValue asks browsers to use HTTPS only, for two years, subdomains too.
@@ -44,16 +43,7 @@ func httpHandler(site func() (string, *localCA), httpsPort int, health http.Hand
 }
 
 // siteURL is scheme://host/, with port unless it is the scheme's default.
-func siteURL(scheme, host string, port int) *url.URL {
-	authority := host
-	if strings.Contains(host, ":") {
-		authority = "[" + host + "]"
-	}
-	if !(scheme == "https" && port == 443 || scheme == "http" && port == 80) {
-		authority = net.JoinHostPort(host, strconv.Itoa(port))
-	}
-	return &url.URL{Scheme: scheme, Host: authority, Path: "/"}
-}
+func siteURL(scheme, host string, port int) *url.URL { return roomurl.New(scheme, host, port) }
 
 // withHSTS sets Strict-Transport-Security on every response of next.
 func withHSTS(next http.Handler) http.Handler {

@@ -62,7 +62,7 @@ func TestDebianInstallUnderSystemd(t *testing.T) {
 	bin := buildChatbox(ctx, t)
 
 	tree := filepath.Join(t.TempDir(), "tree")
-	run(ctx, t, "cp", "-a", base, tree)
+	mustRun(ctx, t, "cp", "-a", base, tree)
 	prepareTree(ctx, t, tree, mirror, bin)
 
 	c, why := bootContainer(ctx, t, tree)
@@ -138,7 +138,7 @@ func TestDebianInstallUnderSystemd(t *testing.T) {
 
 	t.Run("update --self with a binary that exits at once rolls back", func(t *testing.T) {
 		good, _ := os.ReadFile(filepath.Join(tree, "usr/local/bin/chatbox"))
-		run(ctx, t, "cp", filepath.Join(tree, "bin/true"), filepath.Join(tree, "root/broken"))
+		mustRun(ctx, t, "cp", filepath.Join(tree, "bin/true"), filepath.Join(tree, "root/broken"))
 		out, err := c.exec(ctx, "/root/chatbox", "update", "--self", "/root/broken")
 		if err == nil || !strings.Contains(out, "rolled back to the previous binary") {
 			t.Fatalf("want a failed update that rolled back, got %v:\n%s", err, out)
@@ -176,7 +176,7 @@ func TestDebianInstallUnderSystemd(t *testing.T) {
 
 	t.Run("the deb package installs the binary and unit and removes them", func(t *testing.T) {
 		deb := buildDeb(ctx, t, bin)
-		run(ctx, t, "cp", deb, filepath.Join(tree, "root/chatbox.deb"))
+		mustRun(ctx, t, "cp", deb, filepath.Join(tree, "root/chatbox.deb"))
 		if out, err := c.exec(ctx, "dpkg", "-i", "/root/chatbox.deb"); err != nil {
 			t.Fatalf("dpkg -i: %v\n%s", err, out)
 		}
@@ -292,7 +292,7 @@ func cachedTree(ctx context.Context, t *testing.T, mirror *url.URL) string {
 	tmp := dir + ".tmp"
 	os.RemoveAll(tmp)
 	start := time.Now()
-	run(ctx, t, "/usr/sbin/debootstrap", "--variant=minbase", "--include="+e2eInclude, e2eSuite, tmp, mirror.String())
+	mustRun(ctx, t, "/usr/sbin/debootstrap", "--variant=minbase", "--include="+e2eInclude, e2eSuite, tmp, mirror.String())
 	if err := os.WriteFile(filepath.Join(tmp, ".complete"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -326,7 +326,7 @@ func buildChatbox(ctx context.Context, t *testing.T) string {
 // prepareTree copies the binary in and makes the tree resolve only the
 // mirror's name (see the top of this file).
 func prepareTree(ctx context.Context, t *testing.T, tree string, mirror *url.URL, bin string) {
-	run(ctx, t, "cp", bin, filepath.Join(tree, "root/chatbox"))
+	mustRun(ctx, t, "cp", bin, filepath.Join(tree, "root/chatbox"))
 	hosts := "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
 	if host := mirror.Hostname(); net.ParseIP(host) == nil {
 		addrs, err := net.DefaultResolver.LookupHost(ctx, host)
@@ -566,8 +566,8 @@ func lastLines(s string, n int) string {
 	return strings.Join(lines, " | ")
 }
 
-// run runs a command on this machine and fails the test when it fails.
-func run(ctx context.Context, t *testing.T, args ...string) {
+// mustRun runs a command on this machine and fails the test when it fails.
+func mustRun(ctx context.Context, t *testing.T, args ...string) {
 	t.Helper()
 	if out, err := exec.CommandContext(ctx, args[0], args[1:]...).CombinedOutput(); err != nil {
 		t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)

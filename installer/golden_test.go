@@ -8,8 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-
-	"github.com/chatbox-dev/chatbox/platform"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -55,7 +53,7 @@ func installed(t *testing.T, osID string, out *bytes.Buffer) *Installer {
 // under testdata/OS/COMMAND.txt and read like shell scripts.
 func TestGoldenPlans(t *testing.T) {
 	ctx := context.Background()
-	for _, osID := range platform.IDs() {
+	for _, osID := range Backends().IDs() {
 		t.Run("install on "+osID+" plans the documented steps", func(t *testing.T) {
 			var out bytes.Buffer
 			in, _, _ := newSim(t, osID, &out)

@@ -3,6 +3,7 @@ package installer
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"github.com/chatbox-dev/chatbox/chat/admin"
 	"github.com/chatbox-dev/chatbox/chat/datadir"
 	"github.com/chatbox-dev/chatbox/config"
+	"github.com/chatbox-dev/chatbox/internal/roomurl"
 	"github.com/chatbox-dev/chatbox/platform"
 )
 
@@ -32,48 +34,6 @@ type InstallOptions struct {
 	Binary string
 	// Retry is the command line that repeats this install.
 	Retry string
-}
-
-// Validate checks the options before anything changes; its errors are
-// UsageErrors.
-func (o InstallOptions) Validate() error {
-	if o.Domain != "" {
-		if err := config.ValidateDomain(o.Domain); err != nil {
-			return &UsageError{Msg: fmt.Sprintf("--domain: %v", err)}
-		}
-	}
-	if o.IP != "" {
-		if o.Domain != "" {
-			return &UsageError{Msg: "give either --domain or --ip, not both"}
-		}
-		if net.ParseIP(o.IP) == nil {
-			return &UsageError{Msg: fmt.Sprintf("--ip: %q is not an IP address", o.IP)}
-		}
-	}
-	if o.Hostname != "" {
-		if err := config.ValidateHostname(o.Hostname); err != nil {
-			return &UsageError{Msg: fmt.Sprintf("--hostname: %v", err)}
-		}
-	}
-	if o.Email != "" && (!strings.Contains(o.Email, "@") || strings.ContainsAny(o.Email, " <>")) {
-		return &UsageError{Msg: fmt.Sprintf("--email: %q is not an email address", o.Email)}
-	}
-	switch o.DNS {
-	case "":
-		if o.DNSToken != "" {
-			return &UsageError{Msg: "--dns-token needs --dns cloudflare"}
-		}
-	case "cloudflare":
-		if o.DNSToken == "" {
-			return &UsageError{Msg: "--dns cloudflare needs --dns-token (a Cloudflare API token with Zone:Read and DNS:Edit)"}
-		}
-		if o.Domain == "" {
-			return &UsageError{Msg: "--dns cloudflare needs --domain"}
-		}
-	default:
-		return &UsageError{Msg: fmt.Sprintf("--dns: %q is not supported; use cloudflare", o.DNS)}
-	}
-	return nil
 }
 
 // hostname is the host name install sets, or "" for none.
@@ -101,7 +61,7 @@ func NewConfig(p platform.Platform, o InstallOptions) (config.Config, error) {
 		cfg.DynDNS.Enabled = true
 	}
 	if err := cfg.Validate(); err != nil {
-		return config.Config{}, &UsageError{Msg: err.Error()}
+		return config.Config{}, fmt.Errorf("the install options make no valid config: %w", err)
 	}
 	return cfg, nil
 }
@@ -115,21 +75,24 @@ type installState struct {
 	started       bool
 }
 
+// ErrNoAddress is returned by Install for a first install (no config on
+// the host yet) given neither a domain nor an IP address.
+var ErrNoAddress = errors.New("a first install needs the room's domain or IP address")
+
 // Install provisions the host: the steps of `chatbox install`, then the
-// room's URL (and a private room's password) in a box.
+// room's URL (and a private room's password) in a box. The options are
+// trusted to be well formed (the command checks them); what would make an
+// invalid config is refused before anything changes.
 func (in *Installer) Install(ctx context.Context, o InstallOptions) error {
-	if err := o.Validate(); err != nil {
-		return err
-	}
 	cfg, err := NewConfig(in.Platform, o)
 	if err != nil {
 		return err
 	}
 	st := &installState{cfg: cfg}
-	p, h := in.Platform, in.Host
+	p := in.Platform
 	paths := p.Paths()
-	if o.Domain == "" && o.IP == "" && !h.Exists(paths.Config) {
-		return &UsageError{Msg: "give the room's DNS name with --domain NAME, or --ip ADDR for a box without a name"}
+	if o.Domain == "" && o.IP == "" && !in.Host.Exists(paths.Config) {
+		return ErrNoAddress
 	}
 	if !in.DryRun {
 		fmt.Fprintf(in.Out, "Installing chatbox on %s\n", p.Name())
@@ -139,41 +102,41 @@ func (in *Installer) Install(ctx context.Context, o InstallOptions) error {
 		hostTitle += " to " + name
 	}
 	steps := []step{
-		{"Checking this host", func(ctx context.Context) (string, error) { return in.preflight(ctx, o) }, ""},
-		{"Installing packages", func(ctx context.Context) (string, error) {
-			if err := p.RepairPackages(ctx, h); err != nil {
+		{"Checking this host", func(ctx context.Context, r *run) (string, error) { return in.preflight(ctx, r.host, o) }, ""},
+		{"Installing packages", func(ctx context.Context, r *run) (string, error) {
+			if err := p.RepairPackages(ctx, r.host); err != nil {
 				return "", err
 			}
-			return "", p.InstallPackages(ctx, h)
+			return "", p.InstallPackages(ctx, r.host)
 		}, "nothing to install"},
-		{"Creating the " + p.User() + " user and directories", func(ctx context.Context) (string, error) {
-			return "", p.CreateUser(ctx, h)
+		{"Creating the " + p.User() + " user and directories", func(ctx context.Context, r *run) (string, error) {
+			return "", p.CreateUser(ctx, r.host)
 		}, ""},
-		{"Installing the binary as " + paths.Binary, func(ctx context.Context) (string, error) {
-			changed, err := in.installBinary(ctx, o.Binary)
+		{"Installing the binary as " + paths.Binary, func(ctx context.Context, r *run) (string, error) {
+			changed, err := in.installBinary(ctx, r.host, o.Binary)
 			st.restart = st.restart || changed
 			return "", err
 		}, ""},
-		{"Writing " + paths.Config, func(ctx context.Context) (string, error) { return in.writeConfig(ctx, o, st) }, ""},
-		{hostTitle, func(ctx context.Context) (string, error) {
+		{"Writing " + paths.Config, func(ctx context.Context, r *run) (string, error) { return in.writeConfig(ctx, r.host, o, st) }, ""},
+		{hostTitle, func(ctx context.Context, r *run) (string, error) {
 			name := o.hostname()
 			if name == "" {
-				return "skipped (no --hostname or --domain)", nil
+				return "skipped (no host name or domain given)", nil
 			}
-			return "", p.SetHostname(ctx, h, name)
+			return "", p.SetHostname(ctx, r.host, name)
 		}, ""},
-		{"Opening ports 80 and 443 in the firewall", func(ctx context.Context) (string, error) {
-			return "", p.OpenFirewall(ctx, h)
+		{"Opening ports 80 and 443 in the firewall", func(ctx context.Context, r *run) (string, error) {
+			return "", p.OpenFirewall(ctx, r.host)
 		}, ""},
-		{"Turning on automatic security updates", func(ctx context.Context) (string, error) {
-			return "", p.EnableAutoUpdates(ctx, h)
+		{"Turning on automatic security updates", func(ctx context.Context, r *run) (string, error) {
+			return "", p.EnableAutoUpdates(ctx, r.host)
 		}, ""},
-		{"Installing the chatbox service", func(ctx context.Context) (string, error) {
-			changed, err := in.changes(func() error { return p.InstallService(ctx, h) })
+		{"Installing the chatbox service", func(ctx context.Context, r *run) (string, error) {
+			changed, err := r.changes(func() error { return p.InstallService(ctx, r.host) })
 			st.restart = st.restart || changed
 			return "", err
 		}, ""},
-		{"Starting chatbox", func(ctx context.Context) (string, error) { return in.start(ctx, st) }, ""},
+		{"Starting chatbox", func(ctx context.Context, r *run) (string, error) { return in.start(ctx, r.host, st) }, ""},
 	}
 	res, err := in.plan(ctx, "install", steps, o.Retry)
 	if err != nil || in.DryRun {
@@ -186,24 +149,13 @@ func (in *Installer) Install(ctx context.Context, o InstallOptions) error {
 	return nil
 }
 
-// changes runs f and reports whether it changed the host.
-func (in *Installer) changes(f func() error) (bool, error) {
-	cnt, ok := in.Host.Runner.(*counter)
-	if !ok {
-		return true, f()
-	}
-	before := cnt.n
-	err := f()
-	return cnt.n != before, err
-}
-
 // preflight refuses a host install cannot work on before changing it, and
 // warns about what would keep the room from being reached.
-func (in *Installer) preflight(ctx context.Context, o InstallOptions) (string, error) {
+func (in *Installer) preflight(ctx context.Context, h *platform.Host, o InstallOptions) (string, error) {
 	if in.DryRun {
 		return "skipped in a dry run", nil
 	}
-	pr, h := in.probe(), in.Host
+	pr := in.probe()
 	if !pr.IsRoot() {
 		return "", fmt.Errorf("install changes the system and must run as root; try sudo %s", o.Retry)
 	}
@@ -226,14 +178,14 @@ func (in *Installer) preflight(ctx context.Context, o InstallOptions) (string, e
 		}
 	}
 	if o.Domain != "" {
-		in.checkDNS(ctx, o)
+		in.checkDNS(ctx, h, o)
 	}
 	return "ok", nil
 }
 
 // checkDNS warns when the domain does not point at this host.
-func (in *Installer) checkDNS(ctx context.Context, o InstallOptions) {
-	pr, h := in.probe(), in.Host
+func (in *Installer) checkDNS(ctx context.Context, h *platform.Host, o InstallOptions) {
+	pr := in.probe()
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	addrs, err := pr.LookupHost(ctx, o.Domain)
@@ -257,8 +209,8 @@ func (in *Installer) checkDNS(ctx context.Context, o InstallOptions) {
 
 // installBinary copies the binary into place, keeping the one it replaces
 // as PrevBinary.
-func (in *Installer) installBinary(ctx context.Context, src string) (bool, error) {
-	h, paths := in.Host, in.Platform.Paths()
+func (in *Installer) installBinary(ctx context.Context, h *platform.Host, src string) (bool, error) {
+	paths := in.Platform.Paths()
 	self, err := os.ReadFile(src)
 	if err != nil {
 		return false, fmt.Errorf("read the chatbox binary: %w", err)
@@ -282,8 +234,8 @@ func (in *Installer) installBinary(ctx context.Context, src string) (bool, error
 
 // writeConfig writes a fresh config; an existing one is kept exactly as it
 // is, with a note for every option it disagrees with.
-func (in *Installer) writeConfig(ctx context.Context, o InstallOptions, st *installState) (string, error) {
-	h, p := in.Host, in.Platform
+func (in *Installer) writeConfig(ctx context.Context, h *platform.Host, o InstallOptions, st *installState) (string, error) {
+	p := in.Platform
 	paths := p.Paths()
 	old, err := h.ReadFile(paths.Config)
 	if err == nil {
@@ -325,28 +277,19 @@ func (in *Installer) writeConfig(ctx context.Context, o InstallOptions, st *inst
 }
 
 // healthURL is where the service answers /healthz over plain HTTP.
-func healthURL(cfg config.Config) string {
-	host, port, err := net.SplitHostPort(cfg.Server.HTTPListen)
-	if err != nil {
-		host, port = "", "80"
-	}
-	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
-		host = "127.0.0.1"
-	}
-	return "http://" + net.JoinHostPort(host, port) + "/healthz"
-}
+func healthURL(cfg config.Config) string { return roomurl.Health(cfg.Server.HTTPListen) }
 
 // start (re)starts the service when something changed or it is not
 // running, waits until it answers, and picks up a new room's password.
-func (in *Installer) start(ctx context.Context, st *installState) (string, error) {
-	p, h, pr := in.Platform, in.Host, in.probe()
+func (in *Installer) start(ctx context.Context, h *platform.Host, st *installState) (string, error) {
+	p, pr := in.Platform, in.probe()
 	if !h.Live {
 		return "skipped (not a running system: the service starts at boot)", nil
 	}
 	url := healthURL(st.cfg)
 	if !in.DryRun && !st.restart && p.ServiceActive(ctx, h) && pr.Healthy(ctx, url) == nil {
 		st.started = true
-		return "", in.takePassword(ctx, st)
+		return "", in.takePassword(ctx, h, st)
 	}
 	if err := p.RestartService(ctx, h); err != nil {
 		return "", err
@@ -358,7 +301,7 @@ func (in *Installer) start(ctx context.Context, st *installState) (string, error
 		return "", err
 	}
 	st.started = true
-	return "", in.takePassword(ctx, st)
+	return "", in.takePassword(ctx, h, st)
 }
 
 // takePassword asks the running service for the password of the private
@@ -366,13 +309,13 @@ func (in *Installer) start(ctx context.Context, st *installState) (string, error
 // gets none (it was taken already, or the service restarted since), it
 // sets a new one: nobody knows the old one, and a fresh install has no
 // sessions to lose. A room installed before keeps its password.
-func (in *Installer) takePassword(ctx context.Context, st *installState) error {
+func (in *Installer) takePassword(ctx context.Context, h *platform.Host, st *installState) error {
 	if !st.cfg.Room.Private {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	c := admin.New(in.Host.Path(datadir.Layout{Dir: st.cfg.Server.DataDir}.AdminSocket()))
+	c := admin.New(h.Path(datadir.Layout{Dir: st.cfg.Server.DataDir}.AdminSocket()))
 	password, ok, err := c.InitialPassword(ctx)
 	if err != nil {
 		return fmt.Errorf("get the room's password: %w", err)
@@ -386,13 +329,14 @@ func (in *Installer) takePassword(ctx context.Context, st *installState) error {
 	return nil
 }
 
-// roomURL is the address people open.
+// roomURL is the address people open: at the configured domain or IP
+// address, else at this host's first public address, IPv4 first.
 func (in *Installer) roomURL(cfg config.Config) string {
 	switch {
 	case cfg.Server.Domain != "":
-		return "https://" + cfg.Server.Domain + "/"
+		return roomurl.Room(cfg.Server.Domain)
 	case cfg.Server.IP != "":
-		return "https://" + hostForURL(cfg.Server.IP) + "/"
+		return roomurl.Room(cfg.Server.IP)
 	}
 	var v6 string
 	for _, a := range in.probe().LocalAddrs() {
@@ -401,23 +345,16 @@ func (in *Installer) roomURL(cfg config.Config) string {
 			continue
 		}
 		if ip.To4() != nil {
-			return "https://" + a + "/"
+			return roomurl.Room(a)
 		}
 		if v6 == "" {
 			v6 = a
 		}
 	}
 	if v6 != "" {
-		return "https://" + hostForURL(v6) + "/"
+		return roomurl.Room(v6)
 	}
 	return "https://<this host's address>/"
-}
-
-func hostForURL(ip string) string {
-	if strings.Contains(ip, ":") {
-		return "[" + ip + "]"
-	}
-	return ip
 }
 
 // summary prints the room's URL and password in a box a person can copy.

@@ -18,7 +18,6 @@ import (
 	"github.com/chatbox-dev/chatbox/chat"
 	"github.com/chatbox-dev/chatbox/chat/admin"
 	"github.com/chatbox-dev/chatbox/chat/datadir"
-	"github.com/chatbox-dev/chatbox/platform"
 )
 
 func opts(t *testing.T) InstallOptions {
@@ -30,7 +29,7 @@ func opts(t *testing.T) InstallOptions {
 // host ends exactly as after a run that never failed.
 func TestInstallRecoversFromAFailureAtEveryChange(t *testing.T) {
 	ctx := context.Background()
-	for _, osID := range platform.IDs() {
+	for _, osID := range Backends().IDs() {
 		t.Run("on "+osID+" a failed install is finished by the next run", func(t *testing.T) {
 			in, sim, _ := newSim(t, osID, io.Discard)
 			o := opts(t)
@@ -68,7 +67,7 @@ func TestInstallRecoversFromAFailureAtEveryChange(t *testing.T) {
 
 func TestInstallTwiceChangesNothingTheSecondTime(t *testing.T) {
 	ctx := context.Background()
-	for _, osID := range platform.IDs() {
+	for _, osID := range Backends().IDs() {
 		t.Run("on "+osID+" the second install says nothing to do", func(t *testing.T) {
 			var out bytes.Buffer
 			in, sim, _ := newSim(t, osID, &out)
@@ -426,7 +425,7 @@ func TestSelfUpdateKeepsTheBinaryBefore(t *testing.T) {
 
 func TestUninstallPurgeLeavesNothingOfChatbox(t *testing.T) {
 	ctx := context.Background()
-	for _, osID := range platform.IDs() {
+	for _, osID := range Backends().IDs() {
 		t.Run("on "+osID+" uninstall --purge undoes install", func(t *testing.T) {
 			in, sim, _ := newSim(t, osID, io.Discard)
 			if err := in.Install(ctx, opts(t)); err != nil {
@@ -464,8 +463,8 @@ func TestInsideServiceReadsTheCgroup(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := InsideService([]byte(tt.cgroup)); got != tt.want {
-				t.Errorf("InsideService = %v, want %v", got, tt.want)
+			if got := insideService([]byte(tt.cgroup)); got != tt.want {
+				t.Errorf("insideService = %v, want %v", got, tt.want)
 			}
 		})
 	}
@@ -502,17 +501,47 @@ func TestAnInterruptedInstallIsFinishedByTheNextRun(t *testing.T) {
 	}
 }
 
-func TestUpdateWithoutFlagsUpdatesTheSystemAndSaysTheBinaryStays(t *testing.T) {
+func TestUpdateWithoutFlagsUpdatesTheSystemAndLeavesTheBinary(t *testing.T) {
 	var out bytes.Buffer
 	in, _, _ := newSim(t, "debian", &out)
 	if err := in.Update(context.Background(), UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	text := out.String()
-	if !strings.Contains(text, "full-upgrade") || !strings.Contains(text, "binary was left as it is") {
+	if !strings.Contains(text, "full-upgrade") {
 		t.Errorf("update without flags:\n%s", text)
 	}
 	if strings.Contains(text, "write: /usr/local/bin/chatbox") {
 		t.Errorf("update without --self replaced the binary:\n%s", text)
+	}
+}
+
+func TestRunOutsideServiceRunsTheInstalledBinaryThroughSystemdRun(t *testing.T) {
+	bin := t.TempDir()
+	fake := "#!/bin/sh\necho \"systemd-run $*\"\necho warning >&2\n"
+	if err := os.WriteFile(filepath.Join(bin, "systemd-run"), []byte(fake), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin)
+	var out, errb bytes.Buffer
+	in, _, _ := newSim(t, "debian", &bytes.Buffer{})
+	if err := in.RunOutsideService(context.Background(), []string{"update", "--self", "/tmp/new"}, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	want := "systemd-run --wait --collect --quiet --pipe --unit=chatbox-update /usr/local/bin/chatbox update --self /tmp/new\n"
+	if out.String() != want {
+		t.Errorf("ran %q, want %q", out.String(), want)
+	}
+	if errb.String() != "warning\n" {
+		t.Errorf("stderr %q, want the unit's own", errb.String())
+	}
+}
+
+func TestRunOutsideServiceSaysWhenSystemdRunFails(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	in, _, _ := newSim(t, "debian", &bytes.Buffer{})
+	err := in.RunOutsideService(context.Background(), []string{"update"}, &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "systemd-run") {
+		t.Fatalf("got %v, want an error naming systemd-run", err)
 	}
 }

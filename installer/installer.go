@@ -19,9 +19,11 @@ import (
 	"github.com/chatbox-dev/chatbox/platform/openbsd"
 )
 
-// Backends returns every platform backend chatbox has.
-func Backends() []platform.Backend {
-	return []platform.Backend{linux.Backend{}, centos.Backend{}, openbsd.Backend{}}
+// Backends returns every platform backend chatbox has, in the order the
+// documentation lists the systems; their tables are the list of supported
+// systems (Backends().IDs(), Backends().Supported()).
+func Backends() platform.Backends {
+	return platform.Backends{linux.Backend{}, centos.Backend{}, openbsd.Backend{}}
 }
 
 // Detect returns the platform of the host at root, or of osID when it is
@@ -65,9 +67,10 @@ func (in *Installer) probe() Probe {
 // step is one part of a plan.
 type step struct {
 	title string
-	// do performs the step; it reports "" to let the number of changes
-	// decide between "done" and "already done", or a status of its own.
-	do func(ctx context.Context) (string, error)
+	// do performs the step on the run's host; it reports "" to let the
+	// number of changes decide between "done" and "already done", or a
+	// status of its own.
+	do func(ctx context.Context, r *run) (string, error)
 	// idle is the status when the step changed nothing; "already done"
 	// when empty.
 	idle string
@@ -114,6 +117,21 @@ func (c *counter) Remove(ctx context.Context, path string) error {
 	return c.Runner.Remove(ctx, path)
 }
 
+// run is one run of a plan. Its host is the Installer's, seen through a
+// Runner that counts the changes, with notes going to the progress lines;
+// steps change the host only through it.
+type run struct {
+	host *platform.Host
+	cnt  *counter
+}
+
+// changes runs f and reports whether it changed the run's host.
+func (r *run) changes(f func() error) (bool, error) {
+	before := r.cnt.n
+	err := f()
+	return r.cnt.n != before, err
+}
+
 // result is what running a plan found.
 type result struct {
 	changes int // changes made by all steps
@@ -125,24 +143,21 @@ func (in *Installer) plan(ctx context.Context, command string, steps []step, ret
 	if in.DryRun {
 		fmt.Fprintf(in.Out, "# chatbox %s on %s: the plan (dry run, nothing is changed)\n", command, in.Platform.Name())
 	}
-	res, err := in.run(ctx, steps, retry)
+	res, err := in.perform(ctx, steps, retry)
 	if err == nil && in.DryRun {
 		fmt.Fprintln(in.Out, "# end of plan: nothing was changed")
 	}
 	return res, err
 }
 
-// run performs steps in order, reporting each. retry is the command a
+// perform runs steps in order, reporting each. retry is the command a
 // person runs to try again after a failure.
-func (in *Installer) run(ctx context.Context, steps []step, retry string) (result, error) {
-	orig := in.Host.Runner
-	cnt := &counter{Runner: orig}
-	in.Host.Runner = cnt
-	defer func() { in.Host.Runner = orig }()
+func (in *Installer) perform(ctx context.Context, steps []step, retry string) (result, error) {
 	pr := &progress{w: in.Out, dry: in.DryRun}
-	oldNote := in.Host.Notef
-	in.Host.Notef = pr.note
-	defer func() { in.Host.Notef = oldNote }()
+	host := *in.Host
+	cnt := &counter{Runner: host.Runner}
+	host.Runner, host.Notef = cnt, pr.note
+	r := &run{host: &host, cnt: cnt}
 
 	var res result
 	var done []string
@@ -153,7 +168,7 @@ func (in *Installer) run(ctx context.Context, steps []step, retry string) (resul
 			return res, in.fail(pr, &StepError{N: i + 1, Total: len(steps), Title: s.title, Err: err}, done, retry)
 		}
 		before := cnt.n
-		status, err := s.do(ctx)
+		status, err := s.do(ctx, r)
 		res.changes += cnt.n - before
 		if err != nil {
 			if ctx.Err() != nil {
@@ -236,8 +251,3 @@ func (p *progress) end(status string) {
 	fmt.Fprintf(p.w, " %s\n", status)
 	p.open = false
 }
-
-// UsageError is a request the installer refuses before changing anything.
-type UsageError struct{ Msg string }
-
-func (e *UsageError) Error() string { return e.Msg }

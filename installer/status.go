@@ -30,7 +30,7 @@ func (in *Installer) Status(ctx context.Context) Status {
 	st := Status{OS: p.Name(), Config: paths.Config}
 	st.Installed = h.Exists(paths.Binary) && h.Exists(paths.ServiceFile)
 	if !st.Installed {
-		st.Problem = "not installed on this host; `sudo chatbox install --domain NAME` installs it"
+		st.Problem = "not installed on this host"
 		return st
 	}
 	cfg := in.loadConfig()

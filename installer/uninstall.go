@@ -16,34 +16,35 @@ type UninstallOptions struct {
 // Uninstall stops and removes the service, the binary and the config, and
 // with Purge the data and the service account. It never removes packages
 // and leaves the host name, firewall rules and automatic updates, which
-// serve the host without chatbox too.
+// serve the host without chatbox too; DataLeft says whether the data
+// stayed.
 func (in *Installer) Uninstall(ctx context.Context, o UninstallOptions) error {
-	p, h := in.Platform, in.Host
+	p := in.Platform
 	paths := p.Paths()
 	if !in.DryRun {
 		fmt.Fprintf(in.Out, "Uninstalling chatbox from %s\n", p.Name())
 	}
 	steps := []step{
-		{"Stopping and removing the chatbox service", func(ctx context.Context) (string, error) {
-			return "", p.RemoveService(ctx, h)
+		{"Stopping and removing the chatbox service", func(ctx context.Context, r *run) (string, error) {
+			return "", p.RemoveService(ctx, r.host)
 		}, "nothing to remove"},
-		{"Removing " + paths.Binary, func(ctx context.Context) (string, error) {
-			if err := h.Remove(ctx, paths.Binary); err != nil {
+		{"Removing " + paths.Binary, func(ctx context.Context, r *run) (string, error) {
+			if err := r.host.Remove(ctx, paths.Binary); err != nil {
 				return "", err
 			}
-			return "", h.Remove(ctx, paths.PrevBinary())
+			return "", r.host.Remove(ctx, paths.PrevBinary())
 		}, "nothing to remove"},
-		{"Removing " + paths.ConfigDir, func(ctx context.Context) (string, error) {
-			return "", h.Remove(ctx, paths.ConfigDir)
+		{"Removing " + paths.ConfigDir, func(ctx context.Context, r *run) (string, error) {
+			return "", r.host.Remove(ctx, paths.ConfigDir)
 		}, "nothing to remove"},
 	}
 	if o.Purge {
 		steps = append(steps,
-			step{"Removing the room's data in " + paths.DataDir, func(ctx context.Context) (string, error) {
-				return "", h.Remove(ctx, paths.DataDir)
+			step{"Removing the room's data in " + paths.DataDir, func(ctx context.Context, r *run) (string, error) {
+				return "", r.host.Remove(ctx, paths.DataDir)
 			}, "nothing to remove"},
-			step{"Removing the " + p.User() + " user", func(ctx context.Context) (string, error) {
-				return "", p.RemoveUser(ctx, h)
+			step{"Removing the " + p.User() + " user", func(ctx context.Context, r *run) (string, error) {
+				return "", p.RemoveUser(ctx, r.host)
 			}, "nothing to remove"},
 		)
 	}
@@ -56,9 +57,14 @@ func (in *Installer) Uninstall(ctx context.Context, o UninstallOptions) error {
 	} else {
 		fmt.Fprintln(in.Out, "chatbox is uninstalled.")
 	}
-	if !o.Purge && h.Exists(paths.DataDir) {
-		fmt.Fprintf(in.Out, "The room's data is still in %s; `chatbox uninstall --purge` removes it.\n", paths.DataDir)
-	}
-	fmt.Fprintln(in.Out, "Left as they were: packages, the host name, firewall rules and automatic updates.")
 	return nil
+}
+
+// DataLeft returns the room's data directory when it is still on the host
+// (after an uninstall without Purge), or "".
+func (in *Installer) DataLeft() string {
+	if dir := in.Platform.Paths().DataDir; in.Host.Exists(dir) {
+		return dir
+	}
+	return ""
 }

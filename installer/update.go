@@ -5,10 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"strings"
 
 	"github.com/chatbox-dev/chatbox/config"
+	"github.com/chatbox-dev/chatbox/platform"
 )
 
 // UpdateOptions are the choices of `chatbox update`.
@@ -26,15 +29,15 @@ type UpdateOptions struct {
 var ErrRolledBack = errors.New("rolled back to the previous binary")
 
 // Update applies OS updates and/or replaces the binary. Without either
-// option it applies OS updates and says the binary was left alone.
+// option it applies OS updates and leaves the binary alone.
 func (in *Installer) Update(ctx context.Context, o UpdateOptions) error {
 	system := o.System || o.Self == ""
 	p := in.Platform
 	var steps []step
 	var notes []string
 	if system {
-		steps = append(steps, step{"Applying system updates", func(ctx context.Context) (string, error) {
-			n, err := p.UpdateSystem(ctx, in.Host)
+		steps = append(steps, step{"Applying system updates", func(ctx context.Context, r *run) (string, error) {
+			n, err := p.UpdateSystem(ctx, r.host)
 			notes = append(notes, n...)
 			return "", err
 		}, ""})
@@ -48,9 +51,6 @@ func (in *Installer) Update(ctx context.Context, o UpdateOptions) error {
 	for _, n := range notes {
 		fmt.Fprintf(in.Out, "Note: %s.\n", n)
 	}
-	if o.Self == "" {
-		fmt.Fprintln(in.Out, "The chatbox binary was left as it is (give a new one with --self FILE).")
-	}
 	return nil
 }
 
@@ -58,12 +58,11 @@ func (in *Installer) Update(ctx context.Context, o UpdateOptions) error {
 // wait for it; when the new binary does not come up, they put the previous
 // one back, restart it and report ErrRolledBack.
 func (in *Installer) selfUpdateSteps(file string) []step {
-	p, h := in.Platform, in.Host
-	paths := p.Paths()
+	paths := in.Platform.Paths()
 	var changed bool
 	return []step{
-		{"Installing the new binary as " + paths.Binary, func(ctx context.Context) (string, error) {
-			if !h.Exists(paths.Binary) && !in.DryRun {
+		{"Installing the new binary as " + paths.Binary, func(ctx context.Context, r *run) (string, error) {
+			if !r.host.Exists(paths.Binary) && !in.DryRun {
 				return "", fmt.Errorf("%s is missing: chatbox is not installed here; run chatbox install first", paths.Binary)
 			}
 			fi, err := os.Stat(file)
@@ -73,22 +72,23 @@ func (in *Installer) selfUpdateSteps(file string) []step {
 			if !fi.Mode().IsRegular() || fi.Size() == 0 {
 				return "", fmt.Errorf("%s is not a chatbox binary", file)
 			}
-			changed, err = in.installBinary(ctx, file)
+			changed, err = in.installBinary(ctx, r.host, file)
 			return "", err
 		}, ""},
-		{"Restarting chatbox with the new binary", func(ctx context.Context) (string, error) {
+		{"Restarting chatbox with the new binary", func(ctx context.Context, r *run) (string, error) {
 			if !changed && !in.DryRun {
 				return "skipped (the binary did not change)", nil
 			}
+			h := r.host
 			if !h.Live {
 				return "skipped (not a running system)", nil
 			}
-			err := in.restartAndWait(ctx)
+			err := in.restartAndWait(ctx, h)
 			if err == nil || in.DryRun {
 				return "", err
 			}
 			h.Note("the new binary did not come up (%v); putting the previous one back", firstClause(err))
-			if rerr := in.rollBack(ctx); rerr != nil {
+			if rerr := in.rollBack(ctx, h); rerr != nil {
 				return "", fmt.Errorf("the new binary did not come up (%v) and rolling back failed too: %w", firstClause(err), rerr)
 			}
 			return "", fmt.Errorf("%w, which is running again; the new binary did not come up: %w", ErrRolledBack, err)
@@ -97,8 +97,8 @@ func (in *Installer) selfUpdateSteps(file string) []step {
 }
 
 // restartAndWait restarts the service and waits until it answers.
-func (in *Installer) restartAndWait(ctx context.Context) error {
-	if err := in.Platform.RestartService(ctx, in.Host); err != nil {
+func (in *Installer) restartAndWait(ctx context.Context, h *platform.Host) error {
+	if err := in.Platform.RestartService(ctx, h); err != nil {
 		return err
 	}
 	if in.DryRun {
@@ -108,8 +108,8 @@ func (in *Installer) restartAndWait(ctx context.Context) error {
 }
 
 // rollBack puts PrevBinary back in place and restarts the service.
-func (in *Installer) rollBack(ctx context.Context) error {
-	h, paths := in.Host, in.Platform.Paths()
+func (in *Installer) rollBack(ctx context.Context, h *platform.Host) error {
+	paths := in.Platform.Paths()
 	prev, err := h.ReadFile(paths.PrevBinary())
 	if err != nil {
 		return fmt.Errorf("read the previous binary: %w", err)
@@ -123,7 +123,7 @@ func (in *Installer) rollBack(ctx context.Context) error {
 			return err
 		}
 	}
-	return in.restartAndWait(ctx)
+	return in.restartAndWait(ctx, h)
 }
 
 // firstClause is err's message up to its first semicolon, for use inside
@@ -150,14 +150,38 @@ func (in *Installer) loadConfig() config.Config {
 }
 
 // InsideService reports whether this process runs inside the chatbox
-// service, judging by its cgroup (/proc/self/cgroup on Linux). A
-// self-update started there is killed when the service restarts, so it
-// must run from outside (systemd-run).
-func InsideService(cgroup []byte) bool {
+// service on the live host it changes. A self-update started there would
+// be killed by the restart it causes, so it must run again from outside,
+// through RunOutsideService.
+func (in *Installer) InsideService() bool {
+	if in.DryRun || !in.Host.Live {
+		return false
+	}
+	cgroup, err := os.ReadFile("/proc/self/cgroup")
+	return err == nil && insideService(cgroup)
+}
+
+// insideService reports whether a process with the given cgroup (the text
+// of /proc/self/cgroup on Linux) runs in the chatbox service.
+func insideService(cgroup []byte) bool {
 	for _, line := range strings.Split(string(cgroup), "\n") {
 		if strings.HasSuffix(line, "/chatbox.service") {
 			return true
 		}
 	}
 	return false
+}
+
+// RunOutsideService runs the installed binary with args in a transient
+// systemd unit of its own and waits for it, passing its output on to
+// stdout and stderr, so that it survives a restart of the service it was
+// started from.
+func (in *Installer) RunOutsideService(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	unit := append([]string{"--wait", "--collect", "--quiet", "--pipe", "--unit=chatbox-update", in.Platform.Paths().Binary}, args...)
+	cmd := exec.CommandContext(ctx, "systemd-run", unit...)
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("run chatbox outside its service through systemd-run: %w", err)
+	}
+	return nil
 }

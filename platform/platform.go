@@ -197,20 +197,16 @@ var ErrUnsupported = errors.New("unsupported operating system")
 // UnsupportedError says which OS was found and which are supported.
 type UnsupportedError struct {
 	Found string
-	// Usage is true when the OS came from the --os flag, not the host.
-	Usage bool
+	// Supported names the supported systems (Backends.Supported); Detect
+	// fills it in.
+	Supported string
 }
 
 func (e *UnsupportedError) Error() string {
-	return fmt.Sprintf("%s is not supported; chatbox installs on %s", e.Found, Supported)
+	if e.Supported == "" {
+		return fmt.Sprintf("%s is not supported", e.Found)
+	}
+	return fmt.Sprintf("%s is not supported; chatbox installs on %s", e.Found, e.Supported)
 }
 
 func (e *UnsupportedError) Unwrap() error { return ErrUnsupported }
-
-// Supported names the operating systems and versions chatbox installs on.
-const Supported = "Debian 11+, Ubuntu 22.04+, Raspberry Pi OS 11+, CentOS Stream 9+, RHEL, Rocky Linux and AlmaLinux 8+, Fedora 39+ and OpenBSD 7.4+"
-
-// IDs returns the os-release IDs accepted by --os, in the order documented.
-func IDs() []string {
-	return []string{"debian", "ubuntu", "raspbian", "centos", "rhel", "rocky", "almalinux", "fedora", "openbsd"}
-}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -62,8 +63,8 @@ func TestDetectReadsOSRelease(t *testing.T) {
 }
 
 func TestDetectWithOSPlansForAnyMachine(t *testing.T) {
-	for _, id := range platform.IDs() {
-		t.Run("--os "+id+" is accepted on a machine without os-release", func(t *testing.T) {
+	for _, id := range platform.Backends(backends()).IDs() {
+		t.Run("the ID "+id+" is accepted on a machine without os-release", func(t *testing.T) {
 			p, err := platform.Detect(context.Background(), t.TempDir(), "darwin", id, backends()...)
 			if err != nil {
 				t.Fatal(err)
@@ -73,11 +74,11 @@ func TestDetectWithOSPlansForAnyMachine(t *testing.T) {
 			}
 		})
 	}
-	t.Run("an unknown --os is a usage mistake", func(t *testing.T) {
+	t.Run("an unknown ID is refused with the supported list", func(t *testing.T) {
 		_, err := platform.Detect(context.Background(), "/", "linux", "arch", backends()...)
 		var u *platform.UnsupportedError
-		if !errors.As(err, &u) || !u.Usage {
-			t.Fatalf("got %v, want a usage UnsupportedError", err)
+		if !errors.As(err, &u) || u.Found != `"arch"` {
+			t.Fatalf("got %v, want an UnsupportedError for \"arch\"", err)
 		}
 	})
 	t.Run("another kernel is refused without --os", func(t *testing.T) {
@@ -196,5 +197,89 @@ func TestExecRunStopsTheCommandWhenCancelled(t *testing.T) {
 	}
 	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("the command ran on for %s after the cancel", d)
+	}
+}
+
+func TestReadOnlyAnswersQueriesAndRefusesChanges(t *testing.T) {
+	ctx := context.Background()
+	r := platform.ReadOnly{Root: "/"}
+	if !r.Query(ctx, platform.Command("true")) || r.Query(ctx, platform.Command("false")) {
+		t.Error("queries are not answered as on the host")
+	}
+	file := filepath.Join(t.TempDir(), "f")
+	if _, err := r.Run(ctx, platform.Command("touch", file)); !errors.Is(err, platform.ErrReadOnly) {
+		t.Errorf("Run: got %v, want ErrReadOnly", err)
+	}
+	if err := r.WriteFile(ctx, platform.File{Path: file, Data: []byte("x"), Mode: 0o644}); !errors.Is(err, platform.ErrReadOnly) {
+		t.Errorf("WriteFile: got %v, want ErrReadOnly", err)
+	}
+	if err := r.Remove(ctx, file); !errors.Is(err, platform.ErrReadOnly) {
+		t.Errorf("Remove: got %v, want ErrReadOnly", err)
+	}
+	if _, err := os.Stat(file); err == nil {
+		t.Error("the host was changed")
+	}
+}
+
+// fakeBackend is a backend that is only its table.
+type fakeBackend platform.Family
+
+func (f fakeBackend) Family() platform.Family { return platform.Family(f) }
+
+func (fakeBackend) Platform(platform.OSRelease) (platform.Platform, error) { return nil, nil }
+
+func TestBackendsDeriveTheSupportedSystemsFromTheirTables(t *testing.T) {
+	tests := []struct {
+		name      string
+		backends  platform.Backends
+		ids       []string
+		supported string
+	}{
+		{"one system is named alone", platform.Backends{fakeBackend{{"a", "Alpha", "1"}}}, []string{"a"}, "Alpha 1+"},
+		{"two systems are joined with and", platform.Backends{fakeBackend{{"a", "Alpha", "1"}}, fakeBackend{{"b", "Beta", "2"}}},
+			[]string{"a", "b"}, "Alpha 1+ and Beta 2+"},
+		{"neighbours with the same oldest version share it", platform.Backends{
+			fakeBackend{{"a", "Alpha", "1"}, {"b", "Beta", "8"}, {"c", "Gamma", "8"}, {"d", "Delta", "8"}},
+			fakeBackend{{"e", "Epsilon", "3"}},
+		}, []string{"a", "b", "c", "d", "e"}, "Alpha 1+, Beta, Gamma and Delta 8+ and Epsilon 3+"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.backends.IDs(); !slices.Equal(got, tt.ids) {
+				t.Errorf("IDs = %q, want %q", got, tt.ids)
+			}
+			if got := tt.backends.Supported(); got != tt.supported {
+				t.Errorf("Supported = %q, want %q", got, tt.supported)
+			}
+		})
+	}
+}
+
+// The IDs and the sentence people read come from the backends' tables
+// alone: every row is an ID that Detect accepts and a name in the sentence.
+func TestTheSupportedSystemsAgreeWithTheBackendsTables(t *testing.T) {
+	bs := platform.Backends(backends())
+	ids, supported := bs.IDs(), bs.Supported()
+	if want := []string{"debian", "ubuntu", "raspbian", "centos", "rhel", "rocky", "almalinux", "fedora", "openbsd"}; !slices.Equal(ids, want) {
+		t.Errorf("IDs = %q, want the documented %q", ids, want)
+	}
+	if want := "Debian 11+, Ubuntu 22.04+, Raspberry Pi OS 11+, CentOS Stream 9+, RHEL, Rocky Linux and AlmaLinux 8+, Fedora 39+ and OpenBSD 7.4+"; supported != want {
+		t.Errorf("Supported = %q, want the documented %q", supported, want)
+	}
+	n := 0
+	for _, b := range bs {
+		for _, r := range b.Family() {
+			n++
+			if !slices.Contains(ids, r.ID) || !strings.Contains(supported, r.Name) {
+				t.Errorf("%s (%s) is in a table but not in IDs or Supported", r.ID, r.Name)
+			}
+			p, err := platform.Detect(context.Background(), t.TempDir(), "linux", r.ID, backends()...)
+			if err != nil || p.ID() != r.ID {
+				t.Errorf("Detect(%s) = %v, %v", r.ID, p, err)
+			}
+		}
+	}
+	if n != len(ids) {
+		t.Errorf("%d table rows but %d IDs", n, len(ids))
 	}
 }

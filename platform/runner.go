@@ -255,6 +255,28 @@ func lookupID(root, file, name string) (int, error) {
 	return -1, fmt.Errorf("look up %s: not in %s", name, file)
 }
 
+// ErrReadOnly is returned by a ReadOnly Runner asked to change the host.
+var ErrReadOnly = errors.New("the host is open read-only: nothing may change")
+
+// ReadOnly is the Runner for looking at a real host without changing it
+// (status, logs): it answers queries as Exec does, under Root, and
+// refuses every change with ErrReadOnly.
+type ReadOnly struct {
+	Root string
+}
+
+// Run refuses: a command run through a Runner may change the host.
+func (ReadOnly) Run(context.Context, Cmd) ([]byte, error) { return nil, ErrReadOnly }
+
+// Query runs c as Exec does and reports whether it exited 0.
+func (r ReadOnly) Query(ctx context.Context, c Cmd) bool { return Exec(r).Query(ctx, c) }
+
+// WriteFile refuses.
+func (ReadOnly) WriteFile(context.Context, File) error { return ErrReadOnly }
+
+// Remove refuses.
+func (ReadOnly) Remove(context.Context, string) error { return ErrReadOnly }
+
 // Recorder is the Runner behind --dry-run and the golden tests: it prints
 // one line per change, "run: CMD", "write: PATH (MODE)" or "remove: PATH",
 // and changes nothing, except that with a Root it really writes and

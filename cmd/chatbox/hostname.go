@@ -36,11 +36,11 @@ keeping the name across reboots.`,
 
 func runHostname(ctx context.Context, s *streams, o hostnameOptions, retry string) error {
 	if err := config.ValidateHostname(o.name); err != nil {
-		return &usageError{err: err}
+		return usagef("%w", err)
 	}
 	in, err := o.host.installer(ctx, s)
 	if err != nil {
 		return err
 	}
-	return usageErr(in.SetHostname(ctx, o.name, retry))
+	return in.SetHostname(ctx, o.name, retry)
 }

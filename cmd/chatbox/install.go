@@ -5,10 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
+	"github.com/chatbox-dev/chatbox/config"
 	"github.com/chatbox-dev/chatbox/installer"
 	"github.com/chatbox-dev/chatbox/platform"
 	"github.com/spf13/cobra"
@@ -60,8 +63,8 @@ and confirmed first; --dry-run only shows it.`,
 }
 
 func runInstall(ctx context.Context, s *streams, o installOptions) error {
-	if err := o.opts.Validate(); err != nil {
-		return usageErr(err)
+	if err := validateInstall(o.opts); err != nil {
+		return err
 	}
 	self, err := os.Executable()
 	if err != nil {
@@ -73,12 +76,63 @@ func runInstall(ctx context.Context, s *streams, o installOptions) error {
 		return err
 	}
 	if !o.host.dryRun && !o.yes {
-		ok, err := confirm(ctx, s, o.host, func(plan *installer.Installer) error { return plan.Install(ctx, o.opts) })
+		ok, err := confirm(ctx, s, o.host, func(plan *installer.Installer) error { return installUsage(plan.Install(ctx, o.opts)) })
 		if err != nil || !ok {
 			return err
 		}
 	}
-	return usageErr(in.Install(ctx, o.opts))
+	return installUsage(in.Install(ctx, o.opts))
+}
+
+// validateInstall checks the install flags before anything is looked at;
+// each mistake is a usage error naming the flag.
+func validateInstall(o installer.InstallOptions) error {
+	if o.Domain != "" {
+		if err := config.ValidateDomain(o.Domain); err != nil {
+			return usagef("--domain: %v", err)
+		}
+	}
+	if o.IP != "" {
+		if o.Domain != "" {
+			return usagef("give either --domain or --ip, not both")
+		}
+		if net.ParseIP(o.IP) == nil {
+			return usagef("--ip: %q is not an IP address", o.IP)
+		}
+	}
+	if o.Hostname != "" {
+		if err := config.ValidateHostname(o.Hostname); err != nil {
+			return usagef("--hostname: %v", err)
+		}
+	}
+	if o.Email != "" && (!strings.Contains(o.Email, "@") || strings.ContainsAny(o.Email, " <>")) {
+		return usagef("--email: %q is not an email address", o.Email)
+	}
+	switch o.DNS {
+	case "":
+		if o.DNSToken != "" {
+			return usagef("--dns-token needs --dns cloudflare")
+		}
+	case "cloudflare":
+		if o.DNSToken == "" {
+			return usagef("--dns cloudflare needs --dns-token (a Cloudflare API token with Zone:Read and DNS:Edit)")
+		}
+		if o.Domain == "" {
+			return usagef("--dns cloudflare needs --domain")
+		}
+	default:
+		return usagef("--dns: %q is not supported; use cloudflare", o.DNS)
+	}
+	return nil
+}
+
+// installUsage turns the installer's refusal of a first install without
+// an address into the usage error that names the flags.
+func installUsage(err error) error {
+	if errors.Is(err, installer.ErrNoAddress) {
+		return usagef("give the room's DNS name with --domain NAME, or --ip ADDR for a box without a name")
+	}
+	return err
 }
 
 // hostOptions are the flags every command that changes the host shares.
@@ -91,7 +145,7 @@ type hostOptions struct {
 }
 
 func (o *hostOptions) addFlags(f *pflag.FlagSet) {
-	f.StringVar(&o.osID, "os", "", "plan for this OS instead of the detected one: "+strings.Join(platform.IDs(), ", "))
+	f.StringVar(&o.osID, "os", "", "plan for this OS instead of the detected one: "+strings.Join(installer.Backends().IDs(), ", "))
 	f.StringVar(&o.root, "root", "", "apply everything under this directory as if it were / (a chroot)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "print the plan, one line per action, and change nothing")
 }
@@ -110,12 +164,11 @@ func (o hostOptions) installer(ctx context.Context, s *streams) (*installer.Inst
 		}
 		root = abs
 	}
+	if backends := installer.Backends(); o.osID != "" && !slices.Contains(backends.IDs(), o.osID) {
+		return nil, usagef("--os %q is not supported; chatbox installs on %s", o.osID, backends.Supported())
+	}
 	p, err := installer.Detect(ctx, root, o.osID)
 	if err != nil {
-		var unsup *platform.UnsupportedError
-		if errors.As(err, &unsup) && unsup.Usage {
-			return nil, &usageError{err: err}
-		}
 		return nil, err
 	}
 	var r platform.Runner = platform.Exec{Root: root}
@@ -140,7 +193,7 @@ func confirm(ctx context.Context, s *streams, o hostOptions, plan func(*installe
 		return false, err
 	}
 	if err := plan(in); err != nil {
-		return false, usageErr(err)
+		return false, err
 	}
 	fmt.Fprint(s.out, "\nGo ahead? [y/N] ")
 	line, _ := bufio.NewReader(s.in).ReadString('\n')
@@ -150,15 +203,6 @@ func confirm(ctx context.Context, s *streams, o hostOptions, plan func(*installe
 	}
 	fmt.Fprintln(s.out, "Nothing was changed.")
 	return false, nil
-}
-
-// usageErr turns the installer's refusals into usage errors (exit 2).
-func usageErr(err error) error {
-	var u *installer.UsageError
-	if errors.As(err, &u) {
-		return &usageError{err: err}
-	}
-	return err
 }
 
 // retryLine is the command line that repeats cmd, for the message after a

@@ -35,6 +35,9 @@ func runStatus(ctx context.Context, s *streams, asJSON bool) error {
 		return err
 	}
 	st := in.Status(ctx)
+	if !st.Installed {
+		st.Problem += "; `sudo chatbox install --domain NAME` installs it"
+	}
 	if asJSON {
 		enc := json.NewEncoder(s.out)
 		enc.SetIndent("", "  ")
@@ -66,22 +69,7 @@ func readOnlyInstaller(ctx context.Context, s *streams) (*installer.Installer, e
 	}
 	return &installer.Installer{
 		Platform: p,
-		Host:     &platform.Host{Root: "/", Live: true, Runner: readOnly{platform.Exec{Root: "/"}}},
+		Host:     &platform.Host{Root: "/", Live: true, Runner: platform.ReadOnly{Root: "/"}},
 		Out:      s.out,
 	}, nil
-}
-
-// readOnly is a Runner that answers queries and refuses every change.
-type readOnly struct{ platform.Exec }
-
-func (readOnly) Run(context.Context, platform.Cmd) ([]byte, error) {
-	return nil, errors.New("status and logs change nothing")
-}
-
-func (readOnly) WriteFile(context.Context, platform.File) error {
-	return errors.New("status and logs change nothing")
-}
-
-func (readOnly) Remove(context.Context, string) error {
-	return errors.New("status and logs change nothing")
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/chatbox-dev/chatbox/installer"
 	"github.com/spf13/cobra"
@@ -47,5 +48,12 @@ func runUninstall(ctx context.Context, s *streams, o uninstallOptions, opts inst
 			return err
 		}
 	}
-	return in.Uninstall(ctx, opts)
+	if err := in.Uninstall(ctx, opts); err != nil || o.host.dryRun {
+		return err
+	}
+	if dir := in.DataLeft(); dir != "" && !o.purge {
+		fmt.Fprintf(s.out, "The room's data is still in %s; `chatbox uninstall --purge` removes it.\n", dir)
+	}
+	fmt.Fprintln(s.out, "Left as they were: packages, the host name, firewall rules and automatic updates.")
+	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 
 	"github.com/chatbox-dev/chatbox/installer"
@@ -57,27 +56,20 @@ func runUpdate(ctx context.Context, s *streams, o updateOptions, retry string) e
 	if err != nil {
 		return err
 	}
-	if o.self != "" && !o.host.dryRun && o.host.root == "" {
+	if o.self != "" && in.InsideService() {
 		// A self-update run by the service itself would be killed by the
 		// restart it causes; run it again in a transient unit of its own.
-		if cg, err := os.ReadFile("/proc/self/cgroup"); err == nil && installer.InsideService(cg) {
-			return runOutsideService(ctx, s, in.Platform.Paths().Binary, o)
+		args := []string{"update", "--self", o.self}
+		if o.system {
+			args = append(args, "--system")
 		}
+		return in.RunOutsideService(ctx, args, s.out, s.err)
 	}
-	return in.Update(ctx, installer.UpdateOptions{System: o.system, Self: o.self, Retry: retry})
-}
-
-// runOutsideService repeats the update through systemd-run, so that it
-// survives the restart of the service it was started from.
-func runOutsideService(ctx context.Context, s *streams, binary string, o updateOptions) error {
-	args := []string{"--wait", "--collect", "--quiet", "--pipe", "--unit=chatbox-update", binary, "update", "--self", o.self}
-	if o.system {
-		args = append(args, "--system")
+	if err := in.Update(ctx, installer.UpdateOptions{System: o.system, Self: o.self, Retry: retry}); err != nil || o.host.dryRun {
+		return err
 	}
-	cmd := exec.CommandContext(ctx, "systemd-run", args...)
-	cmd.Stdout, cmd.Stderr = s.out, s.err
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("update through systemd-run: %w", err)
+	if o.self == "" {
+		fmt.Fprintln(s.out, "The chatbox binary was left as it is (give a new one with --self FILE).")
 	}
 	return nil
 }

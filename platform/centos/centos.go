@@ -13,16 +13,22 @@ import (
 // Backend makes RHEL-family platforms.
 type Backend struct{}
 
-// Platform returns the platform for CentOS Stream 9+, RHEL, Rocky and
-// AlmaLinux 8+ and Fedora 39+, nil for other families.
-func (Backend) Platform(rel platform.OSRelease) (platform.Platform, error) {
-	name, err := platform.Family{
-		"centos":    {Name: "CentOS Stream", Min: "9"},
-		"rhel":      {Name: "RHEL", Min: "8"},
-		"rocky":     {Name: "Rocky Linux", Min: "8"},
-		"almalinux": {Name: "AlmaLinux", Min: "8"},
-		"fedora":    {Name: "Fedora", Min: "39"},
-	}.Match(rel)
+// Family is CentOS Stream 9+, RHEL, Rocky Linux and AlmaLinux 8+ and
+// Fedora 39+.
+func (Backend) Family() platform.Family {
+	return platform.Family{
+		{ID: "centos", Name: "CentOS Stream", Min: "9"},
+		{ID: "rhel", Name: "RHEL", Min: "8"},
+		{ID: "rocky", Name: "Rocky Linux", Min: "8"},
+		{ID: "almalinux", Name: "AlmaLinux", Min: "8"},
+		{ID: "fedora", Name: "Fedora", Min: "39"},
+	}
+}
+
+// Platform returns the platform for a release of the Family, nil for
+// other families.
+func (b Backend) Platform(rel platform.OSRelease) (platform.Platform, error) {
+	name, err := b.Family().Match(rel)
 	if name == "" {
 		return nil, err
 	}

@@ -17,14 +17,19 @@ import (
 // Backend makes Debian-family platforms.
 type Backend struct{}
 
-// Platform returns the platform for Debian 11+, Ubuntu 22.04+ and
-// Raspberry Pi OS 11+, nil for other families.
-func (Backend) Platform(rel platform.OSRelease) (platform.Platform, error) {
-	name, err := platform.Family{
-		"debian":   {Name: "Debian", Min: "11"},
-		"ubuntu":   {Name: "Ubuntu", Min: "22.04"},
-		"raspbian": {Name: "Raspberry Pi OS", Min: "11"},
-	}.Match(rel)
+// Family is Debian 11+, Ubuntu 22.04+ and Raspberry Pi OS 11+.
+func (Backend) Family() platform.Family {
+	return platform.Family{
+		{ID: "debian", Name: "Debian", Min: "11"},
+		{ID: "ubuntu", Name: "Ubuntu", Min: "22.04"},
+		{ID: "raspbian", Name: "Raspberry Pi OS", Min: "11"},
+	}
+}
+
+// Platform returns the platform for a release of the Family, nil for
+// other families.
+func (b Backend) Platform(rel platform.OSRelease) (platform.Platform, error) {
+	name, err := b.Family().Match(rel)
 	if name == "" {
 		return nil, err
 	}

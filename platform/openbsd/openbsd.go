@@ -16,9 +16,15 @@ import (
 // Backend makes OpenBSD platforms.
 type Backend struct{}
 
-// Platform returns the platform for OpenBSD 7.4+, nil for other systems.
-func (Backend) Platform(rel platform.OSRelease) (platform.Platform, error) {
-	name, err := platform.Family{"openbsd": {Name: "OpenBSD", Min: "7.4"}}.Match(rel)
+// Family is OpenBSD 7.4+.
+func (Backend) Family() platform.Family {
+	return platform.Family{{ID: "openbsd", Name: "OpenBSD", Min: "7.4"}}
+}
+
+// Platform returns the platform for a release of the Family, nil for
+// other systems.
+func (b Backend) Platform(rel platform.OSRelease) (platform.Platform, error) {
+	name, err := b.Family().Match(rel)
 	if name == "" {
 		return nil, err
 	}
