@@ -8,9 +8,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/coreos/go-systemd/v22/daemon"
+
 	"github.com/chatbox-dev/chatbox/config"
 	"github.com/chatbox-dev/chatbox/dyndns"
-	"github.com/coreos/go-systemd/v22/daemon"
+	"github.com/chatbox-dev/chatbox/internal/roomurl"
 )
 
 // Run serves the room on a real box: HTTPS with managed certificates, HTTP
@@ -129,7 +131,7 @@ func run(ctx context.Context, cfg config.Config, logw io.Writer, opts runOptions
 
 	stopNotify := context.AfterFunc(ctx, func() { sdNotify(log, daemon.SdNotifyStopping) })
 	err = Serve(ctx, log, room, cfg.Server.DataDir, listeners, func() {
-		log.Info("chatbox is serving", "url", siteURL("https", certs.name(), httpsPort).String(),
+		log.Info("chatbox is serving", "url", roomurl.New("https", certs.name(), httpsPort).String(),
 			"http", httpLn.Addr().String(), "https", httpsLn.Addr().String(), "data", cfg.Server.DataDir)
 		sdNotify(log, daemon.SdNotifyReady)
 		go runWatchdog(ctx, log, web)

@@ -19,8 +19,10 @@ import (
 	"time"
 
 	"github.com/caddyserver/certmagic"
-	"github.com/chatbox-dev/chatbox/config"
 	"github.com/mholt/acmez/v3/acme"
+
+	"github.com/chatbox-dev/chatbox/config"
+	"github.com/chatbox-dev/chatbox/internal/roomurl"
 )
 
 // acmeTLS1 is the ALPN protocol of the ACME TLS-ALPN-01 challenge (RFC 8737).
@@ -190,7 +192,7 @@ func (m *certManager) newIdentity(name string) (*identity, error) {
 	if err != nil {
 		return nil, fmt.Errorf("make the stand-in certificate for %s: %w", name, err)
 	}
-	trust := siteURL("http", name, m.httpPort)
+	trust := roomurl.New("http", name, m.httpPort)
 	trust.Path = trustPath
 	return &identity{name: name, localCA: ca, fallback: fallback, trustURL: trust.String(), hint: failureHint(m.cfg, name)}, nil
 }

@@ -7,8 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/chatbox-dev/chatbox/config"
 	"github.com/mholt/acmez/v3/acme"
+
+	"github.com/chatbox-dev/chatbox/config"
 )
 
 func TestFailureHintSaysWhatToFix(t *testing.T) {

@@ -2,6 +2,7 @@ package box
 
 import (
 	"github.com/caddyserver/certmagic"
+
 	"github.com/chatbox-dev/chatbox/config"
 	"github.com/chatbox-dev/chatbox/dyndns"
 )

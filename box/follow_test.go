@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/caddyserver/certmagic"
+
 	"github.com/chatbox-dev/chatbox/config"
 )
 

@@ -24,13 +24,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chatbox-dev/chatbox/box"
-	"github.com/chatbox-dev/chatbox/config"
 	"github.com/letsencrypt/pebble/v2/ca"
 	"github.com/letsencrypt/pebble/v2/db"
 	"github.com/letsencrypt/pebble/v2/va"
 	"github.com/letsencrypt/pebble/v2/wfe"
 	"github.com/miekg/dns"
+
+	"github.com/chatbox-dev/chatbox/box"
+	"github.com/chatbox-dev/chatbox/config"
 )
 
 // requireE2E skips t unless the end-to-end suites are switched on. Everything

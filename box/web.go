@@ -3,7 +3,6 @@ package box
 import (
 	"html/template"
 	"net/http"
-	"net/url"
 
 	"github.com/chatbox-dev/chatbox/internal/roomurl"
 )
@@ -35,15 +34,12 @@ func httpHandler(site func() (string, *localCA), httpsPort int, health http.Hand
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		host, _ := site()
-		target := siteURL("https", host, httpsPort)
+		target := roomurl.New("https", host, httpsPort)
 		target.Path, target.RawPath, target.RawQuery = r.URL.Path, r.URL.RawPath, r.URL.RawQuery
 		http.Redirect(w, r, target.String(), http.StatusPermanentRedirect)
 	})
 	return mux
 }
-
-// siteURL is scheme://host/, with port unless it is the scheme's default.
-func siteURL(scheme, host string, port int) *url.URL { return roomurl.New(scheme, host, port) }
 
 // withHSTS sets Strict-Transport-Security on every response of next.
 func withHSTS(next http.Handler) http.Handler {
@@ -60,7 +56,7 @@ func trustPage(site func() (string, *localCA), httpsPort int) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		name, ca := site()
 		data := struct{ Name, Fingerprint, CertPath, RoomURL string }{
-			name, ca.fingerprint(), caCertPath, siteURL("https", name, httpsPort).String(),
+			name, ca.fingerprint(), caCertPath, roomurl.New("https", name, httpsPort).String(),
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")

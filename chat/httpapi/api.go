@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/chatbox-dev/chatbox/chat"
 	"io"
 	"math"
 	"mime"
@@ -15,6 +14,9 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/chatbox-dev/chatbox/chat"
+	"github.com/chatbox-dev/chatbox/internal/roomurl"
 )
 
 // bodyReadTimeout bounds how long reading a JSON body may take.
@@ -318,7 +320,7 @@ func (s *Server) roomURL(req *http.Request) string {
 	if req.TLS != nil || s.opts.SecureCookies {
 		scheme = "https"
 	}
-	return scheme + "://" + req.Host + "/"
+	return roomurl.FromAuthority(scheme, req.Host).String()
 }
 
 func (s *Server) startSession(w http.ResponseWriter, req *http.Request) error {
