@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/chatbox-dev/chatbox/chat"
+	"github.com/chatbox-dev/chatbox/chat/httpapi"
 )
 
 // Who the room says did what, for changes made through the admin API.
@@ -107,37 +108,7 @@ func (h *handler) refuse(w http.ResponseWriter, req *http.Request, err error) {
 	if e.Code == chat.CodeInternal {
 		h.log.Error("admin request failed", "method", req.Method, "path", req.URL.Path, "err", err)
 	}
-	writeJSON(w, status(e.Code), ErrorResponse{Error: e.Msg, Code: e.Code.String()})
-}
-
-// status is the HTTP status a refusal of code is answered with.
-func status(code chat.Code) int {
-	switch code {
-	case chat.CodeInvalid:
-		return http.StatusBadRequest
-	case chat.CodeTooLong:
-		return http.StatusRequestEntityTooLarge
-	case chat.CodeNotPresent, chat.CodeNoRoom, chat.CodeRoomExists:
-		return http.StatusConflict
-	case chat.CodeRateLimited:
-		return http.StatusTooManyRequests
-	case chat.CodeDiskFull:
-		return http.StatusInsufficientStorage
-	case chat.CodeForbidden:
-		return http.StatusForbidden
-	case chat.CodeUnauthorized:
-		return http.StatusUnauthorized
-	case chat.CodeNotFound:
-		return http.StatusNotFound
-	case chat.CodeUnsupported:
-		return http.StatusUnsupportedMediaType
-	case chat.CodeUnprocessable:
-		return http.StatusUnprocessableEntity
-	case chat.CodeNotAllowed:
-		return http.StatusMethodNotAllowed
-	default:
-		return http.StatusInternalServerError
-	}
+	writeJSON(w, httpapi.Status(e.Code), ErrorResponse{Error: e.Msg, Code: e.Code.String()})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -30,8 +30,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
-// httpStatus is the status a refusal of code is answered with.
-func httpStatus(code chat.Code) int {
+// Status is the HTTP status a refusal of code is answered with, on
+// every HTTP surface of the box.
+func Status(code chat.Code) int {
 	switch code {
 	case chat.CodeInvalid:
 		return http.StatusBadRequest
@@ -88,7 +89,7 @@ func (s *Server) writeError(w http.ResponseWriter, err error) {
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(retrySeconds(e.RetryAfter)))
 	}
-	writeJSON(w, httpStatus(e.Code), map[string]string{"error": e.Msg})
+	writeJSON(w, Status(e.Code), map[string]string{"error": e.Msg})
 }
 
 // retrySeconds rounds a wait up to whole seconds, as Retry-After counts.
