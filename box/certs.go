@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -21,6 +20,7 @@ import (
 	"github.com/caddyserver/certmagic"
 	"github.com/mholt/acmez/v3/acme"
 
+	"github.com/chatbox-dev/chatbox/chat/datadir"
 	"github.com/chatbox-dev/chatbox/config"
 	"github.com/chatbox-dev/chatbox/internal/roomurl"
 )
@@ -131,7 +131,7 @@ func newCertManager(cfg config.Config, log *slog.Logger, dns certmagic.DNSProvid
 		Logger:           zl,
 	})
 	m.magic = certmagic.New(m.cache, certmagic.Config{
-		Storage: &certmagic.FileStorage{Path: filepath.Join(cfg.Server.DataDir, "certmagic")},
+		Storage: &certmagic.FileStorage{Path: datadir.Layout{Dir: cfg.Server.DataDir}.CertMagic()},
 		// No DefaultServerName: getCertificate asks for the current
 		// name itself, as that name may change while the box runs.
 		OnEvent: m.onEvent,
@@ -184,7 +184,7 @@ func listenPort(addr string) (int, error) {
 // (the stored one when it fits) and a stand-in certificate from it.
 func (m *certManager) newIdentity(name string) (*identity, error) {
 	now := time.Now()
-	ca, err := loadOrCreateLocalCA(filepath.Join(m.cfg.Server.DataDir, "localca"), name, now)
+	ca, err := loadOrCreateLocalCA(datadir.Layout{Dir: m.cfg.Server.DataDir}.LocalCA(), name, now)
 	if err != nil {
 		return nil, err
 	}

@@ -35,18 +35,6 @@ const (
 	localCAKey  = "ca-key.pem"
 )
 
-// LocalCA makes sure the box's local certificate authority for name (its
-// domain or IP address) exists under dataDir and returns the SHA-256
-// fingerprint of its certificate, as browsers show it. chatbox install
-// calls it so that it can print the fingerprint over a trusted channel.
-func LocalCA(dataDir, name string) (fingerprint string, err error) {
-	ca, err := loadOrCreateLocalCA(filepath.Join(dataDir, "localca"), name, time.Now())
-	if err != nil {
-		return "", err
-	}
-	return ca.fingerprint(), nil
-}
-
 // loadOrCreateLocalCA loads the CA kept in dir, or makes a new one when
 // there is none, when it is not for name, or when it expires within a
 // month.

@@ -53,9 +53,10 @@ func (e *APIError) summary() string {
 	return strings.Join(parts, "; ")
 }
 
-// Unauthorized reports whether Cloudflare refused the token: it is
-// malformed (400, code 6003), unknown (403, code 9109) or lacks a
-// permission (403, code 10000).
+// Unauthorized reports whether Cloudflare refused the token. An unknown
+// token or one that lacks a permission comes back as 401 or 403, whatever
+// its code (9109, 10000); a malformed one as 400 with code 6003 (invalid
+// request headers) or 6111 (invalid format for the Authorization header).
 func (e *APIError) Unauthorized() bool {
 	if e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden {
 		return true
