@@ -27,8 +27,12 @@ func (r *Room) ChargeConnect(addr string) error {
 
 // textCost is what a message costs against its sender's write budget: 1,
 // plus 1 for every 332 characters, so a wall of text counts as several
-// messages (hack.chat charges the same way).
-func textCost(text string) int { return 1 + utf8.RuneCountInString(text)/332 }
+// messages (hack.chat charges the same way). It is never more than a full
+// budget, so that every message the limits allow can be sent from a quiet
+// address, on any transport.
+func (r *Room) textCost(text string) int {
+	return min(1+utf8.RuneCountInString(text)/332, r.posts.burst)
+}
 
 var errPrivate = &Error{Code: CodeUnauthorized, Msg: "this room is private; log in with its password"}
 

@@ -223,7 +223,7 @@ type Sender struct {
 // Post charges the rest of the text's cost, so a wall of text costs the
 // same on every transport.
 func (r *Room) Post(ctx context.Context, from Sender, text string) (Message, error) {
-	if extra := textCost(text) - 1; extra > 0 && from.Addr != "" {
+	if extra := r.textCost(text) - 1; extra > 0 && from.Addr != "" {
 		if err := r.Charge(from.Addr, extra); err != nil {
 			return Message{}, err
 		}

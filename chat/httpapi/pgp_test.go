@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"io"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -99,5 +100,37 @@ func TestOpenPGPMessagesHaveTheirOwnLimit(t *testing.T) {
 	res, raw := tr.do(t, "POST", "/api/messages", map[string]string{"nick": "alice", "text": armored}, nil)
 	if res.StatusCode != 413 || !strings.Contains(string(raw), "at most 2000 bytes") {
 		t.Fatalf("an armored message over the limit: %d %s, want 413 naming 2000 bytes", res.StatusCode, raw)
+	}
+}
+
+// The largest message the limits allow goes through from a quiet address,
+// over HTTP as over the WebSocket: its charge never exceeds a full budget.
+func TestTheLargestMessageCanBeSentOnEitherPath(t *testing.T) {
+	tr := newTestRoom(t, func(o *testOptions) {
+		o.PostsPerMinute = 120 // the config's default
+		o.Web.TrustedProxies = []string{"127.0.0.1"}
+	})
+	armored := func(n int) string {
+		head, tail := chat.PGPBegin+"\n\n", "\n-----END PGP MESSAGE-----\n"
+		body := strings.Repeat(strings.Repeat("A", 63)+"\n", (n-len(head)-len(tail))/64+1)
+		return head + body[:n-len(head)-len(tail)] + tail
+	}
+	text := armored(tr.MaxPGPLength())
+	if len(text) != tr.MaxPGPLength() {
+		t.Fatalf("made %d bytes, want %d", len(text), tr.MaxPGPLength())
+	}
+	res, raw := tr.do(t, "POST", "/api/messages", map[string]string{"nick": "alice", "text": text}, func(r *http.Request) {
+		r.Header.Set("X-Forwarded-For", "203.0.113.1")
+	})
+	if res.StatusCode != http.StatusCreated {
+		t.Fatalf("POST the largest OpenPGP message: %d %.200s", res.StatusCode, raw)
+	}
+	c := tr.dial(t, "bob", http.Header{"X-Forwarded-For": {"203.0.113.2"}})
+	c.send(map[string]string{"type": "message", "text": text})
+	ev := c.waitFor("bob's message", func(ev chat.Event) bool {
+		return ev.Type == "error" || ev.Type == "message" && ev.Message.Nick == "bob"
+	})
+	if ev.Type == "error" {
+		t.Fatalf("the largest OpenPGP message over the WebSocket: %s", ev.Error)
 	}
 }
