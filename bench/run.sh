@@ -30,10 +30,17 @@ ulimit -n "$(ulimit -Hn)"
 work=$(mktemp -d "${TMPDIR:-/tmp}/chatbox-bench.XXXXXX")
 echo "work folder: $work"
 
+# The room-wide write budget protects a real room's history from a flood;
+# the benchmark's posts are the load being measured, not a flood.
+cat >"$work/bench.toml" <<'TOML'
+[limits]
+room_posts_per_minute = 100000000
+TOML
+
 server_pid=
 start_server() { # $1: name of the data folder
   rm -rf "${work:?}/$1"
-  env $SERVER_ENV "$work/chatbox" serve --dev --listen "127.0.0.1:$PORT" --data "$work/$1" 2>"$work/$1.log" &
+  env $SERVER_ENV "$work/chatbox" serve --dev --config "$work/bench.toml" --listen "127.0.0.1:$PORT" --data "$work/$1" 2>"$work/$1.log" &
   server_pid=$!
 }
 stop_server() {

@@ -136,18 +136,25 @@ func (a roomAdmin) SetPassword(ctx context.Context) (string, error) {
 	return a.room.SetPassword()
 }
 
-func (a roomAdmin) Reset(ctx context.Context, private bool, by string) (string, error) {
+func (a roomAdmin) Reset(ctx context.Context, private bool) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
-	return a.room.Reset(private, by)
+	return a.room.Reset(private)
 }
 
-func (a roomAdmin) Destroy(ctx context.Context, by string) (time.Time, error) {
+func (a roomAdmin) Destroy(ctx context.Context) (time.Time, error) {
 	if err := ctx.Err(); err != nil {
 		return time.Time{}, err
 	}
-	return a.room.Destroy(by)
+	return a.room.DestroyAsOwner()
+}
+
+func (a roomAdmin) SetLocked(ctx context.Context, locked bool) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return a.room.SetLocked(locked)
 }
 
 func (a roomAdmin) TakeInitialPassword() (string, bool) { return a.room.TakeInitialPassword() }

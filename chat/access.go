@@ -11,8 +11,12 @@ import (
 // Charge takes cost from addr's budget of events, or says when to come
 // back. Every event a client sends is charged to it, on every transport.
 func (r *Room) Charge(addr string, cost int) error {
-	if ok, retry := r.posts.allow(addr, cost, r.now()); !ok {
+	now := r.now()
+	if ok, retry := r.posts.allow(addr, cost, now); !ok {
 		return &Error{Code: CodeRateLimited, Msg: "you are posting too fast; wait a moment", RetryAfter: retry}
+	}
+	if ok, retry := r.roomPosts.allow("", cost, now); !ok {
+		return &Error{Code: CodeRateLimited, Msg: "the room is busier than it allows; wait a moment", RetryAfter: retry}
 	}
 	return nil
 }

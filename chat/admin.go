@@ -6,14 +6,15 @@ import (
 	"time"
 )
 
-// Reset wipes the room at once (no countdown) and creates a new one. It
-// returns the new room's password when it is private.
-func (r *Room) Reset(private bool, by string) (string, error) {
+// Reset wipes the room at once (no countdown), for the box's owner, and
+// creates a new one. It returns the new room's password when it is
+// private.
+func (r *Room) Reset(private bool) (string, error) {
 	r.mu.Lock()
 	if r.countdown != nil {
 		r.countdown.Stop()
 	}
-	r.destroyBy = by
+	r.destroyBy = OwnerName
 	r.mu.Unlock()
 	r.wipe()
 	if st := r.State(); st.Exists {
@@ -22,10 +23,50 @@ func (r *Room) Reset(private bool, by string) (string, error) {
 	return r.Create(private)
 }
 
+var errLauncherPublic = &Error{Code: CodeForbidden, Msg: "this box's owner lets only public rooms be made here; ask them for a private one"}
+
+// Launch creates a room from the launcher (the page shown when none
+// exists): private only when the owner allows it (LauncherPrivate).
+func (r *Room) Launch(private bool) (string, error) {
+	if private && !r.opts.LauncherPrivate {
+		return "", errLauncherPublic
+	}
+	return r.Create(private)
+}
+
+// SetLocked makes the room read-only for people (locked) or writable
+// again. Only the owner does this, through the admin socket.
+func (r *Room) SetLocked(locked bool) error {
+	r.writeMu.Lock()
+	defer r.writeMu.Unlock()
+	st, err := r.store.UpdateRoom(func(st *RoomState) error {
+		if !st.Exists {
+			return errNoRoom
+		}
+		st.Locked = locked
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	r.state.Store(&st)
+	return nil
+}
+
+// Writable says whether people may write in the room now: nil, or the
+// refusal of a locked room. Transports ask before they charge a write.
+func (r *Room) Writable() error {
+	if r.State().Locked {
+		return errLocked
+	}
+	return nil
+}
+
 // Info is what the box's administrator sees of the room.
 type Info struct {
 	Exists      bool
 	Private     bool
+	Locked      bool
 	CreatedAt   time.Time
 	DestroyedAt time.Time
 	DestroyedBy string
@@ -48,7 +89,7 @@ func (r *Room) Info() (Info, error) {
 		return Info{}, fmt.Errorf("count the messages: %w", err)
 	}
 	return Info{
-		Exists: st.Exists, Private: st.Private, CreatedAt: st.CreatedAt,
+		Exists: st.Exists, Private: st.Private, Locked: st.Locked, CreatedAt: st.CreatedAt,
 		DestroyedAt: st.DestroyedAt, DestroyedBy: st.DestroyedBy,
 		DestroyAt: at, DestroyBy: by,
 		Members: r.hub.Members(), Clients: r.hub.Count(), Messages: count,

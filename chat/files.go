@@ -27,6 +27,9 @@ type Upload struct {
 // BeginUpload starts an upload whose sender declared size bytes (-1 when
 // unknown). It refuses at once what cannot fit.
 func (r *Room) BeginUpload(declared int64) (*Upload, error) {
+	if r.State().Locked {
+		return nil, errLocked
+	}
 	if declared > r.opts.MaxFileSize {
 		return nil, r.FileTooLarge() // refused before reading a byte
 	}

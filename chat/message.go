@@ -28,7 +28,24 @@ const (
 // MaxNickLength is the longest nickname, in characters.
 const MaxNickLength = 25
 
-// ValidateNick checks that nick is 1 to 25 letters or digits.
+// reservedNicks are the names the box speaks under itself; nobody may
+// take them, in any case.
+var reservedNicks = []string{"admin", "administrator", "chatbox", "owner", "root", "server", "system"}
+
+// invisible reports whether r shows as nothing: a space, a formatting
+// character, or one of the Hangul fillers that Unicode counts as letters.
+func invisible(r rune) bool {
+	switch r {
+	case '\u115F', '\u1160', '\u3164', '\uFFA0':
+		return true
+	}
+	return unicode.IsSpace(r) || unicode.Is(unicode.Cf, r)
+}
+
+// ValidateNick checks that nick is 1 to 25 characters: letters and digits,
+// each letter followed by the combining marks its script needs (Tamil and
+// Devanagari names have them), no invisible filler, and no name the box
+// reserves for itself.
 func ValidateNick(nick string) error {
 	if nick == "" {
 		return invalid("nick", "choose a nickname")
@@ -39,9 +56,20 @@ func ValidateNick(nick string) error {
 	if n := utf8.RuneCountInString(nick); n > MaxNickLength {
 		return invalid("nick", fmt.Sprintf("a nickname has at most %d characters, this one has %d", MaxNickLength, n))
 	}
-	for _, r := range nick {
-		if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+	for i, r := range nick {
+		mark := unicode.In(r, unicode.Mn, unicode.Mc)
+		switch {
+		case invisible(r) && !unicode.IsSpace(r):
+			return invalid("nick", fmt.Sprintf("a nickname may not hold invisible characters (%U)", r))
+		case mark && i == 0:
+			return invalid("nick", "a nickname starts with a letter or a digit, not a combining mark")
+		case !mark && !unicode.IsLetter(r) && !unicode.IsDigit(r):
 			return invalid("nick", fmt.Sprintf("a nickname may hold only letters and digits, not %q", r))
+		}
+	}
+	for _, name := range reservedNicks {
+		if strings.EqualFold(nick, name) {
+			return invalid("nick", fmt.Sprintf("%q is the box's own name; choose another nickname", nick))
 		}
 	}
 	return nil
@@ -70,7 +98,7 @@ type TextLimits struct {
 // within the limits. Malformed text is refused with CodeInvalid, text over
 // a limit with CodeTooLong.
 func ValidateText(text string, lim TextLimits) error {
-	if strings.TrimSpace(text) == "" {
+	if strings.IndexFunc(text, func(r rune) bool { return !invisible(r) }) < 0 {
 		return invalid("text", "the message is empty")
 	}
 	if !utf8.ValidString(text) {

@@ -22,6 +22,17 @@ func TestValidateNick(t *testing.T) {
 		{"a slash is refused", "a/b", false},
 		{"a null byte is refused", "a\x00b", false},
 		{"invalid UTF-8 is refused", "a\xffb", false},
+		{"a Tamil name with its vowel signs is fine", "தமிழ்", true},
+		{"a Devanagari name with its marks is fine", "प्रिया", true},
+		{"a name that starts with a combining mark is refused", "\u0301a", false},
+		{"a Hangul filler alone is refused", "\u3164", false},
+		{"a halfwidth Hangul filler is refused", "a\uFFA0", false},
+		{"a Hangul choseong filler is refused", "\u115F", false},
+		{"a zero-width joiner is refused", "a\u200db", false},
+		{"admin is the box's", "admin", false},
+		{"Admin is the box's too", "Admin", false},
+		{"SYSTEM is the box's", "SYSTEM", false},
+		{"a name that starts like a reserved one is fine", "adminton", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -52,6 +63,8 @@ func TestValidateText(t *testing.T) {
 		{"an armored OpenPGP message may be longer than text", armored, true},
 		{"an armored OpenPGP message over its own limit is refused", armored + strings.Repeat("y", 200), false},
 		{"a fake armor header without an end line is plain text", PGPBegin + "x", false},
+		{"text of invisible characters only is empty", "\u200b\u3164 \u2060", false},
+		{"text with a zero-width space among letters is fine", "hi\u200bthere", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

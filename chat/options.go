@@ -24,12 +24,18 @@ type Options struct {
 	MaxFileSize      int64
 	Quota            int64
 	DestroyCountdown time.Duration
+	// Destroy says who may destroy the room.
+	Destroy DestroyPolicy
+	// LauncherPrivate lets Launch create a private room.
+	LauncherPrivate bool
 
 	MaxClients        int
 	MaxClientsPerAddr int
 	PostsPerMinute    int
 	LoginsPerMinute   int
 	ConnectsPerMinute int
+	// RoomPostsPerMinute bounds writes from all addresses together.
+	RoomPostsPerMinute int
 
 	// Logger receives the room's log; nil discards it.
 	Logger *slog.Logger
@@ -37,6 +43,20 @@ type Options struct {
 	// Now returns the current time; nil means time.Now. Tests set it.
 	Now func() time.Time
 }
+
+// DestroyPolicy says who may destroy the room.
+type DestroyPolicy string
+
+// The destroy policies.
+const (
+	// DestroyByEveryone lets anyone in the room start the countdown.
+	DestroyByEveryone DestroyPolicy = "everyone"
+	// DestroyByOwner keeps the countdown to the box's owner (the admin
+	// socket).
+	DestroyByOwner DestroyPolicy = "owner"
+	// DestroyByNobody turns the countdown off; the owner can still reset.
+	DestroyByNobody DestroyPolicy = "nobody"
+)
 
 // validate says which option is out of range.
 func (o Options) validate() error {
@@ -57,6 +77,8 @@ func (o Options) validate() error {
 		{"PostsPerMinute", o.PostsPerMinute > 0},
 		{"LoginsPerMinute", o.LoginsPerMinute > 0},
 		{"ConnectsPerMinute", o.ConnectsPerMinute > 0},
+		{"RoomPostsPerMinute", o.RoomPostsPerMinute >= o.PostsPerMinute},
+		{"Destroy", o.Destroy == DestroyByEveryone || o.Destroy == DestroyByOwner || o.Destroy == DestroyByNobody},
 	} {
 		if !c.ok {
 			return fmt.Errorf("the room's option %s is out of range", c.name)

@@ -22,17 +22,18 @@ import (
 
 // Room is the one room of a box. Open it, serve Handler, Close it.
 type Room struct {
-	opts   Options
-	layout datadir.Layout
-	log    *slog.Logger
-	now    func() time.Time
-	store  *Store
-	hub    *fanout.Hub
-	pw     *passwordCache
-	posts  *limiter
-	logins *limiter
-	joins  *limiter
-	files  *uploads.Dir
+	opts      Options
+	layout    datadir.Layout
+	log       *slog.Logger
+	now       func() time.Time
+	store     *Store
+	hub       *fanout.Hub
+	pw        *passwordCache
+	posts     *limiter
+	roomPosts *limiter
+	logins    *limiter
+	joins     *limiter
+	files     *uploads.Dir
 	// uploadMu makes an upload's quota check, rename and message one step.
 	uploadMu sync.Mutex
 
@@ -81,17 +82,18 @@ func Open(ctx context.Context, opts Options) (*Room, error) {
 		return nil, err
 	}
 	r := &Room{
-		opts:   opts,
-		layout: datadir.Layout{Dir: opts.DataDir},
-		log:    opts.Logger,
-		now:    opts.Now,
-		store:  store,
-		hub:    fanout.New(st.LastID),
-		files:  uploads.New(datadir.Layout{Dir: opts.DataDir}, opts.MaxFileSize),
-		pw:     newPasswordCache(),
-		posts:  newLimiter(opts.PostsPerMinute, max(opts.PostsPerMinute/6, 5)),
-		logins: newLimiter(opts.LoginsPerMinute, max(opts.LoginsPerMinute/2, 3)),
-		joins:  newLimiter(opts.ConnectsPerMinute, max(opts.ConnectsPerMinute/3, 5)),
+		opts:      opts,
+		layout:    datadir.Layout{Dir: opts.DataDir},
+		log:       opts.Logger,
+		now:       opts.Now,
+		store:     store,
+		hub:       fanout.New(st.LastID),
+		files:     uploads.New(datadir.Layout{Dir: opts.DataDir}, opts.MaxFileSize),
+		pw:        newPasswordCache(),
+		posts:     newLimiter(opts.PostsPerMinute, max(opts.PostsPerMinute/6, 5)),
+		roomPosts: newLimiter(opts.RoomPostsPerMinute, max(opts.RoomPostsPerMinute/6, 5)),
+		logins:    newLimiter(opts.LoginsPerMinute, max(opts.LoginsPerMinute/2, 3)),
+		joins:     newLimiter(opts.ConnectsPerMinute, max(opts.ConnectsPerMinute/3, 5)),
 
 		removeAll: os.RemoveAll,
 	}
@@ -235,6 +237,9 @@ func (r *Room) Post(ctx context.Context, from Sender, text string) (Message, err
 	if err := ValidateText(text, lim); err != nil {
 		return Message{}, err
 	}
+	if r.State().Locked {
+		return Message{}, errLocked
+	}
 	m := Message{Nick: from.Nick, Text: text, Kind: KindText}
 	if to, _, ok := ParsePing(text); ok {
 		if err := ValidateNick(to); err != nil {
@@ -258,12 +263,45 @@ func (r *Room) store1(ctx context.Context, m Message) (Message, error) {
 	return stored, nil
 }
 
-// Destroy starts the countdown that wipes the room. A second call while it
-// runs changes nothing and returns the same deadline.
+// OwnerName is the name the room gives its owner's acts (through the admin
+// socket). It is no valid nickname, so nobody in the room can take it.
+const OwnerName = "the box's owner"
+
+var (
+	errLocked        = &Error{Code: CodeForbidden, Msg: "the room is read-only: its owner locked it"}
+	errDestroyOwner  = &Error{Code: CodeForbidden, Msg: "only the box's owner can destroy this room (chatbox room destroy)"}
+	errDestroyNobody = &Error{Code: CodeForbidden, Msg: "this room cannot be destroyed: its owner turned that off (room.destroy in the config)"}
+)
+
+// Destroy starts the countdown that wipes the room, for nick, when the
+// room's destroy policy lets people do it. A second call while it runs
+// changes nothing and returns the same deadline.
 func (r *Room) Destroy(nick string) (at time.Time, err error) {
 	if err := ValidateNick(nick); err != nil {
 		return time.Time{}, err
 	}
+	switch {
+	case r.opts.Destroy == DestroyByOwner:
+		return time.Time{}, errDestroyOwner
+	case r.opts.Destroy == DestroyByNobody:
+		return time.Time{}, errDestroyNobody
+	case r.State().Locked:
+		return time.Time{}, errLocked
+	}
+	return r.startCountdown(nick)
+}
+
+// DestroyAsOwner starts the countdown for the box's owner, unless the
+// destroy policy is nobody.
+func (r *Room) DestroyAsOwner() (time.Time, error) {
+	if r.opts.Destroy == DestroyByNobody {
+		return time.Time{}, errDestroyNobody
+	}
+	return r.startCountdown(OwnerName)
+}
+
+// startCountdown starts the countdown for by.
+func (r *Room) startCountdown(by string) (at time.Time, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !r.State().Exists {
@@ -273,10 +311,10 @@ func (r *Room) Destroy(nick string) (at time.Time, err error) {
 		return r.destroyAt, nil
 	}
 	r.destroyAt = r.now().Add(r.opts.DestroyCountdown).UTC()
-	r.destroyBy = nick
+	r.destroyBy = by
 	r.countdown = time.AfterFunc(r.opts.DestroyCountdown, r.wipe)
-	r.log.Info("room destroy countdown started", "by", nick, "at", r.destroyAt)
-	r.hub.Broadcast(Event{Type: event.TypeDestroy, By: nick, At: r.destroyAt})
+	r.log.Info("room destroy countdown started", "by", by, "at", r.destroyAt)
+	r.hub.Broadcast(Event{Type: event.TypeDestroy, By: by, At: r.destroyAt})
 	return r.destroyAt, nil
 }
 

@@ -33,6 +33,9 @@ type RoomState struct {
 	CreatedAt    time.Time `json:"created_at"`
 	DestroyedAt  time.Time `json:"destroyed_at,omitzero"`
 	DestroyedBy  string    `json:"destroyed_by,omitempty"`
+	// Locked makes the room read-only for people: its owner may lock it
+	// against a flood, and unlock it.
+	Locked bool `json:"locked,omitempty"`
 	// LastID is the last message id handed out; ids never go back, not even
 	// across a destroy, so a page that missed a destroy is never confused.
 	LastID uint64 `json:"last_id"`

@@ -17,9 +17,11 @@ func testOptions(dir string) Options {
 		RetentionCount: 10000, RetentionAge: 30 * 24 * time.Hour,
 		MaxFileSize: 10 << 20, Quota: 500 << 20,
 		DestroyCountdown:  time.Millisecond,
+		Destroy:           DestroyByEveryone,
 		MaxClients:        100,
 		MaxClientsPerAddr: 50,
 		PostsPerMinute:    6000, LoginsPerMinute: 10, ConnectsPerMinute: 60,
+		RoomPostsPerMinute: 6000,
 	}
 }
 

@@ -106,6 +106,12 @@ type Room struct {
 	MaxFileSize      Size     `toml:"max_file_size"`
 	Quota            Size     `toml:"quota"`
 	DestroyCountdown Duration `toml:"destroy_countdown"`
+	// Destroy says who may destroy the room: "everyone" in it, only the
+	// "owner" (chatbox room destroy), or "nobody".
+	Destroy string `toml:"destroy"`
+	// LauncherPrivate lets the launcher (the page shown when no room
+	// exists) create a private room; false keeps every new room public.
+	LauncherPrivate bool `toml:"launcher_private"`
 }
 
 // Limits protects the box from floods.
@@ -119,6 +125,10 @@ type Limits struct {
 	// ConnectsPerMinute bounds WebSocket connections opened per client
 	// address.
 	ConnectsPerMinute int `toml:"connects_per_minute"`
+	// RoomPostsPerMinute bounds writes to the room from all addresses
+	// together, so that a flood from many addresses cannot push the
+	// history out through retention.
+	RoomPostsPerMinute int `toml:"room_posts_per_minute"`
 }
 
 // Default returns the configuration of a box with nothing set.
@@ -146,13 +156,16 @@ func Default() Config {
 			MaxFileSize:      Size(10 << 20),
 			Quota:            Size(500 << 20),
 			DestroyCountdown: Duration(15 * time.Second),
+			Destroy:          "everyone",
+			LauncherPrivate:  true,
 		},
 		Limits: Limits{
-			MaxClients:        20000,
-			MaxClientsPerAddr: 50,
-			PostsPerMinute:    120,
-			LoginsPerMinute:   10,
-			ConnectsPerMinute: 60,
+			MaxClients:         20000,
+			MaxClientsPerAddr:  50,
+			PostsPerMinute:     120,
+			LoginsPerMinute:    10,
+			ConnectsPerMinute:  60,
+			RoomPostsPerMinute: 600,
 		},
 	}
 }
@@ -314,6 +327,11 @@ func (c Config) Validate() error {
 	if r.DestroyCountdown < 0 || r.DestroyCountdown.Std() > time.Hour {
 		return bad("room.destroy_countdown", "must be between 0s and 1h")
 	}
+	switch r.Destroy {
+	case "everyone", "owner", "nobody":
+	default:
+		return bad("room.destroy", `must be "everyone", "owner" or "nobody"`)
+	}
 	l := c.Limits
 	if l.MaxClients < 1 {
 		return bad("limits.max_clients", "must be at least 1")
@@ -326,6 +344,9 @@ func (c Config) Validate() error {
 	}
 	if l.ConnectsPerMinute < 1 {
 		return bad("limits.connects_per_minute", "must be at least 1")
+	}
+	if l.RoomPostsPerMinute < l.PostsPerMinute {
+		return bad("limits.room_posts_per_minute", "must be at least limits.posts_per_minute")
 	}
 	if l.LoginsPerMinute < 1 {
 		return bad("limits.logins_per_minute", "must be at least 1")

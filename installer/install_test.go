@@ -192,12 +192,16 @@ func (r *simRoom) SetPassword(context.Context) (string, error) {
 	return fmt.Sprintf("new-password-%d", r.sets), nil
 }
 
-func (r *simRoom) Reset(context.Context, bool, string) (string, error) {
+func (r *simRoom) Reset(context.Context, bool) (string, error) {
 	return "", errors.New("the installer does not reset rooms")
 }
 
-func (r *simRoom) Destroy(context.Context, string) (time.Time, error) {
+func (r *simRoom) Destroy(context.Context) (time.Time, error) {
 	return time.Time{}, errors.New("the installer does not destroy rooms")
+}
+
+func (r *simRoom) SetLocked(context.Context, bool) error {
+	return errors.New("the installer does not lock rooms")
 }
 
 func (r *simRoom) TakeInitialPassword() (string, bool) {

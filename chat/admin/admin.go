@@ -19,6 +19,7 @@ const (
 	pathReset           = "/room/reset"
 	pathDestroy         = "/room/destroy"
 	pathInitialPassword = "/room/initial-password"
+	pathLock            = "/room/lock"
 )
 
 // Service is what the admin API asks of the room. *chat.Room provides each
@@ -29,12 +30,14 @@ type Service interface {
 	// SetPassword gives the room a new password, making it private, and
 	// returns it.
 	SetPassword(ctx context.Context) (string, error)
-	// Reset wipes the room at once and creates a new one; by names who
-	// did it. It returns the new room's password when it is private.
-	Reset(ctx context.Context, private bool, by string) (string, error)
-	// Destroy starts the destroy countdown in by's name and returns when
-	// it ends.
-	Destroy(ctx context.Context, by string) (time.Time, error)
+	// Reset wipes the room at once, in the owner's name, and creates a
+	// new one. It returns the new room's password when it is private.
+	Reset(ctx context.Context, private bool) (string, error)
+	// Destroy starts the destroy countdown in the owner's name and returns
+	// when it ends.
+	Destroy(ctx context.Context) (time.Time, error)
+	// SetLocked makes the room read-only for people, or writable again.
+	SetLocked(ctx context.Context, locked bool) error
 	// TakeInitialPassword returns, once, the password of the private room
 	// created when the service started.
 	TakeInitialPassword() (string, bool)
@@ -44,6 +47,7 @@ type Service interface {
 type RoomInfo struct {
 	Exists      bool      `json:"exists"`
 	Private     bool      `json:"private"`
+	Locked      bool      `json:"locked"`
 	CreatedAt   time.Time `json:"created_at,omitzero"`
 	DestroyedAt time.Time `json:"destroyed_at,omitzero"`
 	DestroyedBy string    `json:"destroyed_by,omitempty"`
@@ -64,7 +68,7 @@ func roomInfo(info chat.Info) RoomInfo {
 		members = []string{}
 	}
 	return RoomInfo{
-		Exists: info.Exists, Private: info.Private, CreatedAt: info.CreatedAt,
+		Exists: info.Exists, Private: info.Private, Locked: info.Locked, CreatedAt: info.CreatedAt,
 		DestroyedAt: info.DestroyedAt, DestroyedBy: info.DestroyedBy,
 		DestroyAt: info.DestroyAt, DestroyBy: info.DestroyBy,
 		Members: members, Clients: info.Clients, Messages: info.Messages,
@@ -82,6 +86,12 @@ type PasswordResponse struct {
 type ResetRequest struct {
 	// Private asks for a private room in place of the wiped one.
 	Private bool `json:"private"`
+}
+
+// LockRequest is the body of POST /room/lock.
+type LockRequest struct {
+	// Locked makes the room read-only for people; false opens it again.
+	Locked bool `json:"locked"`
 }
 
 // DestroyResponse is the answer to POST /room/destroy.

@@ -26,8 +26,8 @@ type fakeService struct {
 	password     string // what SetPassword and a private Reset return
 	initial      string // the first password, until taken
 	resetPrivate bool
-	resetBy      string
-	destroyBy    string
+	destroyed    bool
+	locked       bool
 	destroyAt    time.Time
 	err          error // when set, every operation but TakeInitialPassword fails with it
 }
@@ -40,11 +40,11 @@ func (f *fakeService) fail(err error) {
 	f.err = err
 }
 
-// seen returns what Reset and Destroy were last asked.
-func (f *fakeService) seen() (private bool, resetBy, destroyBy string) {
+// seen returns what Reset, Destroy and SetLocked were last asked.
+func (f *fakeService) seen() (private, destroyed, locked bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.resetPrivate, f.resetBy, f.destroyBy
+	return f.resetPrivate, f.destroyed, f.locked
 }
 
 func (f *fakeService) Info(context.Context) (chat.Info, error) {
@@ -62,27 +62,38 @@ func (f *fakeService) SetPassword(context.Context) (string, error) {
 	return f.password, nil
 }
 
-func (f *fakeService) Reset(_ context.Context, private bool, by string) (string, error) {
+func (f *fakeService) Reset(_ context.Context, private bool) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.err != nil {
 		return "", f.err
 	}
-	f.resetPrivate, f.resetBy = private, by
+	f.resetPrivate = private
 	if !private {
 		return "", nil
 	}
 	return f.password, nil
 }
 
-func (f *fakeService) Destroy(_ context.Context, by string) (time.Time, error) {
+func (f *fakeService) Destroy(context.Context) (time.Time, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.err != nil {
 		return time.Time{}, f.err
 	}
-	f.destroyBy = by
+	f.destroyed = true
 	return f.destroyAt, nil
+}
+
+func (f *fakeService) SetLocked(_ context.Context, locked bool) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return f.err
+	}
+	f.locked = locked
+	f.info.Locked = locked
+	return nil
 }
 
 func (f *fakeService) TakeInitialPassword() (string, bool) {
@@ -144,9 +155,9 @@ func TestClientAndHandlerAgree(t *testing.T) {
 	})
 	t.Run("a private reset asks for a private room and returns its password", func(t *testing.T) {
 		got, err := c.Reset(ctx, true)
-		private, by, _ := svc.seen()
-		if err != nil || got != svc.password || !private || by != resetBy {
-			t.Errorf("Reset(true) = %q, %v; service saw private %v by %q", got, err, private, by)
+		private, _, _ := svc.seen()
+		if err != nil || got != svc.password || !private {
+			t.Errorf("Reset(true) = %q, %v; service saw private %v", got, err, private)
 		}
 	})
 	t.Run("a public reset returns no password", func(t *testing.T) {
@@ -158,9 +169,19 @@ func TestClientAndHandlerAgree(t *testing.T) {
 	})
 	t.Run("destroy returns when the countdown ends", func(t *testing.T) {
 		got, err := c.Destroy(ctx)
-		_, _, by := svc.seen()
-		if err != nil || !got.Equal(svc.destroyAt) || by != destroyBy {
-			t.Errorf("Destroy = %v, %v; want %v (service saw by %q)", got, err, svc.destroyAt, by)
+		_, destroyed, _ := svc.seen()
+		if err != nil || !got.Equal(svc.destroyAt) || !destroyed {
+			t.Errorf("Destroy = %v, %v; want %v (service destroyed: %v)", got, err, svc.destroyAt, destroyed)
+		}
+	})
+	t.Run("lock makes the room read-only and says so", func(t *testing.T) {
+		got, err := c.SetLocked(ctx, true)
+		_, _, locked := svc.seen()
+		if err != nil || !locked || !got.Locked {
+			t.Errorf("SetLocked(true) = %+v, %v; service saw locked %v", got, err, locked)
+		}
+		if got, err := c.SetLocked(ctx, false); err != nil || got.Locked {
+			t.Errorf("SetLocked(false) = %+v, %v", got, err)
 		}
 	})
 	t.Run("info of no room has no members rather than none known", func(t *testing.T) {

@@ -87,6 +87,14 @@ func (c *Client) Destroy(ctx context.Context) (time.Time, error) {
 	return out.DestroyAt, err
 }
 
+// SetLocked makes the room read-only for people (locked) or writable
+// again, and returns the room as it is then.
+func (c *Client) SetLocked(ctx context.Context, locked bool) (RoomInfo, error) {
+	var info RoomInfo
+	err := c.do(ctx, http.MethodPost, pathLock, LockRequest{Locked: locked}, &info)
+	return info, err
+}
+
 // InitialPassword takes the password of the private room the service
 // created when it started. The service hands it over once: ok is false
 // when it has none (it was taken already, the service restarted since, or

@@ -11,12 +11,6 @@ import (
 	"github.com/chatbox-dev/chatbox/chat/httpapi"
 )
 
-// Who the room says did what, for changes made through the admin API.
-const (
-	resetBy   = "the box's administrator"
-	destroyBy = "admin"
-)
-
 // maxRequest bounds a request body; the largest is a ResetRequest.
 const maxRequest = 1 << 10
 
@@ -42,6 +36,7 @@ func Handler(svc Service, log *slog.Logger) http.Handler {
 	mux.HandleFunc("POST "+pathReset, h.reset)
 	mux.HandleFunc("POST "+pathDestroy, h.destroy)
 	mux.HandleFunc("POST "+pathInitialPassword, h.initialPassword)
+	mux.HandleFunc("POST "+pathLock, h.lock)
 	return mux
 }
 
@@ -74,7 +69,7 @@ func (h *handler) reset(w http.ResponseWriter, req *http.Request) {
 		h.refuse(w, req, err)
 		return
 	}
-	password, err := h.svc.Reset(req.Context(), body.Private, resetBy)
+	password, err := h.svc.Reset(req.Context(), body.Private)
 	if err != nil {
 		h.refuse(w, req, err)
 		return
@@ -83,12 +78,25 @@ func (h *handler) reset(w http.ResponseWriter, req *http.Request) {
 }
 
 func (h *handler) destroy(w http.ResponseWriter, req *http.Request) {
-	at, err := h.svc.Destroy(req.Context(), destroyBy)
+	at, err := h.svc.Destroy(req.Context())
 	if err != nil {
 		h.refuse(w, req, err)
 		return
 	}
 	writeJSON(w, http.StatusAccepted, DestroyResponse{DestroyAt: at})
+}
+
+func (h *handler) lock(w http.ResponseWriter, req *http.Request) {
+	var body LockRequest
+	if err := decodeJSON(w, req, &body); err != nil {
+		h.refuse(w, req, err)
+		return
+	}
+	if err := h.svc.SetLocked(req.Context(), body.Locked); err != nil {
+		h.refuse(w, req, err)
+		return
+	}
+	h.info(w, req)
 }
 
 func (h *handler) initialPassword(w http.ResponseWriter, req *http.Request) {

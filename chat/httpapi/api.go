@@ -212,6 +212,9 @@ func (s *Server) guardWrite(req *http.Request, cost int) error {
 	if !s.sameOrigin(req) {
 		return errCrossSite
 	}
+	if err := s.room.Writable(); err != nil {
+		return err
+	}
 	return s.room.Charge(s.addrs.clientAddr(req), cost)
 }
 
@@ -299,7 +302,7 @@ func (s *Server) handleCreateRoom(w http.ResponseWriter, req *http.Request) {
 		s.writeError(w, err)
 		return
 	}
-	password, err := s.room.Create(body.Private)
+	password, err := s.room.Launch(body.Private)
 	if err != nil {
 		s.writeError(w, err)
 		return

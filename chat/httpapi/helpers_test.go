@@ -43,11 +43,16 @@ func roomOptions(dir string) chat.Options {
 		MaxFileSize:       10 << 20,
 		Quota:             500 << 20,
 		DestroyCountdown:  50 * time.Millisecond,
+		Destroy:           chat.DestroyByEveryone,
+		LauncherPrivate:   true,
 		MaxClients:        20000,
 		MaxClientsPerAddr: 50,
 		PostsPerMinute:    6000,
 		LoginsPerMinute:   10,
 		ConnectsPerMinute: 60,
+		// The tests post from one address, fast: the room's own budget is
+		// tested where it is meant to bite.
+		RoomPostsPerMinute: 1 << 40,
 	}
 }
 

@@ -27,7 +27,7 @@ type roomOptions struct {
 func newRoomCmd(s *streams) *cobra.Command {
 	opts := &roomOptions{}
 	cmd := &cobra.Command{
-		Use:   "room info | password | reset | destroy",
+		Use:   "room info | password | reset | destroy | lock | unlock",
 		Short: "Show or change the room of the running chatbox",
 		Long: `Show or change the room of the chatbox service running on this machine.
 It talks to the service through the admin socket in its data folder, so
@@ -38,7 +38,10 @@ run it as root (or the chatbox user).
             everyone logged in must enter the new one
   reset     wipe the room at once and start a new one (--private for a
             private one, whose password is printed)
-  destroy   start the destroy countdown, as the button in the room does`,
+  destroy   start the destroy countdown, as the button in the room does
+  lock      make the room read-only: people can read, but not post, share
+            files or destroy it (against a flood, say); unlock opens it
+            again. To let only invited people in, give it a password.`,
 		Example: `  sudo chatbox room info
   sudo chatbox room password
   sudo chatbox room reset --private --yes`,
@@ -83,10 +86,26 @@ run it as root (or the chatbox user).
 			return withRoom(cmd.Context(), s, opts, roomDestroy)
 		},
 	}
-	cmd.AddCommand(info, password, reset, destroy)
+	lock := &cobra.Command{
+		Use:   "lock",
+		Short: "Make the room read-only",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withRoom(cmd.Context(), s, opts, roomLock(true))
+		},
+	}
+	unlock := &cobra.Command{
+		Use:   "unlock",
+		Short: "Let people write in the room again",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withRoom(cmd.Context(), s, opts, roomLock(false))
+		},
+	}
+	cmd.AddCommand(info, password, reset, destroy, lock, unlock)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		if len(args) > 0 {
-			return usagef("unknown room command %q; use info, password, reset or destroy", args[0])
+			return usagef("unknown room command %q; use info, password, reset, destroy, lock or unlock", args[0])
 		}
 		return cmd.Help()
 	}
@@ -113,6 +132,9 @@ func roomInfo(ctx context.Context, s *streams, _ *roomOptions, c *admin.Client) 
 	if st.Private {
 		kind = "private (password needed)"
 	}
+	if st.Locked {
+		kind += ", read-only (chatbox room unlock opens it)"
+	}
 	fmt.Fprintf(s.out, "Room:      %s, created %s\n", kind, st.CreatedAt.Local().Format(time.DateTime))
 	fmt.Fprintf(s.out, "Messages:  %d\n", st.Messages)
 	fmt.Fprintf(s.out, "In room:   %d (%d connections): %s\n", len(st.Members), st.Clients, strings.Join(st.Members, ", "))
@@ -120,6 +142,22 @@ func roomInfo(ctx context.Context, s *streams, _ *roomOptions, c *admin.Client) 
 		fmt.Fprintf(s.out, "Destroy:   countdown running, ends %s\n", st.DestroyAt.Local().Format(time.TimeOnly))
 	}
 	return nil
+}
+
+// roomLock makes the room read-only (locked) or writable again.
+func roomLock(locked bool) roomRun {
+	return func(ctx context.Context, s *streams, _ *roomOptions, c *admin.Client) error {
+		st, err := c.SetLocked(ctx, locked)
+		if err != nil {
+			return err
+		}
+		if st.Locked {
+			fmt.Fprintln(s.out, "The room is read-only now: people can read it, but not post, share files or destroy it.")
+		} else {
+			fmt.Fprintln(s.out, "The room is open again: people can post in it.")
+		}
+		return nil
+	}
 }
 
 func roomPassword(ctx context.Context, s *streams, _ *roomOptions, c *admin.Client) error {

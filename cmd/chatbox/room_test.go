@@ -70,6 +70,28 @@ func TestRoomCommandTalksToTheRunningService(t *testing.T) {
 		t.Fatalf("after reset to a public room: %d, want 200", res.StatusCode)
 	}
 
+	code, out, errOut = runCLI(t, "room", "lock", "--data", data)
+	if code != 0 || !strings.Contains(out, "read-only") {
+		t.Fatalf("room lock: %d\n%s%s", code, out, errOut)
+	}
+	post := func() int {
+		res, err := http.Post(srv.url+"/api/messages", "application/json", strings.NewReader(`{"nick":"mallory","text":"flood"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if got := post(); got != http.StatusForbidden {
+		t.Fatalf("a post to a locked room: %d, want 403", got)
+	}
+	if code, out, _ = runCLI(t, "room", "info", "--data", data); !strings.Contains(out, "read-only") {
+		t.Fatalf("room info of a locked room: %d\n%s", code, out)
+	}
+	if code, out, errOut = runCLI(t, "room", "unlock", "--data", data); code != 0 || post() != http.StatusCreated {
+		t.Fatalf("room unlock: %d\n%s%s; a post after it was not stored", code, out, errOut)
+	}
+
 	code, out, _ = runCLI(t, "room", "destroy", "--data", data)
 	if code != 0 || !strings.Contains(out, "will be destroyed at") {
 		t.Fatalf("room destroy: %d %s", code, out)
