@@ -71,6 +71,9 @@ func Open(ctx context.Context, opts Options) (*Room, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if err := (datadir.Layout{Dir: opts.DataDir}).Check(); err != nil {
+		return nil, err
+	}
 	store, err := OpenStore(ctx, opts.DataDir)
 	if err != nil {
 		return nil, err

@@ -3,7 +3,13 @@
 // installer all find a file through a Layout, never by a literal.
 package datadir
 
-import "path/filepath"
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
 
 // Layout is a data directory: /var/lib/chatbox on a Linux box,
 // /var/chatbox on OpenBSD, ./chatbox-data for serve --dev.
@@ -49,3 +55,58 @@ func (l Layout) CertMagic() string { return filepath.Join(l.Dir, certMagicDir) }
 // LocalCA is the box's own certificate authority, used when no public
 // certificate can be had.
 func (l Layout) LocalCA() string { return filepath.Join(l.Dir, localCADir) }
+
+// Check refuses a data directory that others could tamper with: one that
+// users other than its owner can write, or one holding (at its top, or
+// among the uploads) a symbolic link or a file others can write. A box
+// never makes these itself; finding one means someone else was there.
+// A directory that does not exist yet passes.
+func (l Layout) Check() error {
+	info, err := os.Lstat(l.Dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("check the data directory: %w", err)
+	}
+	if err := checkEntry(l.Dir, info); err != nil {
+		return err
+	}
+	for _, dir := range []string{l.Dir, l.Files(), l.Files(".incoming")} {
+		entries, err := os.ReadDir(dir)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("check the data directory: %w", err)
+		}
+		for _, e := range entries {
+			path := filepath.Join(dir, e.Name())
+			info, err := os.Lstat(path)
+			if errors.Is(err, fs.ErrNotExist) {
+				continue // removed meanwhile
+			}
+			if err != nil {
+				return fmt.Errorf("check the data directory: %w", err)
+			}
+			if err := checkEntry(path, info); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// checkEntry refuses a symbolic link, and anything users other than its
+// owner can write (a socket excepted: its mode is set when it is made).
+func checkEntry(path string, info fs.FileInfo) error {
+	switch {
+	case info.Mode()&fs.ModeSymlink != 0:
+		return fmt.Errorf("%s in the data directory is a symbolic link; chatbox does not follow links out of its data, so remove it (or point the config at the real directory)", path)
+	case info.Mode()&fs.ModeSocket != 0:
+		return nil
+	case info.Mode().Perm()&0o022 != 0:
+		return fmt.Errorf("%s can be written by users other than its owner (mode %v); run chmod go-w on it before starting chatbox", path, info.Mode().Perm())
+	}
+	return nil
+}
