@@ -84,7 +84,13 @@ func run(ctx context.Context, cfg config.Config, logw io.Writer, opts runOptions
 		}
 	}
 
-	room, web, err := openRoom(ctx, cfg, log, true)
+	// A box with a domain says so in the links it hands out (feeds); one
+	// that follows its address takes it from each request.
+	var publicURL string
+	if cfg.Server.Domain != "" {
+		publicURL = roomurl.New("https", cfg.Server.Domain, httpsPort).String()
+	}
+	room, web, err := openRoom(ctx, cfg, log, true, publicURL)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/chatbox-dev/chatbox/chat"
@@ -22,7 +24,7 @@ import (
 // ends, then shuts down gracefully. It is what `chatbox serve --dev` runs.
 func RunDev(ctx context.Context, cfg config.Config, logw io.Writer) error {
 	log := slog.New(slog.NewTextHandler(logw, nil))
-	room, web, err := openRoom(ctx, cfg, log, false)
+	room, web, err := openRoom(ctx, cfg, log, false, "")
 	if err != nil {
 		return err
 	}
@@ -31,7 +33,7 @@ func RunDev(ctx context.Context, cfg config.Config, logw io.Writer) error {
 		room.Close()
 		return fmt.Errorf("listen on %s: %w", cfg.Server.HTTPListen, err)
 	}
-	srv := NewServer(web, log)
+	srv := NewServer(loopbackHostsOnly(web), log)
 	return Serve(ctx, log, room, cfg.Server.DataDir, []Listener{{Server: srv, Listener: ln}}, func() {
 		log.Info("chatbox is serving", "url", "http://"+ln.Addr().String()+"/", "data", cfg.Server.DataDir)
 	})
@@ -158,3 +160,25 @@ func (a roomAdmin) SetLocked(ctx context.Context, locked bool) error {
 }
 
 func (a roomAdmin) TakeInitialPassword() (string, bool) { return a.room.TakeInitialPassword() }
+
+// loopbackHostsOnly answers only requests addressed to this machine by a
+// loopback name. A development server has no password and no TLS; a page
+// on another site could otherwise reach it through a name of its own that
+// resolves to 127.0.0.1 (DNS rebinding).
+func loopbackHostsOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		host := req.Host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		host = strings.Trim(host, "[]")
+		ip, err := netip.ParseAddr(host)
+		if !strings.EqualFold(host, "localhost") && (err != nil || !ip.IsLoopback()) {
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			w.WriteHeader(http.StatusMisdirectedRequest)
+			fmt.Fprintln(w, `{"error":"this development server answers only to localhost, 127.0.0.1 or [::1]"}`)
+			return
+		}
+		next.ServeHTTP(w, req)
+	})
+}

@@ -36,7 +36,7 @@ func RoomOptions(cfg config.Config) chat.Options {
 
 // openRoom opens the room of cfg and its HTTP transport; secure says the
 // room is served over HTTPS.
-func openRoom(ctx context.Context, cfg config.Config, log *slog.Logger, secure bool) (*chat.Room, *httpapi.Server, error) {
+func openRoom(ctx context.Context, cfg config.Config, log *slog.Logger, secure bool, publicURL string) (*chat.Room, *httpapi.Server, error) {
 	opts := RoomOptions(cfg)
 	opts.Logger = log
 	room, err := chat.Open(ctx, opts)
@@ -46,6 +46,7 @@ func openRoom(ctx context.Context, cfg config.Config, log *slog.Logger, secure b
 	web := httpapi.New(ctx, room, httpapi.Options{
 		SecureCookies:  secure,
 		TrustedProxies: cfg.Server.TrustedProxies,
+		PublicURL:      publicURL,
 		Logger:         log,
 	})
 	return room, web, nil

@@ -195,7 +195,7 @@ func (s *Server) sameOrigin(req *http.Request) bool {
 	if err != nil || u.Host == "" {
 		return false
 	}
-	if strings.EqualFold(u.Host, req.Host) {
+	if strings.EqualFold(u.Host, req.Host) && u.Scheme == s.scheme(req) {
 		return true
 	}
 	for _, o := range s.opts.AllowedOrigins {
@@ -319,12 +319,21 @@ func (s *Server) handleCreateRoom(w http.ResponseWriter, req *http.Request) {
 	writeJSON(w, http.StatusCreated, resp)
 }
 
-func (s *Server) roomURL(req *http.Request) string {
-	scheme := "http"
+// scheme is the scheme the browser used to reach the room.
+func (s *Server) scheme(req *http.Request) string {
 	if req.TLS != nil || s.opts.SecureCookies {
-		scheme = "https"
+		return "https"
 	}
-	return roomurl.FromAuthority(scheme, req.Host).String()
+	return "http"
+}
+
+// roomURL is the room's address: the box's own when it has one, else the
+// one the request came to.
+func (s *Server) roomURL(req *http.Request) string {
+	if s.opts.PublicURL != "" {
+		return s.opts.PublicURL
+	}
+	return roomurl.FromAuthority(s.scheme(req), req.Host).String()
 }
 
 func (s *Server) startSession(w http.ResponseWriter, req *http.Request) error {

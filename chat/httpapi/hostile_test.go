@@ -166,3 +166,33 @@ func TestHostileInputIsRefusedAndHarmsNothing(t *testing.T) {
 		t.Fatalf("history after hostile input: %+v, want only %+v", h, before)
 	}
 }
+
+// The Origin check compares the scheme too: a page served over plain HTTP
+// on the same name is another origin than the HTTPS room.
+func TestOriginOfAnotherSchemeIsRefused(t *testing.T) {
+	tr := newTestRoom(t, nil)
+	host := strings.TrimPrefix(tr.srv.URL, "http://")
+	for origin, want := range map[string]int{
+		"http://" + host:  http.StatusCreated,
+		"https://" + host: http.StatusForbidden,
+		"ws://" + host:    http.StatusForbidden,
+	} {
+		res, raw := tr.do(t, "POST", "/api/messages", map[string]string{"nick": "alice", "text": "hi"}, func(r *http.Request) {
+			r.Header.Set("Origin", origin)
+		})
+		if res.StatusCode != want {
+			t.Errorf("Origin %s: %d %s, want %d", origin, res.StatusCode, raw, want)
+		}
+	}
+}
+
+// A feed's links point at the box's own address, never at whatever Host a
+// request claimed.
+func TestFeedLinksUseTheBoxsAddress(t *testing.T) {
+	tr := newTestRoom(t, func(o *testOptions) { o.Web.PublicURL = "https://chat.example.org/" })
+	tr.post(t, "alice", "hello")
+	_, raw := tr.do(t, "GET", "/rss/all.xml", nil, func(r *http.Request) { r.Host = "evil.example" })
+	if strings.Contains(string(raw), "evil.example") || !strings.Contains(string(raw), "https://chat.example.org/#m") {
+		t.Fatalf("the feed's links follow the request's Host:\n%s", raw)
+	}
+}

@@ -3,12 +3,13 @@ package httpapi
 import (
 	"encoding/xml"
 	"fmt"
-	"github.com/chatbox-dev/chatbox/chat"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/chatbox-dev/chatbox/chat"
 
 	"github.com/chatbox-dev/chatbox/internal/bytesize"
 )

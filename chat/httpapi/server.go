@@ -25,6 +25,10 @@ type Options struct {
 	AllowedOrigins []string
 	// TrustedProxies are addresses or CIDRs whose X-Forwarded-For is believed.
 	TrustedProxies []string
+	// PublicURL is the room's address (https://chat.example.com/), for
+	// links that leave the page, such as a feed's; empty takes the
+	// request's own.
+	PublicURL string
 	// Logger receives the transport's log; nil discards it.
 	Logger *slog.Logger
 }

@@ -10,10 +10,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gorilla/websocket"
+
 	"github.com/chatbox-dev/chatbox/chat"
 	"github.com/chatbox-dev/chatbox/chat/event"
 	"github.com/chatbox-dev/chatbox/chat/fanout"
-	"github.com/gorilla/websocket"
 )
 
 // newUpgrader returns the WebSocket upgrader: small read buffers, pooled
