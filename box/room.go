@@ -28,6 +28,8 @@ func RoomOptions(cfg config.Config) chat.Options {
 		PostsPerMinute:    cfg.Limits.PostsPerMinute,
 		LoginsPerMinute:   cfg.Limits.LoginsPerMinute,
 		ConnectsPerMinute: cfg.Limits.ConnectsPerMinute,
+		PasswordChecks:    cfg.Limits.PasswordChecks,
+		SessionIdle:       cfg.Room.SessionIdle.Std(),
 	}
 }
 

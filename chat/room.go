@@ -33,6 +33,10 @@ type Room struct {
 	logins *limiter
 	joins  *limiter
 	files  *uploads.Dir
+
+	// hashing holds a slot for each password check under way: each takes
+	// about 16 MiB, so their number is bounded (Options.PasswordChecks).
+	hashing chan struct{}
 	// uploadMu makes an upload's quota check, rename and message one step.
 	uploadMu sync.Mutex
 
@@ -94,6 +98,7 @@ func Open(ctx context.Context, opts Options) (*Room, error) {
 		joins:  newLimiter(opts.ConnectsPerMinute, max(opts.ConnectsPerMinute/3, 5)),
 
 		removeAll: os.RemoveAll,
+		hashing:   make(chan struct{}, opts.PasswordChecks),
 	}
 	r.state.Store(&st)
 	r.ctx, r.cancel = context.WithCancel(context.WithoutCancel(ctx))
@@ -138,13 +143,30 @@ var errRoomExists = errors.New("a room already exists here")
 // Create makes a new room when none exists. For a private room it returns
 // the generated password, which is stored only as a slow hash.
 func (r *Room) Create(private bool) (password string, err error) {
+	password, _, err = r.create(private)
+	return password, err
+}
+
+// CreateAndLogin creates the room as Create does and, for a private room,
+// starts its creator's session (see Login).
+func (r *Room) CreateAndLogin(private bool) (password, session string, err error) {
+	password, st, err := r.create(private)
+	if err != nil || !private {
+		return password, "", err
+	}
+	session, err = r.startSession(st.Generation)
+	return password, session, err
+}
+
+// create makes a new room and returns its password and record.
+func (r *Room) create(private bool) (password string, _ RoomState, err error) {
 	var hash string
 	if private {
 		if password, err = NewPassword(); err != nil {
-			return "", err
+			return "", RoomState{}, err
 		}
 		if hash, err = HashPassword(password); err != nil {
-			return "", err
+			return "", RoomState{}, err
 		}
 	}
 	r.writeMu.Lock()
@@ -160,15 +182,16 @@ func (r *Room) Create(private bool) (password string, err error) {
 			PasswordHash: hash,
 			CreatedAt:    r.now().UTC(),
 			LastID:       st.LastID,
+			Generation:   st.Generation + 1,
 		}
 		return nil
 	})
 	if err != nil {
-		return "", err
+		return "", RoomState{}, err
 	}
 	r.state.Store(&st)
 	r.pw.forget()
-	return password, nil
+	return password, st, nil
 }
 
 // SetPassword gives a private room a new password (making a public room
@@ -199,6 +222,7 @@ func (r *Room) storePassword(hash string) error {
 			return errNoRoom
 		}
 		st.Private, st.PasswordHash = true, hash
+		st.Generation++
 		return nil
 	})
 	if err != nil {
@@ -381,7 +405,7 @@ func (r *Room) ApplyRetention() {
 	for _, m := range deleted {
 		r.removeFile(m)
 	}
-	if err := r.store.PruneSessions(now); err != nil {
+	if err := r.store.PruneSessions(now, r.opts.SessionIdle); err != nil {
 		r.log.Error("prune sessions", "err", err)
 	}
 	for _, l := range []*limiter{r.posts, r.logins, r.joins} {

@@ -106,6 +106,9 @@ type Room struct {
 	MaxFileSize      Size     `toml:"max_file_size"`
 	Quota            Size     `toml:"quota"`
 	DestroyCountdown Duration `toml:"destroy_countdown"`
+	// SessionIdle ends a private room's login session unused for this
+	// long; no session lasts more than 30 days.
+	SessionIdle Duration `toml:"session_idle"`
 }
 
 // Limits protects the box from floods.
@@ -119,6 +122,9 @@ type Limits struct {
 	// ConnectsPerMinute bounds WebSocket connections opened per client
 	// address.
 	ConnectsPerMinute int `toml:"connects_per_minute"`
+	// PasswordChecks bounds the slow password checks (about 16 MiB of
+	// memory each) that run at once, whatever address they come from.
+	PasswordChecks int `toml:"password_checks"`
 }
 
 // Default returns the configuration of a box with nothing set.
@@ -146,6 +152,7 @@ func Default() Config {
 			MaxFileSize:      Size(10 << 20),
 			Quota:            Size(500 << 20),
 			DestroyCountdown: Duration(15 * time.Second),
+			SessionIdle:      Duration(7 * 24 * time.Hour),
 		},
 		Limits: Limits{
 			MaxClients:        20000,
@@ -153,6 +160,7 @@ func Default() Config {
 			PostsPerMinute:    120,
 			LoginsPerMinute:   10,
 			ConnectsPerMinute: 60,
+			PasswordChecks:    2,
 		},
 	}
 }
@@ -314,6 +322,9 @@ func (c Config) Validate() error {
 	if r.DestroyCountdown < 0 || r.DestroyCountdown.Std() > time.Hour {
 		return bad("room.destroy_countdown", "must be between 0s and 1h")
 	}
+	if r.SessionIdle.Std() < time.Minute || r.SessionIdle.Std() > 30*24*time.Hour {
+		return bad("room.session_idle", "must be between 1m and 720h (30 days)")
+	}
 	l := c.Limits
 	if l.MaxClients < 1 {
 		return bad("limits.max_clients", "must be at least 1")
@@ -329,6 +340,9 @@ func (c Config) Validate() error {
 	}
 	if l.LoginsPerMinute < 1 {
 		return bad("limits.logins_per_minute", "must be at least 1")
+	}
+	if l.PasswordChecks < 1 || l.PasswordChecks > 64 {
+		return bad("limits.password_checks", "must be between 1 and 64")
 	}
 	return nil
 }

@@ -48,6 +48,8 @@ func roomOptions(dir string) chat.Options {
 		PostsPerMinute:    6000,
 		LoginsPerMinute:   10,
 		ConnectsPerMinute: 60,
+		PasswordChecks:    2,
+		SessionIdle:       7 * 24 * time.Hour,
 	}
 }
 
