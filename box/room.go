@@ -25,12 +25,14 @@ func RoomOptions(cfg config.Config) chat.Options {
 		DestroyCountdown:   cfg.Room.DestroyCountdown.Std(),
 		Destroy:            chat.DestroyPolicy(cfg.Room.Destroy),
 		LauncherPrivate:    cfg.Room.LauncherPrivate,
+		SessionIdle:        cfg.Room.SessionIdle.Std(),
 		MaxClients:         cfg.Limits.MaxClients,
 		MaxClientsPerAddr:  cfg.Limits.MaxClientsPerAddr,
 		PostsPerMinute:     cfg.Limits.PostsPerMinute,
 		LoginsPerMinute:    cfg.Limits.LoginsPerMinute,
 		ConnectsPerMinute:  cfg.Limits.ConnectsPerMinute,
 		RoomPostsPerMinute: cfg.Limits.RoomPostsPerMinute,
+		PasswordChecks:     cfg.Limits.PasswordChecks,
 	}
 }
 

@@ -63,7 +63,7 @@ func (r *Room) Enter(c Credentials) error {
 		return nil
 	}
 	if c.Session != "" {
-		ok, err := r.store.SessionValid(sessionHash(c.Session), r.now())
+		ok, err := r.sessionGood(c.Session, st)
 		if err != nil {
 			return err
 		}
@@ -77,13 +77,57 @@ func (r *Room) Enter(c Credentials) error {
 	return errPrivate
 }
 
-// checkLogin verifies password, throttling wrong guesses per address.
+// sessionTouchEvery is how stale a session's record of its last use may
+// get: using a session writes to the store at most this often.
+const sessionTouchEvery = time.Hour
+
+// sessionGood reports whether token is a live session of the room as st
+// describes it, and refreshes its last use.
+func (r *Room) sessionGood(token string, st RoomState) (bool, error) {
+	hash := sessionHash(token)
+	sess, ok, err := r.store.Session(hash)
+	if err != nil || !ok {
+		return false, err
+	}
+	now := r.now()
+	if !sess.good(now, r.opts.SessionIdle, st.Generation) {
+		return false, nil
+	}
+	if now.Sub(sess.Used) >= sessionTouchEvery {
+		// A failure to note the use costs the holder nothing now.
+		if err := r.store.TouchSession(hash, now); err != nil {
+			r.log.Error("refresh a session", "err", err)
+		}
+	}
+	return true, nil
+}
+
+var errBusyHashing = &Error{Code: CodeRateLimited, Msg: "the server is busy checking other passwords; try again in a moment", RetryAfter: time.Second}
+
+// checkLogin verifies password against the room as st describes it. An
+// address that has guessed too often is refused before anything else,
+// even with the right password; the slow hash runs only within the
+// address's budget and with a free slot of Options.PasswordChecks, so
+// guesses from many addresses cannot exhaust the memory it takes.
 func (r *Room) checkLogin(addr string, st RoomState, password string) error {
-	if r.pw.known(password) {
+	now := r.now()
+	if retry := r.logins.wait(addr, now); retry > 0 {
+		return loginsThrottled(retry)
+	}
+	if r.pw.known(password, st.Generation) {
 		return nil
 	}
-	if ok, retry := r.logins.allow(addr, 1, r.now()); !ok {
-		return &Error{Code: CodeRateLimited, Msg: "too many password attempts; wait a moment", RetryAfter: retry}
+	select {
+	case r.hashing <- struct{}{}:
+		defer func() { <-r.hashing }()
+	default:
+		return errBusyHashing
+	}
+	if ok, retry := r.logins.allow(addr, 1, now); !ok {
+		return loginsThrottled(retry)
+	}
+	if r.opts.BeforePasswordCheck != nil {
+		r.opts.BeforePasswordCheck()
 	}
 	ok, err := checkPassword(st.PasswordHash, password)
 	if err != nil {
@@ -92,24 +136,58 @@ func (r *Room) checkLogin(addr string, st RoomState, password string) error {
 	if !ok {
 		return &Error{Code: CodeUnauthorized, Msg: "wrong password"}
 	}
-	r.pw.remember(password)
+	if r.State().Generation != st.Generation {
+		return errStaleLogin
+	}
+	r.pw.remember(password, st.Generation)
 	return nil
 }
 
-// SessionLifetime is how long a session lasts.
+func loginsThrottled(retry time.Duration) error {
+	return &Error{Code: CodeRateLimited, Msg: "too many password attempts; wait a moment", RetryAfter: retry}
+}
+
+// SessionLifetime is how long a session lasts at most, used or not.
 const SessionLifetime = 30 * 24 * time.Hour
 
-// StartSession stores a new session and returns its token, which the
-// client keeps (a cookie); only its hash is stored.
-func (r *Room) StartSession() (string, error) {
+// Login checks a private room's password, as Enter does, and starts a
+// session for it. It returns the session's token, which the client keeps
+// (a cookie); only its hash is stored. A public room needs no session: the
+// token is empty. A password that changes while it is checked starts no
+// session.
+func (r *Room) Login(addr, password string) (string, error) {
+	st := r.State()
+	if !st.Exists {
+		return "", errNoRoom
+	}
+	if !st.Private {
+		return "", nil
+	}
+	if err := r.checkLogin(addr, st, password); err != nil {
+		return "", err
+	}
+	return r.startSession(st.Generation)
+}
+
+// startSession stores a new session of password generation gen.
+func (r *Room) startSession(gen uint64) (string, error) {
 	token, hash, err := newSessionToken()
 	if err != nil {
 		return "", err
 	}
-	if err := r.store.AddSession(hash, r.now().Add(SessionLifetime)); err != nil {
+	now := r.now()
+	if err := r.store.AddSession(hash, Session{Expires: now.Add(SessionLifetime), Used: now, Generation: gen}); err != nil {
 		return "", err
 	}
 	return token, nil
+}
+
+// Logout ends the session of token; an unknown token is no error.
+func (r *Room) Logout(token string) error {
+	if token == "" {
+		return nil
+	}
+	return r.store.DeleteSession(sessionHash(token))
 }
 
 // Members returns the nicknames in the room now, sorted.

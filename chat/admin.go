@@ -25,15 +25,6 @@ func (r *Room) Reset(private bool) (string, error) {
 
 var errLauncherPublic = &Error{Code: CodeForbidden, Msg: "this box's owner lets only public rooms be made here; ask them for a private one"}
 
-// Launch creates a room from the launcher (the page shown when none
-// exists): private only when the owner allows it (LauncherPrivate).
-func (r *Room) Launch(private bool) (string, error) {
-	if private && !r.opts.LauncherPrivate {
-		return "", errLauncherPublic
-	}
-	return r.Create(private)
-}
-
 // SetLocked makes the room read-only for people (locked) or writable
 // again. Only the owner does this, through the admin socket.
 func (r *Room) SetLocked(locked bool) error {

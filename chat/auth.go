@@ -85,11 +85,15 @@ func checkPassword(hash, password string) (bool, error) {
 
 // passwordCache remembers, as a keyed MAC, the one password that was last
 // proven right, so that scripts using basic auth on every request do not
-// pay the slow hash each time. It holds no password in the clear.
+// pay the slow hash each time. It holds no password in the clear. Each
+// entry belongs to one generation of the room's password (RoomState's
+// Generation): a check that began before a change, or a reset, can put
+// the old password back, but never for the new generation.
 type passwordCache struct {
 	mu  sync.Mutex
 	key []byte
 	mac []byte
+	gen uint64
 }
 
 func newPasswordCache() *passwordCache {
@@ -104,18 +108,24 @@ func (c *passwordCache) sum(password string) []byte {
 	return m.Sum(nil)
 }
 
-func (c *passwordCache) known(password string) bool {
+// known reports whether password was proven right for generation gen.
+func (c *passwordCache) known(password string, gen uint64) bool {
 	s := c.sum(password)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.mac != nil && hmac.Equal(s, c.mac)
+	return c.mac != nil && c.gen == gen && hmac.Equal(s, c.mac)
 }
 
-func (c *passwordCache) remember(password string) {
+// remember keeps password as proven right for generation gen, unless a
+// newer generation's password is kept already.
+func (c *passwordCache) remember(password string, gen uint64) {
 	s := c.sum(password)
 	c.mu.Lock()
-	c.mac = s
-	c.mu.Unlock()
+	defer c.mu.Unlock()
+	if c.mac != nil && c.gen > gen {
+		return
+	}
+	c.mac, c.gen = s, gen
 }
 
 func (c *passwordCache) forget() {

@@ -58,6 +58,22 @@ func (l *limiter) allow(addr string, n int, now time.Time) (ok bool, retry time.
 	return true, 0
 }
 
+// wait says how long addr must wait before its budget holds a token
+// again; zero when it may act now. It takes nothing.
+func (l *limiter) wait(addr string, now time.Time) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.buckets[addr]
+	if b == nil {
+		return 0
+	}
+	tokens := b.lim.TokensAt(now)
+	if tokens >= 1 {
+		return 0
+	}
+	return time.Duration((1 - tokens) / float64(l.every) * float64(time.Second))
+}
+
 // sweep forgets buckets unused for ten minutes.
 func (l *limiter) sweep(now time.Time) {
 	l.mu.Lock()

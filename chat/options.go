@@ -36,6 +36,17 @@ type Options struct {
 	ConnectsPerMinute int
 	// RoomPostsPerMinute bounds writes from all addresses together.
 	RoomPostsPerMinute int
+	// PasswordChecks is how many slow password checks may run at once;
+	// a login beyond them is refused at once (429).
+	PasswordChecks int
+	// SessionIdle is how long a session may go unused before it ends; no
+	// session outlives SessionLifetime.
+	SessionIdle time.Duration
+
+	// BeforePasswordCheck, when set, is called just before each slow
+	// password check, on the goroutine that runs it. Tests set it to count
+	// or hold the checks.
+	BeforePasswordCheck func()
 
 	// Logger receives the room's log; nil discards it.
 	Logger *slog.Logger
@@ -79,6 +90,8 @@ func (o Options) validate() error {
 		{"ConnectsPerMinute", o.ConnectsPerMinute > 0},
 		{"RoomPostsPerMinute", o.RoomPostsPerMinute >= o.PostsPerMinute},
 		{"Destroy", o.Destroy == DestroyByEveryone || o.Destroy == DestroyByOwner || o.Destroy == DestroyByNobody},
+		{"PasswordChecks", o.PasswordChecks > 0},
+		{"SessionIdle", o.SessionIdle > 0 && o.SessionIdle <= SessionLifetime},
 	} {
 		if !c.ok {
 			return fmt.Errorf("the room's option %s is out of range", c.name)

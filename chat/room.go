@@ -34,6 +34,10 @@ type Room struct {
 	logins    *limiter
 	joins     *limiter
 	files     *uploads.Dir
+
+	// hashing holds a slot for each password check under way: each takes
+	// about 16 MiB, so their number is bounded (Options.PasswordChecks).
+	hashing chan struct{}
 	// uploadMu makes an upload's quota check, rename and message one step.
 	uploadMu sync.Mutex
 
@@ -99,6 +103,7 @@ func Open(ctx context.Context, opts Options) (*Room, error) {
 		joins:     newLimiter(opts.ConnectsPerMinute, max(opts.ConnectsPerMinute/3, 5)),
 
 		removeAll: os.RemoveAll,
+		hashing:   make(chan struct{}, opts.PasswordChecks),
 	}
 	r.state.Store(&st)
 	r.ctx, r.cancel = context.WithCancel(context.WithoutCancel(ctx))
@@ -143,13 +148,35 @@ var errRoomExists = errors.New("a room already exists here")
 // Create makes a new room when none exists. For a private room it returns
 // the generated password, which is stored only as a slow hash.
 func (r *Room) Create(private bool) (password string, err error) {
+	password, _, err = r.create(private)
+	return password, err
+}
+
+// CreateAndLogin creates the room from the launcher (the page shown when
+// none exists) as Create does and, for a private room, starts its
+// creator's session (see Login). It makes a private room only when the
+// owner allows it (Options.LauncherPrivate).
+func (r *Room) CreateAndLogin(private bool) (password, session string, err error) {
+	if private && !r.opts.LauncherPrivate {
+		return "", "", errLauncherPublic
+	}
+	password, st, err := r.create(private)
+	if err != nil || !private {
+		return password, "", err
+	}
+	session, err = r.startSession(st.Generation)
+	return password, session, err
+}
+
+// create makes a new room and returns its password and record.
+func (r *Room) create(private bool) (password string, _ RoomState, err error) {
 	var hash string
 	if private {
 		if password, err = NewPassword(); err != nil {
-			return "", err
+			return "", RoomState{}, err
 		}
 		if hash, err = HashPassword(password); err != nil {
-			return "", err
+			return "", RoomState{}, err
 		}
 	}
 	r.writeMu.Lock()
@@ -165,15 +192,16 @@ func (r *Room) Create(private bool) (password string, err error) {
 			PasswordHash: hash,
 			CreatedAt:    r.now().UTC(),
 			LastID:       st.LastID,
+			Generation:   st.Generation + 1,
 		}
 		return nil
 	})
 	if err != nil {
-		return "", err
+		return "", RoomState{}, err
 	}
 	r.state.Store(&st)
 	r.pw.forget()
-	return password, nil
+	return password, st, nil
 }
 
 // SetPassword gives a private room a new password (making a public room
@@ -204,6 +232,7 @@ func (r *Room) storePassword(hash string) error {
 			return errNoRoom
 		}
 		st.Private, st.PasswordHash = true, hash
+		st.Generation++
 		return nil
 	})
 	if err != nil {
@@ -422,7 +451,7 @@ func (r *Room) ApplyRetention() {
 	for _, m := range deleted {
 		r.removeFile(m)
 	}
-	if err := r.store.PruneSessions(now); err != nil {
+	if err := r.store.PruneSessions(now, r.opts.SessionIdle); err != nil {
 		r.log.Error("prune sessions", "err", err)
 	}
 	for _, l := range []*limiter{r.posts, r.logins, r.joins} {

@@ -39,6 +39,11 @@ type RoomState struct {
 	// LastID is the last message id handed out; ids never go back, not even
 	// across a destroy, so a page that missed a destroy is never confused.
 	LastID uint64 `json:"last_id"`
+	// Generation counts the room's passwords: creating the room, a new
+	// password and a wipe each add one. Every session and every cached
+	// password belongs to one generation and is good for no other, so a
+	// login whose check spans a change never outlives it.
+	Generation uint64 `json:"generation,omitempty"`
 }
 
 // Store is the room's durable state in one bbolt file. A write returns
@@ -339,31 +344,108 @@ func (s *Store) Wipe(nick string, at time.Time) (RoomState, error) {
 				return err
 			}
 		}
-		*st = RoomState{LastID: st.LastID, DestroyedAt: at, DestroyedBy: nick}
+		*st = RoomState{LastID: st.LastID, DestroyedAt: at, DestroyedBy: nick, Generation: st.Generation + 1}
 		return nil
 	})
 }
 
-// AddSession stores a session token's hash with its expiry.
-func (s *Store) AddSession(hash []byte, expires time.Time) error {
+// Session is a stored session: what the store keeps under the hash of
+// its token.
+type Session struct {
+	// Expires is the session's absolute end.
+	Expires time.Time
+	// Used is when it was last used, to the hour (see Room.Enter).
+	Used time.Time
+	// Generation is the room's password generation it was issued for.
+	Generation uint64
+}
+
+// sessionLen is the length of a stored Session: three big-endian uint64s
+// (expiry and last use in Unix seconds, generation). Sessions stored
+// before these had only the expiry (8 bytes).
+const sessionLen = 24
+
+func (s Session) encode() []byte {
+	v := make([]byte, sessionLen)
+	binary.BigEndian.PutUint64(v[0:], uint64(s.Expires.Unix()))
+	binary.BigEndian.PutUint64(v[8:], uint64(s.Used.Unix()))
+	binary.BigEndian.PutUint64(v[16:], s.Generation)
+	return v
+}
+
+func decodeSession(v []byte) (Session, bool) {
+	switch len(v) {
+	case sessionLen:
+		return Session{
+			Expires:    time.Unix(int64(binary.BigEndian.Uint64(v[0:])), 0),
+			Used:       time.Unix(int64(binary.BigEndian.Uint64(v[8:])), 0),
+			Generation: binary.BigEndian.Uint64(v[16:]),
+		}, true
+	case 8:
+		// An older session: generation 0, last used when it began.
+		exp := time.Unix(int64(binary.BigEndian.Uint64(v)), 0)
+		return Session{Expires: exp, Used: exp.Add(-SessionLifetime)}, true
+	}
+	return Session{}, false
+}
+
+// errStaleLogin refuses a session for a password that changed while its
+// login was checked.
+var errStaleLogin = &Error{Code: CodeUnauthorized, Msg: "the room's password changed while you logged in; log in with the new one"}
+
+// AddSession stores a session under a token's hash, in the same
+// transaction that checks the room still exists with the session's
+// generation: a session is never stored for a password that has changed.
+func (s *Store) AddSession(hash []byte, sess Session) error {
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		v := make([]byte, 8)
-		binary.BigEndian.PutUint64(v, uint64(expires.Unix()))
-		return tx.Bucket(bucketSessions).Put(hash, v)
+		st, err := readRoom(tx)
+		if err != nil {
+			return err
+		}
+		if !st.Exists {
+			return errNoRoom
+		}
+		if st.Generation != sess.Generation {
+			return errStaleLogin
+		}
+		return tx.Bucket(bucketSessions).Put(hash, sess.encode())
 	})
+	if errors.Is(err, errNoRoom) || errors.Is(err, errStaleLogin) {
+		return err
+	}
 	return wrapWrite("store session", err)
 }
 
-// SessionValid reports whether a session with this hash exists and has not
-// expired at now.
-func (s *Store) SessionValid(hash []byte, now time.Time) (bool, error) {
+// Session returns the session stored under hash, if any.
+func (s *Store) Session(hash []byte) (Session, bool, error) {
+	var sess Session
 	ok := false
 	err := s.db.View(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketSessions).Get(hash)
-		ok = len(v) == 8 && int64(binary.BigEndian.Uint64(v)) > now.Unix()
+		sess, ok = decodeSession(tx.Bucket(bucketSessions).Get(hash))
 		return nil
 	})
-	return ok, err
+	return sess, ok, err
+}
+
+// TouchSession records that the session under hash was used at when; a
+// session deleted meanwhile stays deleted.
+func (s *Store) TouchSession(hash []byte, when time.Time) error {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketSessions)
+		sess, ok := decodeSession(b.Get(hash))
+		if !ok {
+			return nil
+		}
+		sess.Used = when
+		return b.Put(hash, sess.encode())
+	})
+	return wrapWrite("refresh session", err)
+}
+
+// DeleteSession removes the session under hash (a logout).
+func (s *Store) DeleteSession(hash []byte) error {
+	err := s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketSessions).Delete(hash) })
+	return wrapWrite("delete session", err)
 }
 
 // DeleteSessions removes every session (a new password logs everyone out).
@@ -372,12 +454,17 @@ func (s *Store) DeleteSessions() error {
 	return wrapWrite("delete sessions", err)
 }
 
-// PruneSessions removes expired sessions.
-func (s *Store) PruneSessions(now time.Time) error {
+// PruneSessions removes the sessions no longer good at now: past their
+// end, unused for longer than idle, or of another password generation.
+func (s *Store) PruneSessions(now time.Time, idle time.Duration) error {
 	err := s.db.Update(func(tx *bolt.Tx) error {
+		st, err := readRoom(tx)
+		if err != nil {
+			return err
+		}
 		c := tx.Bucket(bucketSessions).Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
-			if len(v) != 8 || int64(binary.BigEndian.Uint64(v)) <= now.Unix() {
+			if sess, ok := decodeSession(v); !ok || !sess.good(now, idle, st.Generation) {
 				if err := c.Delete(); err != nil {
 					return err
 				}
@@ -386,6 +473,11 @@ func (s *Store) PruneSessions(now time.Time) error {
 		return nil
 	})
 	return wrapWrite("prune sessions", err)
+}
+
+// good reports whether the session lets its holder in at now.
+func (s Session) good(now time.Time, idle time.Duration, gen uint64) bool {
+	return now.Before(s.Expires) && now.Sub(s.Used) < idle && s.Generation == gen
 }
 
 // MessageCount returns how many messages are stored.

@@ -22,6 +22,7 @@ func testOptions(dir string) Options {
 		MaxClientsPerAddr: 50,
 		PostsPerMinute:    6000, LoginsPerMinute: 10, ConnectsPerMinute: 60,
 		RoomPostsPerMinute: 6000,
+		PasswordChecks:     2, SessionIdle: 7 * 24 * time.Hour,
 	}
 }
 

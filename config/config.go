@@ -112,6 +112,9 @@ type Room struct {
 	// LauncherPrivate lets the launcher (the page shown when no room
 	// exists) create a private room; false keeps every new room public.
 	LauncherPrivate bool `toml:"launcher_private"`
+	// SessionIdle ends a private room's login session unused for this
+	// long; no session lasts more than 30 days.
+	SessionIdle Duration `toml:"session_idle"`
 }
 
 // Limits protects the box from floods.
@@ -129,6 +132,9 @@ type Limits struct {
 	// together, so that a flood from many addresses cannot push the
 	// history out through retention.
 	RoomPostsPerMinute int `toml:"room_posts_per_minute"`
+	// PasswordChecks bounds the slow password checks (about 16 MiB of
+	// memory each) that run at once, whatever address they come from.
+	PasswordChecks int `toml:"password_checks"`
 }
 
 // Default returns the configuration of a box with nothing set.
@@ -158,6 +164,7 @@ func Default() Config {
 			DestroyCountdown: Duration(15 * time.Second),
 			Destroy:          "everyone",
 			LauncherPrivate:  true,
+			SessionIdle:      Duration(7 * 24 * time.Hour),
 		},
 		Limits: Limits{
 			MaxClients:         20000,
@@ -166,6 +173,7 @@ func Default() Config {
 			LoginsPerMinute:    10,
 			ConnectsPerMinute:  60,
 			RoomPostsPerMinute: 600,
+			PasswordChecks:     2,
 		},
 	}
 }
@@ -332,6 +340,9 @@ func (c Config) Validate() error {
 	default:
 		return bad("room.destroy", `must be "everyone", "owner" or "nobody"`)
 	}
+	if r.SessionIdle.Std() < time.Minute || r.SessionIdle.Std() > 30*24*time.Hour {
+		return bad("room.session_idle", "must be between 1m and 720h (30 days)")
+	}
 	l := c.Limits
 	if l.MaxClients < 1 {
 		return bad("limits.max_clients", "must be at least 1")
@@ -350,6 +361,9 @@ func (c Config) Validate() error {
 	}
 	if l.LoginsPerMinute < 1 {
 		return bad("limits.logins_per_minute", "must be at least 1")
+	}
+	if l.PasswordChecks < 1 || l.PasswordChecks > 64 {
+		return bad("limits.password_checks", "must be between 1 and 64")
 	}
 	return nil
 }

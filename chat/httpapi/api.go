@@ -302,7 +302,8 @@ func (s *Server) handleCreateRoom(w http.ResponseWriter, req *http.Request) {
 		s.writeError(w, err)
 		return
 	}
-	password, err := s.room.Launch(body.Private)
+	// The creator of a private room is logged in at once.
+	password, session, err := s.room.CreateAndLogin(body.Private)
 	if err != nil {
 		s.writeError(w, err)
 		return
@@ -310,11 +311,7 @@ func (s *Server) handleCreateRoom(w http.ResponseWriter, req *http.Request) {
 	resp := map[string]string{"url": s.roomURL(req)}
 	if password != "" {
 		resp["password"] = password
-		// The creator is logged in at once.
-		if err := s.startSession(w, req); err != nil {
-			s.writeError(w, err)
-			return
-		}
+		s.setSessionCookie(w, req, session)
 	}
 	writeJSON(w, http.StatusCreated, resp)
 }
@@ -336,21 +333,22 @@ func (s *Server) roomURL(req *http.Request) string {
 	return roomurl.FromAuthority(s.scheme(req), req.Host).String()
 }
 
-func (s *Server) startSession(w http.ResponseWriter, req *http.Request) error {
-	token, err := s.room.StartSession()
-	if err != nil {
-		return err
+// setSessionCookie gives the client its session token; an empty token
+// clears the cookie.
+func (s *Server) setSessionCookie(w http.ResponseWriter, req *http.Request, token string) {
+	maxAge := int(chat.SessionLifetime.Seconds())
+	if token == "" {
+		maxAge = -1
 	}
 	http.SetCookie(w, &http.Cookie{
 		Name:     sessionCookie,
 		Value:    token,
 		Path:     "/",
-		MaxAge:   int(chat.SessionLifetime.Seconds()),
+		MaxAge:   maxAge,
 		HttpOnly: true,
 		Secure:   s.opts.SecureCookies || req.TLS != nil,
 		SameSite: http.SameSiteStrictMode,
 	})
-	return nil
 }
 
 func (s *Server) handleLogin(w http.ResponseWriter, req *http.Request) {
@@ -365,19 +363,31 @@ func (s *Server) handleLogin(w http.ResponseWriter, req *http.Request) {
 		s.writeError(w, err)
 		return
 	}
-	st := s.room.State()
-	if st.Exists && !st.Private {
-		writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
-		return
-	}
-	if err := s.room.Enter(chat.Credentials{Addr: s.addrs.clientAddr(req), Password: body.Password, HasPassword: true}); err != nil {
+	token, err := s.room.Login(s.addrs.clientAddr(req), body.Password)
+	if err != nil {
 		s.writeError(w, err)
 		return
 	}
-	if err := s.startSession(w, req); err != nil {
-		s.writeError(w, err)
+	if token != "" {
+		s.setSessionCookie(w, req, token)
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+}
+
+// handleLogout ends the request's session on the server and clears its
+// cookie; without one it only clears the cookie.
+func (s *Server) handleLogout(w http.ResponseWriter, req *http.Request) {
+	if !s.sameOrigin(req) {
+		s.writeError(w, errCrossSite)
 		return
 	}
+	if cookie, err := req.Cookie(sessionCookie); err == nil {
+		if err := s.room.Logout(cookie.Value); err != nil {
+			s.writeError(w, err)
+			return
+		}
+	}
+	s.setSessionCookie(w, req, "")
 	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
 }
 

@@ -153,7 +153,7 @@ func (s *Server) serveUpload(w http.ResponseWriter, req *http.Request, id string
 	h.Set("Content-Type", ctype)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", uploadPolicy)
-	h.Set("Cache-Control", "private, no-cache")
+	h.Set("Cache-Control", "private, no-store")
 	if cd := mime.FormatMediaType(disposition, map[string]string{"filename": name}); cd != "" {
 		h.Set("Content-Disposition", cd)
 	} else {

@@ -53,6 +53,8 @@ func roomOptions(dir string) chat.Options {
 		// The tests post from one address, fast: the room's own budget is
 		// tested where it is meant to bite.
 		RoomPostsPerMinute: 1 << 40,
+		PasswordChecks:     2,
+		SessionIdle:        7 * 24 * time.Hour,
 	}
 }
 

@@ -17,7 +17,9 @@ import (
 // shows content, without credentials and with a wrong password, and checks
 // that nothing of the room comes back.
 func TestPrivateRoomLeaksNothingWithoutThePassword(t *testing.T) {
-	tr, password := newPrivateRoom(t, nil)
+	// The guesser has an address of its own: once throttled, an address
+	// gets 429 even for the right password.
+	tr, password := newPrivateRoom(t, func(o *testOptions) { o.Web.TrustedProxies = []string{"127.0.0.1"} })
 	auth := func(r *http.Request) { r.SetBasicAuth("", password) }
 	hdr := http.Header{}
 	hdr.Set("Authorization", "Basic "+basicToken(password))
@@ -46,7 +48,10 @@ func TestPrivateRoomLeaksNothingWithoutThePassword(t *testing.T) {
 		auth func(*http.Request)
 	}{
 		{"a stranger", nil},
-		{"someone with a wrong password", func(r *http.Request) { r.SetBasicAuth("", "guess") }},
+		{"someone with a wrong password", func(r *http.Request) {
+			r.SetBasicAuth("", "guess")
+			r.Header.Set("X-Forwarded-For", "203.0.113.66")
+		}},
 		{"someone with a forged session cookie", func(r *http.Request) {
 			r.AddCookie(&http.Cookie{Name: sessionCookie, Value: "forged"})
 		}},

@@ -136,7 +136,7 @@ func (s *Server) writeFeed(w http.ResponseWriter, req *http.Request, st chat.Roo
 		return
 	}
 	w.Header().Set("Content-Type", "application/rss+xml; charset=utf-8")
-	w.Header().Set("Cache-Control", "private, no-cache")
+	w.Header().Set("Cache-Control", "private, no-store")
 	w.WriteHeader(http.StatusOK)
 	w.Write([]byte(xml.Header))
 	w.Write(raw)

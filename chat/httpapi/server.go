@@ -105,6 +105,7 @@ func (s *Server) buildRoutes() []Route {
 		{API: true, Method: "GET", Path: "/api/room", Doc: `the room: {"exists","name","private","created_at","destroyed_at","destroyed_by","destroy_at","members","authorized"}`, handler: s.handleGetRoom},
 		{API: true, Method: "POST", Path: "/api/room", Doc: `create the room when none exists: {"private":bool} -> {"url","password"}`, handler: s.handleCreateRoom},
 		{API: true, Method: "POST", Path: "/api/login", Doc: `private room: {"password"} -> session cookie`, handler: s.handleLogin},
+		{API: true, Method: "POST", Path: "/api/logout", Doc: `ends this session on the server and clears its cookie -> {"ok":true}`, handler: s.handleLogout},
 		{API: true, Method: "GET", Path: "/api/messages", Query: "after=ID&limit=N", Doc: "history, oldest first; without after, the newest N (default 100, at most 1000)", handler: s.handleListMessages},
 		{API: true, Method: "POST", Path: "/api/messages", Doc: `{"nick","text"} -> 201 with the stored message; "/ping NICK text" pings NICK`, handler: s.handlePostMessage},
 		{API: true, Method: "POST", Path: "/api/destroy", Doc: `{"nick"} -> 202; starts the countdown, then wipes the room`, handler: s.handleDestroy},
