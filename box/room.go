@@ -28,6 +28,7 @@ func RoomOptions(cfg config.Config) chat.Options {
 		PostsPerMinute:    cfg.Limits.PostsPerMinute,
 		LoginsPerMinute:   cfg.Limits.LoginsPerMinute,
 		ConnectsPerMinute: cfg.Limits.ConnectsPerMinute,
+		ReadsPerMinute:    cfg.Limits.ReadsPerMinute,
 	}
 }
 

@@ -30,6 +30,9 @@ type Options struct {
 	PostsPerMinute    int
 	LoginsPerMinute   int
 	ConnectsPerMinute int
+	// ReadsPerMinute bounds the pages of history (each at most
+	// HistoryPageBytes) one address may read per minute.
+	ReadsPerMinute int
 
 	// Logger receives the room's log; nil discards it.
 	Logger *slog.Logger
@@ -57,6 +60,7 @@ func (o Options) validate() error {
 		{"PostsPerMinute", o.PostsPerMinute > 0},
 		{"LoginsPerMinute", o.LoginsPerMinute > 0},
 		{"ConnectsPerMinute", o.ConnectsPerMinute > 0},
+		{"ReadsPerMinute", o.ReadsPerMinute > 0},
 	} {
 		if !c.ok {
 			return fmt.Errorf("the room's option %s is out of range", c.name)

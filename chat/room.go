@@ -32,6 +32,7 @@ type Room struct {
 	posts  *limiter
 	logins *limiter
 	joins  *limiter
+	reads  *limiter
 	files  *uploads.Dir
 	// uploadMu makes an upload's quota check, rename and message one step.
 	uploadMu sync.Mutex
@@ -92,6 +93,7 @@ func Open(ctx context.Context, opts Options) (*Room, error) {
 		posts:  newLimiter(opts.PostsPerMinute, max(opts.PostsPerMinute/6, 5)),
 		logins: newLimiter(opts.LoginsPerMinute, max(opts.LoginsPerMinute/2, 3)),
 		joins:  newLimiter(opts.ConnectsPerMinute, max(opts.ConnectsPerMinute/3, 5)),
+		reads:  newLimiter(opts.ReadsPerMinute, max(opts.ReadsPerMinute/4, 5)),
 
 		removeAll: os.RemoveAll,
 	}
@@ -107,6 +109,12 @@ func Open(ctx context.Context, opts Options) (*Room, error) {
 			r.initialPassword = password
 			r.log.Info("created a private room; the installer shows its password once, and `chatbox room password` sets a new one")
 		}
+	}
+	if st.Exists && !st.DestroyAt.IsZero() {
+		// A countdown was under way when the box stopped: it ends when it
+		// was due, or at once when that has passed.
+		r.startCountdown(st.DestroyAt, st.DestroyBy)
+		r.log.Info("room destroy countdown resumed", "by", st.DestroyBy, "at", st.DestroyAt)
 	}
 	r.sweepFiles()
 	r.bg.Add(1)
@@ -259,25 +267,45 @@ func (r *Room) store1(ctx context.Context, m Message) (Message, error) {
 }
 
 // Destroy starts the countdown that wipes the room. A second call while it
-// runs changes nothing and returns the same deadline.
+// runs changes nothing and returns the same deadline. The deadline is
+// stored, so a restart during the countdown finishes it.
 func (r *Room) Destroy(nick string) (at time.Time, err error) {
 	if err := ValidateNick(nick); err != nil {
 		return time.Time{}, err
 	}
+	r.writeMu.Lock()
+	defer r.writeMu.Unlock()
+	if at, _ := r.Countdown(); !at.IsZero() {
+		return at, nil
+	}
+	at = r.now().Add(r.opts.DestroyCountdown).UTC()
+	st, err := r.store.UpdateRoom(func(st *RoomState) error {
+		if !st.Exists {
+			return errNoRoom
+		}
+		st.DestroyAt, st.DestroyBy = at, nick
+		return nil
+	})
+	if err != nil {
+		return time.Time{}, err
+	}
+	r.state.Store(&st)
+	r.startCountdown(at, nick)
+	r.log.Info("room destroy countdown started", "by", nick, "at", at)
+	r.hub.Broadcast(Event{Type: event.TypeDestroy, By: nick, At: at})
+	return at, nil
+}
+
+// startCountdown arms the timer that wipes the room at at (at once when
+// that has passed).
+func (r *Room) startCountdown(at time.Time, by string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !r.State().Exists {
-		return time.Time{}, errNoRoom
-	}
 	if r.countdown != nil {
-		return r.destroyAt, nil
+		r.countdown.Stop()
 	}
-	r.destroyAt = r.now().Add(r.opts.DestroyCountdown).UTC()
-	r.destroyBy = nick
-	r.countdown = time.AfterFunc(r.opts.DestroyCountdown, r.wipe)
-	r.log.Info("room destroy countdown started", "by", nick, "at", r.destroyAt)
-	r.hub.Broadcast(Event{Type: event.TypeDestroy, By: nick, At: r.destroyAt})
-	return r.destroyAt, nil
+	r.destroyAt, r.destroyBy = at, by
+	r.countdown = time.AfterFunc(max(at.Sub(r.now()), 0), r.wipe)
 }
 
 // Countdown returns when a running destroy countdown ends, and who
@@ -298,9 +326,15 @@ func (r *Room) wipe() {
 	r.mu.Unlock()
 	if r.ctx.Err() != nil {
 		r.writeMu.Unlock()
-		return // shutting down: the countdown starts again on request.
+		return // shutting down: the stored countdown resumes at the next start.
 	}
 	st, err := r.store.Wipe(by, r.now().UTC())
+	if err != nil && !st.DestroyedAt.IsZero() {
+		// Wiped, though the new file's name may not be on disk yet; if it
+		// is lost, the stored countdown wipes again at the next start.
+		r.log.Error("destroy the room", "err", err)
+		err = nil
+	}
 	if err != nil {
 		r.writeMu.Unlock()
 		r.endCountdown()
@@ -384,7 +418,7 @@ func (r *Room) ApplyRetention() {
 	if err := r.store.PruneSessions(now); err != nil {
 		r.log.Error("prune sessions", "err", err)
 	}
-	for _, l := range []*limiter{r.posts, r.logins, r.joins} {
+	for _, l := range []*limiter{r.posts, r.logins, r.joins, r.reads} {
 		l.sweep(now)
 	}
 }

@@ -20,6 +20,7 @@ func testOptions(dir string) Options {
 		MaxClients:        100,
 		MaxClientsPerAddr: 50,
 		PostsPerMinute:    6000, LoginsPerMinute: 10, ConnectsPerMinute: 60,
+		ReadsPerMinute: 6000,
 	}
 }
 

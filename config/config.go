@@ -119,6 +119,9 @@ type Limits struct {
 	// ConnectsPerMinute bounds WebSocket connections opened per client
 	// address.
 	ConnectsPerMinute int `toml:"connects_per_minute"`
+	// ReadsPerMinute bounds the pages of history (at most 1 MiB each)
+	// one client address may read per minute.
+	ReadsPerMinute int `toml:"reads_per_minute"`
 }
 
 // Default returns the configuration of a box with nothing set.
@@ -153,6 +156,7 @@ func Default() Config {
 			PostsPerMinute:    120,
 			LoginsPerMinute:   10,
 			ConnectsPerMinute: 60,
+			ReadsPerMinute:    120,
 		},
 	}
 }
@@ -329,6 +333,9 @@ func (c Config) Validate() error {
 	}
 	if l.LoginsPerMinute < 1 {
 		return bad("limits.logins_per_minute", "must be at least 1")
+	}
+	if l.ReadsPerMinute < 1 {
+		return bad("limits.reads_per_minute", "must be at least 1")
 	}
 	return nil
 }

@@ -48,6 +48,7 @@ func roomOptions(dir string) chat.Options {
 		PostsPerMinute:    6000,
 		LoginsPerMinute:   10,
 		ConnectsPerMinute: 60,
+		ReadsPerMinute:    6000,
 	}
 }
 
