@@ -112,9 +112,16 @@ func Open(ctx context.Context, opts Options) (*Room, error) {
 	}
 	if st.Exists && !st.DestroyAt.IsZero() {
 		// A countdown was under way when the box stopped: it ends when it
-		// was due, or at once when that has passed.
-		r.startCountdown(st.DestroyAt, st.DestroyBy)
+		// was due, or, when that has passed, before the room serves anyone.
 		r.log.Info("room destroy countdown resumed", "by", st.DestroyBy, "at", st.DestroyAt)
+		if st.DestroyAt.After(r.now()) {
+			r.startCountdown(st.DestroyAt, st.DestroyBy)
+		} else {
+			r.mu.Lock()
+			r.destroyBy = st.DestroyBy
+			r.mu.Unlock()
+			r.wipe()
+		}
 	}
 	r.sweepFiles()
 	r.bg.Add(1)
