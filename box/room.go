@@ -33,6 +33,7 @@ func RoomOptions(cfg config.Config) chat.Options {
 		ConnectsPerMinute:  cfg.Limits.ConnectsPerMinute,
 		RoomPostsPerMinute: cfg.Limits.RoomPostsPerMinute,
 		PasswordChecks:     cfg.Limits.PasswordChecks,
+		ReadsPerMinute:     cfg.Limits.ReadsPerMinute,
 	}
 }
 

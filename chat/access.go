@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"fmt"
 	"time"
 	"unicode/utf8"
 
@@ -194,9 +195,50 @@ func (r *Room) Logout(token string) error {
 func (r *Room) Members() []string { return r.hub.Members() }
 
 // Messages returns up to limit messages after id, oldest first; with
-// after < 0, the newest limit messages.
+// after < 0, the newest limit messages. It is for the box itself; clients
+// read through History, which bounds a page in bytes and charges them.
 func (r *Room) Messages(after int64, limit int) ([]Message, error) {
 	return r.store.List(after, limit)
+}
+
+// HistoryPageBytes bounds one page of history: the stored bytes of its
+// messages, beside its count. A page always holds at least one message
+// when there is one, so a single message is never too large to read.
+const HistoryPageBytes = 1 << 20
+
+// MaxHistoryLimit is the most messages one page of history holds.
+const MaxHistoryLimit = 1000
+
+// HistoryQuery asks for one page of history: the messages after After
+// (oldest first; after=0 is the start) when HasAfter is set, else the
+// ones before Before (0: the newest), at most Limit of them.
+type HistoryQuery struct {
+	After    uint64
+	HasAfter bool
+	Before   uint64
+	Limit    int
+}
+
+// History reads one page of history for addr, charged to its budget of
+// reads (an empty addr is the box itself). A page holds at most q.Limit
+// messages and HistoryPageBytes of them; its NextAfter or NextBefore says
+// where the next one starts.
+func (r *Room) History(addr string, q HistoryQuery) (Page, error) {
+	if q.Limit < 1 || q.Limit > MaxHistoryLimit {
+		return Page{}, invalid("limit", fmt.Sprintf("limit must be a whole number from 1 to %d", MaxHistoryLimit))
+	}
+	if q.HasAfter && q.Before > 0 {
+		return Page{}, invalid("before", "ask for messages after an id or before one, not both")
+	}
+	if addr != "" {
+		if ok, retry := r.reads.allow(addr, 1, r.now()); !ok {
+			return Page{}, &Error{Code: CodeRateLimited, Msg: "you are reading the history too fast; wait a moment", RetryAfter: retry}
+		}
+	}
+	return r.store.Page(PageQuery{
+		After: q.After, HasAfter: q.HasAfter, Before: q.Before,
+		Limit: q.Limit, MaxBytes: HistoryPageBytes,
+	})
 }
 
 // Newest returns up to limit messages that keep accepts, newest first.

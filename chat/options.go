@@ -47,6 +47,9 @@ type Options struct {
 	// password check, on the goroutine that runs it. Tests set it to count
 	// or hold the checks.
 	BeforePasswordCheck func()
+	// ReadsPerMinute bounds the pages of history (each at most
+	// HistoryPageBytes) one address may read per minute.
+	ReadsPerMinute int
 
 	// Logger receives the room's log; nil discards it.
 	Logger *slog.Logger
@@ -92,6 +95,7 @@ func (o Options) validate() error {
 		{"Destroy", o.Destroy == DestroyByEveryone || o.Destroy == DestroyByOwner || o.Destroy == DestroyByNobody},
 		{"PasswordChecks", o.PasswordChecks > 0},
 		{"SessionIdle", o.SessionIdle > 0 && o.SessionIdle <= SessionLifetime},
+		{"ReadsPerMinute", o.ReadsPerMinute > 0},
 	} {
 		if !c.ok {
 			return fmt.Errorf("the room's option %s is out of range", c.name)

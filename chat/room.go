@@ -32,6 +32,7 @@ type Room struct {
 	posts     *limiter
 	roomPosts *limiter
 	logins    *limiter
+	reads     *limiter
 	joins     *limiter
 	files     *uploads.Dir
 
@@ -101,6 +102,7 @@ func Open(ctx context.Context, opts Options) (*Room, error) {
 		roomPosts: newLimiter(opts.RoomPostsPerMinute, max(opts.RoomPostsPerMinute/6, 5)),
 		logins:    newLimiter(opts.LoginsPerMinute, max(opts.LoginsPerMinute/2, 3)),
 		joins:     newLimiter(opts.ConnectsPerMinute, max(opts.ConnectsPerMinute/3, 5)),
+		reads:     newLimiter(opts.ReadsPerMinute, max(opts.ReadsPerMinute/4, 5)),
 
 		removeAll: os.RemoveAll,
 		hashing:   make(chan struct{}, opts.PasswordChecks),
@@ -116,6 +118,19 @@ func Open(ctx context.Context, opts Options) (*Room, error) {
 		if password != "" {
 			r.initialPassword = password
 			r.log.Info("created a private room; the installer shows its password once, and `chatbox room password` sets a new one")
+		}
+	}
+	if st.Exists && !st.DestroyAt.IsZero() {
+		// A countdown was under way when the box stopped: it ends when it
+		// was due, or, when that has passed, before the room serves anyone.
+		r.log.Info("room destroy countdown resumed", "by", st.DestroyBy, "at", st.DestroyAt)
+		if st.DestroyAt.After(r.now()) {
+			r.startCountdown(st.DestroyAt, st.DestroyBy)
+		} else {
+			r.mu.Lock()
+			r.destroyBy = st.DestroyBy
+			r.mu.Unlock()
+			r.wipe()
 		}
 	}
 	r.sweepFiles()
@@ -307,7 +322,8 @@ var (
 
 // Destroy starts the countdown that wipes the room, for nick, when the
 // room's destroy policy lets people do it. A second call while it runs
-// changes nothing and returns the same deadline.
+// changes nothing and returns the same deadline. The deadline is stored,
+// so a restart during the countdown finishes it.
 func (r *Room) Destroy(nick string) (at time.Time, err error) {
 	if err := ValidateNick(nick); err != nil {
 		return time.Time{}, err
@@ -320,7 +336,7 @@ func (r *Room) Destroy(nick string) (at time.Time, err error) {
 	case r.State().Locked:
 		return time.Time{}, errLocked
 	}
-	return r.startCountdown(nick)
+	return r.beginCountdown(nick)
 }
 
 // DestroyAsOwner starts the countdown for the box's owner, unless the
@@ -329,25 +345,44 @@ func (r *Room) DestroyAsOwner() (time.Time, error) {
 	if r.opts.Destroy == DestroyByNobody {
 		return time.Time{}, errDestroyNobody
 	}
-	return r.startCountdown(OwnerName)
+	return r.beginCountdown(OwnerName)
 }
 
-// startCountdown starts the countdown for by.
-func (r *Room) startCountdown(by string) (at time.Time, err error) {
+// beginCountdown stores the countdown's deadline for by, and starts it.
+func (r *Room) beginCountdown(by string) (at time.Time, err error) {
+	r.writeMu.Lock()
+	defer r.writeMu.Unlock()
+	if at, _ := r.Countdown(); !at.IsZero() {
+		return at, nil
+	}
+	at = r.now().Add(r.opts.DestroyCountdown).UTC()
+	st, err := r.store.UpdateRoom(func(st *RoomState) error {
+		if !st.Exists {
+			return errNoRoom
+		}
+		st.DestroyAt, st.DestroyBy = at, by
+		return nil
+	})
+	if err != nil {
+		return time.Time{}, err
+	}
+	r.state.Store(&st)
+	r.startCountdown(at, by)
+	r.log.Info("room destroy countdown started", "by", by, "at", at)
+	r.hub.Broadcast(Event{Type: event.TypeDestroy, By: by, At: at})
+	return at, nil
+}
+
+// startCountdown arms the timer that wipes the room at at (at once when
+// that has passed).
+func (r *Room) startCountdown(at time.Time, by string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !r.State().Exists {
-		return time.Time{}, errNoRoom
-	}
 	if r.countdown != nil {
-		return r.destroyAt, nil
+		r.countdown.Stop()
 	}
-	r.destroyAt = r.now().Add(r.opts.DestroyCountdown).UTC()
-	r.destroyBy = by
-	r.countdown = time.AfterFunc(r.opts.DestroyCountdown, r.wipe)
-	r.log.Info("room destroy countdown started", "by", by, "at", r.destroyAt)
-	r.hub.Broadcast(Event{Type: event.TypeDestroy, By: by, At: r.destroyAt})
-	return r.destroyAt, nil
+	r.destroyAt, r.destroyBy = at, by
+	r.countdown = time.AfterFunc(max(at.Sub(r.now()), 0), r.wipe)
 }
 
 // Countdown returns when a running destroy countdown ends, and who
@@ -368,9 +403,15 @@ func (r *Room) wipe() {
 	r.mu.Unlock()
 	if r.ctx.Err() != nil {
 		r.writeMu.Unlock()
-		return // shutting down: the countdown starts again on request.
+		return // shutting down: the stored countdown resumes at the next start.
 	}
 	st, err := r.store.Wipe(by, r.now().UTC())
+	if err != nil && !st.DestroyedAt.IsZero() {
+		// Wiped, though the new file's name may not be on disk yet; if it
+		// is lost, the stored countdown wipes again at the next start.
+		r.log.Error("destroy the room", "err", err)
+		err = nil
+	}
 	if err != nil {
 		r.writeMu.Unlock()
 		r.endCountdown()
@@ -454,7 +495,7 @@ func (r *Room) ApplyRetention() {
 	if err := r.store.PruneSessions(now, r.opts.SessionIdle); err != nil {
 		r.log.Error("prune sessions", "err", err)
 	}
-	for _, l := range []*limiter{r.posts, r.logins, r.joins} {
+	for _, l := range []*limiter{r.posts, r.logins, r.joins, r.reads} {
 		l.sweep(now)
 	}
 }

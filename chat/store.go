@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/chatbox-dev/chatbox/chat/datadir"
@@ -36,6 +38,11 @@ type RoomState struct {
 	// Locked makes the room read-only for people: its owner may lock it
 	// against a flood, and unlock it.
 	Locked bool `json:"locked,omitempty"`
+	// DestroyAt and DestroyBy are a destroy countdown under way: when it
+	// ends and who started it. They are stored so that a restart finishes
+	// the countdown rather than forgetting it.
+	DestroyAt time.Time `json:"destroy_at,omitzero"`
+	DestroyBy string    `json:"destroy_by,omitempty"`
 	// LastID is the last message id handed out; ids never go back, not even
 	// across a destroy, so a page that missed a destroy is never confused.
 	LastID uint64 `json:"last_id"`
@@ -50,6 +57,11 @@ type RoomState struct {
 // only once it is on disk; concurrent writes share one fsync (bbolt's
 // Batch), so many posters cost few disk flushes.
 type Store struct {
+	layout datadir.Layout
+	// mu guards db: every transaction holds it shared for its length
+	// (never while it talks to a client), and Wipe holds it alone only to
+	// put a new file in the old one's place.
+	mu sync.RWMutex
 	db *bolt.DB
 	// Now stamps messages appended without a time; time.Now when nil.
 	Now func() time.Time
@@ -63,7 +75,31 @@ func OpenStore(ctx context.Context, dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	path := datadir.Layout{Dir: dir}.Messages()
+	layout := datadir.Layout{Dir: dir}
+	path := layout.Messages()
+	db, err := openDB(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		// Never a store and an error together: a caller that sees the
+		// error would leave the file open and locked.
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	// A destroy interrupted before its new file took the old one's place
+	// leaves that new, empty file; the lock on messages.db says no other
+	// chatbox is writing one now.
+	left, _ := filepath.Glob(layout.FreshMessagesPattern())
+	for _, f := range left {
+		os.Remove(f)
+	}
+	return &Store{layout: layout, db: db}, nil
+}
+
+// openDB opens (or creates) the bbolt file at path with the store's
+// buckets.
+func openDB(path string) (*bolt.DB, error) {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
 	if err != nil {
 		if errors.Is(err, bolterrors.ErrTimeout) {
@@ -82,15 +118,41 @@ func OpenStore(ctx context.Context, dir string) (*Store, error) {
 	})
 	if err != nil {
 		db.Close()
-		return nil, fmt.Errorf("prepare %s: %w", path, err)
+		return nil, wrapWrite("prepare "+path, err)
 	}
-	if err := ctx.Err(); err != nil {
-		// Never a store and an error together: a caller that sees the
-		// error would leave the file open and locked.
-		db.Close()
-		return nil, fmt.Errorf("open %s: %w", path, err)
+	return db, nil
+}
+
+// view, update and batch run a transaction on the current file.
+func (s *Store) view(fn func(*bolt.Tx) error) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.db.View(fn)
+}
+
+func (s *Store) update(fn func(*bolt.Tx) error) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.db.Update(fn)
+}
+
+func (s *Store) batch(fn func(*bolt.Tx) error) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.db.Batch(fn)
+}
+
+// marshal encodes v as the store keeps it: without encoding/json's HTML
+// escaping, which would keep each '<', '>' and '&' as six bytes. Escaping
+// belongs to whatever renders the text; the room's page uses textContent.
+func marshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
 	}
-	return &Store{db: db}, nil
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 func (s *Store) now() time.Time {
@@ -101,7 +163,11 @@ func (s *Store) now() time.Time {
 }
 
 // Close closes the store file.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.db.Close()
+}
 
 func idKey(id uint64) []byte {
 	k := make([]byte, 8)
@@ -122,7 +188,7 @@ func readRoom(tx *bolt.Tx) (RoomState, error) {
 }
 
 func writeRoom(tx *bolt.Tx, st RoomState) error {
-	raw, err := json.Marshal(st)
+	raw, err := marshal(st)
 	if err != nil {
 		return err
 	}
@@ -142,7 +208,7 @@ func wrapWrite(what string, err error) error {
 // Room returns the room's record.
 func (s *Store) Room() (RoomState, error) {
 	var st RoomState
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		var err error
 		st, err = readRoom(tx)
 		return err
@@ -159,7 +225,7 @@ func (s *Store) UpdateRoom(fn func(*RoomState) error) (RoomState, error) {
 // fn may also use for other changes, and stores the record.
 func (s *Store) updateRoom(what string, fn func(*bolt.Tx, *RoomState) error) (RoomState, error) {
 	var st RoomState
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		var err error
 		st, err = readRoom(tx)
 		if err != nil {
@@ -173,7 +239,8 @@ func (s *Store) updateRoom(what string, fn func(*bolt.Tx, *RoomState) error) (Ro
 	return st, wrapWrite(what, err)
 }
 
-// emptyBucket deletes everything in a bucket.
+// emptyBucket deletes everything in a bucket (the pages stay in the file
+// until bbolt reuses them).
 func emptyBucket(tx *bolt.Tx, name []byte) error {
 	if err := tx.DeleteBucket(name); err != nil {
 		return err
@@ -189,7 +256,7 @@ func (s *Store) Append(ctx context.Context, m Message) (Message, error) {
 		return Message{}, err
 	}
 	var stored Message
-	err := s.db.Batch(func(tx *bolt.Tx) error {
+	err := s.batch(func(tx *bolt.Tx) error {
 		st, err := readRoom(tx)
 		if err != nil {
 			return err
@@ -205,7 +272,7 @@ func (s *Store) Append(ctx context.Context, m Message) (Message, error) {
 			// than the room it lands in.
 			stored.TS = s.now().UTC().Truncate(time.Millisecond)
 		}
-		raw, err := json.Marshal(stored)
+		raw, err := marshal(stored)
 		if err != nil {
 			return err
 		}
@@ -227,7 +294,19 @@ var errNoRoom = errors.New("there is no room here; create one first")
 // is set (from the last when from is nil), until fn says stop. It is the
 // one way the store reads its messages.
 func (s *Store) walk(from []byte, back bool, fn func(Message) (more bool, err error)) error {
-	return s.db.View(func(tx *bolt.Tx) error {
+	return s.walkRaw(from, back, func(id uint64, raw []byte) (bool, error) {
+		var m Message
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return false, fmt.Errorf("decode message %d: %w", id, err)
+		}
+		return fn(m)
+	})
+}
+
+// walkRaw is walk with each message as the store keeps it (JSON), valid
+// only until fn returns.
+func (s *Store) walkRaw(from []byte, back bool, fn func(id uint64, raw []byte) (more bool, err error)) error {
+	return s.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketMessages).Cursor()
 		var k, v []byte
 		switch {
@@ -246,11 +325,7 @@ func (s *Store) walk(from []byte, back bool, fn func(Message) (more bool, err er
 			step = c.Prev
 		}
 		for ; k != nil; k, v = step() {
-			var m Message
-			if err := json.Unmarshal(v, &m); err != nil {
-				return fmt.Errorf("decode message %d: %w", binary.BigEndian.Uint64(k), err)
-			}
-			more, err := fn(m)
+			more, err := fn(binary.BigEndian.Uint64(k), v)
 			if err != nil || !more {
 				return err
 			}
@@ -276,6 +351,78 @@ func (s *Store) List(after int64, limit int) ([]Message, error) {
 		return len(out) < limit, nil
 	})
 	return out, err
+}
+
+// PageQuery asks for one page of history. With After set it reads
+// forward from the message after it; with Before set it reads back from
+// the message before it; with neither it reads back from the newest.
+type PageQuery struct {
+	After  uint64
+	Before uint64
+	// HasAfter says After is set (after=0 is the start of the history).
+	HasAfter bool
+	// Limit is the most messages; MaxBytes the most bytes of them, though
+	// a page always holds at least one message when there is one.
+	Limit    int
+	MaxBytes int
+}
+
+// Page is one page of history, oldest first, each message as the JSON
+// the store keeps (a copy: the page holds at most the query's MaxBytes
+// plus one message, and no transaction stays open while it is sent).
+type Page struct {
+	Messages []json.RawMessage
+	// NextAfter is set when newer messages follow a page read forward:
+	// the next page is after=NextAfter. NextBefore is set when older
+	// messages precede a page read back: the next page is
+	// before=NextBefore.
+	NextAfter  uint64
+	NextBefore uint64
+}
+
+// Page reads one page of history bounded by count and bytes.
+func (s *Store) Page(q PageQuery) (Page, error) {
+	var p Page
+	var from []byte
+	back := !q.HasAfter
+	switch {
+	case q.HasAfter:
+		if q.After == ^uint64(0) {
+			return p, nil
+		}
+		from = idKey(q.After + 1)
+	case q.Before > 0:
+		if q.Before == 1 {
+			return p, nil
+		}
+		from = idKey(q.Before - 1)
+	}
+	size, last, more := 0, uint64(0), false
+	err := s.walkRaw(from, back, func(id uint64, raw []byte) (bool, error) {
+		if q.Before > 0 && id >= q.Before {
+			return true, nil // Seek landed past the end; step back.
+		}
+		if len(p.Messages) > 0 && (len(p.Messages) >= q.Limit || size+len(raw) > q.MaxBytes) {
+			more = true
+			return false, nil
+		}
+		p.Messages = append(p.Messages, bytes.Clone(raw))
+		size += len(raw)
+		last = id
+		return true, nil
+	})
+	if err != nil {
+		return Page{}, err
+	}
+	if back {
+		slices.Reverse(p.Messages)
+	}
+	if more && back {
+		p.NextBefore = last
+	} else if more {
+		p.NextAfter = last
+	}
+	return p, nil
 }
 
 // Newest returns up to limit messages that keep accepts, newest first.
@@ -310,7 +457,7 @@ func (s *Store) fileIDs() (map[string]bool, error) {
 // their files can be removed.
 func (s *Store) Prune(keep int, before time.Time) ([]Message, error) {
 	var deleted []Message
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		deleted = deleted[:0]
 		b := tx.Bucket(bucketMessages)
 		total := b.Stats().KeyN
@@ -336,17 +483,74 @@ func (s *Store) Prune(keep int, before time.Time) ([]Message, error) {
 }
 
 // Wipe deletes every message and session and marks the room destroyed by
-// nick at the given time.
+// nick at the given time. Deleting in place would leave the words in the
+// pages bbolt frees but never clears, so Wipe writes a new file that
+// holds only the room's record (the destroy, and the last id so ids never
+// go back), and puts it in the old one's place: written beside it,
+// flushed, renamed over it, the directory flushed. Transactions wait only
+// for the swap itself. When the new file is in place but the directory
+// could not be flushed, Wipe returns the new record with the error.
 func (s *Store) Wipe(nick string, at time.Time) (RoomState, error) {
-	return s.updateRoom("wipe room", func(tx *bolt.Tx, st *RoomState) error {
-		for _, name := range [][]byte{bucketMessages, bucketSessions} {
-			if err := emptyBucket(tx, name); err != nil {
-				return err
-			}
-		}
-		*st = RoomState{LastID: st.LastID, DestroyedAt: at, DestroyedBy: nick, Generation: st.Generation + 1}
-		return nil
+	path := s.layout.Messages()
+	f, err := os.CreateTemp(s.layout.Dir, s.layout.FreshMessagesPrefix())
+	if err != nil {
+		return RoomState{}, wrapWrite("wipe room", err)
+	}
+	tmp := f.Name()
+	f.Close()
+	defer os.Remove(tmp) // gone already once it took the old file's place
+	fresh, err := openDB(tmp)
+	if err != nil {
+		return RoomState{}, wrapWrite("wipe room", err)
+	}
+	defer fresh.Close()
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var st RoomState
+	err = s.db.View(func(tx *bolt.Tx) error {
+		old, err := readRoom(tx)
+		st = RoomState{LastID: old.LastID, DestroyedAt: at, DestroyedBy: nick, Generation: old.Generation + 1}
+		return err
 	})
+	if err != nil {
+		return RoomState{}, fmt.Errorf("wipe room: %w", err)
+	}
+	// bbolt flushes the file on commit.
+	if err := fresh.Update(func(tx *bolt.Tx) error { return writeRoom(tx, st) }); err != nil {
+		return RoomState{}, wrapWrite("wipe room", err)
+	}
+	if err := fresh.Close(); err != nil {
+		return RoomState{}, wrapWrite("wipe room", err)
+	}
+	if err := s.db.Close(); err != nil {
+		return RoomState{}, fmt.Errorf("wipe room: close the old store: %w", err)
+	}
+	renameErr := os.Rename(tmp, path)
+	// Open whichever file is in place now: the new one, or the old one
+	// when the rename failed.
+	db, err := openDB(path)
+	if err != nil {
+		return RoomState{}, fmt.Errorf("wipe room: reopen the store: %w", err)
+	}
+	s.db = db
+	if renameErr != nil {
+		return RoomState{}, wrapWrite("wipe room", renameErr)
+	}
+	if err := syncDir(s.layout.Dir); err != nil {
+		return st, fmt.Errorf("wipe room: flush the data directory: %w", err)
+	}
+	return st, nil
+}
+
+// syncDir flushes a directory, so a rename in it is on disk.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 // Session is a stored session: what the store keeps under the hash of
@@ -397,7 +601,7 @@ var errStaleLogin = &Error{Code: CodeUnauthorized, Msg: "the room's password cha
 // transaction that checks the room still exists with the session's
 // generation: a session is never stored for a password that has changed.
 func (s *Store) AddSession(hash []byte, sess Session) error {
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		st, err := readRoom(tx)
 		if err != nil {
 			return err
@@ -420,7 +624,7 @@ func (s *Store) AddSession(hash []byte, sess Session) error {
 func (s *Store) Session(hash []byte) (Session, bool, error) {
 	var sess Session
 	ok := false
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		sess, ok = decodeSession(tx.Bucket(bucketSessions).Get(hash))
 		return nil
 	})
@@ -430,7 +634,7 @@ func (s *Store) Session(hash []byte) (Session, bool, error) {
 // TouchSession records that the session under hash was used at when; a
 // session deleted meanwhile stays deleted.
 func (s *Store) TouchSession(hash []byte, when time.Time) error {
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketSessions)
 		sess, ok := decodeSession(b.Get(hash))
 		if !ok {
@@ -444,20 +648,20 @@ func (s *Store) TouchSession(hash []byte, when time.Time) error {
 
 // DeleteSession removes the session under hash (a logout).
 func (s *Store) DeleteSession(hash []byte) error {
-	err := s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketSessions).Delete(hash) })
+	err := s.update(func(tx *bolt.Tx) error { return tx.Bucket(bucketSessions).Delete(hash) })
 	return wrapWrite("delete session", err)
 }
 
 // DeleteSessions removes every session (a new password logs everyone out).
 func (s *Store) DeleteSessions() error {
-	err := s.db.Update(func(tx *bolt.Tx) error { return emptyBucket(tx, bucketSessions) })
+	err := s.update(func(tx *bolt.Tx) error { return emptyBucket(tx, bucketSessions) })
 	return wrapWrite("delete sessions", err)
 }
 
 // PruneSessions removes the sessions no longer good at now: past their
 // end, unused for longer than idle, or of another password generation.
 func (s *Store) PruneSessions(now time.Time, idle time.Duration) error {
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		st, err := readRoom(tx)
 		if err != nil {
 			return err
@@ -483,7 +687,7 @@ func (s Session) good(now time.Time, idle time.Duration, gen uint64) bool {
 // MessageCount returns how many messages are stored.
 func (s *Store) MessageCount() (int, error) {
 	n := 0
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		n = tx.Bucket(bucketMessages).Stats().KeyN
 		return nil
 	})
@@ -494,7 +698,7 @@ func (s *Store) MessageCount() (int, error) {
 func (s *Store) Get(id uint64) (Message, bool, error) {
 	var m Message
 	found := false
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		v := tx.Bucket(bucketMessages).Get(idKey(id))
 		if v == nil {
 			return nil

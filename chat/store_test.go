@@ -2,10 +2,16 @@ package chat
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 func openTestStore(t *testing.T, dir string) *Store {
@@ -164,4 +170,106 @@ func TestOpenStoreWithAnEndedContextLeavesTheFileFree(t *testing.T) {
 		t.Fatalf("the file stayed locked: %v", err)
 	}
 	again.Close()
+}
+
+// pgpSized returns OpenPGP armor of about n bytes whose body is filler
+// repeated: the longest text the room stores.
+func pgpSized(n int, filler string) string {
+	head, tail := PGPBegin+"\n\n", "\n-----END PGP MESSAGE-----\n"
+	body := strings.Repeat(filler, (n-len(head)-len(tail))/len(filler)+1)
+	return head + body[:n-len(head)-len(tail)] + tail
+}
+
+// Text is stored as it was sent: encoding/json's HTML escaping kept each
+// '<' as six bytes ("\u003c"), so 250 OpenPGP-sized messages of '<' made
+// a 103.7 MB file for 15 MB of text.
+func TestStoreKeepsTextAtItsOwnSize(t *testing.T) {
+	dir := t.TempDir()
+	s := openTestStore(t, dir)
+	const n, size = 250, 60_000
+	text := pgpSized(size, "<a href='x'>&</a>")
+	for range n {
+		if _, err := s.Append(context.Background(), Message{Nick: "alice", Text: text, Kind: KindText}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(filepath.Join(dir, "messages.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := int64(n * size)
+	ratio := float64(fi.Size()) / float64(raw)
+	t.Logf("RELIABILITY store size: %d messages of %d bytes of '<'-heavy text (%.1f MB) make a %.1f MB file (%.2f× the text)",
+		n, size, float64(raw)/1e6, float64(fi.Size())/1e6, ratio)
+	if ratio > 1.25 {
+		t.Fatalf("the store is %.2f× the text it holds (%d bytes for %d); want at most 1.25×", ratio, fi.Size(), raw)
+	}
+	s = openTestStore(t, dir)
+	defer s.Close()
+	m, ok, err := s.Get(1)
+	if err != nil || !ok || m.Text != text {
+		t.Fatalf("the first message came back changed (found %v, %v)", ok, err)
+	}
+}
+
+// A record written before the store stopped escaping HTML reads the same.
+func TestStoreReadsEscapedRecords(t *testing.T) {
+	s := openTestStore(t, t.TempDir())
+	defer s.Close()
+	old := []byte(`{"id":1,"ts":"2026-01-01T00:00:00Z","nick":"a","text":"\u003cb\u003e \u0026","kind":"text"}`)
+	err := s.update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMessages).Put(idKey(1), old) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := s.List(0, 10)
+	if err != nil || len(msgs) != 1 || msgs[0].Text != "<b> &" {
+		t.Fatalf("an escaped record reads as %+v (%v), want the text <b> &", msgs, err)
+	}
+}
+
+func TestStorePagesAreBoundedInBytes(t *testing.T) {
+	s := openTestStore(t, t.TempDir())
+	defer s.Close()
+	for i := range 10 {
+		if _, err := s.Append(context.Background(), Message{Nick: "a", Text: strings.Repeat(fmt.Sprint(i), 1000)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name                string
+		q                   PageQuery
+		first, count        int
+		nextAfter, nextBack uint64
+	}{
+		{"forward, cut by bytes", PageQuery{HasAfter: true, Limit: 100, MaxBytes: 3500}, 1, 3, 3, 0},
+		{"forward, cut by count", PageQuery{HasAfter: true, After: 2, Limit: 2, MaxBytes: 1 << 20}, 3, 2, 4, 0},
+		{"forward to the end", PageQuery{HasAfter: true, After: 7, Limit: 3, MaxBytes: 1 << 20}, 8, 3, 0, 0},
+		{"forward, one message over the bound", PageQuery{HasAfter: true, After: 4, Limit: 100, MaxBytes: 10}, 5, 1, 5, 0},
+		{"the newest, cut by bytes", PageQuery{Limit: 100, MaxBytes: 2500}, 9, 2, 0, 9},
+		{"back from an id", PageQuery{Before: 5, Limit: 3, MaxBytes: 1 << 20}, 2, 3, 0, 2},
+		{"back to the start", PageQuery{Before: 4, Limit: 3, MaxBytes: 1 << 20}, 1, 3, 0, 0},
+		{"back from past the end", PageQuery{Before: 99, Limit: 2, MaxBytes: 1 << 20}, 9, 2, 0, 9},
+		{"back from the first", PageQuery{Before: 1, Limit: 2, MaxBytes: 1 << 20}, 0, 0, 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := s.Page(tt.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(p.Messages) != tt.count || p.NextAfter != tt.nextAfter || p.NextBefore != tt.nextBack {
+				t.Fatalf("got %d messages, next after %d, next before %d; want %d, %d, %d",
+					len(p.Messages), p.NextAfter, p.NextBefore, tt.count, tt.nextAfter, tt.nextBack)
+			}
+			for i, raw := range p.Messages {
+				var m Message
+				if err := json.Unmarshal(raw, &m); err != nil || m.ID != uint64(tt.first+i) {
+					t.Fatalf("message %d is %d (%v), want %d", i, m.ID, err, tt.first+i)
+				}
+			}
+		})
+	}
 }

@@ -135,6 +135,9 @@ type Limits struct {
 	// PasswordChecks bounds the slow password checks (about 16 MiB of
 	// memory each) that run at once, whatever address they come from.
 	PasswordChecks int `toml:"password_checks"`
+	// ReadsPerMinute bounds the pages of history (at most 1 MiB each)
+	// one client address may read per minute.
+	ReadsPerMinute int `toml:"reads_per_minute"`
 }
 
 // Default returns the configuration of a box with nothing set.
@@ -174,6 +177,7 @@ func Default() Config {
 			ConnectsPerMinute:  60,
 			RoomPostsPerMinute: 600,
 			PasswordChecks:     2,
+			ReadsPerMinute:     120,
 		},
 	}
 }
@@ -364,6 +368,9 @@ func (c Config) Validate() error {
 	}
 	if l.PasswordChecks < 1 || l.PasswordChecks > 64 {
 		return bad("limits.password_checks", "must be between 1 and 64")
+	}
+	if l.ReadsPerMinute < 1 {
+		return bad("limits.reads_per_minute", "must be at least 1")
 	}
 	return nil
 }

@@ -28,6 +28,9 @@ const (
 	// wipedPrefix starts the name of an uploads folder a destroy moved
 	// aside to delete.
 	wipedPrefix = "files.wiped-"
+	// freshPrefix starts the name of the empty store a destroy writes
+	// before it takes the place of messages.db.
+	freshPrefix = "messages.db.fresh-"
 )
 
 // Messages is the room's store: messages, the room's record, sessions.
@@ -44,6 +47,14 @@ func (l Layout) WipedFilesPattern() string { return filepath.Join(l.Dir, wipedPr
 
 // WipedFilesPrefix is the name prefix for os.MkdirTemp(l.Dir, prefix).
 func (Layout) WipedFilesPrefix() string { return wipedPrefix }
+
+// FreshMessagesPattern matches the empty stores a destroy writes before
+// one takes the place of messages.db (filepath.Glob syntax); one left
+// behind was interrupted. FreshMessagesPrefix is the start of their names.
+func (l Layout) FreshMessagesPattern() string { return filepath.Join(l.Dir, freshPrefix+"*") }
+
+// FreshMessagesPrefix is the name prefix for os.CreateTemp(l.Dir, prefix).
+func (Layout) FreshMessagesPrefix() string { return freshPrefix }
 
 // AdminSocket is the Unix socket on which the running room takes orders
 // from `chatbox room`.

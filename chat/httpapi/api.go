@@ -395,31 +395,70 @@ func (s *Server) handleListMessages(w http.ResponseWriter, req *http.Request) {
 	if !s.requireRoom(w, req) {
 		return
 	}
-	q := req.URL.Query()
-	after := int64(-1)
-	if v := q.Get("after"); v != "" {
-		v, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || v < 0 {
-			s.writeError(w, invalid("after must be a message id (a whole number, 0 or more)"))
-			return
-		}
-		after = v
-	}
-	limit := 100
-	if v := q.Get("limit"); v != "" {
-		v, err := strconv.Atoi(v)
-		if err != nil || v < 1 || v > 1000 {
-			s.writeError(w, invalid("limit must be a whole number from 1 to 1000"))
-			return
-		}
-		limit = v
-	}
-	msgs, err := s.room.Messages(after, limit)
+	q, err := historyQuery(req.URL.Query())
 	if err != nil {
 		s.writeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, msgs)
+	page, err := s.room.History(s.addrs.clientAddr(req), q)
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	if page.NextAfter != 0 {
+		h.Set("X-Next-After", strconv.FormatUint(page.NextAfter, 10))
+	}
+	if page.NextBefore != 0 {
+		h.Set("X-Next-Before", strconv.FormatUint(page.NextBefore, 10))
+	}
+	w.WriteHeader(http.StatusOK)
+	// The page is sent message by message as the store keeps it, never
+	// encoded again as a whole.
+	sep := []byte("[")
+	for _, m := range page.Messages {
+		if _, err := w.Write(sep); err != nil {
+			return
+		}
+		if _, err := w.Write(m); err != nil {
+			return
+		}
+		sep = []byte(",")
+	}
+	if len(page.Messages) == 0 {
+		w.Write(sep)
+	}
+	w.Write([]byte("]\n"))
+}
+
+// historyQuery reads after=, before= and limit= of a history request.
+func historyQuery(v url.Values) (chat.HistoryQuery, error) {
+	q := chat.HistoryQuery{Limit: 100}
+	if a := v.Get("after"); a != "" {
+		n, err := strconv.ParseUint(a, 10, 64)
+		if err != nil {
+			return q, invalid("after must be a message id (a whole number, 0 or more)")
+		}
+		q.After, q.HasAfter = n, true
+	}
+	if b := v.Get("before"); b != "" {
+		n, err := strconv.ParseUint(b, 10, 64)
+		if err != nil || n == 0 {
+			return q, invalid("before must be a message id (a whole number, 1 or more)")
+		}
+		q.Before = n
+	}
+	if l := v.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > chat.MaxHistoryLimit {
+			return q, invalid(fmt.Sprintf("limit must be a whole number from 1 to %d", chat.MaxHistoryLimit))
+		}
+		q.Limit = n
+	}
+	return q, nil
 }
 
 // acceptWrite admits a JSON write to the room: the room exists and the

@@ -1,13 +1,11 @@
 package httpapi
 
 import (
-	"bufio"
 	"fmt"
 	"net/http"
 	"os"
 	"runtime"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -37,30 +35,6 @@ func sessionOf(res *http.Response) *http.Cookie {
 		}
 	}
 	return nil
-}
-
-// procStatus reads a field of /proc/self/status in bytes ("VmRSS").
-func procStatus(t *testing.T, field string) int64 {
-	t.Helper()
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		t.Skipf("no /proc to measure memory: %v", err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		name, rest, ok := strings.Cut(sc.Text(), ":")
-		if !ok || name != field {
-			continue
-		}
-		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-		if err != nil {
-			t.Fatalf("read %s: %v", field, err)
-		}
-		return kb << 10
-	}
-	t.Skipf("/proc/self/status has no %s", field)
-	return 0
 }
 
 // TestPasswordChecksAreBoundedAcrossAddresses holds the slow password

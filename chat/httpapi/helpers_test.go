@@ -1,12 +1,15 @@
 package httpapi
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -55,6 +58,7 @@ func roomOptions(dir string) chat.Options {
 		RoomPostsPerMinute: 1 << 40,
 		PasswordChecks:     2,
 		SessionIdle:        7 * 24 * time.Hour,
+		ReadsPerMinute:     6000,
 	}
 }
 
@@ -234,4 +238,28 @@ func withOptions(opts chat.Options, change func(*chat.Options)) chat.Options {
 func messageCount(room *chat.Room) (int, error) {
 	info, err := room.Info()
 	return info.Messages, err
+}
+
+// procStatus reads a field of /proc/self/status in bytes ("VmRSS").
+func procStatus(t *testing.T, field string) int64 {
+	t.Helper()
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		t.Skipf("no /proc to measure memory: %v", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		name, rest, ok := strings.Cut(sc.Text(), ":")
+		if !ok || name != field {
+			continue
+		}
+		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+		if err != nil {
+			t.Fatalf("read %s: %v", field, err)
+		}
+		return kb << 10
+	}
+	t.Skipf("/proc/self/status has no %s", field)
+	return 0
 }

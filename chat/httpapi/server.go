@@ -106,7 +106,7 @@ func (s *Server) buildRoutes() []Route {
 		{API: true, Method: "POST", Path: "/api/room", Doc: `create the room when none exists: {"private":bool} -> {"url","password"}`, handler: s.handleCreateRoom},
 		{API: true, Method: "POST", Path: "/api/login", Doc: `private room: {"password"} -> session cookie`, handler: s.handleLogin},
 		{API: true, Method: "POST", Path: "/api/logout", Doc: `ends this session on the server and clears its cookie -> {"ok":true}`, handler: s.handleLogout},
-		{API: true, Method: "GET", Path: "/api/messages", Query: "after=ID&limit=N", Doc: "history, oldest first; without after, the newest N (default 100, at most 1000)", handler: s.handleListMessages},
+		{API: true, Method: "GET", Path: "/api/messages", Query: "after=ID&limit=N", Doc: "history, oldest first, a page of at most N messages (default 100, at most 1000) and 1 MiB; without after, the newest; before=ID reads back; X-Next-After or X-Next-Before names the next page", handler: s.handleListMessages},
 		{API: true, Method: "POST", Path: "/api/messages", Doc: `{"nick","text"} -> 201 with the stored message; "/ping NICK text" pings NICK`, handler: s.handlePostMessage},
 		{API: true, Method: "POST", Path: "/api/destroy", Doc: `{"nick"} -> 202; starts the countdown, then wipes the room`, handler: s.handleDestroy},
 		{API: true, Method: "POST", Path: "/api/files", Doc: `multipart/form-data with the fields file and nick -> 201 with the stored message (kind "file")`, handler: s.handleUpload},

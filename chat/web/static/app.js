@@ -31,6 +31,12 @@
   }
 
   async function api(method, path, body) {
+    return (await request(method, path, body)).data;
+  }
+
+  // request is api with the answer's headers (a page of history says in
+  // X-Next-After where the next one starts).
+  async function request(method, path, body) {
     const opts = { method, headers: {}, credentials: "same-origin" };
     if (body !== undefined) {
       opts.headers["Content-Type"] = "application/json";
@@ -44,7 +50,7 @@
       err.status = res.status;
       throw err;
     }
-    return data;
+    return { data, headers: res.headers };
   }
 
   async function start() {
@@ -145,14 +151,16 @@
       ? "/api/messages?after=" + state.lastID + "&limit=1000"
       : "/api/messages?limit=200";
     const first = state.lastID === 0;
-    const msgs = await api("GET", path);
+    const { data: msgs, headers } = await request("GET", path);
     for (const m of msgs) addMessage(m, false);
     // A feed's link (#m42) shows that message.
     if (first && /^#m\d+$/.test(location.hash)) {
       const target = document.getElementById(location.hash.slice(1));
       if (target) target.scrollIntoView({ block: "center" });
     }
-    if (state.lastID > 0 && msgs.length === 1000) return catchUp();
+    // A page is bounded in bytes as well as count: follow it while the
+    // server says more comes after it.
+    if (!first && headers.get("X-Next-After")) return catchUp();
   }
 
   function connect() {
