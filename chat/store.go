@@ -426,15 +426,21 @@ func (s *Store) Page(q PageQuery) (Page, error) {
 }
 
 // Newest returns up to limit messages that keep accepts, newest first.
-func (s *Store) Newest(limit int, keep func(Message) bool) ([]Message, error) {
+// Their texts add up to at most maxBytes, but for the first.
+func (s *Store) Newest(limit, maxBytes int, keep func(Message) bool) ([]Message, error) {
 	var out []Message
 	if limit <= 0 {
 		return out, nil
 	}
+	size := 0
 	err := s.walk(nil, true, func(m Message) (bool, error) {
-		if keep(m) {
-			out = append(out, m)
+		if !keep(m) {
+			return true, nil
 		}
+		if size += len(m.Text); len(out) > 0 && size > maxBytes {
+			return false, nil
+		}
+		out = append(out, m)
 		return len(out) < limit, nil
 	})
 	return out, err

@@ -73,7 +73,7 @@ func (s *Server) handleFeedAll(w http.ResponseWriter, req *http.Request) {
 	if !s.requireRoom(w, req) {
 		return
 	}
-	msgs, err := s.room.Newest(feedItems, func(chat.Message) bool { return true })
+	msgs, err := s.room.Newest(s.addrs.clientAddr(req), feedItems, func(chat.Message) bool { return true })
 	if err != nil {
 		s.writeError(w, err)
 		return
@@ -96,7 +96,7 @@ func (s *Server) handleFeedPings(w http.ResponseWriter, req *http.Request) {
 		s.writeError(w, invalid(err.Error()))
 		return
 	}
-	msgs, err := s.room.Newest(feedItems, func(m chat.Message) bool { return m.Kind == chat.KindPing && m.To == nick })
+	msgs, err := s.room.Newest(s.addrs.clientAddr(req), feedItems, func(m chat.Message) bool { return m.Kind == chat.KindPing && m.To == nick })
 	if err != nil {
 		s.writeError(w, err)
 		return

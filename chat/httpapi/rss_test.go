@@ -175,3 +175,33 @@ func TestFeedRequestsThatAreRefused(t *testing.T) {
 		tr.feed(t, "/rss/all.xml", func(r *http.Request) { r.SetBasicAuth("reader", password) })
 	})
 }
+
+// A feed costs what a page of history costs: it is charged to the
+// reader's budget and holds at most a page's bytes, however long the
+// messages are.
+func TestFeedsAreBoundedLikeHistory(t *testing.T) {
+	tr := newTestRoom(t, func(o *testOptions) {
+		o.ReadsPerMinute = 1 // a burst of 5
+		o.PostsPerMinute = 1 << 30
+	})
+	long := chat.PGPBegin + "\n\n" + strings.Repeat(strings.Repeat("A", 63)+"\n", 900) + "-----END PGP MESSAGE-----\n"
+	for range 30 {
+		tr.post(t, "alice", long)
+	}
+	res, raw := tr.do(t, "GET", "/rss/all.xml", nil, nil)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("the feed: %d", res.StatusCode)
+	}
+	if items := strings.Count(string(raw), "<item>"); items == 0 || items*len(long) > chat.HistoryPageBytes+len(long) {
+		t.Fatalf("the feed holds %d items of %d bytes, over a page of %d bytes", items, len(long), chat.HistoryPageBytes)
+	}
+	refused := 0
+	for range 10 {
+		if res, _ := tr.do(t, "GET", "/rss/all.xml", nil, nil); res.StatusCode == http.StatusTooManyRequests {
+			refused++
+		}
+	}
+	if refused == 0 {
+		t.Fatal("11 quick feed reads at one a minute were never refused")
+	}
+}
