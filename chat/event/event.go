@@ -49,6 +49,8 @@ const (
 	TypeJoin     Type = "join"
 	TypeLeave    Type = "leave"
 	TypePresence Type = "presence"
+	// TypeNick is a rename: the nickname From is now Nick.
+	TypeNick Type = "nick"
 	// TypeDestroy is a destroy countdown started (or done).
 	TypeDestroy Type = "destroy"
 	// TypeError is a refusal of what the client sent.
@@ -61,6 +63,8 @@ type Event struct {
 	Type    Type     `json:"type"`
 	Message *Message `json:"message,omitempty"`
 	Nick    string   `json:"nick,omitempty"`
+	// From is the nickname before a rename.
+	From    string   `json:"from,omitempty"`
 	Members []string `json:"members,omitempty"`
 	// Count is how many people are in the room, for presence, join and
 	// leave events; Members lists only the first of them

@@ -77,9 +77,10 @@ func FuzzPostMessageBody(f *testing.F) {
 }
 
 // FuzzWebSocketFrame sends an arbitrary frame on a real WebSocket, then a
-// nick change as a marker. The server must either act on both (the marker's
-// join comes back) or close the connection with a proper code, must never
-// crash, and must store only valid messages.
+// message as a marker. Both go through the whole path of a client's frame:
+// the charge to its address, decodeClientEvent and the room. The server
+// must either act on both (the marker comes back) or close the connection
+// with a proper code, must never crash, and must store only valid messages.
 func FuzzWebSocketFrame(f *testing.F) {
 	for _, s := range []string{
 		`{"type":"message","text":"hi"}`,
@@ -114,7 +115,8 @@ func FuzzWebSocketFrame(f *testing.F) {
 		marker++
 		want := fmt.Sprintf("marker%d", marker)
 		conn.WriteMessage(websocket.TextMessage, frame)
-		conn.WriteJSON(clientEvent{Type: "nick", Nick: want})
+		marked := false
+		conn.WriteJSON(clientEvent{Type: "message", Text: want})
 		for {
 			conn.SetReadDeadline(time.Now().Add(5 * time.Second))
 			var ev chat.Event
@@ -135,17 +137,24 @@ func FuzzWebSocketFrame(f *testing.F) {
 				}
 				t.Fatalf("read after frame %q: %v", frame, err)
 			}
-			if ev.Type == "join" && ev.Nick == want {
+			if ev.Type == "message" && ev.Message.Text == want {
+				marked = true
 				break
 			}
 		}
 		after, _ := messageCount(tr.Room)
+		if marked {
+			after-- // the marker
+		}
 		if after > before+1 {
 			t.Fatalf("one frame stored %d messages", after-before)
 		}
 		if after == before+1 {
-			msgs, _ := tr.Messages(-1, 1)
-			m := msgs[0]
+			msgs, _ := tr.Messages(-1, 2)
+			m := msgs[len(msgs)-1]
+			if marked {
+				m = msgs[0]
+			}
 			if chat.ValidateNick(m.Nick) != nil || chat.ValidateText(m.Text, chat.TextLimits{Max: 50, MaxPGP: 500}) != nil {
 				t.Fatalf("stored an invalid message %+v from frame %q", m, frame)
 			}
