@@ -66,9 +66,9 @@ type Event struct {
 	// From is the nickname before a rename.
 	From    string   `json:"from,omitempty"`
 	Members []string `json:"members,omitempty"`
-	// Count is how many people are in the room, for presence, join and
-	// leave events; Members lists only the first of them
-	// in a big room.
+	// Count is how many people are in the room, for presence, join,
+	// leave and nick events. Only presence lists Members (the first of
+	// them in a big room); the others are deltas.
 	Count int `json:"count,omitempty"`
 	// For "destroy": who dropped the bomb, when the room will be (or was)
 	// wiped, and whether it is done.
