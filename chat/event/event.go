@@ -49,6 +49,8 @@ const (
 	TypeJoin     Type = "join"
 	TypeLeave    Type = "leave"
 	TypePresence Type = "presence"
+	// TypeNick is a rename: the nickname From is now Nick.
+	TypeNick Type = "nick"
 	// TypeDestroy is a destroy countdown started (or done).
 	TypeDestroy Type = "destroy"
 	// TypeError is a refusal of what the client sent.
@@ -61,10 +63,12 @@ type Event struct {
 	Type    Type     `json:"type"`
 	Message *Message `json:"message,omitempty"`
 	Nick    string   `json:"nick,omitempty"`
+	// From is the nickname before a rename.
+	From    string   `json:"from,omitempty"`
 	Members []string `json:"members,omitempty"`
-	// Count is how many people are in the room, for presence, join and
-	// leave events; Members lists only the first of them
-	// in a big room.
+	// Count is how many people are in the room, for presence, join,
+	// leave and nick events. Only presence lists Members (the first of
+	// them in a big room); the others are deltas.
 	Count int `json:"count,omitempty"`
 	// For "destroy": who dropped the bomb, when the room will be (or was)
 	// wiped, and whether it is done.

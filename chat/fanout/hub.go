@@ -31,15 +31,24 @@ const (
 	tickEvery = time.Second
 )
 
-// Presence in a big room. Up to PresenceFull nicknames, every join and
-// leave is announced at once with the full member list. Beyond that,
-// announcing each one to everyone would cost the square of the room's
-// size, so joins and leaves are summed up in one presence event at most
-// every presenceEvery, which lists the first PresenceFull nicknames (in
-// order) and counts them all.
+// Presence. A newcomer's welcome lists the room (up to PresenceFull
+// nicknames); after it, membership travels as small deltas: join and
+// leave carry the nickname and the count, a rename the old and the new
+// nickname and the count, never the member list. Deltas stop, and changes
+// are summed up in one presence event at most every presenceEvery, which
+// lists the first PresenceFull nicknames (in order) and counts them all:
+//   - in a big room (more than PresenceFull nicknames), where announcing
+//     each change to everyone would cost the square of the room's size;
+//   - when more than maxDeltas changes come within presenceEvery, so that
+//     churn (one client renaming as fast as its budget allows, or many
+//     joining at once) costs each reader at most maxDeltas small events
+//     and a presence event every presenceEvery, far below its queue.
+//
+// Deltas resume after a presence event that lists the whole room.
 const (
 	PresenceFull  = 100
 	presenceEvery = 2 * time.Second
+	maxDeltas     = 32
 )
 
 // client is one WebSocket connection. An idle client has no goroutine
@@ -323,17 +332,30 @@ func (p *writerPool) run(w *writer) {
 // hub fans events out to the connected clients. It never writes to a
 // socket itself and never blocks on a slow client.
 type Hub struct {
+	// announceMu orders membership events: each is prepared and handed
+	// to every client before the next one is prepared, so deltas reach
+	// everyone in the order they happened.
+	announceMu sync.Mutex
+
 	mu      sync.RWMutex
 	clients map[*Client]struct{}
 	nicks   map[string]int
 	perAddr map[string]int
 	writers *writerPool
 	ticking bool // the ticker goroutine runs (while there are clients)
-	// In a big room: whether presence changed since the last presence
-	// event, when that was, and that event, which newcomers get too.
+	// summing is set while membership changes are summed up in presence
+	// events instead of announced as deltas; then presenceDirty says
+	// whether presence changed since the last presence event, presenceAt
+	// when that was, and presence is that event, which newcomers to a big
+	// room get too.
+	summing       bool
 	presenceDirty bool
 	presenceAt    time.Time
 	presence      *websocket.PreparedMessage
+	// deltasSince is when the current window of deltas began, and deltas
+	// how many were announced in it.
+	deltasSince time.Time
+	deltas      int
 
 	// seqMu orders message events by id: a message stored after another
 	// never reaches clients before it.
@@ -427,12 +449,15 @@ func (h *Hub) sendPrepared(c *Client, pm *websocket.PreparedMessage) {
 	}
 }
 
-// add registers c, unless a limit is reached, and announces it. c's first
+// Add registers c, unless a limit is reached, and announces it. c's first
 // event is its welcome presence: it is queued under the same lock that
 // registers c, so no broadcast can reach c before it, and a client that
 // has read its welcome knows every later event will reach it. When c's
-// nick is new in a small room, everyone (c too) then gets its join.
+// nick is new, everyone (c too) then gets its join, unless changes are
+// being summed up (see PresenceFull).
 func (h *Hub) Add(c *Client, maxTotal, maxPerAddr int) (refusal string) {
+	h.announceMu.Lock()
+	defer h.announceMu.Unlock()
 	h.mu.Lock()
 	if len(h.clients) >= maxTotal {
 		h.mu.Unlock()
@@ -453,7 +478,7 @@ func (h *Hub) Add(c *Client, maxTotal, maxPerAddr int) (refusal string) {
 	var join *websocket.PreparedMessage
 	h.nicks[c.nick]++
 	if h.nicks[c.nick] == 1 {
-		join = h.announceLocked(event.Event{Type: "join", Nick: c.nick})
+		join = h.announceLocked(event.Event{Type: event.TypeJoin, Nick: c.nick})
 	}
 	_, start := c.enqueue(h.welcomeLocked()) // an empty queue has room
 	h.mu.Unlock()
@@ -468,18 +493,19 @@ func (h *Hub) Add(c *Client, maxTotal, maxPerAddr int) (refusal string) {
 
 // Remove unregisters c and tells the room when its nick has left.
 func (h *Hub) Remove(c *Client) {
+	h.announceMu.Lock()
+	defer h.announceMu.Unlock()
 	if leave := h.remove(c); leave != nil {
 		h.broadcastPrepared(leave)
 	}
 }
 
-// Rename changes c's nick and tells the room.
+// Rename changes c's nick and tells the room in one small event.
 func (h *Hub) Rename(c *Client, nick string) {
-	leave, join := h.rename(c, nick)
-	for _, pm := range []*websocket.PreparedMessage{leave, join} {
-		if pm != nil {
-			h.broadcastPrepared(pm)
-		}
+	h.announceMu.Lock()
+	defer h.announceMu.Unlock()
+	if pm := h.rename(c, nick); pm != nil {
+		h.broadcastPrepared(pm)
 	}
 }
 
@@ -511,40 +537,58 @@ func (h *Hub) remove(c *Client) (leave *websocket.PreparedMessage) {
 		delete(h.perAddr, c.addr)
 	}
 	if h.dropNickLocked(c.nick) {
-		return h.announceLocked(event.Event{Type: "leave", Nick: c.nick})
+		return h.announceLocked(event.Event{Type: event.TypeLeave, Nick: c.nick})
 	}
 	return nil
 }
 
-// rename changes c's nick. It returns the leave of the old nick and the
-// join of the new one, each nil when not announced.
-func (h *Hub) rename(c *Client, nick string) (leave, join *websocket.PreparedMessage) {
+// rename changes c's nick. It returns the one event that tells the room
+// what changed, or nil when nothing is announced: a nick event when the
+// old nick left and the new one came, a leave when the new nick was
+// already in (another tab), a join when the old one stays.
+func (h *Hub) rename(c *Client, nick string) *websocket.PreparedMessage {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	old := c.nick
 	if old == nick {
-		return nil, nil
+		return nil
 	}
-	if h.dropNickLocked(old) {
-		leave = h.announceLocked(event.Event{Type: "leave", Nick: old})
-	}
+	gone := h.dropNickLocked(old)
 	c.nick = nick
 	h.nicks[nick]++
-	if h.nicks[nick] == 1 {
-		join = h.announceLocked(event.Event{Type: "join", Nick: nick})
+	came := h.nicks[nick] == 1
+	switch {
+	case gone && came:
+		return h.announceLocked(event.Event{Type: event.TypeNick, From: old, Nick: nick})
+	case gone:
+		return h.announceLocked(event.Event{Type: event.TypeLeave, Nick: old})
+	case came:
+		return h.announceLocked(event.Event{Type: event.TypeJoin, Nick: nick})
 	}
-	return leave, join
+	return nil
 }
 
-// announceLocked prepares a join or leave event in a small room. In a big
-// room it returns nil and leaves the change to the next presence event.
+// announceLocked prepares a membership delta (ev with the room's count,
+// never its member list), or returns nil and leaves the change to the
+// next presence event while changes are summed up (see PresenceFull).
 func (h *Hub) announceLocked(ev event.Event) *websocket.PreparedMessage {
+	now := time.Now()
 	if len(h.nicks) > PresenceFull {
+		h.summing = true
+	}
+	if !h.summing {
+		if now.Sub(h.deltasSince) >= presenceEvery {
+			h.deltasSince, h.deltas = now, 0
+		}
+		h.deltas++
+		h.summing = h.deltas > maxDeltas
+	}
+	if h.summing {
 		h.presenceDirty = true
 		return nil
 	}
 	h.presence = nil // a big room's presence event is out of date
-	ev.Members, ev.Count = h.membersLocked(), len(h.nicks)
+	ev.Count = len(h.nicks)
 	return prepare(ev)
 }
 
@@ -573,10 +617,12 @@ func (h *Hub) tick() {
 	t := time.NewTicker(tickEvery)
 	defer t.Stop()
 	for now := range t.C {
+		h.announceMu.Lock()
 		h.mu.Lock()
 		if len(h.clients) == 0 {
 			h.ticking = false
 			h.mu.Unlock()
+			h.announceMu.Unlock()
 			h.writers.stop()
 			return
 		}
@@ -585,11 +631,17 @@ func (h *Hub) tick() {
 			h.presenceDirty, h.presenceAt = false, now
 			h.presence = h.presenceLocked()
 			announce = h.presence
+			if len(h.nicks) <= PresenceFull {
+				// This presence lists everyone: deltas can follow it.
+				h.summing = false
+				h.deltasSince, h.deltas = now, 0
+			}
 		}
 		h.mu.Unlock()
 		if announce != nil {
 			h.broadcastPrepared(announce)
 		}
+		h.announceMu.Unlock()
 		h.pingDue(now.UnixNano())
 		h.writers.check()
 	}

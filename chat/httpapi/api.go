@@ -116,33 +116,46 @@ func decodeJSON(w http.ResponseWriter, req *http.Request, limit int64, v any) er
 		}
 		return invalid("the body could not be read")
 	}
-	// encoding/json would quietly turn broken text into U+FFFD; refuse it.
+	return decodeObject(raw, v)
+}
+
+// decodeObject decodes raw into v with the checks every transport makes
+// of what a client sends, so that the same bad input gets the same
+// sentence over HTTP and the WebSocket: raw is valid UTF-8 with no lone
+// surrogate escape (encoding/json would quietly turn either into U+FFFD),
+// it is one JSON object, and it names no field v does not have.
+func decodeObject(raw []byte, v any) error {
 	if !utf8.Valid(raw) || !pairedSurrogates(raw) {
-		return invalid("the body is not valid UTF-8 text")
+		return invalid("what you sent is not valid UTF-8 text")
+	}
+	switch start := bytes.TrimLeft(raw, " \t\r\n"); {
+	case len(start) == 0:
+		return invalid("what you sent is empty; send a JSON object")
+	case start[0] != '{':
+		if json.Valid(raw) {
+			return invalid("send a JSON object")
+		}
+		return invalid("what you sent is not valid JSON")
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		var mbe *http.MaxBytesError
 		var se *json.SyntaxError
 		var te *json.UnmarshalTypeError
 		switch {
-		case errors.As(err, &mbe):
-			return bodyTooLarge(mbe.Limit)
 		case errors.As(err, &se), errors.Is(err, io.ErrUnexpectedEOF):
-			return invalid("the body is not valid JSON")
+			return invalid("what you sent is not valid JSON")
 		case errors.As(err, &te):
 			return invalid(fmt.Sprintf("the field %q must be a %s", te.Field, te.Type))
-		case errors.Is(err, io.EOF):
-			return invalid("the body is empty; send a JSON object")
 		case strings.HasPrefix(err.Error(), "json: unknown field"):
 			return invalid("unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field "))
 		default:
-			return invalid("the body is not a valid JSON object")
+			return invalid("what you sent is not a valid JSON object")
 		}
 	}
-	if dec.More() {
-		return invalid("send one JSON object, not several")
+	// dec.More would miss a stray ']' or '}' after the object.
+	if len(bytes.TrimLeft(raw[dec.InputOffset():], " \t\r\n")) > 0 {
+		return invalid("send one JSON object and nothing after it")
 	}
 	return nil
 }

@@ -95,6 +95,7 @@ func TestRejectedPostsStoreNothing(t *testing.T) {
 		{"a form post", "nick=a&text=x", "application/x-www-form-urlencoded", 415, "JSON"},
 		{"a ping to someone absent", map[string]string{"nick": "a", "text": "/ping ghost hi"}, "", 409, "ghost is not in the room"},
 		{"two objects", `{"nick":"a","text":"x"}{"nick":"a","text":"y"}`, "", 400, "one JSON object"},
+		{"a stray brace after the object", `{"nick":"a","text":"x"}}`, "", 400, "one JSON object"},
 		{"a huge body", `{"nick":"a","text":"` + strings.Repeat("x", 1<<20) + `"}`, "", 413, "larger than"},
 	}
 	for _, tt := range tests {

@@ -185,6 +185,30 @@ func TestBrowserTwoPagesChat(t *testing.T) {
 	}
 }
 
+// The member list is kept from the room's deltas: a rename replaces the
+// name, a quit removes it, and each is said once in the room.
+func TestBrowserMembersFollowRenamesAndLeaves(t *testing.T) {
+	b := newBrowser(t)
+	tr := newTestRoom(t, nil)
+	alice := b.page(t, tr.srv.URL)
+	joinAs(t, alice, "alice")
+	bob := b.page(t, tr.srv.URL)
+	joinAs(t, bob, "bob")
+	run(t, alice, until(`document.getElementById("members-heading").textContent === "In the room (2)"`))
+
+	say(t, bob, "/nick robert")
+	run(t, alice,
+		until(`document.getElementById("members").textContent === "alicerobert"`),
+		until(`document.getElementById("members-heading").textContent === "In the room (2)"`))
+	run(t, alice, until(`[...document.querySelectorAll("#messages .msg.system")].filter(e => e.textContent === "bob is now robert").length === 1`))
+
+	say(t, bob, "/quit")
+	run(t, alice,
+		until(`document.getElementById("members").textContent === "alice"`),
+		until(`document.getElementById("members-heading").textContent === "In the room (1)"`))
+	run(t, alice, until(`[...document.querySelectorAll("#messages .msg.system")].filter(e => e.textContent === "robert left").length === 1`))
+}
+
 func TestBrowserPrivateRoomAsksForThePassword(t *testing.T) {
 	b := newBrowser(t)
 	tr, password := newPrivateRoom(t, nil)

@@ -1,9 +1,11 @@
 package httpapi
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"context"
 	"encoding/json"
@@ -77,9 +79,10 @@ func FuzzPostMessageBody(f *testing.F) {
 }
 
 // FuzzWebSocketFrame sends an arbitrary frame on a real WebSocket, then a
-// nick change as a marker. The server must either act on both (the marker's
-// join comes back) or close the connection with a proper code, must never
-// crash, and must store only valid messages.
+// message as a marker. Both go through the whole path of a client's frame:
+// the charge to its address, decodeClientEvent and the room. The server
+// must either act on both (the marker comes back) or close the connection
+// with a proper code, must never crash, and must store only valid messages.
 func FuzzWebSocketFrame(f *testing.F) {
 	for _, s := range []string{
 		`{"type":"message","text":"hi"}`,
@@ -114,7 +117,8 @@ func FuzzWebSocketFrame(f *testing.F) {
 		marker++
 		want := fmt.Sprintf("marker%d", marker)
 		conn.WriteMessage(websocket.TextMessage, frame)
-		conn.WriteJSON(clientEvent{Type: "nick", Nick: want})
+		marked := false
+		conn.WriteJSON(clientEvent{Type: "message", Text: want})
 		for {
 			conn.SetReadDeadline(time.Now().Add(5 * time.Second))
 			var ev chat.Event
@@ -135,19 +139,90 @@ func FuzzWebSocketFrame(f *testing.F) {
 				}
 				t.Fatalf("read after frame %q: %v", frame, err)
 			}
-			if ev.Type == "join" && ev.Nick == want {
+			if ev.Type == "message" && ev.Message.Text == want {
+				marked = true
 				break
 			}
 		}
 		after, _ := messageCount(tr.Room)
+		if marked {
+			after-- // the marker
+		}
 		if after > before+1 {
 			t.Fatalf("one frame stored %d messages", after-before)
 		}
 		if after == before+1 {
-			msgs, _ := tr.Messages(-1, 1)
-			m := msgs[0]
+			msgs, _ := tr.Messages(-1, 2)
+			m := msgs[len(msgs)-1]
+			if marked {
+				m = msgs[0]
+			}
 			if chat.ValidateNick(m.Nick) != nil || chat.ValidateText(m.Text, chat.TextLimits{Max: 50, MaxPGP: 500}) != nil {
 				t.Fatalf("stored an invalid message %+v from frame %q", m, frame)
+			}
+		}
+	})
+}
+
+// FuzzDecodeClientEvent feeds arbitrary frames to the WebSocket's decoder.
+// It either refuses a frame with one sentence, as the HTTP path would
+// (decodeObject), or returns an event of a known type whose text is valid
+// UTF-8 and is exactly what the frame said: nothing is quietly replaced
+// with U+FFFD. Seeds, and any failures found, live in
+// testdata/fuzz/FuzzDecodeClientEvent.
+func FuzzDecodeClientEvent(f *testing.F) {
+	for _, s := range []string{
+		`{"type":"message","text":"hi"}`,
+		`{"type":"nick","nick":"bob"}`,
+		`{"type":"quit"}`,
+		`{"type":"message","text":"\ud83d\ude00"}`,
+		`{"type":"message","text":"\ud800"}`,
+		`{"type":"message","text":"\udc00\ud800"}`,
+		"{\"type\":\"message\",\"text\":\"\xff\"}",
+		`{"type":"message","text":"x","extra":1}`,
+		`{"type":"destroy"}`, `{"type":1}`, `[]`, `null`, ``, ` `, `{} {}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		ev, err := decodeClientEvent(raw)
+		if err != nil {
+			e := chat.Refusal(err)
+			if e.Code != chat.CodeInvalid || e.Msg == "" {
+				t.Fatalf("frame %q refused with %v, want one sentence saying it is invalid", raw, err)
+			}
+			// Broken text is refused as the HTTP path refuses it, whatever
+			// else is wrong with the frame.
+			if !utf8.Valid(raw) || !pairedSurrogates(raw) {
+				var body struct{ Nick, Text string }
+				if httpErr := decodeObject(raw, &body); httpErr == nil || httpErr.Error() != err.Error() {
+					t.Fatalf("frame %q: the WebSocket says %q, HTTP %v", raw, err, httpErr)
+				}
+			}
+			return
+		}
+		switch ev.Type {
+		case "message", "nick", "quit":
+		default:
+			t.Fatalf("frame %q decoded to unknown type %q", raw, ev.Type)
+		}
+		if !utf8.Valid(raw) || !pairedSurrogates(raw) || !json.Valid(raw) {
+			t.Fatalf("accepted frame %q, which is not valid UTF-8 JSON", raw)
+		}
+		for _, s := range []string{ev.Type, ev.Text, ev.Nick} {
+			if !utf8.ValidString(s) {
+				t.Fatalf("frame %q decoded to invalid UTF-8 %q", raw, s)
+			}
+		}
+		// What was accepted says exactly what the frame said: encoding/json
+		// decodes the same bytes into the same strings with no repair.
+		var plain map[string]any
+		if err := json.Unmarshal(raw, &plain); err != nil {
+			t.Fatalf("frame %q: %v", raw, err)
+		}
+		for k, v := range plain {
+			if s, ok := v.(string); ok && strings.ContainsRune(s, utf8.RuneError) && !bytes.Contains(bytes.ToLower(raw), []byte(`\ufffd`)) && !bytes.ContainsRune(raw, utf8.RuneError) {
+				t.Fatalf("frame %q: field %s was repaired to %q", raw, k, s)
 			}
 		}
 	})

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"bufio"
-	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
@@ -38,6 +37,21 @@ type clientEvent struct {
 	Type string `json:"type"`
 	Text string `json:"text,omitempty"`
 	Nick string `json:"nick,omitempty"`
+}
+
+// decodeClientEvent reads one frame from a client: the same checks, and
+// the same sentences, as a JSON body over HTTP (decodeObject), and an
+// event type the room knows.
+func decodeClientEvent(raw []byte) (clientEvent, error) {
+	var ev clientEvent
+	if err := decodeObject(raw, &ev); err != nil {
+		return clientEvent{}, err
+	}
+	switch ev.Type {
+	case "message", "nick", "quit":
+		return ev, nil
+	}
+	return clientEvent{}, &chat.Error{Code: chat.CodeInvalid, Field: "type", Msg: "unknown event type; send message, nick or quit"}
 }
 
 func (s *Server) handleWS(upgrader *websocket.Upgrader) http.HandlerFunc {
@@ -77,7 +91,9 @@ func (s *Server) handleWS(upgrader *websocket.Upgrader) http.HandlerFunc {
 }
 
 // readLoop reads c's events until the connection ends, then removes c
-// from the room.
+// from the room. Every frame c sends is charged to its address: data
+// frames (handleClientEvent), pings (answered only within the budget),
+// and a frame over the size limit, which also ends the connection.
 func (s *Server) readLoop(c *fanout.Client) {
 	defer func() {
 		c.Close(fanout.CloseNormal, "")
@@ -89,10 +105,23 @@ func (s *Server) readLoop(c *fanout.Client) {
 	conn.SetPongHandler(func(string) error {
 		return conn.SetReadDeadline(time.Now().Add(fanout.PongWait))
 	})
+	conn.SetPingHandler(func(data string) error {
+		if s.room.Charge(c.Addr(), 1) != nil {
+			return nil // over budget: no pong
+		}
+		// As gorilla's own handler: a failed pong is the writer's to notice.
+		err := conn.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(fanout.WriteWait))
+		var ne net.Error
+		if errors.Is(err, websocket.ErrCloseSent) || errors.As(err, &ne) {
+			return nil
+		}
+		return err
+	})
 	for {
 		_, raw, err := conn.ReadMessage()
 		if err != nil {
 			if errors.Is(err, websocket.ErrReadLimit) {
+				s.room.Charge(c.Addr(), 1)
 				c.Close(fanout.CloseTooBig, "the message is too large")
 			}
 			return
@@ -105,21 +134,23 @@ func (s *Server) readLoop(c *fanout.Client) {
 }
 
 // handleClientEvent acts on one event from c. It reports whether c quit.
-// Every event, whatever its type, is charged to c's address first, and a
+// Every frame, whatever it holds, is charged to c's address first; a quit
+// is honoured over the budget too, since closing the socket does the same.
+// A frame is decoded with the checks and words of an HTTP body, and a
 // message goes through the same core call, charge and words as
 // POST /api/messages.
 func (s *Server) handleClientEvent(c *fanout.Client, raw []byte) (quit bool) {
-	var ev clientEvent
-	decodeErr := json.Unmarshal(raw, &ev)
-	if decodeErr == nil && ev.Type == "quit" {
+	chargeErr := s.room.Charge(c.Addr(), 1)
+	ev, err := decodeClientEvent(raw)
+	if err == nil && ev.Type == "quit" {
 		return true
 	}
-	if err := s.room.Charge(c.Addr(), 1); err != nil {
-		s.sendRefusal(c, err)
+	if chargeErr != nil {
+		s.sendRefusal(c, chargeErr)
 		return false
 	}
-	if decodeErr != nil {
-		s.sendRefusal(c, invalid("send events as JSON objects"))
+	if err != nil {
+		s.sendRefusal(c, err)
 		return false
 	}
 	switch ev.Type {
@@ -131,8 +162,6 @@ func (s *Server) handleClientEvent(c *fanout.Client, raw []byte) (quit bool) {
 		if err := s.room.Rename(c, ev.Nick); err != nil {
 			s.sendRefusal(c, err)
 		}
-	default:
-		s.sendRefusal(c, &chat.Error{Code: chat.CodeInvalid, Field: "type", Msg: "unknown event type; send message, nick or quit"})
 	}
 	return false
 }

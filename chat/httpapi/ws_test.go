@@ -128,28 +128,46 @@ func closeCode(conn *websocket.Conn, wait time.Duration) (int, error) {
 	}
 }
 
-func TestPresenceJoinLeaveAndQuit(t *testing.T) {
+// Membership travels as small deltas after the welcome: a join, a leave
+// or a rename carries nicknames and the count, never the member list.
+func TestPresenceJoinLeaveRenameAndQuit(t *testing.T) {
 	tr := newTestRoom(t, nil)
 	alice := tr.dial(t, "alice", nil)
 	if ev := alice.next(); ev.Type != "presence" || strings.Join(ev.Members, ",") != "alice" {
 		t.Fatalf("first event %+v, want presence with alice", ev)
 	}
-	bob := tr.dial(t, "bob", nil)
-	alice.waitFor("join of bob", func(ev chat.Event) bool {
-		return ev.Type == "join" && ev.Nick == "bob" && strings.Join(ev.Members, ",") == "alice,bob"
-	})
-	// A second tab of bob's is no new join, and closing it is no leave.
-	bob2 := tr.dial(t, "bob", nil)
-	bob2.conn.Close()
-
-	bob.send(clientEvent{Type: "quit"})
-	ev := alice.waitFor("leave", func(ev chat.Event) bool { return ev.Type == "leave" || ev.Type == "join" })
-	if ev.Type != "leave" || ev.Nick != "bob" || strings.Join(ev.Members, ",") != "alice" {
-		t.Fatalf("after bob quit alice saw %+v, want bob's leave", ev)
+	expect := func(what, want string) {
+		t.Helper()
+		alice.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_, raw, err := alice.conn.ReadMessage()
+		if err != nil {
+			t.Fatalf("waiting for %s: %v", what, err)
+		}
+		if string(raw) != want {
+			t.Fatalf("%s: alice got %s, want %s", what, raw, want)
+		}
 	}
+	expect("her own join", `{"type":"join","nick":"alice","count":1}`)
 
+	bob := tr.dial(t, "bob", nil)
+	expect("bob's join", `{"type":"join","nick":"bob","count":2}`)
+	// A second tab of bob's is no new join.
+	bob2 := tr.dial(t, "bob", nil)
+	bob2.next() // its welcome: the room is as it joins
+	// bob renames one tab while the other stays: carol came, bob is still in.
+	bob2.send(clientEvent{Type: "nick", Nick: "carol"})
+	expect("carol's arrival", `{"type":"join","nick":"carol","count":3}`)
+	// carol renames to bob, who is in already: carol left.
+	bob2.send(clientEvent{Type: "nick", Nick: "bob"})
+	expect("carol's departure", `{"type":"leave","nick":"carol","count":2}`)
+	// Closing one of bob's two tabs is no leave; quitting the last is.
+	bob2.conn.Close()
+	bob.send(clientEvent{Type: "quit"})
+	expect("bob's leave", `{"type":"leave","nick":"bob","count":1}`)
+
+	// A plain rename is one event.
 	alice.send(clientEvent{Type: "nick", Nick: "alicia"})
-	alice.waitFor("rename", func(ev chat.Event) bool { return ev.Type == "join" && ev.Nick == "alicia" })
+	expect("alice's rename", `{"type":"nick","nick":"alicia","from":"alice","count":1}`)
 	res, raw := tr.do(t, "GET", "/api/room", nil, nil)
 	if res.StatusCode != 200 || !strings.Contains(string(raw), `"members":["alicia"]`) {
 		t.Fatalf("room after rename: %s", raw)

@@ -20,6 +20,10 @@
     unread: 0,
     countdownTimer: null,
     seen: new Set(),
+    // Who is in the room: the names the server listed (all of them in a
+    // small room, the first ones in a big room) and how many there are.
+    members: new Set(),
+    memberCount: 0,
     upload: null, // { file, url } while a file waits in the preview
   };
 
@@ -139,7 +143,7 @@
     $("messages").replaceChildren();
     state.seen.clear();
     state.lastID = 0;
-    renderMembers(state.room.members || []);
+    setMembers(state.room.members || [], 0);
     if (state.room.destroy_at) startCountdown(state.room.destroy_at, "someone");
     connect();
     $("text").focus();
@@ -201,16 +205,29 @@
       case "message":
         addMessage(ev.message, true);
         break;
+      // The welcome (and, in a big or busy room, a summing-up) lists the
+      // room; after it, joins, leaves and renames are deltas.
       case "presence":
-        renderMembers(ev.members || [], ev.count);
+        setMembers(ev.members || [], ev.count);
         break;
       case "join":
-        renderMembers(ev.members || [], ev.count);
+        state.members.add(ev.nick);
+        state.memberCount = ev.count;
+        renderMembers();
         if (ev.nick !== state.nick) systemLine(ev.nick + " joined");
         break;
       case "leave":
-        renderMembers(ev.members || [], ev.count);
+        state.members.delete(ev.nick);
+        state.memberCount = ev.count;
+        renderMembers();
         systemLine(ev.nick + " left");
+        break;
+      case "nick":
+        state.members.delete(ev.from);
+        state.members.add(ev.nick);
+        state.memberCount = ev.count;
+        renderMembers();
+        systemLine(ev.from + " is now " + ev.nick);
         break;
       case "destroy":
         if (ev.done) {
@@ -235,10 +252,18 @@
     hintTimer = setTimeout(() => { $("hint").textContent = ""; }, 8000);
   }
 
-  // renderMembers shows who is in the room. A big room lists only some
-  // names; count says how many people there are in all.
-  function renderMembers(members, count) {
-    const total = Math.max(count || 0, members.length);
+  // setMembers replaces what the page knows of the room.
+  function setMembers(members, count) {
+    state.members = new Set(members);
+    state.memberCount = count || 0;
+    renderMembers();
+  }
+
+  // renderMembers shows who is in the room, in order. A big room lists
+  // only some names; the count says how many people there are in all.
+  function renderMembers() {
+    const members = [...state.members].sort();
+    const total = Math.max(state.memberCount, members.length);
     $("members-heading").textContent = "In the room (" + total + ")";
     const items = members.map((n) => {
       const li = document.createElement("li");
