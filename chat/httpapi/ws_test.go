@@ -13,6 +13,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/chatbox-dev/chatbox/chat"
+	"github.com/chatbox-dev/chatbox/chat/fanout"
 )
 
 func TestTwoClientsExchangeMessages(t *testing.T) {
@@ -87,6 +88,7 @@ func TestSlowClientIsDroppedWhileOthersKeepReceiving(t *testing.T) {
 		}
 		received <- count
 	}()
+	start := time.Now()
 	var wg sync.WaitGroup
 	for w := range 4 {
 		wg.Add(1)
@@ -105,9 +107,22 @@ func TestSlowClientIsDroppedWhileOthersKeepReceiving(t *testing.T) {
 		t.Fatalf("the fast client received %d of %d messages", got, n)
 	}
 
-	// The slow client finds a 1008 close after whatever was buffered.
-	if code, err := closeCode(slow.conn, 10*time.Second); code != websocket.ClosePolicyViolation {
-		t.Fatalf("slow client ended with %d (%v), want close %d", code, err, websocket.ClosePolicyViolation)
+	// The slow client finds a 1008 close after whatever was buffered. The
+	// server can only put the close frame behind the data the client has
+	// not read; when the client waits longer than the server's write
+	// deadline to read any of it (the posting above took that long, as
+	// under the race detector), the server gives up on the socket and the
+	// client sees the connection end without the frame (1006). Either way
+	// it was dropped; a client the server kept would read every message
+	// and then wait, which closeCode reports as -1.
+	posting := time.Since(start) // until the slow client starts reading
+	code, err := closeCode(slow.conn, 10*time.Second)
+	switch {
+	case code == websocket.ClosePolicyViolation:
+	case code == websocket.CloseAbnormalClosure && posting > fanout.WriteWait-time.Second:
+		t.Logf("posting took %v, past the server's write deadline: the slow client saw 1006", posting)
+	default:
+		t.Fatalf("slow client ended with %d (%v) after %v of posting, want close %d", code, err, posting, websocket.ClosePolicyViolation)
 	}
 }
 
