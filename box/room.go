@@ -41,9 +41,11 @@ func openRoom(ctx context.Context, cfg config.Config, log *slog.Logger, secure b
 		return nil, nil, err
 	}
 	web := httpapi.New(ctx, room, httpapi.Options{
-		SecureCookies:  secure,
-		TrustedProxies: cfg.Server.TrustedProxies,
-		Logger:         log,
+		SecureCookies:    secure,
+		TrustedProxies:   cfg.Server.TrustedProxies,
+		UploadMinRate:    int64(cfg.Limits.UploadMinRate),
+		UploadRateWindow: cfg.Limits.UploadRateWindow.Std(),
+		Logger:           log,
 	})
 	return room, web, nil
 }

@@ -119,6 +119,15 @@ type Limits struct {
 	// ConnectsPerMinute bounds WebSocket connections opened per client
 	// address.
 	ConnectsPerMinute int `toml:"connects_per_minute"`
+	// MaxConnsPerAddr bounds the open connections (HTTP and WebSocket
+	// alike) from one address; IPv6 addresses count per /64, trusted
+	// proxies not at all.
+	MaxConnsPerAddr int `toml:"max_conns_per_address"`
+	// UploadMinRate is the slowest an upload's body may arrive, in bytes a
+	// second, over each UploadRateWindow.
+	UploadMinRate Size `toml:"upload_min_rate"`
+	// UploadRateWindow is the span UploadMinRate is measured over.
+	UploadRateWindow Duration `toml:"upload_rate_window"`
 }
 
 // Default returns the configuration of a box with nothing set.
@@ -153,6 +162,9 @@ func Default() Config {
 			PostsPerMinute:    120,
 			LoginsPerMinute:   10,
 			ConnectsPerMinute: 60,
+			MaxConnsPerAddr:   200,
+			UploadMinRate:     Size(16 << 10),
+			UploadRateWindow:  Duration(10 * time.Second),
 		},
 	}
 }
@@ -329,6 +341,15 @@ func (c Config) Validate() error {
 	}
 	if l.LoginsPerMinute < 1 {
 		return bad("limits.logins_per_minute", "must be at least 1")
+	}
+	if l.MaxConnsPerAddr < 2 {
+		return bad("limits.max_conns_per_address", "must be at least 2")
+	}
+	if l.UploadMinRate < 1 {
+		return bad("limits.upload_min_rate", "must be at least 1 byte a second")
+	}
+	if l.UploadRateWindow.Std() < time.Second || l.UploadRateWindow.Std() > 10*time.Minute {
+		return bad("limits.upload_rate_window", "must be between 1s and 10m")
 	}
 	return nil
 }
