@@ -7,10 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	"image/gif"
 	"image/jpeg"
 	"image/png"
-	"image/color"
 	"io"
 	"os"
 
