@@ -109,10 +109,11 @@ func run(ctx context.Context, cfg config.Config, logw io.Writer, opts runOptions
 	httpSrv := NewServer(certs.httpChallenge(httpHandler(certs.site, httpsPort, web)), log)
 	httpsSrv := NewServer(withHSTS(web), log)
 	httpsSrv.TLSConfig = certs.tlsConfig()
-	listeners := []Listener{
+	// One count of connections for both: they share the descriptors.
+	listeners := guardConns(cfg, log, []Listener{
 		{Server: httpSrv, Listener: httpLn},
 		{Server: httpsSrv, Listener: httpsLn, TLS: true},
-	}
+	})
 
 	if err := certs.manage(ctx); err != nil {
 		httpLn.Close()

@@ -34,7 +34,8 @@ func RunDev(ctx context.Context, cfg config.Config, logw io.Writer) error {
 		return fmt.Errorf("listen on %s: %w", cfg.Server.HTTPListen, err)
 	}
 	srv := NewServer(loopbackHostsOnly(web), log)
-	return Serve(ctx, log, room, cfg.Server.DataDir, []Listener{{Server: srv, Listener: ln}}, func() {
+	listeners := guardConns(cfg, log, []Listener{{Server: srv, Listener: ln}})
+	return Serve(ctx, log, room, cfg.Server.DataDir, listeners, func() {
 		log.Info("chatbox is serving", "url", "http://"+ln.Addr().String()+"/", "data", cfg.Server.DataDir)
 	})
 }

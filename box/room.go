@@ -47,10 +47,12 @@ func openRoom(ctx context.Context, cfg config.Config, log *slog.Logger, secure b
 		return nil, nil, err
 	}
 	web := httpapi.New(ctx, room, httpapi.Options{
-		SecureCookies:  secure,
-		TrustedProxies: cfg.Server.TrustedProxies,
-		PublicURL:      publicURL,
-		Logger:         log,
+		SecureCookies:    secure,
+		TrustedProxies:   cfg.Server.TrustedProxies,
+		PublicURL:        publicURL,
+		UploadMinRate:    int64(cfg.Limits.UploadMinRate),
+		UploadRateWindow: cfg.Limits.UploadRateWindow.Std(),
+		Logger:           log,
 	})
 	return room, web, nil
 }

@@ -22,10 +22,17 @@ type Upload struct {
 	name  string
 	size  int64
 	saved bool
+	// reserved is what the upload holds of the room's staging budget
+	// until it is committed or discarded.
+	reserved int64
 }
 
 // BeginUpload starts an upload whose sender declared size bytes (-1 when
-// unknown). It refuses at once what cannot fit.
+// unknown). It refuses at once what cannot fit: a file over
+// max_file_size, or any file when the committed uploads and those being
+// received already take the quota. Each upload being received counts as
+// max_file_size until it is committed or discarded, so the files on disk
+// never exceed the quota by more than one max_file_size.
 func (r *Room) BeginUpload(declared int64) (*Upload, error) {
 	if r.State().Locked {
 		return nil, errLocked
@@ -33,16 +40,39 @@ func (r *Room) BeginUpload(declared int64) (*Upload, error) {
 	if declared > r.opts.MaxFileSize {
 		return nil, r.FileTooLarge() // refused before reading a byte
 	}
-	if used, err := r.files.Usage(); err != nil {
-		return nil, err
-	} else if used >= r.opts.Quota {
-		return nil, r.quotaExceeded(used)
-	}
-	stage, err := r.files.Stage()
+	used, err := r.files.Usage()
 	if err != nil {
 		return nil, err
 	}
-	return &Upload{r: r, stage: stage}, nil
+	r.uploadMu.Lock()
+	staging := r.staging
+	if used+staging >= r.opts.Quota {
+		r.uploadMu.Unlock()
+		if staging > 0 {
+			return nil, r.quotaBusy(used, staging)
+		}
+		return nil, r.quotaExceeded(used)
+	}
+	r.staging += r.opts.MaxFileSize
+	r.uploadMu.Unlock()
+	u := &Upload{r: r, reserved: r.opts.MaxFileSize}
+	if u.stage, err = r.files.Stage(); err != nil {
+		u.release()
+		return nil, err
+	}
+	return u, nil
+}
+
+// release gives back the upload's share of the staging budget.
+func (u *Upload) release() {
+	u.r.uploadMu.Lock()
+	u.releaseLocked()
+	u.r.uploadMu.Unlock()
+}
+
+func (u *Upload) releaseLocked() {
+	u.r.staging -= u.reserved
+	u.reserved = 0
 }
 
 // SetNick names who shares the file.
@@ -96,15 +126,28 @@ func (u *Upload) Commit(ctx context.Context) (Message, error) {
 	if err != nil {
 		return Message{}, err
 	}
-	return u.r.commitUpload(ctx, u.stage, u.nick, meta)
+	return u.r.commitUpload(ctx, u, meta)
 }
 
-// Discard removes what the upload left, unless it was committed.
-func (u *Upload) Discard() { os.RemoveAll(u.stage) }
+// Discard removes what the upload left, unless it was committed, and
+// gives back its share of the staging budget.
+func (u *Upload) Discard() {
+	if u.stage != "" {
+		os.RemoveAll(u.stage)
+	}
+	u.release()
+}
 
 // FileTooLarge is the refusal of a file over the room's max_file_size.
 func (r *Room) FileTooLarge() *Error {
 	return &Error{Code: CodeTooLong, Limit: r.opts.MaxFileSize, Msg: "a file may be at most " + bytesize.Text(r.opts.MaxFileSize) + " (the room's max_file_size)"}
+}
+
+// quotaBusy refuses an upload while those being received would fill the
+// quota.
+func (r *Room) quotaBusy(used, staging int64) error {
+	return &Error{Code: CodeTooLong, Limit: r.opts.Quota, Msg: fmt.Sprintf("the room's files may take at most %s in all (its quota); %s are used and uploads in progress may take %s more; try again when they are done",
+		bytesize.Text(r.opts.Quota), bytesize.Text(used), bytesize.Text(staging))}
 }
 
 func (r *Room) quotaExceeded(used int64) error {
@@ -113,8 +156,11 @@ func (r *Room) quotaExceeded(used int64) error {
 }
 
 // commitUpload moves the staged folder into place and stores the
-// message; if storing fails, the folder is removed again.
-func (r *Room) commitUpload(ctx context.Context, stage, nick string, meta uploads.Meta) (Message, error) {
+// message; if storing fails, the folder is removed again. A picture's
+// thumbnail is queued once the message is stored: its file carries the
+// thumbnail's address at once, and GET of it waits until it is made.
+func (r *Room) commitUpload(ctx context.Context, u *Upload, meta uploads.Meta) (Message, error) {
+	stage, nick := u.stage, u.nick
 	// The quota check, the rename and storing the message are one step,
 	// so two uploads cannot both fit in the last free space.
 	r.uploadMu.Lock()
@@ -134,8 +180,11 @@ func (r *Room) commitUpload(ctx context.Context, stage, nick string, meta upload
 	if err != nil {
 		return Message{}, err
 	}
+	// Its bytes count as used from now on.
+	u.stage = ""
+	u.releaseLocked()
 	f := &File{URL: uploads.URL(id, meta.Name), Name: meta.Name, Size: meta.Size, Type: meta.Type, ID: id}
-	if meta.ThumbType != "" {
+	if meta.ThumbType != "" || meta.ThumbPending {
 		f.Thumb = uploads.ThumbURL(id)
 	}
 	stored, err := r.store1(ctx, Message{Nick: nick, Text: meta.Name, Kind: KindFile, File: f})
@@ -145,7 +194,25 @@ func (r *Room) commitUpload(ctx context.Context, stage, nick string, meta upload
 		}
 		return Message{}, err
 	}
+	if meta.ThumbPending {
+		r.files.QueueThumbnail(id)
+	}
 	return stored, nil
+}
+
+// ThumbnailReady waits until the thumbnail of upload id, if one is being
+// made, is done, or ctx ends.
+func (r *Room) ThumbnailReady(ctx context.Context, id string) error {
+	done := r.files.ThumbnailDone(id)
+	if done == nil {
+		return nil
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 var errNoFile = &Error{Code: CodeNotFound, Msg: "no such file; it may have been removed"}

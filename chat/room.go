@@ -39,8 +39,12 @@ type Room struct {
 	// hashing holds a slot for each password check under way: each takes
 	// about 16 MiB, so their number is bounded (Options.PasswordChecks).
 	hashing chan struct{}
-	// uploadMu makes an upload's quota check, rename and message one step.
+	// uploadMu makes an upload's quota check, rename and message one step,
+	// and guards staging.
 	uploadMu sync.Mutex
+	// staging is what the uploads being received may put on disk: each
+	// holds max_file_size of the quota until it is committed or discarded.
+	staging int64
 
 	// state is the room's record as last stored. Requests read it without
 	// a lock; writeMu serializes the changes to it (create, password,
@@ -134,6 +138,14 @@ func Open(ctx context.Context, opts Options) (*Room, error) {
 		}
 	}
 	r.sweepFiles()
+	if err := r.files.ResumeThumbnails(); err != nil {
+		r.log.Error("resume thumbnails", "err", err)
+	}
+	r.bg.Go(func() {
+		r.files.RunThumbnails(r.ctx, func(id string, err error) {
+			r.log.Error("make a thumbnail", "file", id, "err", err)
+		})
+	})
 	r.bg.Add(1)
 	go r.housekeeping()
 	return r, nil

@@ -138,6 +138,15 @@ type Limits struct {
 	// ReadsPerMinute bounds the pages of history (at most 1 MiB each)
 	// one client address may read per minute.
 	ReadsPerMinute int `toml:"reads_per_minute"`
+	// MaxConnsPerAddr bounds the open connections (HTTP and WebSocket
+	// alike) from one address; IPv6 addresses count per /64, trusted
+	// proxies not at all.
+	MaxConnsPerAddr int `toml:"max_conns_per_address"`
+	// UploadMinRate is the slowest an upload's body may arrive, in bytes a
+	// second, over each UploadRateWindow.
+	UploadMinRate Size `toml:"upload_min_rate"`
+	// UploadRateWindow is the span UploadMinRate is measured over.
+	UploadRateWindow Duration `toml:"upload_rate_window"`
 }
 
 // Default returns the configuration of a box with nothing set.
@@ -178,6 +187,9 @@ func Default() Config {
 			RoomPostsPerMinute: 600,
 			PasswordChecks:     2,
 			ReadsPerMinute:     120,
+			MaxConnsPerAddr:    200,
+			UploadMinRate:      Size(16 << 10),
+			UploadRateWindow:   Duration(10 * time.Second),
 		},
 	}
 }
@@ -371,6 +383,15 @@ func (c Config) Validate() error {
 	}
 	if l.ReadsPerMinute < 1 {
 		return bad("limits.reads_per_minute", "must be at least 1")
+	}
+	if l.MaxConnsPerAddr < 2 {
+		return bad("limits.max_conns_per_address", "must be at least 2")
+	}
+	if l.UploadMinRate < 1 {
+		return bad("limits.upload_min_rate", "must be at least 1 byte a second")
+	}
+	if l.UploadRateWindow.Std() < time.Second || l.UploadRateWindow.Std() > 10*time.Minute {
+		return bad("limits.upload_rate_window", "must be between 1s and 10m")
 	}
 	return nil
 }

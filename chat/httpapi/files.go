@@ -1,13 +1,17 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"os"
+	"time"
 
 	"github.com/chatbox-dev/chatbox/chat"
+	"github.com/chatbox-dev/chatbox/internal/bytesize"
 )
 
 // uploadOverhead is what a multipart body may hold besides the file:
@@ -26,8 +30,13 @@ func (s *Server) handleUpload(w http.ResponseWriter, req *http.Request) {
 	}
 	m, err := s.upload(w, req)
 	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
+	switch {
+	case errors.As(err, &mbe):
 		err = s.room.FileTooLarge()
+	case errors.Is(err, errTooSlow):
+		// What is left of the body will not be read.
+		w.Header().Set("Connection", "close")
+		err = &chat.Error{Code: chat.CodeInvalid, Field: "file", Msg: fmt.Sprintf("the upload was too slow: send at least %s a second; nothing was stored", bytesize.Text(s.opts.UploadMinRate))}
 	}
 	if err != nil {
 		s.writeError(w, err)
@@ -49,6 +58,9 @@ func (s *Server) upload(w http.ResponseWriter, req *http.Request) (chat.Message,
 	}
 	defer up.Discard()
 	req.Body = http.MaxBytesReader(w, req.Body, limit)
+	if s.opts.UploadMinRate > 0 && s.opts.UploadRateWindow > 0 {
+		req.Body = newMinRateReader(req.Body, http.NewResponseController(w), s.opts.UploadMinRate, s.opts.UploadRateWindow)
+	}
 	mr, err := req.MultipartReader()
 	if err != nil {
 		return chat.Message{}, &chat.Error{Code: chat.CodeUnsupported, Msg: "send the file as multipart/form-data with the fields file and nick"}
@@ -80,6 +92,56 @@ func (s *Server) upload(w http.ResponseWriter, req *http.Request) (chat.Message,
 	}
 	return up.Commit(req.Context())
 }
+
+// thumbWait is how long GET of a thumbnail waits for one being made.
+const thumbWait = 20 * time.Second
+
+// errTooSlow is an upload body that arrives slower than the minimum rate.
+var errTooSlow = errors.New("the upload is too slow")
+
+// minRateReader reads a request body that must arrive at least rate
+// bytes a second: each window must bring rate×window bytes. Whenever the
+// bytes of a window are in, the next window starts and the connection's
+// read deadline moves on with it; a window that runs out first fails the
+// read with errTooSlow.
+type minRateReader struct {
+	body   io.ReadCloser
+	rc     *http.ResponseController
+	need   int64 // bytes per window
+	window time.Duration
+	start  time.Time
+	got    int64
+}
+
+func newMinRateReader(body io.ReadCloser, rc *http.ResponseController, rate int64, window time.Duration) *minRateReader {
+	m := &minRateReader{body: body, rc: rc, need: max(1, int64(float64(rate)*window.Seconds())), window: window}
+	m.next(time.Now())
+	return m
+}
+
+// next starts a window at now.
+func (m *minRateReader) next(now time.Time) {
+	m.start, m.got = now, 0
+	m.rc.SetReadDeadline(now.Add(m.window))
+}
+
+func (m *minRateReader) Read(p []byte) (int, error) {
+	n, err := m.body.Read(p)
+	m.got += int64(n)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return n, errTooSlow
+	}
+	now := time.Now()
+	switch {
+	case m.got >= m.need:
+		m.next(now)
+	case now.Sub(m.start) >= m.window && err == nil:
+		return n, errTooSlow
+	}
+	return n, err
+}
+
+func (m *minRateReader) Close() error { return m.body.Close() }
 
 // readError explains a failure to read the multipart body, keeping the
 // cause so that a body over its limit is told as such.
@@ -116,6 +178,17 @@ func (s *Server) handleThumb(w http.ResponseWriter, req *http.Request) {
 	}
 	id := req.PathValue("id")
 	meta, err := s.room.FileMeta(id)
+	if err == nil && meta.ThumbPending {
+		// Made after the upload was answered, one picture at a time.
+		ctx, cancel := context.WithTimeout(req.Context(), thumbWait)
+		err = s.room.ThumbnailReady(ctx, id)
+		cancel()
+		if err == nil {
+			meta, err = s.room.FileMeta(id)
+		} else if req.Context().Err() == nil {
+			err = &chat.Error{Code: chat.CodeNotFound, Msg: "the thumbnail is not made yet; try again shortly"}
+		}
+	}
 	if err == nil && meta.ThumbType == "" {
 		err = &chat.Error{Code: chat.CodeNotFound, Msg: "this file has no thumbnail; it is not a picture"}
 	}

@@ -225,7 +225,7 @@ func TestBadUploadsAreRefusedAndStoreNothing(t *testing.T) {
 		}, 413, "at most 5KiB in all"},
 		{"a picture claiming 100000x100000 pixels", func(t *testing.T) (*http.Response, []byte) {
 			return tr.shareFile(t, "alice", "bomb.png", testpics.PNGClaiming(100000, 100000), nil)
-		}, 422, "at most 40 million pixels"},
+		}, 422, "at most 96 MiB of memory to decode"},
 		{"an empty file", func(t *testing.T) (*http.Response, []byte) {
 			return tr.shareFile(t, "alice", "empty.txt", []byte{}, nil)
 		}, 400, "empty"},

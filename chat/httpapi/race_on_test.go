@@ -3,5 +3,6 @@
 package httpapi
 
 // raceDetector is set when the tests run under the race detector, which
-// makes the slow password hash several times slower still.
+// multiplies memory and time: the slow password hash is several times
+// slower, and measurements of memory are skipped.
 const raceDetector = true

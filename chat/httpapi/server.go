@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/chatbox-dev/chatbox/chat"
 	"github.com/chatbox-dev/chatbox/chat/web"
@@ -29,6 +30,13 @@ type Options struct {
 	// links that leave the page, such as a feed's; empty takes the
 	// request's own.
 	PublicURL string
+	// UploadMinRate is the slowest, in bytes a second, that an upload's
+	// body may arrive, averaged over each UploadRateWindow; a slower
+	// upload is cut and its staged bytes removed. Zero sets no minimum.
+	UploadMinRate int64
+	// UploadRateWindow is the span UploadMinRate is measured over, and the
+	// longest an upload may send nothing at all.
+	UploadRateWindow time.Duration
 	// Logger receives the transport's log; nil discards it.
 	Logger *slog.Logger
 }
@@ -110,7 +118,7 @@ func (s *Server) buildRoutes() []Route {
 		{API: true, Method: "POST", Path: "/api/messages", Doc: `{"nick","text"} -> 201 with the stored message; "/ping NICK text" pings NICK`, handler: s.handlePostMessage},
 		{API: true, Method: "POST", Path: "/api/destroy", Doc: `{"nick"} -> 202; starts the countdown, then wipes the room`, handler: s.handleDestroy},
 		{API: true, Method: "POST", Path: "/api/files", Doc: `multipart/form-data with the fields file and nick -> 201 with the stored message (kind "file")`, handler: s.handleUpload},
-		{API: true, Method: "GET", Path: "/files/{id}/thumb", Doc: "a picture's thumbnail (JPEG, or PNG when transparent)", handler: s.handleThumb},
+		{API: true, Method: "GET", Path: "/files/{id}/thumb", Doc: "a picture's thumbnail (JPEG, or PNG when transparent); waits while it is being made", handler: s.handleThumb},
 		{API: true, Method: "GET", Path: "/files/{id}/{name}", Doc: "an uploaded file: pictures inline, everything else as an attachment", handler: s.handleFile},
 		{API: true, Method: "GET", Path: "/rss/all.xml", Doc: "RSS 2.0 feed of the newest messages", handler: s.handleFeedAll},
 		{API: true, Method: "GET", Path: "/rss/ping/{nick}.xml", pattern: "/rss/ping/{feed}", Doc: "RSS 2.0 feed of the pings to nick", handler: s.handleFeedPings},

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bufio"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"sync"
@@ -100,7 +101,11 @@ func (s *Server) readLoop(c *fanout.Client) {
 		s.room.Leave(c)
 	}()
 	conn := c.Conn()
-	conn.SetReadLimit(int64(s.room.MaxPGPLength())*6 + 1024)
+	// The size limit is kept here rather than by the WebSocket library,
+	// which would send its own close frame before this loop could charge
+	// the frame to the sender: a client must not see the close before its
+	// budget shows the cost. Only limit+1 bytes of a frame are ever read.
+	limit := int64(s.room.MaxPGPLength())*6 + 1024
 	conn.SetReadDeadline(time.Now().Add(fanout.PongWait))
 	conn.SetPongHandler(func(string) error {
 		return conn.SetReadDeadline(time.Now().Add(fanout.PongWait))
@@ -118,9 +123,9 @@ func (s *Server) readLoop(c *fanout.Client) {
 		return err
 	})
 	for {
-		_, raw, err := conn.ReadMessage()
+		raw, err := readFrame(conn, limit)
 		if err != nil {
-			if errors.Is(err, websocket.ErrReadLimit) {
+			if errors.Is(err, errFrameTooBig) {
 				s.room.Charge(c.Addr(), 1)
 				c.Close(fanout.CloseTooBig, "the message is too large")
 			}
@@ -218,4 +223,23 @@ func (c *coarseConn) SetWriteDeadline(t time.Time) error {
 func (c *coarseConn) SetDeadline(t time.Time) error {
 	c.wd.Store(0) // unknown: the next SetWriteDeadline applies
 	return c.Conn.SetDeadline(t)
+}
+
+var errFrameTooBig = errors.New("the frame is over the size limit")
+
+// readFrame reads the next message of conn, of at most limit bytes; past
+// that it stops reading and returns errFrameTooBig.
+func readFrame(conn *websocket.Conn, limit int64) ([]byte, error) {
+	_, r, err := conn.NextReader()
+	if err != nil {
+		return nil, err
+	}
+	raw, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(raw)) > limit {
+		return nil, errFrameTooBig
+	}
+	return raw, nil
 }

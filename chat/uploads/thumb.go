@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	"image/gif"
 	"image/jpeg"
 	"image/png"
@@ -22,20 +23,29 @@ const (
 	// ThumbWidth is the widest a thumbnail is.
 	ThumbWidth     = 300
 	thumbMaxHeight = 400
-	// MaxPicturePixels bounds the pictures that are decoded for a
-	// thumbnail: a 40-megapixel picture needs up to about 320 MB decoded.
-	// Anything larger is refused from its header, before decoding.
-	MaxPicturePixels = 40_000_000
-	// exifSearchBytes is how much of a JPEG is searched for EXIF data.
+	// MaxDecodeBytes bounds the memory a picture may take decoded for
+	// its thumbnail, computed from its header (size, colour model, bit
+	// depth, JPEG sampling and progressive coding) before decoding: a
+	// 16-bit 6000x6000 PNG of a few hundred KB would take 275 MiB.
+	// Anything larger is refused. Pictures are decoded one at a time, so
+	// this is about what thumbnails add to the box's memory at most.
+	MaxDecodeBytes = 96 << 20
+	// exifSearchBytes is how much of a JPEG is searched for EXIF data
+	// and for its frame header.
 	exifSearchBytes = 256 << 10
 )
 
-// PixelsError refuses a picture that claims more than MaxPicturePixels
-// (a decompression bomb, or a photo too big for a small box).
-type PixelsError struct{ Width, Height int }
+// PixelsError refuses a picture that would take more than MaxDecodeBytes
+// to decode (a decompression bomb, or a photo too big for a small box).
+type PixelsError struct {
+	Width, Height int
+	// Bytes is what decoding it would take.
+	Bytes int64
+}
 
 func (e *PixelsError) Error() string {
-	return fmt.Sprintf("a picture may have at most %d million pixels; this one claims %dx%d", MaxPicturePixels/1_000_000, e.Width, e.Height)
+	return fmt.Sprintf("a picture may take at most %d MiB of memory to decode; this one claims %dx%d pixels, which would take %d MiB",
+		MaxDecodeBytes>>20, e.Width, e.Height, (e.Bytes+(1<<20)-1)>>20)
 }
 
 // errNotPicture means a file looked like a picture but does not decode.
@@ -62,41 +72,145 @@ func pictureCodec(ct string) (decode func(io.Reader) (image.Image, error), confi
 	return nil, nil, false
 }
 
+// checkPicture reads the header of the picture in f (of sniffed type ct)
+// and returns what decoding it would take: errNotPicture when the header
+// does not read, a *PixelsError when it would take over MaxDecodeBytes.
+// It returns the head of the file it read too.
+func checkPicture(f *os.File, ct string) (cost int64, head []byte, err error) {
+	_, config, ok := pictureCodec(ct)
+	if !ok {
+		return 0, nil, errNotPicture
+	}
+	cfg, err := config(bufio.NewReader(io.NewSectionReader(f, 0, 1<<62)))
+	if err != nil || cfg.Width <= 0 || cfg.Height <= 0 {
+		return 0, nil, errNotPicture
+	}
+	head = make([]byte, exifSearchBytes)
+	n, _ := f.ReadAt(head, 0)
+	head = head[:n]
+	cost = decodeCost(ct, cfg, head)
+	if cost > MaxDecodeBytes {
+		return cost, head, &PixelsError{Width: cfg.Width, Height: cfg.Height, Bytes: cost}
+	}
+	return cost, head, nil
+}
+
+// decodeCost is the memory, in bytes, that decoding a picture of type ct
+// with header cfg takes; head is the start of the file.
+func decodeCost(ct string, cfg image.Config, head []byte) int64 {
+	px := int64(cfg.Width) * int64(cfg.Height)
+	if ct == "image/jpeg" {
+		if c, ok := jpegCost(head); ok {
+			return c
+		}
+		return px * 15 // unknown sampling, progressive: the most it can take
+	}
+	// Twice the bytes per pixel, for the sampled formats' halves.
+	var twice int64
+	switch m := cfg.ColorModel; m {
+	case color.GrayModel, color.AlphaModel:
+		twice = 2
+	case color.Gray16Model, color.Alpha16Model:
+		twice = 4
+	case color.RGBAModel, color.NRGBAModel, color.CMYKModel:
+		twice = 8
+	case color.RGBA64Model, color.NRGBA64Model:
+		twice = 16
+	case color.YCbCrModel:
+		twice = 6 // 4:4:4 at worst; lossy WebP is 4:2:0
+		if ct == "image/webp" {
+			twice = 3
+		}
+	case color.NYCbCrAModel:
+		twice = 5 // WebP with alpha: 4:2:0 and a full alpha plane
+	default:
+		if _, ok := m.(color.Palette); ok {
+			twice = 2
+		} else {
+			twice = 16
+		}
+	}
+	cost := px * twice / 2
+	// An interlaced PNG holds its largest pass (half the rows) besides.
+	if ct == "image/png" && len(head) > 28 && head[28] == 1 {
+		cost += cost / 2
+	}
+	return cost
+}
+
+// jpegCost reads a JPEG's frame header from head and returns what Go's
+// decoder allocates for it: a plane per component at its sampling, a
+// CMYK image for four components, and 32-bit coefficients for every
+// sample of a progressive JPEG, with an eighth more for block rounding.
+func jpegCost(head []byte) (int64, bool) {
+	var cost int64
+	found := false
+	walkJPEG(head, func(marker byte, seg []byte) bool {
+		if marker < 0xC0 || marker > 0xCF || marker == 0xC4 || marker == 0xC8 || marker == 0xCC {
+			return true
+		}
+		if len(seg) < 6 {
+			return false
+		}
+		h, w := int64(binary.BigEndian.Uint16(seg[1:])), int64(binary.BigEndian.Uint16(seg[3:]))
+		n := int(seg[5])
+		if n == 0 || len(seg) < 6+3*n {
+			return false
+		}
+		var hmax, vmax int64 = 1, 1
+		for i := range n {
+			hv := seg[6+3*i+1]
+			hmax, vmax = max(hmax, int64(hv>>4)), max(vmax, int64(hv&15))
+		}
+		var planes int64
+		for i := range n {
+			hv := seg[6+3*i+1]
+			planes += w * h * int64(hv>>4) * int64(hv&15) / (hmax * vmax)
+		}
+		cost = planes
+		if n == 4 {
+			cost += 4 * w * h
+		}
+		switch marker {
+		case 0xC2, 0xC6, 0xCA, 0xCE: // progressive
+			cost += 4 * planes
+		}
+		cost += cost / 8
+		found = true
+		return false
+	})
+	return cost, found
+}
+
 // makeThumbnail decodes the picture at path (of sniffed type ct), turns it
 // the way its EXIF orientation says, scales it to thumbnail size and
 // encodes it afresh, so no metadata of the original survives. It checks
-// the pixel count in the header before decoding anything.
-func makeThumbnail(path, ct string) (thumbnail, error) {
-	decode, config, ok := pictureCodec(ct)
+// what decoding will take from the header before decoding anything, and
+// returns that cost.
+func makeThumbnail(path, ct string) (thumbnail, int64, error) {
+	decode, _, ok := pictureCodec(ct)
 	if !ok {
-		return thumbnail{}, errNotPicture
+		return thumbnail{}, 0, errNotPicture
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return thumbnail{}, err
+		return thumbnail{}, 0, err
 	}
 	defer f.Close()
-	cfg, err := config(bufio.NewReader(f))
-	if err != nil || cfg.Width <= 0 || cfg.Height <= 0 {
-		return thumbnail{}, errNotPicture
-	}
-	if px := int64(cfg.Width) * int64(cfg.Height); px > MaxPicturePixels {
-		return thumbnail{}, &PixelsError{Width: cfg.Width, Height: cfg.Height}
+	cost, head, err := checkPicture(f, ct)
+	if err != nil {
+		return thumbnail{}, cost, err
 	}
 	orientation := 1
 	if ct == "image/jpeg" {
-		head := make([]byte, exifSearchBytes)
-		n, _ := f.ReadAt(head, 0)
-		orientation = jpegOrientation(head[:n])
+		orientation = jpegOrientation(head)
 	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return thumbnail{}, err
-	}
-	src, err := decode(bufio.NewReader(f))
+	src, err := decode(bufio.NewReader(io.NewSectionReader(f, 0, 1<<62)))
 	if err != nil {
-		return thumbnail{}, errNotPicture
+		return thumbnail{}, cost, errNotPicture
 	}
-	return encodeThumbnail(src, orientation)
+	th, err := encodeThumbnail(src, orientation)
+	return th, cost, err
 }
 
 // thumbSize returns the thumbnail's size for a picture shown w by h.

@@ -99,7 +99,7 @@ func TestThumbnailFollowsEXIFOrientation(t *testing.T) {
 				if got := jpegOrientation(jpg); got != int(tt.orientation) {
 					t.Fatalf("jpegOrientation = %d, want %d", got, tt.orientation)
 				}
-				th, err := makeThumbnail(writeTemp(t, jpg), "image/jpeg")
+				th, _, err := makeThumbnail(writeTemp(t, jpg), "image/jpeg")
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -148,7 +148,7 @@ func TestThumbnailCarriesNoMetadata(t *testing.T) {
 		[]byte{0xFE}, []byte("taken at home"), // a comment
 		[]byte{0xED}, []byte("Photoshop 3.0\x00IPTC"), // APP13
 	)
-	th, err := makeThumbnail(writeTemp(t, jpg), "image/jpeg")
+	th, _, err := makeThumbnail(writeTemp(t, jpg), "image/jpeg")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +209,7 @@ func TestThumbnailOfEachFormat(t *testing.T) {
 			if got := http.DetectContentType(tt.data); got != tt.ct {
 				t.Fatalf("the test picture sniffs as %s, not %s", got, tt.ct)
 			}
-			th, err := makeThumbnail(writeTemp(t, tt.data), tt.ct)
+			th, _, err := makeThumbnail(writeTemp(t, tt.data), tt.ct)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -232,7 +232,7 @@ func TestDamagedPicturesAreNotPictures(t *testing.T) {
 		"a PNG claiming no pixels":    testpics.PNGClaiming(0, 10),
 	} {
 		t.Run(name, func(t *testing.T) {
-			if _, err := makeThumbnail(writeTemp(t, data), http.DetectContentType(data)); !errors.Is(err, errNotPicture) {
+			if _, _, err := makeThumbnail(writeTemp(t, data), http.DetectContentType(data)); !errors.Is(err, errNotPicture) {
 				t.Fatalf("got %v, want errNotPicture", err)
 			}
 		})
@@ -240,7 +240,7 @@ func TestDamagedPicturesAreNotPictures(t *testing.T) {
 }
 
 func TestPictureBombIsRefusedFromItsHeader(t *testing.T) {
-	_, err := makeThumbnail(writeTemp(t, testpics.PNGClaiming(100000, 100000)), "image/png")
+	_, _, err := makeThumbnail(writeTemp(t, testpics.PNGClaiming(100000, 100000)), "image/png")
 	var e *PixelsError
 	if !errors.As(err, &e) || e.Width != 100000 || e.Height != 100000 {
 		t.Fatalf("got %v, want a refusal of 100000x100000 pixels", err)

@@ -27,7 +27,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -72,20 +71,23 @@ type Meta struct {
 	// every other file is served as an attachment.
 	Inline    bool   `json:"inline"`
 	ThumbType string `json:"thumb_type,omitempty"`
+	// ThumbPending is a picture whose thumbnail is queued (QueueThumbnail)
+	// but not made yet.
+	ThumbPending bool `json:"thumb_pending,omitempty"`
 }
 
 // Dir is the uploads folder of a data directory.
 type Dir struct {
 	layout      datadir.Layout
 	maxFileSize int64
-	// decode lets one picture at a time be decoded for its thumbnail.
-	decode sync.Mutex
+	// thumbs are the pictures waiting for a thumbnail.
+	thumbs thumbQueue
 }
 
 // New returns the uploads folder of layout, for files of at most
 // maxFileSize bytes.
 func New(layout datadir.Layout, maxFileSize int64) *Dir {
-	return &Dir{layout: layout, maxFileSize: maxFileSize}
+	return &Dir{layout: layout, maxFileSize: maxFileSize, thumbs: newThumbQueue()}
 }
 
 // URL is the address of upload id under its name; ThumbURL that of its
@@ -138,8 +140,11 @@ func (d *Dir) SaveOriginal(stage string, r io.Reader) (int64, error) {
 }
 
 // Describe sniffs the staged file's type, strips a picture's metadata,
-// makes its thumbnail, and writes meta.json. name is the client's name,
-// already sanitized (SanitizeFileName).
+// checks from a picture's header that it can be decoded within
+// MaxDecodeBytes (a *PixelsError if not), and writes meta.json. name is
+// the client's name, already sanitized (SanitizeFileName). A picture's
+// thumbnail is only marked pending: once the upload is committed,
+// QueueThumbnail has it made, so no upload waits for a decode.
 func (d *Dir) Describe(stage, name string, size int64) (Meta, error) {
 	meta := Meta{Name: name, Size: size}
 	orig := filepath.Join(stage, originalName)
@@ -152,15 +157,15 @@ func (d *Dir) Describe(stage, name string, size int64) (Meta, error) {
 		return meta, err
 	}
 	if safeInlineType(meta.Type) {
-		d.decode.Lock()
-		thumb, err := makeThumbnail(orig, meta.Type)
-		d.decode.Unlock()
+		f, err := os.Open(orig)
+		if err != nil {
+			return meta, fmt.Errorf("read the upload: %w", err)
+		}
+		_, _, err = checkPicture(f, meta.Type)
+		f.Close()
 		switch {
 		case err == nil:
-			meta.Inline, meta.ThumbType = true, thumb.Type
-			if err := writeFileSync(filepath.Join(stage, thumbName), thumb.Data); err != nil {
-				return meta, err
-			}
+			meta.Inline, meta.ThumbPending = true, true
 		case errors.Is(err, errNotPicture):
 			// Damaged or not really a picture: kept, but only as an attachment.
 		default:

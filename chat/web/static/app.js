@@ -359,7 +359,13 @@
   // size and type as a download link.
   function renderFile(el, f) {
     if (!fileURLPattern.test(f.url)) return appendText(el, f.name);
-    if (f.thumb) el.append(pictureLink(f.url, f.thumb, f.name));
+    if (f.thumb) {
+      // The thumbnail is made after the upload; if it cannot be made (a
+      // damaged picture), the name below is link enough.
+      const pic = pictureLink(f.url, f.thumb, f.name);
+      pic.firstChild.addEventListener("error", () => pic.remove());
+      el.append(pic);
+    }
     const line = document.createElement("div");
     line.className = "file";
     const a = document.createElement("a");
