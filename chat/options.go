@@ -91,7 +91,7 @@ func (o Options) validate() error {
 		{"PostsPerMinute", o.PostsPerMinute > 0},
 		{"LoginsPerMinute", o.LoginsPerMinute > 0},
 		{"ConnectsPerMinute", o.ConnectsPerMinute > 0},
-		{"RoomPostsPerMinute", o.RoomPostsPerMinute >= o.PostsPerMinute},
+		{"RoomPostsPerMinute", o.RoomPostsPerMinute > 0},
 		{"Destroy", o.Destroy == DestroyByEveryone || o.Destroy == DestroyByOwner || o.Destroy == DestroyByNobody},
 		{"PasswordChecks", o.PasswordChecks > 0},
 		{"SessionIdle", o.SessionIdle > 0 && o.SessionIdle <= SessionLifetime},

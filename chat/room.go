@@ -40,7 +40,8 @@ type Room struct {
 	// about 16 MiB, so their number is bounded (Options.PasswordChecks).
 	hashing chan struct{}
 	// uploadMu makes an upload's quota check, rename and message one step,
-	// and guards staging.
+	// and guards staging; a wipe holds it while it empties the store and
+	// moves the uploads aside. Lock order: writeMu, then uploadMu.
 	uploadMu sync.Mutex
 	// staging is what the uploads being received may put on disk: each
 	// holds max_file_size of the quota until it is committed or discarded.
@@ -417,6 +418,11 @@ func (r *Room) wipe() {
 		r.writeMu.Unlock()
 		return // shutting down: the stored countdown resumes at the next start.
 	}
+	// No upload may move into files/ and store its message between the
+	// store's wipe and the uploads' move aside: its message would land in
+	// the next room with its file gone. Both are quick; the deletion of
+	// the uploads happens after the locks are released.
+	r.uploadMu.Lock()
 	st, err := r.store.Wipe(by, r.now().UTC())
 	if err != nil && !st.DestroyedAt.IsZero() {
 		// Wiped, though the new file's name may not be on disk yet; if it
@@ -425,6 +431,7 @@ func (r *Room) wipe() {
 		err = nil
 	}
 	if err != nil {
+		r.uploadMu.Unlock()
 		r.writeMu.Unlock()
 		r.endCountdown()
 		r.log.Error("destroy the room", "err", err)
@@ -433,6 +440,7 @@ func (r *Room) wipe() {
 	}
 	// Move the uploads aside at once; delete them once nothing waits.
 	trash, err := r.moveFilesAside()
+	r.uploadMu.Unlock()
 	if err != nil {
 		r.log.Error("remove uploaded files", "err", err)
 	}

@@ -372,8 +372,8 @@ func (c Config) Validate() error {
 	if l.ConnectsPerMinute < 1 {
 		return bad("limits.connects_per_minute", "must be at least 1")
 	}
-	if l.RoomPostsPerMinute < l.PostsPerMinute {
-		return bad("limits.room_posts_per_minute", "must be at least limits.posts_per_minute")
+	if l.RoomPostsPerMinute < 1 {
+		return bad("limits.room_posts_per_minute", "must be at least 1")
 	}
 	if l.LoginsPerMinute < 1 {
 		return bad("limits.logins_per_minute", "must be at least 1")

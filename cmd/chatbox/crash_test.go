@@ -83,7 +83,7 @@ func TestCrashesUnderMixedLoadLoseNothing(t *testing.T) {
 	bin := buildChatbox(t)
 	data := t.TempDir()
 	cfgPath := filepath.Join(t.TempDir(), "config.toml")
-	os.WriteFile(cfgPath, []byte("[room]\ndestroy_countdown = \"30ms\"\n[limits]\nposts_per_minute = 1000000\n"), 0o600)
+	os.WriteFile(cfgPath, []byte("[room]\ndestroy_countdown = \"30ms\"\n[limits]\nposts_per_minute = 1000000\nroom_posts_per_minute = 1000000\n"), 0o600)
 
 	img := image.NewGray(image.Rect(0, 0, 64, 48))
 	var pic bytes.Buffer

@@ -54,18 +54,26 @@ func startDev(t *testing.T, bin, dataDir string, extra ...string) *devServer {
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	found := make(chan string, 1)
+	ended := make(chan string, 1) // what it said, when it ended before serving
 	go func() {
+		var said strings.Builder
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
 			if m := servingLine.FindStringSubmatch(sc.Text()); m != nil {
 				found <- m[1]
+				io.Copy(io.Discard, stderr)
+				return
 			}
+			said.WriteString(sc.Text() + "\n")
 		}
-		io.Copy(io.Discard, stderr)
+		ended <- said.String()
 	}()
 	select {
 	case url := <-found:
 		return &devServer{cmd: cmd, url: url}
+	case said := <-ended:
+		t.Fatalf("chatbox serve --dev ended before serving:\n%s", said)
+		return nil
 	case <-time.After(20 * time.Second):
 		t.Fatal("chatbox serve --dev did not start within 20s")
 		return nil
