@@ -133,7 +133,9 @@ func Compare(a, b string) int {
 }
 
 // ValidVersion reports whether v is a semantic version like v1.2.3.
-func ValidVersion(v string) bool { return semver.IsValid(v) && semver.Canonical(v) == strings.SplitN(v, "+", 2)[0] }
+func ValidVersion(v string) bool {
+	return semver.IsValid(v) && semver.Canonical(v) == strings.SplitN(v, "+", 2)[0]
+}
 
 // Verify checks signature against data with the trusted keys, and the keys
 // those vouch for in the manifest's Keys, and returns the parsed manifest.
