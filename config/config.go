@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"github.com/chatbox-dev/chatbox/internal/bytesize"
 	"net"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -28,6 +29,21 @@ type Config struct {
 	DynDNS DynDNS `toml:"dyndns"`
 	Room   Room   `toml:"room"`
 	Limits Limits `toml:"limits"`
+	Update Update `toml:"update"`
+}
+
+// DefaultUpdateURL is the project's release channel.
+const DefaultUpdateURL = "https://github.com/chatbox-dev/chatbox/releases"
+
+// Update says where `chatbox update` finds new releases.
+type Update struct {
+	// URL is the release channel: signed manifests under
+	// URL/latest/download/ and URL/download/VERSION/. https only, except
+	// a loopback address for tests.
+	URL string `toml:"url"`
+	// CARoot is a PEM file with a root that signs the channel's HTTPS
+	// certificate, besides the system's; only for a test channel.
+	CARoot string `toml:"ca_root"`
 }
 
 // Server says where the box listens and keeps its data.
@@ -191,6 +207,7 @@ func Default() Config {
 			UploadMinRate:      Size(16 << 10),
 			UploadRateWindow:   Duration(10 * time.Second),
 		},
+		Update: Update{URL: DefaultUpdateURL},
 	}
 }
 
@@ -392,6 +409,25 @@ func (c Config) Validate() error {
 	}
 	if l.UploadRateWindow.Std() < time.Second || l.UploadRateWindow.Std() > 10*time.Minute {
 		return bad("limits.upload_rate_window", "must be between 1s and 10m")
+	}
+	if err := checkUpdateURL(c.Update.URL); err != nil {
+		return bad("update.url", "%v", err)
+	}
+	return nil
+}
+
+// checkUpdateURL checks that a release channel is an https:// URL, or an
+// http:// one to a loopback address (a test channel).
+func checkUpdateURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("%q is not a URL like %s", s, DefaultUpdateURL)
+	}
+	host := u.Hostname()
+	ip := net.ParseIP(host)
+	loopback := host == "localhost" || ip != nil && ip.IsLoopback()
+	if u.Scheme != "https" && !(u.Scheme == "http" && loopback) {
+		return fmt.Errorf("%q is not https:// (plain http is only for a loopback test channel)", s)
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/chatbox-dev/chatbox/config"
+	"github.com/chatbox-dev/chatbox/internal/release"
 	"github.com/chatbox-dev/chatbox/platform"
 )
 
@@ -22,16 +23,41 @@ type UpdateOptions struct {
 	Self string
 	// Retry is the command line that repeats this update.
 	Retry string
+	// FromChannel replaces the binary with a release from the signed
+	// release channel, when Self is "": the newest one, or Version.
+	FromChannel bool
+	// Version pins the channel's release, even an older one; "" means the
+	// newest, which must not be older than Current.
+	Version string
+	// Current is the running binary's version; "" means buildinfo.Version.
+	Current string
+	// Channel reads the release channel; an empty URL or HTTP client is
+	// taken from the host's config ([update] url and ca_root).
+	Channel release.Client
 }
 
 // ErrRolledBack is wrapped by the error of a self-update whose new binary
 // did not come up and was replaced by the previous one again.
 var ErrRolledBack = errors.New("rolled back to the previous binary")
 
-// Update applies OS updates and/or replaces the binary. Without either
-// option it applies OS updates and leaves the binary alone.
+// Update applies OS updates and/or replaces the binary. Without any
+// option it applies OS updates and leaves the binary alone. A release from
+// the channel is fetched and verified before anything on the host changes.
 func (in *Installer) Update(ctx context.Context, o UpdateOptions) error {
-	system := o.System || o.Self == ""
+	system := o.System || o.Self == "" && !o.FromChannel
+	if o.Self == "" && o.FromChannel {
+		ready, err := in.channelUpdate(ctx, o)
+		if err != nil {
+			return err
+		}
+		if ready != "" {
+			defer os.Remove(ready)
+		}
+		o.Self = ready
+		if ready == "" && !system {
+			return nil
+		}
+	}
 	p := in.Platform
 	var steps []step
 	var notes []string

@@ -8,8 +8,13 @@
 #   chatbox-VERSION-1.{x86_64,aarch64}.rpm      CentOS Stream, RHEL, Fedora
 #   install.sh                                  the one-line installer
 #   SHA256SUMS                                  of all of the above
+#   manifest.json manifest.json.minisig         the signed manifest `chatbox update` reads
 #
-# Usage: VERSION=v1.2.3 packaging/release.sh
+# Usage: VERSION=v1.2.3 CHATBOX_SIGNING_KEY=/path/to/release.key packaging/release.sh
+# The manifest is signed with the minisign secret key at
+# $CHATBOX_SIGNING_KEY (see docs/RELEASING.md; the password of an encrypted
+# key in $CHATBOX_SIGNING_KEY_PASSWORD); ENDORSE=FILE adds a key rotation's
+# endorsements to it.
 # VERSION defaults to `git describe` of a v* tag. Needs only Go and the
 # module cache: nothing is downloaded once the modules are there.
 set -euo pipefail
@@ -30,12 +35,14 @@ fi
 [[ $version =~ ^v[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$ ]] ||
 	die "VERSION must look like v1.2.3 or v1.2.3-rc.1, not \"$version\"."
 pkgversion=${version#v}
+[ -n "${CHATBOX_SIGNING_KEY:-}" ] ||
+	die "set CHATBOX_SIGNING_KEY to the release's minisign secret key file: the manifest must be signed (docs/RELEASING.md)."
 
 dist=${DIST:-$root/dist}
 mkdir -p "$dist"
 dist=$(cd "$dist" && pwd)
 # Only what an earlier run of this script made; anything else is left alone.
-rm -f "$dist"/chatbox-* "$dist"/chatbox_*.deb "$dist"/install.sh "$dist"/SHA256SUMS
+rm -f "$dist"/chatbox-* "$dist"/chatbox_*.deb "$dist"/install.sh "$dist"/SHA256SUMS "$dist"/manifest.json "$dist"/manifest.json.minisig
 
 # Package file times come from the commit, so a rebuild is byte-identical.
 if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
@@ -92,4 +99,10 @@ echo "==> SHA256SUMS"
 	sha256sum "${files[@]}" >SHA256SUMS.tmp
 	mv SHA256SUMS.tmp SHA256SUMS
 )
+echo "==> manifest.json"
+endorse=()
+if [ -n "${ENDORSE:-}" ]; then
+	endorse=(-endorse "$ENDORSE")
+fi
+go run ./packaging/sign -version "$version" -dir "$dist" "${endorse[@]}"
 echo "release $version is in $dist"

@@ -20,6 +20,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"aead.dev/minisign"
+	"github.com/chatbox-dev/chatbox/internal/release"
 )
 
 // e2e tells whether the expensive suites run (CHATBOX_E2E=1).
@@ -138,6 +141,24 @@ func TestReleaseRefusesABadVersion(t *testing.T) {
 	}
 }
 
+// TestReleaseRefusesToRunWithoutASigningKey checks release.sh will not
+// make a release whose manifest it cannot sign.
+func TestReleaseRefusesToRunWithoutASigningKey(t *testing.T) {
+	bash := lookPath(t, "bash", "apt-get install bash")
+	root := repoRoot(t)
+	dist := filepath.Join(t.TempDir(), "dist")
+	cmd := exec.CommandContext(t.Context(), bash, filepath.Join(root, "packaging", "release.sh"))
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "VERSION=v1.2.3", "DIST="+dist, "CHATBOX_SIGNING_KEY=")
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.HasPrefix(string(out), "release.sh: set CHATBOX_SIGNING_KEY") {
+		t.Fatalf("release.sh without a key: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(dist); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("release.sh made %s before refusing (stat: %v)", dist, err)
+	}
+}
+
 // TestRelease runs packaging/release.sh offline and checks everything it
 // makes: the files, SHA256SUMS, the binaries' build settings, the deb and
 // rpm packages' metadata, files and scripts, and install.sh served from
@@ -161,9 +182,15 @@ func TestRelease(t *testing.T) {
 	if out, err := download.CombinedOutput(); err != nil {
 		t.Fatalf("go mod download: %v\n%s", err, out)
 	}
+	keys := t.TempDir()
+	gen := exec.CommandContext(ctx, goTool, "run", "./packaging/sign", "-generate", filepath.Join(keys, "release"))
+	gen.Dir = root
+	if out, err := gen.CombinedOutput(); err != nil {
+		t.Fatalf("generate a test signing key: %v\n%s", err, out)
+	}
 	cmd := exec.CommandContext(ctx, bash, filepath.Join(root, "packaging", "release.sh"))
 	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "VERSION="+version, "DIST="+dist, "GOPROXY=off", "GOFLAGS="+strings.TrimSpace(os.Getenv("GOFLAGS")+" -mod=readonly"))
+	cmd.Env = append(os.Environ(), "VERSION="+version, "DIST="+dist, "GOPROXY=off", "CHATBOX_SIGNING_KEY="+filepath.Join(keys, "release.key"), "GOFLAGS="+strings.TrimSpace(os.Getenv("GOFLAGS")+" -mod=readonly"))
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("release.sh failed: %v\n%s", err, out)
 	}
@@ -171,7 +198,7 @@ func TestRelease(t *testing.T) {
 	targets := releaseTargets()
 	debs := map[string]target{}
 	rpms := map[string]target{}
-	want := []string{"SHA256SUMS", "install.sh"}
+	want := []string{"SHA256SUMS", "install.sh", release.ManifestName, release.SignatureName}
 	for _, tg := range targets {
 		want = append(want, "chatbox-"+tg.name)
 		if tg.debArch != "" {
@@ -214,10 +241,32 @@ func TestRelease(t *testing.T) {
 			}
 		}
 		slices.Sort(listed)
-		wantListed := slices.DeleteFunc(slices.Clone(want), func(s string) bool { return s == "SHA256SUMS" })
+		wantListed := slices.DeleteFunc(slices.Clone(want), func(s string) bool {
+			return s == "SHA256SUMS" || s == release.ManifestName || s == release.SignatureName
+		})
 		slices.Sort(wantListed)
 		if !slices.Equal(listed, wantListed) {
 			t.Errorf("SHA256SUMS lists %q, want %q", listed, wantListed)
+		}
+	})
+
+	t.Run("the manifest is signed and lists every binary with its size and hash", func(t *testing.T) {
+		pub, err := minisign.PublicKeyFromFile(filepath.Join(keys, "release.pub"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := release.Verify(readFile(t, filepath.Join(dist, release.ManifestName)), readFile(t, filepath.Join(dist, release.SignatureName)), []minisign.PublicKey{pub})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Version != version || len(m.Files) != len(targets) {
+			t.Fatalf("the manifest is of %s with %d files, want %s with %d", m.Version, len(m.Files), version, len(targets))
+		}
+		for _, f := range m.Files {
+			name := "chatbox-" + f.OS + "-" + f.Arch
+			if f.URL != name || f.SHA256 != fileSHA256(t, filepath.Join(dist, name)) {
+				t.Errorf("the manifest's %s/%s is %+v, not the release's %s", f.OS, f.Arch, f, name)
+			}
 		}
 	})
 

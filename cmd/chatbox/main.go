@@ -28,9 +28,18 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.ExecuteContext(ctx)
+	return exitCode(root.ExecuteContext(ctx), stderr)
+}
+
+// exitCode prints err as one sentence and returns the exit code for it:
+// 0 for nil, 2 for a usage mistake, an exitError's own code, 1 otherwise.
+func exitCode(err error, stderr io.Writer) int {
 	if err == nil {
 		return 0
+	}
+	var exit *exitError
+	if errors.As(err, &exit) {
+		return exit.code
 	}
 	fmt.Fprintf(stderr, "chatbox: %v\n", err)
 	var usage *usageError
@@ -39,6 +48,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	return 1
 }
+
+// exitError ends a command that has said what it had to with an exit code
+// of its own, such as update --check's 10 for "a newer version exists".
+type exitError struct{ code int }
+
+func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
 // streams are the standard streams a command talks to, injected so that
 // commands are tested without a terminal.
