@@ -32,7 +32,7 @@ type fakeService struct {
 	destroyAt    time.Time
 	snapshot     []byte // what Snapshot hands over
 	snapshotSize int64  // the size Snapshot claims; len(snapshot) when 0
-	err          error // when set, every operation but TakeInitialPassword fails with it
+	err          error  // when set, every operation but TakeInitialPassword fails with it
 }
 
 // fail makes every operation but TakeInitialPassword fail with err (or
