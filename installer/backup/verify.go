@@ -53,6 +53,9 @@ func VerifyFile(path string) (Manifest, error) {
 func walk(r io.Reader, fn func(name string, size int64, content io.Reader) error) (Manifest, error) {
 	var m Manifest
 	gz, err := gzip.NewReader(r)
+	if errors.Is(err, io.EOF) {
+		return m, bad("is empty")
+	}
 	if err != nil {
 		return m, readError(err, "is not gzip-compressed")
 	}
