@@ -46,7 +46,7 @@ func (in *Installer) Restore(ctx context.Context, file string) error {
 		Service:    serviceControl{in: in, h: in.Host},
 	})
 	if bad, ok := errors.AsType[*backup.BadArchiveError](err); ok {
-		return fmt.Errorf("%s cannot be restored: %s; nothing was changed", file, bad.Reason)
+		return fmt.Errorf("%s cannot be restored: %w; nothing was changed", file, bad)
 	}
 	if err != nil {
 		return err
