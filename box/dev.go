@@ -162,6 +162,13 @@ func (a roomAdmin) SetLocked(ctx context.Context, locked bool) error {
 
 func (a roomAdmin) TakeInitialPassword() (string, bool) { return a.room.TakeInitialPassword() }
 
+func (a roomAdmin) Snapshot(ctx context.Context) (io.ReadCloser, int64, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, 0, err
+	}
+	return a.room.Snapshot()
+}
+
 // loopbackHostsOnly answers only requests addressed to this machine by a
 // loopback name. A development server has no password and no TLS; a page
 // on another site could otherwise reach it through a name of its own that

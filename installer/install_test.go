@@ -204,6 +204,10 @@ func (r *simRoom) SetLocked(context.Context, bool) error {
 	return errors.New("the installer does not lock rooms")
 }
 
+func (r *simRoom) Snapshot(context.Context) (io.ReadCloser, int64, error) {
+	return nil, 0, errors.New("the installer does not copy rooms")
+}
+
 func (r *simRoom) TakeInitialPassword() (string, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

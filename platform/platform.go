@@ -70,6 +70,9 @@ type Platform interface {
 	InstallService(ctx context.Context, h *Host) error
 	// RestartService (re)starts the service.
 	RestartService(ctx context.Context, h *Host) error
+	// StopService stops the service (it stays enabled) and returns once
+	// it has stopped.
+	StopService(ctx context.Context, h *Host) error
 	// ServiceActive reports whether the service is running.
 	ServiceActive(ctx context.Context, h *Host) bool
 	// RemoveService stops, disables and deletes the service definition.

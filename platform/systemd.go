@@ -89,6 +89,14 @@ func (s Systemd) Active(ctx context.Context, h *Host) bool {
 	return h.Live && h.Query(ctx, "systemctl", "is-active", "--quiet", s.Name)
 }
 
+// Stop stops the service; systemctl returns once it has.
+func (s Systemd) Stop(ctx context.Context, h *Host) error {
+	if !h.Live {
+		return nil
+	}
+	return h.Exec(ctx, "systemctl", "stop", s.Name)
+}
+
 // Remove stops and disables the service and deletes its unit.
 func (s Systemd) Remove(ctx context.Context, h *Host) error {
 	if !h.Exists(s.UnitPath()) && !s.enabled(h) {

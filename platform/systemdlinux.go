@@ -51,6 +51,11 @@ func (s *SystemdLinux) RestartService(ctx context.Context, h *Host) error {
 	return s.Service.Restart(ctx, h)
 }
 
+// StopService stops the unit.
+func (s *SystemdLinux) StopService(ctx context.Context, h *Host) error {
+	return s.Service.Stop(ctx, h)
+}
+
 // ServiceActive reports whether the unit runs.
 func (s *SystemdLinux) ServiceActive(ctx context.Context, h *Host) bool {
 	return s.Service.Active(ctx, h)

@@ -7,6 +7,7 @@ package admin
 
 import (
 	"context"
+	"io"
 	"time"
 
 	"github.com/chatbox-dev/chatbox/chat"
@@ -20,6 +21,7 @@ const (
 	pathDestroy         = "/room/destroy"
 	pathInitialPassword = "/room/initial-password"
 	pathLock            = "/room/lock"
+	pathSnapshot        = "/room/snapshot"
 )
 
 // Service is what the admin API asks of the room. *chat.Room provides each
@@ -41,6 +43,9 @@ type Service interface {
 	// TakeInitialPassword returns, once, the password of the private room
 	// created when the service started.
 	TakeInitialPassword() (string, bool)
+	// Snapshot returns a consistent copy of the room's store as it is
+	// now, and its size in bytes. The caller closes it.
+	Snapshot(ctx context.Context) (io.ReadCloser, int64, error)
 }
 
 // RoomInfo is the answer to GET /room.

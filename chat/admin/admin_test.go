@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -29,7 +30,9 @@ type fakeService struct {
 	destroyed    bool
 	locked       bool
 	destroyAt    time.Time
-	err          error // when set, every operation but TakeInitialPassword fails with it
+	snapshot     []byte // what Snapshot hands over
+	snapshotSize int64  // the size Snapshot claims; len(snapshot) when 0
+	err          error  // when set, every operation but TakeInitialPassword fails with it
 }
 
 // fail makes every operation but TakeInitialPassword fail with err (or
@@ -102,6 +105,19 @@ func (f *fakeService) TakeInitialPassword() (string, bool) {
 	p := f.initial
 	f.initial = ""
 	return p, p != ""
+}
+
+func (f *fakeService) Snapshot(context.Context) (io.ReadCloser, int64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return nil, 0, f.err
+	}
+	size := f.snapshotSize
+	if size == 0 {
+		size = int64(len(f.snapshot))
+	}
+	return io.NopCloser(bytes.NewReader(f.snapshot)), size, nil
 }
 
 // serve serves svc's admin API on a socket in a temporary directory and
@@ -322,6 +338,44 @@ func TestListen(t *testing.T) {
 		}
 		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 			t.Fatal("Listen removed a regular file")
+		}
+	})
+}
+
+func TestSnapshotTravelsWhole(t *testing.T) {
+	want := bytes.Repeat([]byte("bbolt page "), 100_000)
+	svc := &fakeService{snapshot: want}
+	c := serve(t, svc, nil)
+
+	t.Run("the copy arrives with its size", func(t *testing.T) {
+		rc, size, err := c.Snapshot(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rc.Close()
+		got, err := io.ReadAll(rc)
+		if err != nil || size != int64(len(want)) || !bytes.Equal(got, want) {
+			t.Errorf("Snapshot = %d bytes (size %d), %v; want %d bytes", len(got), size, err, len(want))
+		}
+	})
+	t.Run("a copy cut short is an error to its reader", func(t *testing.T) {
+		svc.mu.Lock()
+		svc.snapshotSize = int64(len(want)) + 10
+		svc.mu.Unlock()
+		rc, _, err := c.Snapshot(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rc.Close()
+		if _, err := io.ReadAll(rc); !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Errorf("reading a short copy: %v; want io.ErrUnexpectedEOF", err)
+		}
+	})
+	t.Run("a refusal carries the service's sentence", func(t *testing.T) {
+		svc.fail(&chat.Error{Code: chat.CodeInvalid, Msg: "no store to copy"})
+		_, _, err := c.Snapshot(t.Context())
+		if e, ok := errors.AsType[*Error](err); !ok || e.Msg != "no store to copy" {
+			t.Errorf("Snapshot = %v; want the service's refusal", err)
 		}
 	})
 }

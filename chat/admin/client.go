@@ -111,6 +111,31 @@ func (c *Client) InitialPassword(ctx context.Context) (password string, ok bool,
 	return out.Password, true, nil
 }
 
+// Snapshot asks for a consistent copy of the room's store as it is now
+// (a bbolt file) and returns its body and size. The copy is read as it
+// arrives: the caller reads it to the end (a shorter body is an error,
+// io.ErrUnexpectedEOF) and closes it. ctx bounds the whole transfer.
+func (c *Client) Snapshot(ctx context.Context) (io.ReadCloser, int64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://chatbox"+pathSnapshot, nil)
+	if err != nil {
+		return nil, 0, fmt.Errorf("make the request to %s: %w", pathSnapshot, err)
+	}
+	res, err := c.hc.Do(req)
+	if err != nil {
+		return nil, 0, c.transportError(err)
+	}
+	if res.StatusCode >= 300 {
+		defer res.Body.Close()
+		raw, _ := io.ReadAll(io.LimitReader(res.Body, maxAnswer))
+		return nil, 0, answerError(res, http.MethodGet, pathSnapshot, raw)
+	}
+	if res.ContentLength < 0 {
+		res.Body.Close()
+		return nil, 0, fmt.Errorf("chatbox answered GET %s without saying how long the copy is", pathSnapshot)
+	}
+	return res.Body, res.ContentLength, nil
+}
+
 // do sends one request with in as its JSON body (none when nil) and
 // decodes the answer into out.
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
@@ -139,16 +164,22 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		return fmt.Errorf("read chatbox's answer through %s: %w", c.socket, err)
 	}
 	if res.StatusCode >= 300 {
-		var e ErrorResponse
-		if json.Unmarshal(raw, &e) != nil || e.Error == "" {
-			return &Error{Status: res.StatusCode, Msg: fmt.Sprintf("chatbox answered %s to %s %s", res.Status, method, path)}
-		}
-		return &Error{Status: res.StatusCode, Code: e.Code, Msg: e.Error}
+		return answerError(res, method, path, raw)
 	}
 	if err := json.Unmarshal(raw, out); err != nil {
 		return fmt.Errorf("read chatbox's answer to %s %s: %w", method, path, err)
 	}
 	return nil
+}
+
+// answerError is the refusal in raw, the body of an answer of status 300
+// or more.
+func answerError(res *http.Response, method, path string, raw []byte) error {
+	var e ErrorResponse
+	if json.Unmarshal(raw, &e) != nil || e.Error == "" {
+		return &Error{Status: res.StatusCode, Msg: fmt.Sprintf("chatbox answered %s to %s %s", res.Status, method, path)}
+	}
+	return &Error{Status: res.StatusCode, Code: e.Code, Msg: e.Error}
 }
 
 // transportError says why a request got no answer.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/chatbox-dev/chatbox/chat"
 	"github.com/chatbox-dev/chatbox/chat/httpapi"
@@ -37,6 +38,7 @@ func Handler(svc Service, log *slog.Logger) http.Handler {
 	mux.HandleFunc("POST "+pathDestroy, h.destroy)
 	mux.HandleFunc("POST "+pathInitialPassword, h.initialPassword)
 	mux.HandleFunc("POST "+pathLock, h.lock)
+	mux.HandleFunc("GET "+pathSnapshot, h.snapshot)
 	return mux
 }
 
@@ -107,6 +109,25 @@ func (h *handler) initialPassword(w http.ResponseWriter, req *http.Request) {
 	}
 	h.log.Info("handed the first password of the room over through the admin socket")
 	writeJSON(w, http.StatusOK, PasswordResponse{Password: password})
+}
+
+func (h *handler) snapshot(w http.ResponseWriter, req *http.Request) {
+	rc, size, err := h.svc.Snapshot(req.Context())
+	if err != nil {
+		h.refuse(w, req, err)
+		return
+	}
+	defer rc.Close()
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
+	w.WriteHeader(http.StatusOK)
+	if n, err := io.Copy(w, rc); err != nil {
+		// The client sees a body shorter than its Content-Length.
+		h.log.Warn("sending a snapshot of the store stopped", "sent", n, "of", size, "err", err)
+		return
+	}
+	h.log.Info("handed a snapshot of the store over through the admin socket", "bytes", size)
 }
 
 // refuse answers err as the room's refusal, and logs a failure of the

@@ -200,23 +200,33 @@ func printPassword(s *streams, password string) {
 // withRoom runs run with a client of the service whose data folder opts
 // name, within adminTimeout.
 func withRoom(ctx context.Context, s *streams, opts *roomOptions, run roomRun) error {
-	dataDir := opts.dataDir
-	if dataDir == "" {
-		cfg, err := config.Load(opts.configPath)
-		switch {
-		case err == nil:
-			dataDir = cfg.Server.DataDir
-		case errors.Is(err, os.ErrNotExist):
-			dataDir = config.Default().Server.DataDir
-		default:
-			return err
-		}
+	dataDir, err := serviceDataDir(opts.configPath, opts.dataDir)
+	if err != nil {
+		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, adminTimeout)
 	defer cancel()
-	err := run(ctx, s, opts, admin.New(datadir.Layout{Dir: dataDir}.AdminSocket()))
+	err = run(ctx, s, opts, admin.New(datadir.Layout{Dir: dataDir}.AdminSocket()))
 	if errors.Is(err, admin.ErrNotRunning) {
 		return fmt.Errorf("%w; start it with: systemctl start chatbox", err)
 	}
 	return err
+}
+
+// serviceDataDir is the data folder of the running service: dataDir when
+// given, else the one the config file at configPath names, else the
+// default.
+func serviceDataDir(configPath, dataDir string) (string, error) {
+	if dataDir != "" {
+		return dataDir, nil
+	}
+	cfg, err := config.Load(configPath)
+	switch {
+	case err == nil:
+		return cfg.Server.DataDir, nil
+	case errors.Is(err, os.ErrNotExist):
+		return config.Default().Server.DataDir, nil
+	default:
+		return "", err
+	}
 }

@@ -35,6 +35,8 @@ Put it on a box:
 		newStatusCmd(s),
 		newLogsCmd(s),
 		newRoomCmd(s),
+		newBackupCmd(s),
+		newRestoreCmd(s),
 		newVersionCmd(s),
 		newCompletionCmd(s),
 	)

@@ -211,6 +211,14 @@ func (o *OpenBSD) RestartService(ctx context.Context, h *platform.Host) error {
 	return nil
 }
 
+// StopService stops the daemon.
+func (o *OpenBSD) StopService(ctx context.Context, h *platform.Host) error {
+	if !h.Live {
+		return nil
+	}
+	return h.Exec(ctx, "rcctl", "stop", "chatbox")
+}
+
 // ServiceActive reports whether rcctl finds the daemon running.
 func (o *OpenBSD) ServiceActive(ctx context.Context, h *platform.Host) bool {
 	return h.Live && h.Query(ctx, "rcctl", "check", "chatbox")
