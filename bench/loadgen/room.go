@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -331,7 +332,7 @@ func (r *roomRun) storm(ctx context.Context) error {
 				fail(fmt.Errorf("reconnect: %w", err))
 				return
 			}
-			if err := r.catchUp(ctx, after, last); err != nil {
+			if err := r.catchUp(ctx, c.src, after, last); err != nil {
 				fail(err)
 				return
 			}
@@ -350,14 +351,16 @@ func (r *roomRun) storm(ctx context.Context) error {
 	return nil
 }
 
-// catchUp fetches the history after id and checks it ends at last with
-// nothing missing.
-func (r *roomRun) catchUp(ctx context.Context, after, last uint64) error {
+// catchUp fetches the history after id from the client's own address src,
+// as a browser that reconnects does (the room budgets reads per address),
+// and checks it ends at last with nothing missing.
+func (r *roomRun) catchUp(ctx context.Context, src netip.Addr, after, last uint64) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/api/messages?after=%d&limit=1000", r.cfg.url, after), nil)
 	if err != nil {
 		return err
 	}
-	resp, err := r.http.Do(req)
+	client := &http.Client{Transport: &http.Transport{DialContext: dialFrom(src), DisableKeepAlives: true}, Timeout: time.Minute}
+	resp, err := client.Do(req)
 	if err != nil {
 		return fmt.Errorf("history: %w", err)
 	}
