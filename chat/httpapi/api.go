@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -146,7 +147,7 @@ func decodeObject(raw []byte, v any) error {
 		case errors.As(err, &se), errors.Is(err, io.ErrUnexpectedEOF):
 			return invalid("what you sent is not valid JSON")
 		case errors.As(err, &te):
-			return invalid(fmt.Sprintf("the field %q must be a %s", te.Field, te.Type))
+			return invalid(fmt.Sprintf("the field %q must be %s", te.Field, jsonKind(te.Type)))
 		case strings.HasPrefix(err.Error(), "json: unknown field"):
 			return invalid("unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field "))
 		default:
@@ -157,7 +158,66 @@ func decodeObject(raw []byte, v any) error {
 	if len(bytes.TrimLeft(raw[dec.InputOffset():], " \t\r\n")) > 0 {
 		return invalid("send one JSON object and nothing after it")
 	}
+	return checkKeys(raw, v)
+}
+
+// checkKeys refuses what encoding/json lets through: a field given twice
+// (the last would win) and a field named in another case ("TEXT" for
+// "text"). raw is one valid JSON object; v points to the struct it was
+// decoded into.
+func checkKeys(raw []byte, v any) error {
+	known := map[string]bool{}
+	if t := reflect.TypeOf(v); t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct {
+		for f := range t.Elem().Fields() {
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "" {
+				name = f.Name
+			}
+			known[name] = true
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if _, err := dec.Token(); err != nil { // the opening brace
+		return invalid("what you sent is not valid JSON")
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return invalid("what you sent is not valid JSON")
+		}
+		key, _ := tok.(string)
+		switch {
+		case seen[key]:
+			return invalid(fmt.Sprintf("the field %q is given twice", key))
+		case !known[key]:
+			return invalid(fmt.Sprintf("unknown field %q", key))
+		}
+		seen[key] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return invalid("what you sent is not valid JSON")
+		}
+	}
 	return nil
+}
+
+// jsonKind names what a field of type t must be, in JSON's words.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	default:
+		return "an object"
+	}
 }
 
 // pairedSurrogates reports whether every \uD800-\uDFFF escape in a JSON

@@ -46,6 +46,8 @@ func TestBadMessagesReadTheSameOverHTTPAndWebSocket(t *testing.T) {
 		{"a field of the wrong type", `5}`},
 		{"broken JSON", `"x"`},
 		{"two objects", `"x"} {}`},
+		{"a field given twice", `"x","text":"y"}`},
+		{"a field in another case", `"x","TEXT":"y"}`},
 	}
 	for _, tt := range frames {
 		t.Run(tt.name+" gets one sentence on both paths", func(t *testing.T) {
@@ -183,5 +185,15 @@ func TestWebSocketEventsOverTheBudgetAreRefused(t *testing.T) {
 	ws.send(clientEvent{Type: "quit"})
 	if code, err := closeCode(ws.conn, 5*time.Second); code != websocket.CloseNormalClosure {
 		t.Fatalf("a quit over the budget ended with %d (%v), want 1000", code, err)
+	}
+}
+
+// A refusal names what JSON calls a value, never a Go type.
+func TestATypeErrorSpeaksJSON(t *testing.T) {
+	tr := newTestRoom(t, func(o *testOptions) { o.CreateOnStart = false })
+	res, raw := tr.do(t, "POST", "/api/room", `{"private":"yes"}`, nil)
+	got := decode[struct{ Error string }](t, raw).Error
+	if res.StatusCode != http.StatusBadRequest || got != `the field "private" must be true or false` {
+		t.Fatalf("got %d %q, want 400 saying the field must be true or false", res.StatusCode, got)
 	}
 }
