@@ -141,15 +141,23 @@ func (tr *testRoom) post(t *testing.T, nick, text string) chat.Message {
 // history returns every stored message.
 func (tr *testRoom) history(t *testing.T, change func(*http.Request)) []chat.Message {
 	t.Helper()
-	res, raw := tr.do(t, "GET", "/api/messages?after=0&limit=1000", nil, change)
-	if res.StatusCode != http.StatusOK {
-		t.Fatalf("history: %d %s", res.StatusCode, raw)
+	var all []chat.Message
+	after := "0"
+	for {
+		res, raw := tr.do(t, "GET", "/api/messages?after="+after+"&limit=1000", nil, change)
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("history: %d %s", res.StatusCode, raw)
+		}
+		var msgs []chat.Message
+		if err := json.Unmarshal(raw, &msgs); err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, msgs...)
+		// A page holds at most 1 MiB; the header names the next one.
+		if after = res.Header.Get("X-Next-After"); after == "" || len(msgs) == 0 {
+			return all
+		}
 	}
-	var msgs []chat.Message
-	if err := json.Unmarshal(raw, &msgs); err != nil {
-		t.Fatal(err)
-	}
-	return msgs
 }
 
 // wsClient is a test WebSocket client.
