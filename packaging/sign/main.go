@@ -118,8 +118,10 @@ func files(dir string) ([]release.File, error) {
 	}
 	var out []release.File
 	for _, e := range entries {
+		// A binary's name is chatbox-OS-ARCH, with no extension: the
+		// packages beside it (chatbox-VERSION-1.x86_64.rpm) are no binary.
 		goos, arch, ok := strings.Cut(strings.TrimPrefix(e.Name(), "chatbox-"), "-")
-		if !strings.HasPrefix(e.Name(), "chatbox-") || !ok || !e.Type().IsRegular() {
+		if !strings.HasPrefix(e.Name(), "chatbox-") || !ok || strings.ContainsAny(arch, ".-") || !e.Type().IsRegular() {
 			continue
 		}
 		data, err := os.ReadFile(filepath.Join(dir, e.Name()))

@@ -18,7 +18,8 @@ import (
 // a release signed by the new one.
 func TestSignAndRotate(t *testing.T) {
 	dir := t.TempDir()
-	for name, body := range map[string]string{"chatbox-linux-amd64": "amd", "chatbox-linux-armv6": "arm", "install.sh": "sh"} {
+	for name, body := range map[string]string{"chatbox-linux-amd64": "amd", "chatbox-linux-armv6": "arm", "install.sh": "sh",
+		"chatbox-0.1.0-1.x86_64.rpm": "rpm", "chatbox_0.1.0_amd64.deb": "deb"} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
