@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -152,6 +153,10 @@ func (in *Installer) Install(ctx context.Context, o InstallOptions) error {
 // preflight refuses a host install cannot work on before changing it, and
 // warns about what would keep the room from being reached.
 func (in *Installer) preflight(ctx context.Context, h *platform.Host, o InstallOptions) (string, error) {
+	named, err := in.checkListeners(ctx, h)
+	if err != nil {
+		return "", err
+	}
 	if in.DryRun {
 		return "skipped in a dry run", nil
 	}
@@ -170,17 +175,65 @@ func (in *Installer) preflight(ctx context.Context, h *platform.Host, o InstallO
 		return "ok", nil
 	}
 	ours := in.Platform.ServiceActive(ctx, h)
-	listen := in.Platform.Listen()
-	for _, addr := range []string{listen.HTTP, listen.HTTPS} {
-		_, port, _ := net.SplitHostPort(addr)
-		if !ours && pr.PortInUse(port) {
-			return "", fmt.Errorf("port %s is in use by another program (a web server such as nginx or apache2?); stop it and run install again", port)
+	for _, port := range in.ports() {
+		p := strconv.Itoa(port)
+		if !ours && !named[port] && pr.PortInUse(p) {
+			return "", fmt.Errorf("port %s is in use by another program (a web server such as nginx or apache2?); stop it and run install again", p)
 		}
 	}
 	if o.Domain != "" {
 		in.checkDNS(ctx, h, o)
 	}
 	return "ok", nil
+}
+
+// ports are the TCP ports the service listens on.
+func (in *Installer) ports() []int {
+	var ports []int
+	listen := in.Platform.Listen()
+	for _, addr := range []string{listen.HTTP, listen.HTTPS} {
+		_, p, _ := net.SplitHostPort(addr)
+		if n, err := strconv.Atoi(p); err == nil {
+			ports = append(ports, n)
+		}
+	}
+	return ports
+}
+
+// ListenerError is a port install needs that another program holds.
+type ListenerError struct {
+	Found platform.Listener
+}
+
+func (e *ListenerError) Error() string {
+	return fmt.Sprintf("%s is listening on port %d, and chatbox will not take over another web server. "+
+		"Either run install again with --behind-proxy to serve the room through that server, "+
+		"or stop and disable it first and run install again", e.Found, e.Found.Port)
+}
+
+// checkListeners reads the running host's socket table, in a dry run as
+// well, and refuses a port held by a program other than chatbox, naming
+// it. It reports the ports whose listener it could name; where the
+// platform cannot tell, preflight tries the ports instead.
+func (in *Installer) checkListeners(ctx context.Context, h *platform.Host) (map[int]bool, error) {
+	named := map[int]bool{}
+	if !h.Live {
+		return named, nil
+	}
+	found, err := in.Platform.Listeners(ctx, h, in.ports()...)
+	if errors.Is(err, platform.ErrCannotTell) {
+		return named, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range found {
+		named[l.Port] = true
+		if !l.IsChatbox() {
+			return nil, &ListenerError{Found: l}
+		}
+	}
+	return named, nil
 }
 
 // checkDNS warns when the domain does not point at this host.
