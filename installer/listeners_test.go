@@ -103,3 +103,32 @@ func TestInstallGoesOnWhenChatboxItselfListens(t *testing.T) {
 		t.Fatalf("install refused its own service: %v\n%s", err, &out)
 	}
 }
+
+func TestInstallBehindProxyLeavesTheWebServerAlone(t *testing.T) {
+	var out bytes.Buffer
+	in, sim, _ := newSim(t, "debian", &out)
+	in.DryRun = true
+	fakeListener(t, sim.root, 80, 812, "/usr/sbin/nginx", "nginx")
+	fakeListener(t, sim.root, 443, 813, "/usr/sbin/nginx", "")
+	o := opts(t)
+	o.BehindProxy = true
+	if err := in.Install(context.Background(), o); err != nil {
+		t.Fatalf("install --behind-proxy: %v\n%s", err, &out)
+	}
+	for _, want := range []string{"write: /usr/share/doc/chatbox/nginx.conf (0644)", "write: /usr/share/doc/chatbox/Caddyfile (0644)", "write: /usr/share/doc/chatbox/apache.conf (0644)"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the plan has no %q:\n%s", want, &out)
+		}
+	}
+	if strings.Contains(out.String(), "ufw") || strings.Contains(out.String(), "Opening ports") {
+		t.Errorf("the plan opens the firewall the proxy already holds:\n%s", &out)
+	}
+	conf, err := os.ReadFile(filepath.Join(sim.root, "/usr/share/doc/chatbox/nginx.conf"))
+	if err != nil || !strings.Contains(string(conf), "proxy_pass http://127.0.0.1:8080;") {
+		t.Errorf("nginx.conf: %v\n%s", err, conf)
+	}
+	cfg, err := os.ReadFile(filepath.Join(sim.root, "/etc/chatbox/config.toml"))
+	if err != nil || !strings.Contains(string(cfg), `mode = "proxy"`) || !strings.Contains(string(cfg), `public_url = "https://chat.example.com/"`) {
+		t.Errorf("config.toml: %v\n%s", err, cfg)
+	}
+}
