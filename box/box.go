@@ -30,6 +30,9 @@ import (
 // A box without a domain that has server.ip_detect checks its public
 // address every dyndns.interval and, when it changes, gets a certificate
 // for the new address, serves it and drops the old one.
+//
+// In proxy mode (server.mode = "proxy") it serves plain HTTP on
+// server.listen behind the reverse proxy instead; see runProxy.
 func Run(ctx context.Context, cfg config.Config, logw io.Writer) error {
 	return run(ctx, cfg, logw, runOptions{})
 }
@@ -47,6 +50,9 @@ type runOptions struct {
 }
 
 func run(ctx context.Context, cfg config.Config, logw io.Writer, opts runOptions) error {
+	if cfg.Server.Mode == config.ModeProxy {
+		return runProxy(ctx, cfg, logw)
+	}
 	// Background work (issuance, dynamic DNS, the watchdog) ends with Run.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

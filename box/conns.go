@@ -70,7 +70,7 @@ func guardConns(cfg config.Config, log *slog.Logger, ls []Listener) []Listener {
 		log.Warn("read the open-file limit", "err", err)
 		nofile = 1024
 	}
-	limits := connLimitsFor(nofile, cfg.Limits.MaxConnsPerAddr, cfg.Server.TrustedProxies)
+	limits := connLimitsFor(nofile, cfg.Limits.MaxConnsPerAddr, cfg.Server.Proxies())
 	log.Info("connection limits", "open_files", nofile, "max_conns", limits.Max, "per_address", limits.PerAddr, "reserved_for_newcomers", limits.Reserve)
 	var servers []*http.Server
 	for _, l := range ls {

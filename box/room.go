@@ -48,7 +48,8 @@ func openRoom(ctx context.Context, cfg config.Config, log *slog.Logger, secure b
 	}
 	web := httpapi.New(ctx, room, httpapi.Options{
 		SecureCookies:    secure,
-		TrustedProxies:   cfg.Server.TrustedProxies,
+		TrustedProxies:   cfg.Server.Proxies(),
+		AllowedOrigins:   publicOrigins(cfg),
 		PublicURL:        publicURL,
 		UploadMinRate:    int64(cfg.Limits.UploadMinRate),
 		UploadRateWindow: cfg.Limits.UploadRateWindow.Std(),

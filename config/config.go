@@ -64,8 +64,35 @@ type Server struct {
 	HTTPSListen string `toml:"https_listen"`
 	// DataDir holds messages.db, files/ and the certificate storage.
 	DataDir string `toml:"data_dir"`
-	// TrustedProxies lists addresses or CIDRs whose X-Forwarded-For is believed.
+	// TrustedProxies lists addresses or CIDRs whose X-Forwarded-For and
+	// X-Forwarded-Proto are believed. Empty in proxy mode means loopback
+	// (see Proxies).
 	TrustedProxies []string `toml:"trusted_proxies"`
+	// Mode is "direct" (the box answers on 80 and 443 with its own
+	// certificates) or "proxy" (plain HTTP on Listen behind a reverse
+	// proxy that holds the certificate).
+	Mode string `toml:"mode"`
+	// Listen is the loopback or private address the room is served on in
+	// proxy mode.
+	Listen string `toml:"listen"`
+	// PublicURL is the room's address as people open it in proxy mode,
+	// e.g. "https://chat.example.com/".
+	PublicURL string `toml:"public_url"`
+}
+
+// Mode values of Server.Mode.
+const (
+	ModeDirect = "direct"
+	ModeProxy  = "proxy"
+)
+
+// Proxies are the trusted proxies in force: TrustedProxies, or loopback
+// in proxy mode when it is empty.
+func (s Server) Proxies() []string {
+	if len(s.TrustedProxies) == 0 && s.Mode == ModeProxy {
+		return []string{"127.0.0.0/8", "::1"}
+	}
+	return s.TrustedProxies
 }
 
 // TLS configures certificates.
@@ -172,6 +199,8 @@ func Default() Config {
 			HTTPListen:  ":80",
 			HTTPSListen: ":443",
 			DataDir:     "/var/lib/chatbox",
+			Mode:        ModeDirect,
+			Listen:      "127.0.0.1:8080",
 		},
 		TLS: TLS{
 			CA:        "https://acme-v02.api.letsencrypt.org/directory",
@@ -294,6 +323,18 @@ func (c Config) Validate() error {
 	}
 	if s.DataDir == "" {
 		return bad("server.data_dir", "must not be empty")
+	}
+	switch s.Mode {
+	case ModeDirect:
+	case ModeProxy:
+		if err := checkProxyListen(s.Listen); err != nil {
+			return bad("server.listen", "%v", err)
+		}
+		if err := checkPublicURL(s.PublicURL); err != nil {
+			return bad("server.public_url", "%v", err)
+		}
+	default:
+		return bad("server.mode", "%q is not one of direct, proxy", s.Mode)
 	}
 	for _, p := range s.TrustedProxies {
 		if net.ParseIP(p) == nil {
@@ -418,6 +459,40 @@ func (c Config) Validate() error {
 
 // checkUpdateURL checks that a release channel is an https:// URL, or an
 // http:// one to a loopback address (a test channel).
+// checkProxyListen wants host:port on a loopback or private address: in
+// proxy mode the room speaks plain HTTP and only the proxy may reach it.
+func checkProxyListen(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port", addr)
+	}
+	ip := net.ParseIP(host)
+	if host == "localhost" || ip != nil && (ip.IsLoopback() || ip.IsPrivate()) {
+		return nil
+	}
+	return fmt.Errorf("%q is not a loopback or private address; in proxy mode the room speaks plain HTTP and only the proxy may reach it", addr)
+}
+
+// checkPublicURL wants an https:// URL, or http:// on loopback for tests.
+func checkPublicURL(raw string) error {
+	if raw == "" {
+		return errors.New("proxy mode needs the address people open, such as \"https://chat.example.com/\"")
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("%q is not a URL like https://chat.example.com/", raw)
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		if ip := net.ParseIP(u.Hostname()); u.Hostname() == "localhost" || ip != nil && ip.IsLoopback() {
+			return nil
+		}
+	}
+	return fmt.Errorf("%q must be https:// (http:// only on a loopback address, for tests)", raw)
+}
+
 func checkUpdateURL(s string) error {
 	u, err := url.Parse(s)
 	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {

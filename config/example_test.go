@@ -116,6 +116,11 @@ func TestParseNamesTheKeyOfAMistake(t *testing.T) {
 		{"a quota below the file size", "[room]\nquota = \"1MiB\"", "room.quota"},
 		{"no clients allowed", "[limits]\nmax_clients = 0", "limits.max_clients"},
 		{"an unknown key", "[server]\nport = 443", "server.port"},
+		{"an unknown mode", "[server]\nmode = \"cdn\"", "server.mode"},
+		{"proxy mode without a public URL", "[server]\nmode = \"proxy\"", "server.public_url"},
+		{"proxy mode with a plain-HTTP public name", "[server]\nmode = \"proxy\"\npublic_url = \"http://chat.example.com/\"", "server.public_url"},
+		{"proxy mode listening on every address", "[server]\nmode = \"proxy\"\nlisten = \":8080\"\npublic_url = \"https://chat.example.com/\"", "server.listen"},
+		{"proxy mode listening on a public address", "[server]\nmode = \"proxy\"\nlisten = \"203.0.113.7:8080\"\npublic_url = \"https://chat.example.com/\"", "server.listen"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -124,6 +129,23 @@ func TestParseNamesTheKeyOfAMistake(t *testing.T) {
 				t.Errorf("Parse(%q) = %v, want an error naming %s", tc.toml, err, tc.wantKey)
 			}
 		})
+	}
+}
+
+func TestParseAcceptsProxyMode(t *testing.T) {
+	for _, tc := range []string{
+		"[server]\nmode = \"proxy\"\npublic_url = \"https://chat.example.com/\"",
+		"[server]\nmode = \"proxy\"\nlisten = \"10.0.0.5:8080\"\npublic_url = \"https://chat.example.com/\"",
+		"[server]\nmode = \"proxy\"\nlisten = \"[::1]:8080\"\npublic_url = \"http://127.0.0.1:8081/\"",
+	} {
+		cfg, err := Parse([]byte(tc))
+		if err != nil {
+			t.Errorf("Parse(%q): %v", tc, err)
+			continue
+		}
+		if got := cfg.Server.Proxies(); len(got) != 2 || got[0] != "127.0.0.0/8" {
+			t.Errorf("Parse(%q) trusts %v, want loopback", tc, got)
+		}
 	}
 }
 

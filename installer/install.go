@@ -6,13 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/chatbox-dev/chatbox/chat/admin"
 	"github.com/chatbox-dev/chatbox/chat/datadir"
 	"github.com/chatbox-dev/chatbox/config"
+	"github.com/chatbox-dev/chatbox/installer/proxyconf"
 	"github.com/chatbox-dev/chatbox/internal/roomurl"
 	"github.com/chatbox-dev/chatbox/platform"
 )
@@ -30,6 +33,9 @@ type InstallOptions struct {
 	Private  bool   // a password-protected room
 	DNS      string // "" or "cloudflare": DNS provider for DNS-01 and dynamic DNS
 	DNSToken string // the provider's API token
+	// BehindProxy installs in proxy mode: another web server keeps ports
+	// 80 and 443 and passes the room's requests to chatbox on loopback.
+	BehindProxy bool
 	// Binary is the chatbox binary to install, normally this very one.
 	Binary string
 	// Retry is the command line that repeats this install.
@@ -54,6 +60,10 @@ func NewConfig(p platform.Platform, o InstallOptions) (config.Config, error) {
 	cfg.Server.HTTPSListen = p.Listen().HTTPS
 	cfg.TLS.Email = o.Email
 	cfg.Room.Private = o.Private
+	if o.BehindProxy {
+		cfg.Server.Mode = config.ModeProxy
+		cfg.Server.PublicURL = roomurl.Room(o.Domain)
+	}
 	if o.DNS != "" {
 		cfg.DNS.Provider = o.DNS
 		cfg.DNS.APIToken = o.DNSToken
@@ -101,8 +111,16 @@ func (in *Installer) Install(ctx context.Context, o InstallOptions) error {
 	if name := o.hostname(); name != "" {
 		hostTitle += " to " + name
 	}
+	firewall := step{"Opening ports 80 and 443 in the firewall", func(ctx context.Context, r *run) (string, error) {
+		return "", p.OpenFirewall(ctx, r.host)
+	}, ""}
+	if o.BehindProxy {
+		firewall = step{"Writing the reverse proxy's configuration", func(ctx context.Context, r *run) (string, error) {
+			return in.writeProxyConfigs(ctx, r.host, st.cfg)
+		}, ""}
+	}
 	steps := []step{
-		{"Checking this host", func(ctx context.Context, r *run) (string, error) { return in.preflight(ctx, r.host, o) }, ""},
+		{"Checking this host", func(ctx context.Context, r *run) (string, error) { return in.preflight(ctx, r.host, o, st.cfg) }, ""},
 		{"Installing packages", func(ctx context.Context, r *run) (string, error) {
 			if err := p.RepairPackages(ctx, r.host); err != nil {
 				return "", err
@@ -125,9 +143,7 @@ func (in *Installer) Install(ctx context.Context, o InstallOptions) error {
 			}
 			return "", p.SetHostname(ctx, r.host, name)
 		}, ""},
-		{"Opening ports 80 and 443 in the firewall", func(ctx context.Context, r *run) (string, error) {
-			return "", p.OpenFirewall(ctx, r.host)
-		}, ""},
+		firewall,
 		{"Turning on automatic security updates", func(ctx context.Context, r *run) (string, error) {
 			return "", p.EnableAutoUpdates(ctx, r.host)
 		}, ""},
@@ -151,7 +167,11 @@ func (in *Installer) Install(ctx context.Context, o InstallOptions) error {
 
 // preflight refuses a host install cannot work on before changing it, and
 // warns about what would keep the room from being reached.
-func (in *Installer) preflight(ctx context.Context, h *platform.Host, o InstallOptions) (string, error) {
+func (in *Installer) preflight(ctx context.Context, h *platform.Host, o InstallOptions, cfg config.Config) (string, error) {
+	named, err := in.checkListeners(ctx, h, cfg)
+	if err != nil {
+		return "", err
+	}
 	if in.DryRun {
 		return "skipped in a dry run", nil
 	}
@@ -170,17 +190,73 @@ func (in *Installer) preflight(ctx context.Context, h *platform.Host, o InstallO
 		return "ok", nil
 	}
 	ours := in.Platform.ServiceActive(ctx, h)
-	listen := in.Platform.Listen()
-	for _, addr := range []string{listen.HTTP, listen.HTTPS} {
-		_, port, _ := net.SplitHostPort(addr)
-		if !ours && pr.PortInUse(port) {
-			return "", fmt.Errorf("port %s is in use by another program (a web server such as nginx or apache2?); stop it and run install again", port)
+	for _, port := range in.ports(cfg) {
+		p := strconv.Itoa(port)
+		if !ours && !named[port] && pr.PortInUse(p) {
+			return "", fmt.Errorf("port %s is in use by another program (a web server such as nginx or apache2?); stop it and run install again", p)
 		}
 	}
 	if o.Domain != "" {
 		in.checkDNS(ctx, h, o)
 	}
 	return "ok", nil
+}
+
+// ports are the TCP ports the service listens on: 80 and 443, or its
+// loopback port behind a proxy.
+func (in *Installer) ports(cfg config.Config) []int {
+	var ports []int
+	listen := in.Platform.Listen()
+	addrs := []string{listen.HTTP, listen.HTTPS}
+	if cfg.Server.Mode == config.ModeProxy {
+		addrs = []string{cfg.Server.Listen}
+	}
+	for _, addr := range addrs {
+		_, p, _ := net.SplitHostPort(addr)
+		if n, err := strconv.Atoi(p); err == nil {
+			ports = append(ports, n)
+		}
+	}
+	return ports
+}
+
+// ListenerError is a port install needs that another program holds.
+type ListenerError struct {
+	Found platform.Listener
+}
+
+func (e *ListenerError) Error() string {
+	return fmt.Sprintf("%s is listening on port %d, and chatbox will not take over another web server. "+
+		"Either run install again with --behind-proxy to serve the room through that server, "+
+		"or stop and disable it first and run install again", e.Found, e.Found.Port)
+}
+
+// checkListeners reads the running host's socket table, in a dry run as
+// well, and refuses a port held by a program other than chatbox, naming
+// it. It reports the ports whose listener it could name; where the
+// platform cannot tell, preflight tries the ports instead.
+func (in *Installer) checkListeners(ctx context.Context, h *platform.Host, cfg config.Config) (map[int]bool, error) {
+	named := map[int]bool{}
+	if !h.Live {
+		return named, nil
+	}
+	found, err := in.Platform.Listeners(ctx, h, in.ports(cfg)...)
+	if errors.Is(err, platform.ErrCannotTell) {
+		return named, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range found {
+		named[l.Port] = true
+		if !l.IsChatbox() {
+			if cfg.Server.Mode == config.ModeProxy {
+				return nil, fmt.Errorf("%s is listening on port %d, which chatbox is to listen on behind the proxy; set server.listen in %s to a free loopback port, or stop that program", l, l.Port, in.Platform.Paths().Config)
+			}
+			return nil, &ListenerError{Found: l}
+		}
+	}
+	return named, nil
 }
 
 // checkDNS warns when the domain does not point at this host.
@@ -277,7 +353,38 @@ func (in *Installer) writeConfig(ctx context.Context, h *platform.Host, o Instal
 }
 
 // healthURL is where the service answers /healthz over plain HTTP.
-func healthURL(cfg config.Config) string { return roomurl.Health(cfg.Server.HTTPListen) }
+func healthURL(cfg config.Config) string {
+	if cfg.Server.Mode == config.ModeProxy {
+		return roomurl.Health(cfg.Server.Listen)
+	}
+	return roomurl.Health(cfg.Server.HTTPListen)
+}
+
+// ProxyDocDir is where install --behind-proxy leaves the reverse proxy
+// configurations.
+const ProxyDocDir = "/usr/share/doc/chatbox"
+
+// writeProxyConfigs writes a configuration for each reverse proxy chatbox
+// knows under ProxyDocDir and prints them, with where each goes.
+func (in *Installer) writeProxyConfigs(ctx context.Context, h *platform.Host, cfg config.Config) (string, error) {
+	domain := cfg.Server.Domain
+	if u, err := url.Parse(cfg.Server.PublicURL); err == nil && u.Hostname() != "" {
+		domain = u.Hostname()
+	}
+	params := proxyconf.Params{Domain: domain, Upstream: cfg.Server.Listen, MaxFileSize: int64(cfg.Room.MaxFileSize)}
+	for _, s := range proxyconf.Servers() {
+		conf, err := s.Render(params)
+		if err != nil {
+			return "", err
+		}
+		path := ProxyDocDir + "/" + s.File
+		if _, err := h.WriteFile(ctx, path, conf, 0o644, ""); err != nil {
+			return "", err
+		}
+		h.Note("for %s: %s (put it in %s)", s.Name, path, s.Hint)
+	}
+	return "", nil
+}
 
 // start (re)starts the service when something changed or it is not
 // running, waits until it answers, and picks up a new room's password.
@@ -333,6 +440,8 @@ func (in *Installer) takePassword(ctx context.Context, h *platform.Host, st *ins
 // address, else at this host's first public address, IPv4 first.
 func (in *Installer) roomURL(cfg config.Config) string {
 	switch {
+	case cfg.Server.Mode == config.ModeProxy && cfg.Server.PublicURL != "":
+		return cfg.Server.PublicURL
 	case cfg.Server.Domain != "":
 		return roomurl.Room(cfg.Server.Domain)
 	case cfg.Server.IP != "":
@@ -374,6 +483,10 @@ func (in *Installer) summary(st *installState, o InstallOptions) {
 		}
 	} else {
 		lines = append(lines, "Anyone with the link can join.")
+	}
+	if st.cfg.Server.Mode == config.ModeProxy {
+		lines = append(lines, "", "Behind your web server: chatbox listens on "+st.cfg.Server.Listen+".",
+			"Configurations for nginx, Caddy and Apache are in "+ProxyDocDir+"/.")
 	}
 	printBox(in, lines)
 }

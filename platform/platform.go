@@ -75,6 +75,10 @@ type Platform interface {
 	StopService(ctx context.Context, h *Host) error
 	// ServiceActive reports whether the service is running.
 	ServiceActive(ctx context.Context, h *Host) bool
+	// Listeners names the programs listening on the host's TCP ports, and
+	// their packages where the platform can tell; ErrCannotTell when it
+	// cannot read its socket table. It changes nothing.
+	Listeners(ctx context.Context, h *Host, ports ...int) ([]Listener, error)
 	// RemoveService stops, disables and deletes the service definition.
 	RemoveService(ctx context.Context, h *Host) error
 	// UpdateSystem applies OS updates now. It returns sentences a person

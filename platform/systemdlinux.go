@@ -73,3 +73,8 @@ func (s *SystemdLinux) LogsCommand(lines int, follow bool) []string {
 
 // LogFile returns "": the log is in the journal.
 func (s *SystemdLinux) LogFile() string { return "" }
+
+// Listeners reads the host's socket table from its /proc.
+func (s *SystemdLinux) Listeners(_ context.Context, h *Host, ports ...int) ([]Listener, error) {
+	return ProcListeners(h.Path("/proc"), ports...)
+}

@@ -34,6 +34,20 @@ func (s addrResolver) isTrusted(a netip.Addr) bool {
 	return false
 }
 
+// fromTrusted reports whether req comes straight from a trusted proxy,
+// whose X-Forwarded-* headers are then believed.
+func (s addrResolver) fromTrusted(req *http.Request) bool {
+	if len(s.trusted) == 0 {
+		return false
+	}
+	host, _, err := net.SplitHostPort(req.RemoteAddr)
+	if err != nil {
+		host = req.RemoteAddr
+	}
+	addr, err := netip.ParseAddr(host)
+	return err == nil && s.isTrusted(addr)
+}
+
 // clientAddr returns the address requests from r are counted against.
 func (s addrResolver) clientAddr(req *http.Request) string {
 	host, _, err := net.SplitHostPort(req.RemoteAddr)

@@ -268,7 +268,7 @@ func (s *Server) sameOrigin(req *http.Request) bool {
 	if err != nil || u.Host == "" {
 		return false
 	}
-	if strings.EqualFold(u.Host, req.Host) && u.Scheme == s.scheme(req) {
+	if strings.EqualFold(u.Host, s.host(req)) && u.Scheme == s.Scheme(req) {
 		return true
 	}
 	for _, o := range s.opts.AllowedOrigins {
@@ -389,12 +389,32 @@ func (s *Server) handleCreateRoom(w http.ResponseWriter, req *http.Request) {
 	writeJSON(w, http.StatusCreated, resp)
 }
 
-// scheme is the scheme the browser used to reach the room.
-func (s *Server) scheme(req *http.Request) string {
+// Scheme is the scheme the browser used to reach the room: https over
+// TLS or with SecureCookies, else what a trusted proxy says in
+// X-Forwarded-Proto, else http.
+func (s *Server) Scheme(req *http.Request) string {
 	if req.TLS != nil || s.opts.SecureCookies {
 		return "https"
 	}
+	if s.addrs.fromTrusted(req) {
+		proto, _, _ := strings.Cut(req.Header.Get("X-Forwarded-Proto"), ",")
+		if strings.EqualFold(strings.TrimSpace(proto), "https") {
+			return "https"
+		}
+	}
 	return "http"
+}
+
+// host is the authority the browser asked for: X-Forwarded-Host from a
+// trusted proxy, else the request's Host.
+func (s *Server) host(req *http.Request) string {
+	if s.addrs.fromTrusted(req) {
+		fwd, _, _ := strings.Cut(req.Header.Get("X-Forwarded-Host"), ",")
+		if fwd = strings.TrimSpace(fwd); fwd != "" {
+			return fwd
+		}
+	}
+	return req.Host
 }
 
 // roomURL is the room's address: the box's own when it has one, else the
@@ -403,7 +423,7 @@ func (s *Server) roomURL(req *http.Request) string {
 	if s.opts.PublicURL != "" {
 		return s.opts.PublicURL
 	}
-	return roomurl.FromAuthority(s.scheme(req), req.Host).String()
+	return roomurl.FromAuthority(s.Scheme(req), s.host(req)).String()
 }
 
 // setSessionCookie gives the client its session token; an empty token
@@ -419,7 +439,7 @@ func (s *Server) setSessionCookie(w http.ResponseWriter, req *http.Request, toke
 		Path:     "/",
 		MaxAge:   maxAge,
 		HttpOnly: true,
-		Secure:   s.opts.SecureCookies || req.TLS != nil,
+		Secure:   s.Scheme(req) == "https",
 		SameSite: http.SameSiteStrictMode,
 	})
 }

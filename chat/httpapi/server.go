@@ -24,7 +24,10 @@ type Options struct {
 	// AllowedOrigins are extra origins (scheme://host[:port]) accepted for
 	// WebSocket and state-changing requests besides the request's own host.
 	AllowedOrigins []string
-	// TrustedProxies are addresses or CIDRs whose X-Forwarded-For is believed.
+	// TrustedProxies are addresses or CIDRs whose X-Forwarded-For,
+	// X-Forwarded-Proto and X-Forwarded-Host are believed: the client's
+	// address for the rate limits, and the scheme and host the browser
+	// used for Secure cookies and the same-origin check.
 	TrustedProxies []string
 	// PublicURL is the room's address (https://chat.example.com/), for
 	// links that leave the page, such as a feed's; empty takes the

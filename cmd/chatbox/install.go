@@ -41,6 +41,7 @@ edited config file is never overwritten. Without --yes the plan is shown
 and confirmed first; --dry-run only shows it.`,
 		Example: `  sudo chatbox install --domain chat.example.com --email you@example.com
   sudo chatbox install --ip 203.0.113.7 --private
+  sudo chatbox install --domain chat.example.com --behind-proxy
   sudo chatbox install --domain chat.example.com --dns cloudflare --dns-token TOKEN
   chatbox install --dry-run --os openbsd --domain chat.example.com`,
 		Args: cobra.NoArgs,
@@ -57,6 +58,7 @@ and confirmed first; --dry-run only shows it.`,
 	f.BoolVar(&o.opts.Private, "private", false, "protect the room with a password")
 	f.StringVar(&o.opts.DNS, "dns", "", "DNS provider for certificates and dynamic DNS: cloudflare")
 	f.StringVar(&o.opts.DNSToken, "dns-token", "", "the DNS provider's API token")
+	f.BoolVar(&o.opts.BehindProxy, "behind-proxy", false, "serve the room through the web server (nginx, Apache, Caddy) that holds ports 80 and 443; needs --domain")
 	f.BoolVarP(&o.yes, "yes", "y", false, "do not ask before changing the system")
 	o.host.addFlags(f)
 	return cmd
@@ -107,6 +109,14 @@ func validateInstall(o installer.InstallOptions) error {
 	}
 	if o.Email != "" && (!strings.Contains(o.Email, "@") || strings.ContainsAny(o.Email, " <>")) {
 		return usagef("--email: %q is not an email address", o.Email)
+	}
+	if o.BehindProxy {
+		if o.Domain == "" {
+			return usagef("--behind-proxy needs --domain: the name your web server answers to")
+		}
+		if o.DNS != "" {
+			return usagef("--behind-proxy leaves certificates to your web server; leave out --dns")
+		}
 	}
 	switch o.DNS {
 	case "":

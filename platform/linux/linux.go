@@ -52,6 +52,16 @@ func (d *Debian) ID() string { return d.rel.ID }
 // Name returns the OS name and version.
 func (d *Debian) Name() string { return d.name }
 
+// Listeners reads the socket table from /proc and names each listener's
+// package from dpkg's file lists.
+func (d *Debian) Listeners(ctx context.Context, h *platform.Host, ports ...int) ([]platform.Listener, error) {
+	ls, err := d.SystemdLinux.Listeners(ctx, h, ports...)
+	for i := range ls {
+		ls[i].Package = platform.DpkgOwner(h, ls[i].Exe)
+	}
+	return ls, err
+}
+
 // packages are what chatbox needs from apt.
 func packages() []string { return []string{"ca-certificates", "unattended-upgrades"} }
 

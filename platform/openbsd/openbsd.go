@@ -269,6 +269,13 @@ func (o *OpenBSD) UpdateSystem(ctx context.Context, h *platform.Host) ([]string,
 	return nil, nil
 }
 
+// Listeners cannot read OpenBSD's socket table (fstat(1) would, but its
+// output cannot be asked for without running it as a change), so the
+// installer falls back to trying the ports.
+func (o *OpenBSD) Listeners(context.Context, *platform.Host, ...int) ([]platform.Listener, error) {
+	return nil, platform.ErrCannotTell
+}
+
 // LogsCommand returns nil: the daemon logs through syslog to a file.
 func (o *OpenBSD) LogsCommand(int, bool) []string { return nil }
 
