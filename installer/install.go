@@ -297,7 +297,7 @@ func (in *Installer) start(ctx context.Context, h *platform.Host, st *installSta
 	if in.DryRun {
 		return "", nil
 	}
-	if err := waitHealthy(ctx, pr, url, in.healthTimeout()); err != nil {
+	if err := waitHealthy(ctx, pr, url, in.healthTimeout(), in.healthPoll(), h.Note); err != nil {
 		return "", err
 	}
 	st.started = true

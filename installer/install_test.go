@@ -384,34 +384,128 @@ func TestAnInterruptedDpkgIsRepairedFirst(t *testing.T) {
 	}
 }
 
-func TestSelfUpdateRollsBackABinaryThatDoesNotComeUp(t *testing.T) {
-	ctx := context.Background()
-	var out bytes.Buffer
-	in, sim, probe := newSim(t, "debian", &out)
-	if err := in.Install(ctx, opts(t)); err != nil {
+// brokenSelfUpdate installs chatbox v1 on a simulated Debian host whose
+// systemd refuses a fourth start without reset-failed, then hands update
+// --self a binary that passes the checks but never answers: every failed
+// health check is one auto-restart of the unit, as Restart=on-failure
+// does, so the rollback's start meets the start limit unless the failure
+// state is cleared first.
+func brokenSelfUpdate(t *testing.T) (in *Installer, sim *simHost, probe *fakeProbe, out *bytes.Buffer, broken string) {
+	t.Helper()
+	out = &bytes.Buffer{}
+	in, sim, probe = newSim(t, "debian", out)
+	if err := in.Install(context.Background(), opts(t)); err != nil {
+		t.Fatal(err)
+	}
+	broken = filepath.Join(t.TempDir(), "chatbox")
+	bad := releaseBinary(t, "v2.0.0")
+	if err := os.WriteFile(broken, bad, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	bin := filepath.Join(sim.root, "/usr/local/bin/chatbox")
 	probe.health = func() error {
-		if data, _ := os.ReadFile(bin); string(data) == "broken" {
+		if data, _ := os.ReadFile(bin); bytes.Equal(data, bad) {
+			sim.autoRestart()
 			return errors.New("connection refused")
 		}
 		return nil
 	}
+	sim.startLimit = 3
 	in.HealthTimeout = time.Second
+	in.healthInterval = time.Millisecond
 	out.Reset()
-	err := in.Update(ctx, UpdateOptions{Self: testBinary(t, "broken")})
+	return in, sim, probe, out, broken
+}
+
+func TestSelfUpdateRollsBackABinaryThatDoesNotComeUp(t *testing.T) {
+	in, sim, _, out, broken := brokenSelfUpdate(t)
+	err := in.Update(context.Background(), UpdateOptions{Self: broken})
 	if !errors.Is(err, ErrRolledBack) {
-		t.Fatalf("got %v, want a rollback", err)
+		t.Fatalf("got %v, want a rollback:\n%s", err, out)
 	}
-	if data, _ := os.ReadFile(bin); string(data) != "chatbox v1" {
+	if data, _ := os.ReadFile(filepath.Join(sim.root, "/usr/local/bin/chatbox")); string(data) != "chatbox v1" {
 		t.Errorf("after the rollback the binary is %q, want the previous one", data)
 	}
 	if !sim.active {
 		t.Error("the service is not running after the rollback")
 	}
-	if strings.Count(out.String(), "run: systemctl restart chatbox.service") != 2 {
-		t.Errorf("want a restart for the new binary and one for the old:\n%s", out.String())
+	text := out.String()
+	if strings.Count(text, "run: systemctl restart chatbox.service") != 2 {
+		t.Errorf("want a restart for the new binary and one for the old:\n%s", text)
+	}
+	if strings.Count(text, "run: systemctl reset-failed chatbox.service\nrun: systemctl restart chatbox.service") != 2 {
+		t.Errorf("the failure state is not cleared before each start:\n%s", text)
+	}
+	if !strings.Contains(text, "waiting for chatbox to answer http://") {
+		t.Errorf("no line says the update waits for chatbox to answer:\n%s", text)
+	}
+}
+
+func TestSelfUpdateSaysHowToBringTheOldBinaryBackWhenTheRollbackFails(t *testing.T) {
+	in, sim, _, out, broken := brokenSelfUpdate(t)
+	sim.onChange = func(int) {
+		// The previous binary is gone by the time the rollback needs it.
+		os.Remove(filepath.Join(sim.root, "/usr/local/bin/chatbox.prev"))
+	}
+	err := in.Update(context.Background(), UpdateOptions{Self: broken})
+	var rf *RollbackError
+	if !errors.As(err, &rf) {
+		t.Fatalf("got %v, want a failed rollback:\n%s", err, out)
+	}
+	want := "chatbox is not running. These commands put the previous binary back and start it:\n" +
+		"  cp /usr/local/bin/chatbox.prev /usr/local/bin/chatbox\n" +
+		"  systemctl reset-failed chatbox.service\n" +
+		"  systemctl start chatbox.service\n"
+	if !strings.HasSuffix(out.String(), want) {
+		t.Errorf("the output does not end with the commands to run:\n%s", out)
+	}
+	if strings.Contains(out.String(), "run this again") {
+		t.Errorf("a failed rollback is not something to run again:\n%s", out)
+	}
+}
+
+func TestSelfUpdateReportsWhileItWaitsForHealth(t *testing.T) {
+	var out bytes.Buffer
+	in, _, probe := newSim(t, "debian", &out)
+	if err := in.Install(context.Background(), opts(t)); err != nil {
+		t.Fatal(err)
+	}
+	// The new binary answers at the 45th check: two "still waiting" lines
+	// (after the 20th and the 40th) come before it does.
+	probe.health = func() error {
+		if probe.asked < 45 {
+			return errors.New("connection refused")
+		}
+		return nil
+	}
+	probe.asked = 0
+	in.HealthTimeout = time.Minute
+	in.healthInterval = time.Millisecond
+	out.Reset()
+	if err := in.Update(context.Background(), UpdateOptions{Self: releaseBinaryFile(t, "v2.0.0")}); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if n := strings.Count(out.String(), "still waiting after"); n != 2 {
+		t.Errorf("%d progress lines, want 2:\n%s", n, out.String())
+	}
+}
+
+func TestSelfUpdateRefusesAFileThatIsNotChatbox(t *testing.T) {
+	for name, file := range map[string]func(t *testing.T) string{
+		"a text file":                      func(t *testing.T) string { return testBinary(t, "chatbox v2") },
+		"an ELF that does not say chatbox": func(*testing.T) string { return "/bin/true" },
+	} {
+		t.Run(name, func(t *testing.T) {
+			in, sim, out := installedSim(t)
+			before := snapshot(t, sim.root)
+			err := in.Update(context.Background(), UpdateOptions{Self: file(t)})
+			if err == nil || !strings.Contains(err.Error(), "nothing was changed") {
+				t.Fatalf("got %v, want a refusal", err)
+			}
+			if after := snapshot(t, sim.root); after != before {
+				t.Errorf("the refused update changed the host:\n%s", out)
+			}
+		})
 	}
 }
 
@@ -421,12 +515,14 @@ func TestSelfUpdateKeepsTheBinaryBefore(t *testing.T) {
 	if err := in.Install(ctx, opts(t)); err != nil {
 		t.Fatal(err)
 	}
-	if err := in.Update(ctx, UpdateOptions{Self: testBinary(t, "chatbox v2")}); err != nil {
+	v2 := releaseBinaryFile(t, "v2.0.0")
+	if err := in.Update(ctx, UpdateOptions{Self: v2}); err != nil {
 		t.Fatal(err)
 	}
-	for file, want := range map[string]string{"chatbox": "chatbox v2", "chatbox.prev": "chatbox v1"} {
+	want, _ := os.ReadFile(v2)
+	for file, want := range map[string]string{"chatbox": string(want), "chatbox.prev": "chatbox v1"} {
 		if data, _ := os.ReadFile(filepath.Join(sim.root, "/usr/local/bin", file)); string(data) != want {
-			t.Errorf("%s holds %q, want %q", file, data, want)
+			t.Errorf("%s holds %d bytes, want %d", file, len(data), len(want))
 		}
 	}
 }
