@@ -112,14 +112,96 @@ func TestInstallNeverOverwritesAnEditedConfig(t *testing.T) {
 	out.Reset()
 	o := opts(t)
 	o.Domain = "other.example.com"
-	if err := in.Install(ctx, o); err != nil {
+	before := snapshot(t, sim.root)
+	err := in.Install(ctx, o)
+	if err == nil || !strings.Contains(err.Error(), `server.domain = "chat.example.com" (asked: the domain other.example.com)`) {
+		t.Fatalf("got %v, want a refusal naming server.domain", err)
+	}
+	if after := snapshot(t, sim.root); after != before {
+		t.Errorf("the refused install changed the host:\n%s", out.String())
+	}
+	if err := in.Install(ctx, opts(t)); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := os.ReadFile(file); !bytes.Equal(got, edited) {
 		t.Errorf("the edited config was changed:\n%s", got)
 	}
-	if !strings.Contains(out.String(), `server.domain = "chat.example.com" (not "other.example.com")`) {
-		t.Errorf("no note says which option the config overrides:\n%s", out.String())
+}
+
+// Options an existing config contradicts are refused before anything
+// changes, with the key in the way; install never ends "as asked" when
+// the room is not as asked.
+func TestInstallRefusesOptionsTheConfigContradicts(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		first   func(*InstallOptions)
+		then    func(*InstallOptions)
+		wantKey string
+	}{
+		{"a domain on a box set up with an IP address", func(o *InstallOptions) { o.Domain, o.IP = "", "203.0.113.7" },
+			func(o *InstallOptions) {}, `server.ip = "203.0.113.7" (asked: the domain chat.example.com)`},
+		{"an IP address on a box with a domain", func(o *InstallOptions) {},
+			func(o *InstallOptions) { o.Domain, o.IP = "", "203.0.113.7" }, `server.domain = "chat.example.com" (asked: the IP address 203.0.113.7)`},
+		{"a private room on a public box", func(o *InstallOptions) {},
+			func(o *InstallOptions) { o.Private = true }, `room.private = "false" (asked: a private room)`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			in, sim, _ := newSim(t, "debian", &out)
+			o := opts(t)
+			tc.first(&o)
+			if err := in.Install(context.Background(), o); err != nil {
+				t.Fatal(err)
+			}
+			o = opts(t)
+			tc.then(&o)
+			before := snapshot(t, sim.root)
+			out.Reset()
+			err := in.Install(context.Background(), o)
+			if err == nil || !strings.Contains(err.Error(), tc.wantKey) || !strings.Contains(err.Error(), "nothing was changed") {
+				t.Fatalf("got %v, want a refusal naming %s", err, tc.wantKey)
+			}
+			if strings.Contains(out.String(), "as asked") {
+				t.Errorf("the refused install says it is as asked:\n%s", out.String())
+			}
+			if after := snapshot(t, sim.root); after != before {
+				t.Errorf("the refused install changed the host")
+			}
+		})
+	}
+}
+
+// A config edited to room.private = true while the service runs a public
+// room: install makes the room private and shows the new password rather
+// than saying it is unchanged.
+func TestInstallMakesARunningPublicRoomPrivateWhenTheConfigSaysSo(t *testing.T) {
+	ctx := context.Background()
+	var out bytes.Buffer
+	in, sim, _ := newSim(t, "debian", &out)
+	room := serveRoom(t, in, sim, "")
+	if err := in.Install(ctx, opts(t)); err != nil {
+		t.Fatal(err)
+	}
+	room.mu.Lock()
+	room.public = true
+	room.mu.Unlock()
+	file := filepath.Join(sim.root, "/etc/chatbox/config.toml")
+	cfg, _ := os.ReadFile(file)
+	cfg = bytes.Replace(cfg, []byte("private = false"), []byte("private = true"), 1)
+	if err := os.WriteFile(file, cfg, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	o := opts(t)
+	o.Private = true
+	if err := in.Install(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	if _, sets := room.taken(); sets != 1 || !strings.Contains(out.String(), "Password:  new-password-1") {
+		t.Errorf("set %d passwords; want one, shown:\n%s", sets, out.String())
+	}
+	if strings.Contains(out.String(), "unchanged") {
+		t.Errorf("install says the password is unchanged on a room that had none:\n%s", out.String())
 	}
 }
 
@@ -134,6 +216,7 @@ type simRoom struct {
 
 	mu      sync.Mutex
 	created bool   // the private room exists
+	public  bool   // the room has no password
 	first   string // the first password, until taken
 	sets    int    // SetPassword calls
 }
@@ -182,13 +265,16 @@ func (r *simRoom) taken() (bool, int) {
 }
 
 func (r *simRoom) Info(context.Context) (chat.Info, error) {
-	return chat.Info{Exists: true, Private: true}, nil
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return chat.Info{Exists: true, Private: !r.public}, nil
 }
 
 func (r *simRoom) SetPassword(context.Context) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.sets++
+	r.public = false
 	return fmt.Sprintf("new-password-%d", r.sets), nil
 }
 
