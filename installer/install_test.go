@@ -735,3 +735,53 @@ func TestRunOutsideServiceSaysWhenSystemdRunFails(t *testing.T) {
 		t.Fatalf("got %v, want an error naming systemd-run", err)
 	}
 }
+
+// apt-get update exits 0 when a mirror cannot be reached unless asked
+// with --error-on=any (apt 2.1.16 and later); older apt's output is read
+// instead. Either way the update stops with one sentence naming the
+// mirror.
+func TestAptUpdateSaysWhenTheMirrorCannotBeReached(t *testing.T) {
+	const unreachable = "Err:1 http://deb.debian.org/debian trixie InRelease\n  Temporary failure resolving 'deb.debian.org'\n" +
+		"W: Failed to fetch http://deb.debian.org/debian/dists/trixie/InRelease\nW: Some index files failed to download.\n"
+	for _, tc := range []struct {
+		name, apt string
+		fails     bool
+		flag      bool
+	}{
+		{"apt 2.6 is asked to fail", "2.6.1", true, true},
+		{"apt 2.0 exits 0 and its output is read", "2.0.9", false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			in, sim, _ := newSim(t, "debian", &out)
+			status := filepath.Join(sim.root, "/var/lib/dpkg/status")
+			data, _ := os.ReadFile(status)
+			os.WriteFile(status, bytes.Replace(data, []byte("Version: 2.6.1"), []byte("Version: "+tc.apt), 1), 0o644)
+			sim.aptUpdate, sim.aptUpdateFails = unreachable, tc.fails
+			err := in.Update(context.Background(), UpdateOptions{System: true})
+			if err == nil || !strings.Contains(err.Error(), "the package mirror (http://deb.debian.org/debian) could not be reached") {
+				t.Fatalf("got %v, want a sentence naming the mirror:\n%s", err, out.String())
+			}
+			if got := strings.Contains(out.String(), "update --error-on=any"); got != tc.flag {
+				t.Errorf("--error-on=any used: %v, want %v:\n%s", got, tc.flag, out.String())
+			}
+			if strings.Contains(out.String(), "full-upgrade") {
+				t.Errorf("the upgrade ran after a failed update:\n%s", out.String())
+			}
+		})
+	}
+}
+
+func TestUpdateSystemSaysWhatItDid(t *testing.T) {
+	var out bytes.Buffer
+	in, sim, _ := newSim(t, "debian", &out)
+	sim.aptUpgrade = "Reading package lists...\n3 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.\n"
+	if err := in.Update(context.Background(), UpdateOptions{System: true}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Note: apt upgraded 3 packages.", "Note: no reboot is needed"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
