@@ -6,6 +6,7 @@ package chat
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -124,6 +125,14 @@ func Open(ctx context.Context, opts Options) (*Room, error) {
 			r.initialPassword = password
 			r.log.Info("created a private room; the installer shows its password once, and `chatbox room password` sets a new one")
 		}
+	} else if st.Exists && !st.Private && opts.Private {
+		// The config says private: a room that is public is made so, or
+		// the box would say private while anyone with the link gets in.
+		if err := r.makePrivate(); err != nil {
+			store.Close()
+			return nil, err
+		}
+		r.log.Warn("the room was public but the config says private: it is private now, with a new password; the installer shows it once, and `chatbox room password` sets another")
 	}
 	if st.Exists && !st.DestroyAt.IsZero() {
 		// A countdown was under way when the box stopped: it ends when it
@@ -249,6 +258,24 @@ func (r *Room) SetPassword() (string, error) {
 	// Outside every lock: this waits for the close frames to go out.
 	r.hub.CloseAll(fanout.ClosePolicy, "the room's password changed", time.Second)
 	return password, nil
+}
+
+// makePrivate gives a public room a new password at open, kept as its
+// initial password for TakeInitialPassword.
+func (r *Room) makePrivate() error {
+	password, err := NewPassword()
+	if err != nil {
+		return err
+	}
+	hash, err := HashPassword(password)
+	if err != nil {
+		return err
+	}
+	if err := r.storePassword(hash); err != nil {
+		return fmt.Errorf("make the public room private: %w", err)
+	}
+	r.initialPassword = password
+	return nil
 }
 
 // storePassword makes the room private with hash and ends every session.

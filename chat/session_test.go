@@ -98,3 +98,41 @@ func TestOlderSessionsAreRead(t *testing.T) {
 		t.Fatalf("decoded %+v, %v", sess, ok)
 	}
 }
+
+// A room opened public and opened again with Options.Private becomes
+// private with a new password, which the installer takes once.
+func TestAPublicRoomOpenedPrivateBecomesPrivate(t *testing.T) {
+	dir := t.TempDir()
+	r, err := Open(context.Background(), testOptions(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Enter(Credentials{}); err != nil {
+		t.Fatalf("the public room refused a visitor: %v", err)
+	}
+	r.Close()
+
+	opts := testOptions(dir)
+	opts.Private = true
+	r, err = Open(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if info, _ := r.Info(); !info.Private {
+		t.Error("the room is still public though the options say private")
+	}
+	if err := r.Enter(Credentials{}); err == nil {
+		t.Error("the room lets a visitor in without a password")
+	}
+	password, ok := r.TakeInitialPassword()
+	if !ok {
+		t.Fatal("the new password is not handed over as the initial password")
+	}
+	if _, err := r.Login("192.0.2.1", password); err != nil {
+		t.Errorf("the handed-over password does not log in: %v", err)
+	}
+	if _, again := r.TakeInitialPassword(); again {
+		t.Error("the initial password was handed over twice")
+	}
+}

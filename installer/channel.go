@@ -6,7 +6,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"debug/elf"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -106,10 +105,10 @@ func (in *Installer) channelUpdate(ctx context.Context, o UpdateOptions) (string
 	if err := os.Chmod(tmp.Name(), 0o755); err != nil {
 		return "", fmt.Errorf("make the download executable: %w", err)
 	}
-	if err := checkELF(tmp.Name(), runtime.GOARCH); err != nil {
+	if err := checkELF(tmp.Name(), "the download", runtime.GOARCH); err != nil {
 		return "", err
 	}
-	if err := checkVersion(ctx, tmp.Name(), m.Version); err != nil {
+	if err := checkVersion(ctx, tmp.Name(), "the download", m.Version); err != nil {
 		return "", err
 	}
 	ready := filepath.Join(dir, ".chatbox-"+m.Version)
@@ -186,44 +185,62 @@ var elfMachines = map[string]elf.Machine{
 	"s390x":   elf.EM_S390,
 }
 
-// checkELF refuses a file that is not an executable ELF for goarch.
-func checkELF(path, goarch string) error {
+// checkELF refuses a file that is not an executable ELF for goarch; what
+// names the file in the error.
+func checkELF(path, what, goarch string) error {
 	f, err := elf.Open(path)
 	if err != nil {
-		return errors.New("the download is not an ELF executable")
+		return fmt.Errorf("%s is not an ELF executable", what)
 	}
 	defer f.Close()
 	want, ok := elfMachines[goarch]
 	if !ok {
-		return fmt.Errorf("the download cannot be checked: chatbox knows no ELF machine for %s", goarch)
+		return fmt.Errorf("%s cannot be checked: chatbox knows no ELF machine for %s", what, goarch)
 	}
 	if f.Machine != want {
-		return fmt.Errorf("the download is an ELF for %v, not for this %s machine (%v)", f.Machine, goarch, want)
+		return fmt.Errorf("%s is an ELF for %v, not for this %s machine (%v)", what, f.Machine, goarch, want)
 	}
 	if f.Type != elf.ET_EXEC && f.Type != elf.ET_DYN {
-		return fmt.Errorf("the download is an ELF %v, not an executable", f.Type)
+		return fmt.Errorf("%s is an ELF %v, not an executable", what, f.Type)
 	}
 	return nil
 }
 
 // checkVersion runs `path version` and refuses a binary that does not say
-// it is chatbox version within versionCheckTimeout.
-func checkVersion(ctx context.Context, path, version string) error {
+// it is chatbox version (any version when version is "") within
+// versionCheckTimeout; what names the file in the error.
+func checkVersion(ctx context.Context, path, what, version string) error {
 	ctx, cancel := context.WithTimeout(ctx, versionCheckTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, path, "version")
 	cmd.WaitDelay = time.Second
 	out, err := cmd.Output()
 	if ctx.Err() != nil {
-		return fmt.Errorf("the download's `version` did not answer within %v", versionCheckTimeout)
+		return fmt.Errorf("%s's `version` did not answer within %v", what, versionCheckTimeout)
 	}
 	if err != nil {
-		return fmt.Errorf("the download's `version` failed: %v", err)
+		return fmt.Errorf("%s's `version` failed: %v", what, err)
 	}
-	if want := []byte("chatbox " + version + " "); !bytes.HasPrefix(out, want) {
-		return fmt.Errorf("the download says it is %q, not chatbox %s", firstLine(out), version)
+	want := "chatbox " + version + " "
+	if version == "" {
+		want = "chatbox "
+	}
+	if !bytes.HasPrefix(out, []byte(want)) {
+		if version == "" {
+			return fmt.Errorf("%s says it is %q, not chatbox", what, firstLine(out))
+		}
+		return fmt.Errorf("%s says it is %q, not chatbox %s", what, firstLine(out), version)
 	}
 	return nil
+}
+
+// checkBinary refuses a file given to `update --self` that is not a
+// chatbox binary for this machine, by the same checks as a download.
+func checkBinary(ctx context.Context, path string) error {
+	if err := checkELF(path, path, runtime.GOARCH); err != nil {
+		return err
+	}
+	return checkVersion(ctx, path, path, "")
 }
 
 func firstLine(b []byte) string {

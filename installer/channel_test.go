@@ -44,6 +44,17 @@ func releaseBinary(t *testing.T, version string) []byte {
 	return data
 }
 
+// releaseBinaryFile writes releaseBinary(version) to a file and returns
+// its path.
+func releaseBinaryFile(t *testing.T, version string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "chatbox")
+	if err := os.WriteFile(p, releaseBinary(t, version), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // channelRelease publishes version on ch for this machine, signed by key,
 // as the latest release (and under its own version).
 func channelRelease(t *testing.T, ch *releasetest.Channel, version string, key minisign.PrivateKey, bin []byte) release.Manifest {

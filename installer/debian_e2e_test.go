@@ -140,7 +140,7 @@ func TestDebianInstallUnderSystemd(t *testing.T) {
 
 	t.Run("update --self with a binary that exits at once rolls back", func(t *testing.T) {
 		good, _ := os.ReadFile(filepath.Join(tree, "usr/local/bin/chatbox"))
-		mustRun(ctx, t, "cp", filepath.Join(tree, "bin/true"), filepath.Join(tree, "root/broken"))
+		mustRun(ctx, t, "cp", buildBroken(ctx, t), filepath.Join(tree, "root/broken"))
 		out, err := c.exec(ctx, "/root/chatbox", "update", "--self", "/root/broken")
 		if err == nil || !strings.Contains(out, "rolled back to the previous binary") {
 			t.Fatalf("want a failed update that rolled back, got %v:\n%s", err, out)
@@ -321,6 +321,38 @@ func buildChatbox(ctx context.Context, t *testing.T) string {
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("build chatbox: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// brokenMain is a binary that passes update --self's checks (an ELF for
+// this machine that says it is chatbox) but exits at once when served.
+const brokenMain = `package main
+
+import (
+	"fmt"
+	"os"
+)
+
+func main() {
+	if len(os.Args) == 2 && os.Args[1] == "version" {
+		fmt.Println("chatbox v0.0.0-broken (e2e)")
+		return
+	}
+	os.Exit(1)
+}
+`
+
+func buildBroken(ctx context.Context, t *testing.T) string {
+	dir := t.TempDir()
+	src, bin := filepath.Join(dir, "main.go"), filepath.Join(dir, "broken")
+	if err := os.WriteFile(src, []byte(brokenMain), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, src)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build the broken binary: %v\n%s", err, out)
 	}
 	return bin
 }

@@ -85,7 +85,7 @@ func TestGoldenPlans(t *testing.T) {
 		t.Run("update --system --self on "+osID+" updates the OS and swaps the binary", func(t *testing.T) {
 			var out bytes.Buffer
 			in := installed(t, osID, &out)
-			if err := in.Update(ctx, UpdateOptions{System: true, Self: testBinary(t, "chatbox v2")}); err != nil {
+			if err := in.Update(ctx, UpdateOptions{System: true, Self: releaseBinaryFile(t, "v2.0.0")}); err != nil {
 				t.Fatal(err)
 			}
 			golden(t, osID+"/update.txt", out.Bytes())

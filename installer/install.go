@@ -104,6 +104,9 @@ func (in *Installer) Install(ctx context.Context, o InstallOptions) error {
 	if o.Domain == "" && o.IP == "" && !in.Host.Exists(paths.Config) {
 		return ErrNoAddress
 	}
+	if err := in.checkConfigAgrees(o); err != nil {
+		return err
+	}
 	if !in.DryRun {
 		fmt.Fprintf(in.Out, "Installing chatbox on %s\n", p.Name())
 	}
@@ -308,8 +311,56 @@ func (in *Installer) installBinary(ctx context.Context, h *platform.Host, src st
 	return true, in.Platform.FixLabels(ctx, h, placed...)
 }
 
+// checkConfigAgrees refuses, before anything changes, options that an
+// existing config contradicts: install never overwrites the config, so
+// going on would end "as asked" when it was not. The error names the key
+// in the way.
+func (in *Installer) checkConfigAgrees(o InstallOptions) error {
+	file := in.Platform.Paths().Config
+	data, err := in.Host.ReadFile(file)
+	if err != nil {
+		return nil
+	}
+	cfg, err := config.Parse(data)
+	if err != nil {
+		return nil // the config step reports the mistake
+	}
+	var clashes []string
+	clash := func(key, have, asked string) {
+		clashes = append(clashes, fmt.Sprintf("%s = %q (asked: %s)", key, have, asked))
+	}
+	if o.Domain != "" && cfg.Server.Domain != o.Domain {
+		if cfg.Server.Domain == "" && cfg.Server.IP != "" {
+			clash("server.ip", cfg.Server.IP, "the domain "+o.Domain)
+		} else {
+			clash("server.domain", cfg.Server.Domain, "the domain "+o.Domain)
+		}
+	}
+	if o.IP != "" && cfg.Server.IP != o.IP {
+		if cfg.Server.Domain != "" {
+			clash("server.domain", cfg.Server.Domain, "the IP address "+o.IP)
+		} else {
+			clash("server.ip", cfg.Server.IP, "the IP address "+o.IP)
+		}
+	}
+	if o.Email != "" && cfg.TLS.Email != o.Email {
+		clash("tls.email", cfg.TLS.Email, "the email "+o.Email)
+	}
+	if o.DNS != "" && cfg.DNS.Provider != o.DNS {
+		clash("dns.provider", cfg.DNS.Provider, "the DNS provider "+o.DNS)
+	}
+	if o.Private && !cfg.Room.Private {
+		clash("room.private", "false", "a private room")
+	}
+	if len(clashes) == 0 {
+		return nil
+	}
+	return fmt.Errorf("nothing was changed: %s sets %s, and install never overwrites that file; edit it there and restart the chatbox service",
+		file, strings.Join(clashes, " and "))
+}
+
 // writeConfig writes a fresh config; an existing one is kept exactly as it
-// is, with a note for every option it disagrees with.
+// is (checkConfigAgrees has refused options it contradicts).
 func (in *Installer) writeConfig(ctx context.Context, h *platform.Host, o InstallOptions, st *installState) (string, error) {
 	p := in.Platform
 	paths := p.Paths()
@@ -320,23 +371,6 @@ func (in *Installer) writeConfig(ctx context.Context, h *platform.Host, o Instal
 			return "", fmt.Errorf("%s has a mistake (%v); fix it and run install again", paths.Config, err)
 		}
 		st.cfg = cfg
-		kept := false
-		differ := func(key, have, want string) {
-			if want != "" && have != want {
-				h.Note("%s keeps %s = %q (not %q): it was edited or written before, and install never overwrites it; edit it to change that", paths.Config, key, have, want)
-				kept = true
-			}
-		}
-		differ("server.domain", cfg.Server.Domain, o.Domain)
-		differ("server.ip", cfg.Server.IP, o.IP)
-		differ("tls.email", cfg.TLS.Email, o.Email)
-		differ("dns.provider", cfg.DNS.Provider, o.DNS)
-		if o.Private && !cfg.Room.Private {
-			differ("room.private", "false", "true")
-		}
-		if kept {
-			return "kept as it is", nil
-		}
 		return "", nil
 	}
 	data, err := st.cfg.Encode()
@@ -404,7 +438,7 @@ func (in *Installer) start(ctx context.Context, h *platform.Host, st *installSta
 	if in.DryRun {
 		return "", nil
 	}
-	if err := waitHealthy(ctx, pr, url, in.healthTimeout()); err != nil {
+	if err := waitHealthy(ctx, pr, url, in.healthTimeout(), in.healthPoll(), h.Note); err != nil {
 		return "", err
 	}
 	st.started = true
@@ -426,6 +460,22 @@ func (in *Installer) takePassword(ctx context.Context, h *platform.Host, st *ins
 	password, ok, err := c.InitialPassword(ctx)
 	if err != nil {
 		return fmt.Errorf("get the room's password: %w", err)
+	}
+	if !ok {
+		// The config says private, but the running room may predate that
+		// (the config was edited and the service not restarted).
+		info, err := c.Info(ctx)
+		if err != nil {
+			return fmt.Errorf("ask the room whether it is private: %w", err)
+		}
+		if info.Exists && !info.Private {
+			if password, err = c.SetPassword(ctx); err != nil {
+				return fmt.Errorf("make the public room private: %w", err)
+			}
+			h.Note("the room was public though %s says room.private = true; it is private now, with a new password", in.Platform.Paths().Config)
+			st.password = password
+			return nil
+		}
 	}
 	if !ok && st.configWritten {
 		if password, err = c.SetPassword(ctx); err != nil {

@@ -112,14 +112,96 @@ func TestInstallNeverOverwritesAnEditedConfig(t *testing.T) {
 	out.Reset()
 	o := opts(t)
 	o.Domain = "other.example.com"
-	if err := in.Install(ctx, o); err != nil {
+	before := snapshot(t, sim.root)
+	err := in.Install(ctx, o)
+	if err == nil || !strings.Contains(err.Error(), `server.domain = "chat.example.com" (asked: the domain other.example.com)`) {
+		t.Fatalf("got %v, want a refusal naming server.domain", err)
+	}
+	if after := snapshot(t, sim.root); after != before {
+		t.Errorf("the refused install changed the host:\n%s", out.String())
+	}
+	if err := in.Install(ctx, opts(t)); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := os.ReadFile(file); !bytes.Equal(got, edited) {
 		t.Errorf("the edited config was changed:\n%s", got)
 	}
-	if !strings.Contains(out.String(), `server.domain = "chat.example.com" (not "other.example.com")`) {
-		t.Errorf("no note says which option the config overrides:\n%s", out.String())
+}
+
+// Options an existing config contradicts are refused before anything
+// changes, with the key in the way; install never ends "as asked" when
+// the room is not as asked.
+func TestInstallRefusesOptionsTheConfigContradicts(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		first   func(*InstallOptions)
+		then    func(*InstallOptions)
+		wantKey string
+	}{
+		{"a domain on a box set up with an IP address", func(o *InstallOptions) { o.Domain, o.IP = "", "203.0.113.7" },
+			func(o *InstallOptions) {}, `server.ip = "203.0.113.7" (asked: the domain chat.example.com)`},
+		{"an IP address on a box with a domain", func(o *InstallOptions) {},
+			func(o *InstallOptions) { o.Domain, o.IP = "", "203.0.113.7" }, `server.domain = "chat.example.com" (asked: the IP address 203.0.113.7)`},
+		{"a private room on a public box", func(o *InstallOptions) {},
+			func(o *InstallOptions) { o.Private = true }, `room.private = "false" (asked: a private room)`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			in, sim, _ := newSim(t, "debian", &out)
+			o := opts(t)
+			tc.first(&o)
+			if err := in.Install(context.Background(), o); err != nil {
+				t.Fatal(err)
+			}
+			o = opts(t)
+			tc.then(&o)
+			before := snapshot(t, sim.root)
+			out.Reset()
+			err := in.Install(context.Background(), o)
+			if err == nil || !strings.Contains(err.Error(), tc.wantKey) || !strings.Contains(err.Error(), "nothing was changed") {
+				t.Fatalf("got %v, want a refusal naming %s", err, tc.wantKey)
+			}
+			if strings.Contains(out.String(), "as asked") {
+				t.Errorf("the refused install says it is as asked:\n%s", out.String())
+			}
+			if after := snapshot(t, sim.root); after != before {
+				t.Errorf("the refused install changed the host")
+			}
+		})
+	}
+}
+
+// A config edited to room.private = true while the service runs a public
+// room: install makes the room private and shows the new password rather
+// than saying it is unchanged.
+func TestInstallMakesARunningPublicRoomPrivateWhenTheConfigSaysSo(t *testing.T) {
+	ctx := context.Background()
+	var out bytes.Buffer
+	in, sim, _ := newSim(t, "debian", &out)
+	room := serveRoom(t, in, sim, "")
+	if err := in.Install(ctx, opts(t)); err != nil {
+		t.Fatal(err)
+	}
+	room.mu.Lock()
+	room.public = true
+	room.mu.Unlock()
+	file := filepath.Join(sim.root, "/etc/chatbox/config.toml")
+	cfg, _ := os.ReadFile(file)
+	cfg = bytes.Replace(cfg, []byte("private = false"), []byte("private = true"), 1)
+	if err := os.WriteFile(file, cfg, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	o := opts(t)
+	o.Private = true
+	if err := in.Install(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	if _, sets := room.taken(); sets != 1 || !strings.Contains(out.String(), "Password:  new-password-1") {
+		t.Errorf("set %d passwords; want one, shown:\n%s", sets, out.String())
+	}
+	if strings.Contains(out.String(), "unchanged") {
+		t.Errorf("install says the password is unchanged on a room that had none:\n%s", out.String())
 	}
 }
 
@@ -134,6 +216,7 @@ type simRoom struct {
 
 	mu      sync.Mutex
 	created bool   // the private room exists
+	public  bool   // the room has no password
 	first   string // the first password, until taken
 	sets    int    // SetPassword calls
 }
@@ -182,13 +265,16 @@ func (r *simRoom) taken() (bool, int) {
 }
 
 func (r *simRoom) Info(context.Context) (chat.Info, error) {
-	return chat.Info{Exists: true, Private: true}, nil
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return chat.Info{Exists: true, Private: !r.public}, nil
 }
 
 func (r *simRoom) SetPassword(context.Context) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.sets++
+	r.public = false
 	return fmt.Sprintf("new-password-%d", r.sets), nil
 }
 
@@ -384,34 +470,128 @@ func TestAnInterruptedDpkgIsRepairedFirst(t *testing.T) {
 	}
 }
 
-func TestSelfUpdateRollsBackABinaryThatDoesNotComeUp(t *testing.T) {
-	ctx := context.Background()
-	var out bytes.Buffer
-	in, sim, probe := newSim(t, "debian", &out)
-	if err := in.Install(ctx, opts(t)); err != nil {
+// brokenSelfUpdate installs chatbox v1 on a simulated Debian host whose
+// systemd refuses a fourth start without reset-failed, then hands update
+// --self a binary that passes the checks but never answers: every failed
+// health check is one auto-restart of the unit, as Restart=on-failure
+// does, so the rollback's start meets the start limit unless the failure
+// state is cleared first.
+func brokenSelfUpdate(t *testing.T) (in *Installer, sim *simHost, probe *fakeProbe, out *bytes.Buffer, broken string) {
+	t.Helper()
+	out = &bytes.Buffer{}
+	in, sim, probe = newSim(t, "debian", out)
+	if err := in.Install(context.Background(), opts(t)); err != nil {
+		t.Fatal(err)
+	}
+	broken = filepath.Join(t.TempDir(), "chatbox")
+	bad := releaseBinary(t, "v2.0.0")
+	if err := os.WriteFile(broken, bad, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	bin := filepath.Join(sim.root, "/usr/local/bin/chatbox")
 	probe.health = func() error {
-		if data, _ := os.ReadFile(bin); string(data) == "broken" {
+		if data, _ := os.ReadFile(bin); bytes.Equal(data, bad) {
+			sim.autoRestart()
 			return errors.New("connection refused")
 		}
 		return nil
 	}
+	sim.startLimit = 3
 	in.HealthTimeout = time.Second
+	in.healthInterval = time.Millisecond
 	out.Reset()
-	err := in.Update(ctx, UpdateOptions{Self: testBinary(t, "broken")})
+	return in, sim, probe, out, broken
+}
+
+func TestSelfUpdateRollsBackABinaryThatDoesNotComeUp(t *testing.T) {
+	in, sim, _, out, broken := brokenSelfUpdate(t)
+	err := in.Update(context.Background(), UpdateOptions{Self: broken})
 	if !errors.Is(err, ErrRolledBack) {
-		t.Fatalf("got %v, want a rollback", err)
+		t.Fatalf("got %v, want a rollback:\n%s", err, out)
 	}
-	if data, _ := os.ReadFile(bin); string(data) != "chatbox v1" {
+	if data, _ := os.ReadFile(filepath.Join(sim.root, "/usr/local/bin/chatbox")); string(data) != "chatbox v1" {
 		t.Errorf("after the rollback the binary is %q, want the previous one", data)
 	}
 	if !sim.active {
 		t.Error("the service is not running after the rollback")
 	}
-	if strings.Count(out.String(), "run: systemctl restart chatbox.service") != 2 {
-		t.Errorf("want a restart for the new binary and one for the old:\n%s", out.String())
+	text := out.String()
+	if strings.Count(text, "run: systemctl restart chatbox.service") != 2 {
+		t.Errorf("want a restart for the new binary and one for the old:\n%s", text)
+	}
+	if strings.Count(text, "run: systemctl reset-failed chatbox.service\nrun: systemctl restart chatbox.service") != 2 {
+		t.Errorf("the failure state is not cleared before each start:\n%s", text)
+	}
+	if !strings.Contains(text, "waiting for chatbox to answer http://") {
+		t.Errorf("no line says the update waits for chatbox to answer:\n%s", text)
+	}
+}
+
+func TestSelfUpdateSaysHowToBringTheOldBinaryBackWhenTheRollbackFails(t *testing.T) {
+	in, sim, _, out, broken := brokenSelfUpdate(t)
+	sim.onChange = func(int) {
+		// The previous binary is gone by the time the rollback needs it.
+		os.Remove(filepath.Join(sim.root, "/usr/local/bin/chatbox.prev"))
+	}
+	err := in.Update(context.Background(), UpdateOptions{Self: broken})
+	var rf *RollbackError
+	if !errors.As(err, &rf) {
+		t.Fatalf("got %v, want a failed rollback:\n%s", err, out)
+	}
+	want := "chatbox is not running. These commands put the previous binary back and start it:\n" +
+		"  cp /usr/local/bin/chatbox.prev /usr/local/bin/chatbox\n" +
+		"  systemctl reset-failed chatbox.service\n" +
+		"  systemctl start chatbox.service\n"
+	if !strings.HasSuffix(out.String(), want) {
+		t.Errorf("the output does not end with the commands to run:\n%s", out)
+	}
+	if strings.Contains(out.String(), "run this again") {
+		t.Errorf("a failed rollback is not something to run again:\n%s", out)
+	}
+}
+
+func TestSelfUpdateReportsWhileItWaitsForHealth(t *testing.T) {
+	var out bytes.Buffer
+	in, _, probe := newSim(t, "debian", &out)
+	if err := in.Install(context.Background(), opts(t)); err != nil {
+		t.Fatal(err)
+	}
+	// The new binary answers at the 45th check: two "still waiting" lines
+	// (after the 20th and the 40th) come before it does.
+	probe.health = func() error {
+		if probe.asked < 45 {
+			return errors.New("connection refused")
+		}
+		return nil
+	}
+	probe.asked = 0
+	in.HealthTimeout = time.Minute
+	in.healthInterval = time.Millisecond
+	out.Reset()
+	if err := in.Update(context.Background(), UpdateOptions{Self: releaseBinaryFile(t, "v2.0.0")}); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if n := strings.Count(out.String(), "still waiting after"); n != 2 {
+		t.Errorf("%d progress lines, want 2:\n%s", n, out.String())
+	}
+}
+
+func TestSelfUpdateRefusesAFileThatIsNotChatbox(t *testing.T) {
+	for name, file := range map[string]func(t *testing.T) string{
+		"a text file":                      func(t *testing.T) string { return testBinary(t, "chatbox v2") },
+		"an ELF that does not say chatbox": func(*testing.T) string { return "/bin/true" },
+	} {
+		t.Run(name, func(t *testing.T) {
+			in, sim, out := installedSim(t)
+			before := snapshot(t, sim.root)
+			err := in.Update(context.Background(), UpdateOptions{Self: file(t)})
+			if err == nil || !strings.Contains(err.Error(), "nothing was changed") {
+				t.Fatalf("got %v, want a refusal", err)
+			}
+			if after := snapshot(t, sim.root); after != before {
+				t.Errorf("the refused update changed the host:\n%s", out)
+			}
+		})
 	}
 }
 
@@ -421,12 +601,14 @@ func TestSelfUpdateKeepsTheBinaryBefore(t *testing.T) {
 	if err := in.Install(ctx, opts(t)); err != nil {
 		t.Fatal(err)
 	}
-	if err := in.Update(ctx, UpdateOptions{Self: testBinary(t, "chatbox v2")}); err != nil {
+	v2 := releaseBinaryFile(t, "v2.0.0")
+	if err := in.Update(ctx, UpdateOptions{Self: v2}); err != nil {
 		t.Fatal(err)
 	}
-	for file, want := range map[string]string{"chatbox": "chatbox v2", "chatbox.prev": "chatbox v1"} {
+	want, _ := os.ReadFile(v2)
+	for file, want := range map[string]string{"chatbox": string(want), "chatbox.prev": "chatbox v1"} {
 		if data, _ := os.ReadFile(filepath.Join(sim.root, "/usr/local/bin", file)); string(data) != want {
-			t.Errorf("%s holds %q, want %q", file, data, want)
+			t.Errorf("%s holds %d bytes, want %d", file, len(data), len(want))
 		}
 	}
 }
@@ -551,5 +733,55 @@ func TestRunOutsideServiceSaysWhenSystemdRunFails(t *testing.T) {
 	err := in.RunOutsideService(context.Background(), []string{"update"}, &bytes.Buffer{}, &bytes.Buffer{})
 	if err == nil || !strings.Contains(err.Error(), "systemd-run") {
 		t.Fatalf("got %v, want an error naming systemd-run", err)
+	}
+}
+
+// apt-get update exits 0 when a mirror cannot be reached unless asked
+// with --error-on=any (apt 2.1.16 and later); older apt's output is read
+// instead. Either way the update stops with one sentence naming the
+// mirror.
+func TestAptUpdateSaysWhenTheMirrorCannotBeReached(t *testing.T) {
+	const unreachable = "Err:1 http://deb.debian.org/debian trixie InRelease\n  Temporary failure resolving 'deb.debian.org'\n" +
+		"W: Failed to fetch http://deb.debian.org/debian/dists/trixie/InRelease\nW: Some index files failed to download.\n"
+	for _, tc := range []struct {
+		name, apt string
+		fails     bool
+		flag      bool
+	}{
+		{"apt 2.6 is asked to fail", "2.6.1", true, true},
+		{"apt 2.0 exits 0 and its output is read", "2.0.9", false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			in, sim, _ := newSim(t, "debian", &out)
+			status := filepath.Join(sim.root, "/var/lib/dpkg/status")
+			data, _ := os.ReadFile(status)
+			os.WriteFile(status, bytes.Replace(data, []byte("Version: 2.6.1"), []byte("Version: "+tc.apt), 1), 0o644)
+			sim.aptUpdate, sim.aptUpdateFails = unreachable, tc.fails
+			err := in.Update(context.Background(), UpdateOptions{System: true})
+			if err == nil || !strings.Contains(err.Error(), "the package mirror (http://deb.debian.org/debian) could not be reached") {
+				t.Fatalf("got %v, want a sentence naming the mirror:\n%s", err, out.String())
+			}
+			if got := strings.Contains(out.String(), "update --error-on=any"); got != tc.flag {
+				t.Errorf("--error-on=any used: %v, want %v:\n%s", got, tc.flag, out.String())
+			}
+			if strings.Contains(out.String(), "full-upgrade") {
+				t.Errorf("the upgrade ran after a failed update:\n%s", out.String())
+			}
+		})
+	}
+}
+
+func TestUpdateSystemSaysWhatItDid(t *testing.T) {
+	var out bytes.Buffer
+	in, sim, _ := newSim(t, "debian", &out)
+	sim.aptUpgrade = "Reading package lists...\n3 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.\n"
+	if err := in.Update(context.Background(), UpdateOptions{System: true}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Note: apt upgraded 3 packages.", "Note: no reboot is needed"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the output lacks %q:\n%s", want, out.String())
+		}
 	}
 }

@@ -48,6 +48,17 @@ type Installer struct {
 	// HealthTimeout bounds the wait for a (re)started service to answer;
 	// zero means 90 seconds.
 	HealthTimeout time.Duration
+
+	// healthInterval is the time between two health checks; zero means
+	// 250ms. Tests shorten it.
+	healthInterval time.Duration
+}
+
+func (in *Installer) healthPoll() time.Duration {
+	if in.healthInterval == 0 {
+		return 250 * time.Millisecond
+	}
+	return in.healthInterval
 }
 
 func (in *Installer) healthTimeout() time.Duration {
@@ -197,6 +208,14 @@ func (in *Installer) fail(pr *progress, err *StepError, done []string, retry str
 	pr.end("failed")
 	if errors.Is(err, ErrRolledBack) {
 		fmt.Fprintln(in.Out, "The previous binary is back in place and running; the new one was not kept.")
+		return err
+	}
+	var rf *RollbackError
+	if errors.As(err, &rf) {
+		fmt.Fprintln(in.Out, "chatbox is not running. These commands put the previous binary back and start it:")
+		for _, c := range rf.Commands {
+			fmt.Fprintf(in.Out, "  %s\n", c)
+		}
 		return err
 	}
 	if len(done) > 0 {

@@ -90,10 +90,17 @@ func (SystemProbe) Healthy(ctx context.Context, url string) error {
 	return nil
 }
 
-// waitHealthy polls url until it is healthy or timeout passes.
-func waitHealthy(ctx context.Context, p Probe, url string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
+// healthReportEvery is how many failed health checks pass between two
+// "still waiting" lines: about every five seconds at the usual interval.
+const healthReportEvery = 20
+
+// waitHealthy polls url every interval until it is healthy or timeout
+// passes, telling note (when not nil) that it waits, and then every
+// healthReportEvery checks how long it has waited and why.
+func waitHealthy(ctx context.Context, p Probe, url string, timeout, interval time.Duration, note func(string, ...any)) error {
+	start := time.Now()
+	deadline := start.Add(timeout)
+	for n := 1; ; n++ {
 		err := p.Healthy(ctx, url)
 		if err == nil {
 			return nil
@@ -101,10 +108,18 @@ func waitHealthy(ctx context.Context, p Probe, url string, timeout time.Duration
 		if time.Now().After(deadline) {
 			return fmt.Errorf("chatbox did not answer %s within %s: %w (see chatbox logs)", url, timeout, err)
 		}
+		if note != nil {
+			switch {
+			case n == 1:
+				note("waiting for chatbox to answer %s (up to %s)", url, timeout)
+			case n%healthReportEvery == 0:
+				note("still waiting after %s: %v", time.Since(start).Round(time.Second), err)
+			}
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(250 * time.Millisecond):
+		case <-time.After(interval):
 		}
 	}
 }

@@ -38,6 +38,16 @@ type simHost struct {
 	onStart  func()          // runs when the service (re)starts
 	rpm      map[string]bool // installed RPM packages
 	firewall bool            // firewalld allows http and https
+	// starts counts the service's starts since its failure state was last
+	// cleared (systemctl reset-failed), auto-restarts included; at
+	// startLimit (when not 0) systemd refuses the next start.
+	starts, startLimit int
+	// aptUpdate is what apt-get update prints; aptUpdateFails makes it
+	// exit 100 as well, as apt does with --error-on=any.
+	aptUpdate      string
+	aptUpdateFails bool
+	// aptUpgrade is what apt-get full-upgrade prints.
+	aptUpgrade string
 }
 
 func newSimHost(t *testing.T, root string, w io.Writer) *simHost {
@@ -65,7 +75,18 @@ func (s *simHost) Run(ctx context.Context, c platform.Cmd) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.apply(c.Args)
+	if c.Args[0] == "apt-get" && slices.Contains(c.Args, "update") {
+		out = []byte(s.aptUpdate)
+		if s.aptUpdateFails {
+			return out, &platform.CmdError{Cmd: c.String(), Code: 100, Output: out}
+		}
+	}
+	if c.Args[0] == "apt-get" && slices.Contains(c.Args, "full-upgrade") {
+		out = []byte(s.aptUpgrade)
+	}
+	if err := s.apply(c.Args); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 
@@ -88,8 +109,9 @@ func (s *simHost) Query(_ context.Context, c platform.Cmd) bool {
 	switch {
 	case strings.HasPrefix(a, "systemctl is-active"), strings.HasPrefix(a, "rcctl check"):
 		return s.active
-	case strings.HasPrefix(a, "systemctl is-failed"):
-		return false
+	case strings.HasPrefix(a, "dpkg --compare-versions"):
+		// Enough of dpkg's order for the versions the fixtures hold.
+		return c.Args[2] >= c.Args[4]
 	case strings.HasPrefix(a, "rpm -q"):
 		for _, p := range c.Args[3:] {
 			if !s.rpm[p] {
@@ -155,8 +177,17 @@ func (s *simHost) state() string {
 	return fmt.Sprintf("active=%v rpm=%v firewall=%v\n", s.active, pkgs, s.firewall)
 }
 
+// errStartLimit is systemd refusing a start once the unit's start limit
+// is hit.
+var errStartLimit = errors.New("job for chatbox.service failed: start request repeated too quickly")
+
+// autoRestart is systemd restarting a service that exited with an error
+// (Restart=on-failure): the unit stays "activating (auto-restart)", not
+// failed, and its start counter grows.
+func (s *simHost) autoRestart() { s.starts++ }
+
 // apply gives a command its effect on the host's files.
-func (s *simHost) apply(args []string) {
+func (s *simHost) apply(args []string) error {
 	last := args[len(args)-1]
 	has := func(x string) bool { return slices.Contains(args, x) }
 	switch args[0] {
@@ -194,7 +225,13 @@ func (s *simHost) apply(args []string) {
 		case has("disable"):
 			os.Remove(s.path(wants))
 			s.active = false
+		case has("reset-failed"):
+			s.starts = 0
 		case has("restart"):
+			if s.startLimit > 0 && s.starts >= s.startLimit {
+				return errStartLimit
+			}
+			s.starts++
 			s.started()
 		}
 	case "hostnamectl":
@@ -218,6 +255,7 @@ func (s *simHost) apply(args []string) {
 			s.active = false
 		}
 	}
+	return nil
 }
 
 // fakeProbe is a machine where everything preflight wants is fine.
@@ -273,7 +311,9 @@ func fixture(t *testing.T, root, osID string) {
 	case "debian", "ubuntu", "raspbian":
 		put("/etc/hostname", "localhost\n", 0o644)
 		put("/etc/hosts", "127.0.0.1\tlocalhost\n127.0.1.1\tlocalhost\n", 0o644)
-		put("/var/lib/dpkg/status", "Package: ca-certificates\nStatus: install ok installed\n\n", 0o644)
+		put("/var/lib/dpkg/status", "Package: ca-certificates\nStatus: install ok installed\n\n"+
+			"Package: apt\nStatus: install ok installed\nVersion: 2.6.1\n\n", 0o644)
+		put("/etc/apt/sources.list.d/debian.sources", "Types: deb\nURIs: http://deb.debian.org/debian\nSuites: trixie trixie-updates\n", 0o644)
 	default:
 		put("/etc/hostname", "localhost.localdomain\n", 0o644)
 		put("/etc/hosts", "127.0.0.1   localhost localhost.localdomain\n", 0o644)

@@ -40,11 +40,33 @@ type UpdateOptions struct {
 // did not come up and was replaced by the previous one again.
 var ErrRolledBack = errors.New("rolled back to the previous binary")
 
+// RollbackError is a self-update whose new binary did not come up and
+// whose previous binary could not be brought back either: the service is
+// down until a person runs Commands.
+type RollbackError struct {
+	// Start is why the new binary did not come up; Err why the rollback
+	// failed.
+	Start, Err error
+	// Commands put the previous binary back and start the service.
+	Commands []string
+}
+
+func (e *RollbackError) Error() string {
+	return fmt.Sprintf("the new binary did not come up (%v) and rolling back failed too: %v", firstClause(e.Start), e.Err)
+}
+
+func (e *RollbackError) Unwrap() error { return e.Err }
+
 // Update applies OS updates and/or replaces the binary. Without any
 // option it applies OS updates and leaves the binary alone. A release from
 // the channel is fetched and verified before anything on the host changes.
 func (in *Installer) Update(ctx context.Context, o UpdateOptions) error {
 	system := o.System || o.Self == "" && !o.FromChannel
+	if o.Self != "" {
+		if err := checkBinary(ctx, o.Self); err != nil {
+			return fmt.Errorf("%w; nothing was changed", err)
+		}
+	}
 	if o.Self == "" && o.FromChannel {
 		ready, err := in.channelUpdate(ctx, o)
 		if err != nil {
@@ -115,7 +137,7 @@ func (in *Installer) selfUpdateSteps(file string) []step {
 			}
 			h.Note("the new binary did not come up (%v); putting the previous one back", firstClause(err))
 			if rerr := in.rollBack(ctx, h); rerr != nil {
-				return "", fmt.Errorf("the new binary did not come up (%v) and rolling back failed too: %w", firstClause(err), rerr)
+				return "", &RollbackError{Start: err, Err: rerr, Commands: in.rollbackCommands()}
 			}
 			return "", fmt.Errorf("%w, which is running again; the new binary did not come up: %w", ErrRolledBack, err)
 		}, ""},
@@ -130,7 +152,14 @@ func (in *Installer) restartAndWait(ctx context.Context, h *platform.Host) error
 	if in.DryRun {
 		return nil
 	}
-	return waitHealthy(ctx, in.probe(), healthURL(in.loadConfig()), in.healthTimeout())
+	return waitHealthy(ctx, in.probe(), healthURL(in.loadConfig()), in.healthTimeout(), in.healthPoll(), h.Note)
+}
+
+// rollbackCommands are what a person runs to put the previous binary back
+// by hand and start the service.
+func (in *Installer) rollbackCommands() []string {
+	paths := in.Platform.Paths()
+	return append([]string{"cp " + paths.PrevBinary() + " " + paths.Binary}, in.Platform.StartCommands()...)
 }
 
 // rollBack puts PrevBinary back in place and restarts the service.

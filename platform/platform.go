@@ -70,6 +70,9 @@ type Platform interface {
 	InstallService(ctx context.Context, h *Host) error
 	// RestartService (re)starts the service.
 	RestartService(ctx context.Context, h *Host) error
+	// StartCommands are the shell commands a person types to start the
+	// service by hand after clearing any failure state.
+	StartCommands() []string
 	// StopService stops the service (it stays enabled) and returns once
 	// it has stopped.
 	StopService(ctx context.Context, h *Host) error

@@ -58,21 +58,27 @@ func (s Systemd) Install(ctx context.Context, h *Host) error {
 	return nil
 }
 
-// Restart restarts the service, clearing an earlier failure first so a
-// start limit hit by a bad binary does not block the good one.
+// Restart restarts the service, clearing its failure state first, always:
+// a unit with Restart=on-failure whose start failed sits in "activating
+// (auto-restart)", where is-failed is false, while its start-limit counter
+// grows until a good binary's start is refused as "repeated too quickly".
 func (s Systemd) Restart(ctx context.Context, h *Host) error {
 	if !h.Live {
 		return nil
 	}
-	if h.Query(ctx, "systemctl", "is-failed", "--quiet", s.Name) {
-		if err := h.Exec(ctx, "systemctl", "reset-failed", s.Name); err != nil {
-			return err
-		}
+	if err := h.Exec(ctx, "systemctl", "reset-failed", s.Name); err != nil {
+		return err
 	}
 	if err := h.Exec(ctx, "systemctl", "restart", s.Name); err != nil {
 		return &StartError{Err: err}
 	}
 	return nil
+}
+
+// StartCommands are the commands a person types to clear the service's
+// failure state and start it.
+func (s Systemd) StartCommands() []string {
+	return []string{"systemctl reset-failed " + s.Name, "systemctl start " + s.Name}
 }
 
 // StartError is a service that did not start.

@@ -51,6 +51,9 @@ func (s *SystemdLinux) RestartService(ctx context.Context, h *Host) error {
 	return s.Service.Restart(ctx, h)
 }
 
+// StartCommands clear the unit's failure state and start it.
+func (s *SystemdLinux) StartCommands() []string { return s.Service.StartCommands() }
+
 // StopService stops the unit.
 func (s *SystemdLinux) StopService(ctx context.Context, h *Host) error {
 	return s.Service.Stop(ctx, h)

@@ -169,8 +169,11 @@ func (r *RHEL) UpdateSystem(ctx context.Context, h *platform.Host) ([]string, er
 	if err := h.Exec(ctx, pm(h), "-y", "upgrade", "--refresh"); err != nil {
 		return nil, err
 	}
-	if h.Live && h.HasCommand("needs-restarting") && !h.Query(ctx, "needs-restarting", "-r") {
-		return []string{"a reboot is needed to finish the updates (needs-restarting -r says so); chatbox does not reboot by itself"}, nil
+	if h.Live && h.HasCommand("needs-restarting") {
+		if !h.Query(ctx, "needs-restarting", "-r") {
+			return []string{"a reboot is needed to finish the updates (needs-restarting -r says so); chatbox does not reboot by itself"}, nil
+		}
+		return []string{"no reboot is needed (needs-restarting -r says so)"}, nil
 	}
 	return nil, nil
 }

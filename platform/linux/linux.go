@@ -6,7 +6,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"os"
+	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -113,7 +116,7 @@ func (d *Debian) InstallPackages(ctx context.Context, h *platform.Host) error {
 		return nil
 	}
 	waitNote(h)
-	if _, err := h.Run(ctx, apt("update")); err != nil {
+	if err := aptUpdate(ctx, h); err != nil {
 		return err
 	}
 	_, err := h.Run(ctx, apt(append([]string{"install", "--no-install-recommends"}, missing...)...))
@@ -211,13 +214,17 @@ func (d *Debian) UpdateSystem(ctx context.Context, h *platform.Host) ([]string, 
 		return nil, err
 	}
 	waitNote(h)
-	if _, err := h.Run(ctx, apt("update")); err != nil {
+	if err := aptUpdate(ctx, h); err != nil {
 		return nil, err
 	}
-	if _, err := h.Run(ctx, apt("full-upgrade")); err != nil {
+	out, err := h.Run(ctx, apt("full-upgrade"))
+	if err != nil {
 		return nil, err
 	}
 	var notes []string
+	if m := upgradedRE.FindSubmatch(out); m != nil {
+		notes = append(notes, "apt upgraded "+string(m[1])+" packages")
+	}
 	if h.Exists("/var/run/reboot-required") || h.Exists("/run/reboot-required") {
 		data, _ := h.ReadFile("/run/reboot-required.pkgs")
 		pkgs := strings.Fields(string(data))
@@ -227,6 +234,109 @@ func (d *Debian) UpdateSystem(ctx context.Context, h *platform.Host) ([]string, 
 			note += " (" + strings.Join(slices.Compact(pkgs), ", ") + ")"
 		}
 		notes = append(notes, note+"; chatbox does not reboot by itself")
+	} else if h.Live {
+		notes = append(notes, "no reboot is needed (there is no /var/run/reboot-required)")
 	}
 	return notes, nil
+}
+
+// upgradedRE finds apt-get's summary, "3 upgraded, 0 newly installed, …".
+var upgradedRE = regexp.MustCompile(`(?m)^(\d+) upgraded, `)
+
+// errorOnAny is the first apt whose update takes --error-on=any: older
+// ones exit 0 when a mirror cannot be reached.
+const errorOnAny = "2.1.16"
+
+// aptUpdate refreshes the package lists and fails when a mirror could not
+// be reached, which apt-get update reports with exit status 0 unless
+// asked (--error-on=any, apt 2.1.16 and later); with an older apt its
+// output is read for the failures instead.
+func aptUpdate(ctx context.Context, h *platform.Host) error {
+	v := dpkgVersion(h, "apt")
+	strict := v != "" && h.Query(ctx, "dpkg", "--compare-versions", v, "ge", errorOnAny)
+	args := []string{"update"}
+	if strict {
+		args = append(args, "--error-on=any")
+	}
+	out, err := h.Run(ctx, apt(args...))
+	if err == nil && !strict && fetchFailed(out) {
+		err = fmt.Errorf("apt-get update could not fetch every package list: %s", firstFailure(out))
+	}
+	if err != nil {
+		return fmt.Errorf("the package mirror (%s) could not be reached: check the network and the mirrors in /etc/apt/sources.list and /etc/apt/sources.list.d: %w",
+			strings.Join(mirrors(h), ", "), err)
+	}
+	return nil
+}
+
+// fetchFailed reports whether apt-get update's output shows a list it
+// could not fetch.
+func fetchFailed(out []byte) bool { return firstFailure(out) != "" }
+
+func firstFailure(out []byte) string {
+	for _, line := range strings.Split(string(out), "\n") {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "Err:") || strings.HasPrefix(line, "W: Failed to fetch") || strings.HasPrefix(line, "E: Failed to fetch") {
+			return line
+		}
+	}
+	return ""
+}
+
+// mirrors lists the URIs of the host's apt sources, one-line (.list) and
+// deb822 (.sources) alike, or says where they are when none are found.
+func mirrors(h *platform.Host) []string {
+	files := []string{"/etc/apt/sources.list"}
+	for _, ext := range []string{"*.list", "*.sources"} {
+		m, _ := filepath.Glob(h.Path("/etc/apt/sources.list.d/" + ext))
+		for _, f := range m {
+			files = append(files, "/etc/apt/sources.list.d/"+filepath.Base(f))
+		}
+	}
+	var uris []string
+	for _, f := range files {
+		data, _ := h.ReadFile(f)
+		for _, line := range strings.Split(string(data), "\n") {
+			fields := strings.Fields(line)
+			switch {
+			case len(fields) > 1 && (fields[0] == "deb" || fields[0] == "deb-src"):
+				rest := fields[1:]
+				if strings.HasPrefix(rest[0], "[") {
+					for len(rest) > 0 && !strings.HasSuffix(rest[0], "]") {
+						rest = rest[1:]
+					}
+					if len(rest) > 0 {
+						rest = rest[1:]
+					}
+				}
+				if len(rest) > 0 {
+					uris = append(uris, rest[0])
+				}
+			case len(fields) > 1 && fields[0] == "URIs:":
+				uris = append(uris, fields[1:]...)
+			}
+		}
+	}
+	slices.Sort(uris)
+	uris = slices.Compact(uris)
+	if len(uris) == 0 {
+		return []string{"none is listed in /etc/apt/sources.list or /etc/apt/sources.list.d"}
+	}
+	return uris
+}
+
+// dpkgVersion is the installed version of pkg from dpkg's status file, or
+// "".
+func dpkgVersion(h *platform.Host, pkg string) string {
+	data, _ := h.ReadFile("/var/lib/dpkg/status")
+	var cur string
+	for _, line := range strings.Split(string(data), "\n") {
+		switch {
+		case strings.HasPrefix(line, "Package: "):
+			cur = strings.TrimSpace(strings.TrimPrefix(line, "Package: "))
+		case cur == pkg && strings.HasPrefix(line, "Version: "):
+			return strings.TrimSpace(strings.TrimPrefix(line, "Version: "))
+		}
+	}
+	return ""
 }

@@ -211,6 +211,9 @@ func (o *OpenBSD) RestartService(ctx context.Context, h *platform.Host) error {
 	return nil
 }
 
+// StartCommands start the daemon.
+func (o *OpenBSD) StartCommands() []string { return []string{"rcctl start chatbox"} }
+
 // StopService stops the daemon.
 func (o *OpenBSD) StopService(ctx context.Context, h *platform.Host) error {
 	if !h.Live {
