@@ -70,6 +70,11 @@ func walk(r io.Reader, fn func(name string, size int64, content io.Reader) error
 			break
 		}
 		if err != nil {
+			// A header that makes no sense after entries that did is a
+			// damaged archive; one that never did is not a tar at all.
+			if len(order) > 0 || haveManifest {
+				return m, readError(err, "is corrupt: an entry's header was damaged")
+			}
 			return m, readError(err, "is not a tar archive")
 		}
 		if haveManifest {
@@ -109,7 +114,7 @@ func walk(r io.Reader, fn func(name string, size int64, content io.Reader) error
 		}
 		// Whatever fn left unread still counts.
 		if _, err := io.Copy(h, tr); err != nil {
-			return m, readError(err, "is not a tar archive")
+			return m, readError(err, "is corrupt: an entry could not be read whole")
 		}
 		seen[hdr.Name] = Entry{Path: hdr.Name, Size: hdr.Size, SHA256: hex.EncodeToString(h.Sum(nil))}
 		order = append(order, hdr.Name)
