@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -135,7 +136,14 @@ func TestBigPicturesDoNotHoldUpTheRoom(t *testing.T) {
 		if m.File.Thumb == "" {
 			t.Fatalf("%s has no thumbnail address", m.File.Name)
 		}
+		// The thumbnails are made one at a time; a request waits up to 20 s
+		// for one under way and then says so. Under the race detector a
+		// decode takes longer than that, so ask again until a deadline.
 		res, raw := tr.do(t, "GET", m.File.Thumb, nil, nil)
+		for deadline := time.Now().Add(5 * time.Minute); res.StatusCode == http.StatusNotFound &&
+			strings.Contains(string(raw), "not made yet") && time.Now().Before(deadline); {
+			res, raw = tr.do(t, "GET", m.File.Thumb, nil, nil)
+		}
 		if res.StatusCode != http.StatusOK {
 			t.Fatalf("GET %s: %d %s", m.File.Thumb, res.StatusCode, raw)
 		}

@@ -225,8 +225,12 @@ func TestWebSocketRefusesOtherSitesAndBadNicks(t *testing.T) {
 
 func TestWebSocketConnectionLimits(t *testing.T) {
 	tr := newTestRoom(t, func(o *testOptions) { o.MaxClientsPerAddr = 2 })
-	tr.dial(t, "a", nil)
-	tr.dial(t, "b", nil)
+	// The 101 comes before the server registers a client; its welcome
+	// comes after. Only a client that has its welcome counts for sure.
+	for _, nick := range []string{"a", "b"} {
+		c := tr.dial(t, nick, nil)
+		c.waitFor(nick+"'s welcome", func(ev chat.Event) bool { return ev.Type == "presence" })
+	}
 	c, _, err := tr.tryDial("c", nil)
 	if err != nil {
 		t.Fatal(err)
