@@ -1,11 +1,14 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+
+	"github.com/spf13/cobra"
 
 	"github.com/chatbox-dev/chatbox/box"
 	"github.com/chatbox-dev/chatbox/config"
-	"github.com/spf13/cobra"
 )
 
 type serveOptions struct {
@@ -75,8 +78,12 @@ func runServe(cmd *cobra.Command, s *streams, opts serveOptions) error {
 		return box.RunDev(ctx, cfg, s.err)
 	}
 	cfg, err := config.Load(opts.configPath)
-	if err != nil {
-		return fmt.Errorf("%w (try --dev to run without a config file)", err)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%w: set the box up with `chatbox install`, or try chatbox out with `chatbox serve --dev`", err)
+	case err != nil:
+		// The service reads this file: the advice is for its owner.
+		return fmt.Errorf("%w; fix it in %s, then restart the service (systemctl restart chatbox, or rcctl restart chatbox on OpenBSD)", err, opts.configPath)
 	}
 	if opts.listen != "" {
 		cfg.Server.HTTPSListen = opts.listen

@@ -208,3 +208,27 @@ func TestSIGTERMShutsDownGracefully(t *testing.T) {
 		t.Fatal("serve did not exit within 15 s of SIGTERM")
 	}
 }
+
+// The service's own failures speak to the box's owner: a typo names the
+// file and the key and says how to restart, a missing config says how to
+// set the box up; neither sends a service to --dev.
+func TestServeSaysHowToFixItsConfig(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "config.toml")
+	if err := os.WriteFile(bad, []byte("[room]\nmax_message_lenght = 5\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runCLI(t, "serve", "--config", bad)
+	for _, want := range []string{bad, "max_message_lenght", "systemctl restart chatbox"} {
+		if code == 0 || !strings.Contains(errOut, want) {
+			t.Errorf("serve with a typo: exit %d, %q; want it to name %q", code, errOut, want)
+		}
+	}
+	if strings.Contains(errOut, "--dev") {
+		t.Errorf("serve with a typo sends the owner to --dev: %q", errOut)
+	}
+	code, _, errOut = runCLI(t, "serve", "--config", filepath.Join(dir, "none.toml"))
+	if code == 0 || !strings.Contains(errOut, "chatbox install") {
+		t.Errorf("serve without a config: exit %d, %q; want it to point at chatbox install", code, errOut)
+	}
+}

@@ -52,7 +52,8 @@ func runUninstall(ctx context.Context, s *streams, o uninstallOptions, opts inst
 		return err
 	}
 	if dir := in.DataLeft(); dir != "" && !o.purge {
-		fmt.Fprintf(s.out, "The room's data is still in %s; `chatbox uninstall --purge` removes it.\n", dir)
+		// chatbox itself is gone now: say what removes the data without it.
+		fmt.Fprintf(s.out, "The room's data is still in %s; remove it with: sudo rm -rf %s\n", dir, dir)
 	}
 	fmt.Fprintln(s.out, "Left as they were: packages, the host name, firewall rules and automatic updates.")
 	return nil
