@@ -77,9 +77,10 @@ server {
 }
 
 server {
-    listen 443 ssl;
-    listen [::]:443 ssl;
-    http2 on;
+    # "listen ... http2" rather than "http2 on": the directive only exists
+    # from nginx 1.25.1, and Debian 12 ships 1.22.
+    listen 443 ssl http2;
+    listen [::]:443 ssl http2;
     server_name {{.Domain}};
     ssl_certificate     /etc/letsencrypt/live/{{.Domain}}/fullchain.pem;
     ssl_certificate_key /etc/letsencrypt/live/{{.Domain}}/privkey.pem;
@@ -112,14 +113,15 @@ var caddyTmpl = template.Must(template.New("caddy").Parse(`# chatbox behind Cadd
 # X-Forwarded-Host on its own.
 {{.Domain}} {
 	request_body {
-		# room.max_file_size plus room for the form around the file.
-		max_size {{.BodyLimitMiB}}MB
+		# room.max_file_size plus room for the form around the file; MiB,
+		# as Caddy reads MB as a million bytes.
+		max_size {{.BodyLimitMiB}}MiB
 	}
 	reverse_proxy {{.Upstream}} {
-		header_up X-Forwarded-Proto {scheme}
 		flush_interval -1
-		# A WebSocket stays open for hours; the room pings it well within this.
-		stream_timeout 24h
+		# A WebSocket stays open as long as both ends keep it: Caddy puts no
+		# limit on a stream unless told to (stream_timeout, Caddy 2.7+).
+		# The room pings it well within these.
 		transport http {
 			read_timeout 1h
 			write_timeout 1h

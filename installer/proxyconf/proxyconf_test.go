@@ -18,8 +18,8 @@ func TestEachConfigurationHasWhatTheRoomNeeds(t *testing.T) {
 			"proxy_set_header X-Forwarded-Proto $scheme;", "client_max_body_size 11m;", "proxy_read_timeout 1h;",
 		},
 		"caddy": {
-			"chat.example.com {", "reverse_proxy 127.0.0.1:8080", "header_up X-Forwarded-Proto {scheme}",
-			"max_size 11MB", "read_timeout 1h", "stream_timeout",
+			"chat.example.com {", "reverse_proxy 127.0.0.1:8080",
+			"max_size 11MiB", "read_timeout 1h",
 		},
 		"apache": {
 			"ServerName chat.example.com", "ProxyPass        / http://127.0.0.1:8080/ upgrade=websocket", "RewriteRule ^/(.*) ws://127.0.0.1:8080/$1 [P,L]",
