@@ -13,6 +13,8 @@ command -v systemd-nspawn >/dev/null 2>&1 || need_pkgs+=(systemd-container)
 command -v shellcheck >/dev/null 2>&1 || need_pkgs+=(shellcheck)
 command -v dpkg-deb >/dev/null 2>&1 || need_pkgs+=(dpkg)
 command -v rpm >/dev/null 2>&1 || need_pkgs+=(rpm)
+command -v nginx >/dev/null 2>&1 || need_pkgs+=(nginx-light)
+command -v caddy >/dev/null 2>&1 || need_pkgs+=(caddy)
 if ((${#need_pkgs[@]})); then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "==> installing ${need_pkgs[*]}"
