@@ -26,7 +26,7 @@ var (
 	// send to the message stored for it: one key per message that has
 	// one, deleted with it (retention, wipe).
 	bucketClientIDs = []byte("client_ids")
-	keyRoom        = []byte("room")
+	keyRoom         = []byte("room")
 )
 
 // RoomState is the room's record in the store.
