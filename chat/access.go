@@ -286,9 +286,9 @@ func (r *Room) Rename(c *fanout.Client, nick string) error {
 }
 
 // PostFrom posts text from a client of the event stream, under its
-// nickname.
-func (r *Room) PostFrom(ctx context.Context, c *fanout.Client, text string) (Message, error) {
-	return r.Post(ctx, Sender{Addr: c.Addr(), Nick: r.hub.NickOf(c)}, text)
+// nickname, with the id its client chose for the send ("" for none).
+func (r *Room) PostFrom(ctx context.Context, c *fanout.Client, text, clientID string) (Message, error) {
+	return r.Post(ctx, Sender{Addr: c.Addr(), Nick: r.hub.NickOf(c), ClientID: clientID}, text)
 }
 
 // Tell sends one client an event of its own (a refusal).

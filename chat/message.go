@@ -75,6 +75,26 @@ func ValidateNick(nick string) error {
 	return nil
 }
 
+// MaxClientIDLength is the longest client id of a message, in bytes.
+const MaxClientIDLength = 64
+
+// ValidateClientID checks the id a client chose for a send: empty (no id),
+// or 1 to 64 ASCII letters, digits, '-' and '_'.
+func ValidateClientID(id string) error {
+	if len(id) > MaxClientIDLength {
+		return errBadClientID
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return errBadClientID
+		}
+	}
+	return nil
+}
+
+var errBadClientID = invalid("client_id", fmt.Sprintf("client_id is 1 to %d letters, digits, '-' or '_'", MaxClientIDLength))
+
 // PGPBegin starts an OpenPGP armored message, which may be longer than
 // ordinary text and is stored byte for byte.
 const PGPBegin = "-----BEGIN PGP MESSAGE-----"

@@ -304,13 +304,19 @@ func (r *Room) storePassword(hash string) error {
 type Sender struct {
 	Addr string
 	Nick string
+	// ClientID, when set, is the id the sender's client chose for this
+	// send (see ValidateClientID): a send repeated with it under the same
+	// nickname gets the first message back and stores nothing.
+	ClientID string
 }
 
 // Post stores a text message from a sender and broadcasts it. A "/ping
 // NICK text" message becomes a ping to NICK, who must be in the room.
 // Whatever carried the request has charged the sender one event already;
 // Post charges the rest of the text's cost, so a wall of text costs the
-// same on every transport.
+// same on every transport. A send repeated with the client id of one
+// still in the history returns that message, as it is, and broadcasts
+// nothing.
 func (r *Room) Post(ctx context.Context, from Sender, text string) (Message, error) {
 	if extra := r.textCost(text) - 1; extra > 0 && from.Addr != "" {
 		if err := r.Charge(from.Addr, extra); err != nil {
@@ -320,6 +326,20 @@ func (r *Room) Post(ctx context.Context, from Sender, text string) (Message, err
 	if err := ValidateNick(from.Nick); err != nil {
 		return Message{}, err
 	}
+	if err := ValidateClientID(from.ClientID); err != nil {
+		return Message{}, err
+	}
+	if from.ClientID != "" {
+		// A repeat is answered before the checks the first send passed:
+		// the pinged may have left, the room may be locked since.
+		first, ok, err := r.store.ByClientID(from.Nick, from.ClientID)
+		if err != nil {
+			return Message{}, err
+		}
+		if ok {
+			return first, nil
+		}
+	}
 	lim := TextLimits{Max: r.opts.MaxMessageLength, MaxPGP: r.opts.MaxPGPLength}
 	if err := ValidateText(text, lim); err != nil {
 		return Message{}, err
@@ -327,7 +347,7 @@ func (r *Room) Post(ctx context.Context, from Sender, text string) (Message, err
 	if r.State().Locked {
 		return Message{}, errLocked
 	}
-	m := Message{Nick: from.Nick, Text: text, Kind: KindText}
+	m := Message{Nick: from.Nick, Text: text, Kind: KindText, ClientID: from.ClientID}
 	if to, _, ok := ParsePing(text); ok {
 		if err := ValidateNick(to); err != nil {
 			return Message{}, invalid("text", "ping whom? write /ping NICK message")
@@ -340,13 +360,16 @@ func (r *Room) Post(ctx context.Context, from Sender, text string) (Message, err
 	return r.store1(ctx, m)
 }
 
-// store1 appends m and publishes it.
+// store1 appends m and publishes it, unless it repeats a send already
+// stored (the same nickname and client id) that raced it here.
 func (r *Room) store1(ctx context.Context, m Message) (Message, error) {
-	stored, err := r.store.Append(ctx, m)
+	stored, fresh, err := r.store.AppendOnce(ctx, m)
 	if err != nil {
 		return Message{}, err
 	}
-	r.hub.Publish(stored)
+	if fresh {
+		r.hub.Publish(stored)
+	}
 	return stored, nil
 }
 

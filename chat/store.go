@@ -22,7 +22,11 @@ var (
 	bucketMessages = []byte("messages")
 	bucketMeta     = []byte("meta")
 	bucketSessions = []byte("sessions")
-	keyRoom        = []byte("room")
+	// bucketClientIDs maps a nickname and the id its client chose for a
+	// send to the message stored for it: one key per message that has
+	// one, deleted with it (retention, wipe).
+	bucketClientIDs = []byte("client_ids")
+	keyRoom         = []byte("room")
 )
 
 // RoomState is the room's record in the store.
@@ -109,7 +113,7 @@ func openDB(path string) (*bolt.DB, error) {
 	}
 	db.MaxBatchDelay = 2 * time.Millisecond
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketMessages, bucketMeta, bucketSessions} {
+		for _, b := range [][]byte{bucketMessages, bucketMeta, bucketSessions, bucketClientIDs} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -252,11 +256,57 @@ func emptyBucket(tx *bolt.Tx, name []byte) error {
 // Append stores m with the next id and its timestamp, and returns it once
 // it is durably on disk.
 func (s *Store) Append(ctx context.Context, m Message) (Message, error) {
-	if err := ctx.Err(); err != nil {
-		return Message{}, err
+	stored, _, err := s.AppendOnce(ctx, m)
+	return stored, err
+}
+
+// clientKey is the key of bucketClientIDs for a nickname's client id.
+func clientKey(nick, clientID string) []byte {
+	return []byte(nick + "\x00" + clientID)
+}
+
+// messageByClientID returns the message stored for nick's client id.
+func messageByClientID(tx *bolt.Tx, nick, clientID string) (Message, bool, error) {
+	id := tx.Bucket(bucketClientIDs).Get(clientKey(nick, clientID))
+	if id == nil {
+		return Message{}, false, nil
 	}
-	var stored Message
-	err := s.batch(func(tx *bolt.Tx) error {
+	raw := tx.Bucket(bucketMessages).Get(id)
+	if raw == nil {
+		return Message{}, false, nil
+	}
+	var m Message
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return Message{}, false, fmt.Errorf("decode message %d: %w", binary.BigEndian.Uint64(id), err)
+	}
+	return m, true, nil
+}
+
+// ByClientID returns the message nick sent with clientID, while it is in
+// the history.
+func (s *Store) ByClientID(nick, clientID string) (Message, bool, error) {
+	var (
+		m  Message
+		ok bool
+	)
+	err := s.view(func(tx *bolt.Tx) error {
+		var err error
+		m, ok, err = messageByClientID(tx, nick, clientID)
+		return err
+	})
+	return m, ok, err
+}
+
+// AppendOnce stores m as Append does, unless m has a client id its
+// nickname already sent a stored message with: then it returns that
+// message and fresh is false. The check and the store are one
+// transaction, so two sends racing with one id store one message.
+func (s *Store) AppendOnce(ctx context.Context, m Message) (stored Message, fresh bool, err error) {
+	if err := ctx.Err(); err != nil {
+		return Message{}, false, err
+	}
+	err = s.batch(func(tx *bolt.Tx) error {
+		stored, fresh = Message{}, false
 		st, err := readRoom(tx)
 		if err != nil {
 			return err
@@ -264,6 +314,14 @@ func (s *Store) Append(ctx context.Context, m Message) (Message, error) {
 		if !st.Exists {
 			return errNoRoom
 		}
+		if m.ClientID != "" {
+			first, ok, err := messageByClientID(tx, m.Nick, m.ClientID)
+			if err != nil || ok {
+				stored = first
+				return err
+			}
+		}
+		fresh = true
 		st.LastID++
 		stored = m
 		stored.ID = st.LastID
@@ -279,12 +337,20 @@ func (s *Store) Append(ctx context.Context, m Message) (Message, error) {
 		if err := tx.Bucket(bucketMessages).Put(idKey(stored.ID), raw); err != nil {
 			return err
 		}
+		if m.ClientID != "" {
+			if err := tx.Bucket(bucketClientIDs).Put(clientKey(m.Nick, m.ClientID), idKey(stored.ID)); err != nil {
+				return err
+			}
+		}
 		return writeRoom(tx, st)
 	})
 	if errors.Is(err, errNoRoom) {
-		return Message{}, err
+		return Message{}, false, err
 	}
-	return stored, wrapWrite("store message", err)
+	if err != nil {
+		return Message{}, false, wrapWrite("store message", err)
+	}
+	return stored, fresh, nil
 }
 
 var errNoRoom = errors.New("there is no room here; create one first")
@@ -466,6 +532,7 @@ func (s *Store) Prune(keep int, before time.Time) ([]Message, error) {
 	err := s.update(func(tx *bolt.Tx) error {
 		deleted = deleted[:0]
 		b := tx.Bucket(bucketMessages)
+		clientIDs := tx.Bucket(bucketClientIDs)
 		total := b.Stats().KeyN
 		c := b.Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
@@ -480,6 +547,11 @@ func (s *Store) Prune(keep int, before time.Time) ([]Message, error) {
 			}
 			if err := c.Delete(); err != nil {
 				return err
+			}
+			if m.ClientID != "" {
+				if err := clientIDs.Delete(clientKey(m.Nick, m.ClientID)); err != nil {
+					return err
+				}
 			}
 			deleted = append(deleted, m)
 		}

@@ -24,6 +24,10 @@ type Message struct {
 	Kind Kind      `json:"kind"`
 	To   string    `json:"to,omitempty"`
 	File *File     `json:"file,omitempty"`
+	// ClientID is the id the sender's client chose for this send; a send
+	// repeated with it, under the same nickname, gets this message back
+	// instead of storing another.
+	ClientID string `json:"client_id,omitempty"`
 }
 
 // File describes an uploaded file attached to a message.
@@ -55,6 +59,9 @@ const (
 	TypeDestroy Type = "destroy"
 	// TypeError is a refusal of what the client sent.
 	TypeError Type = "error"
+	// TypeAck answers, to its sender alone, a message sent with a client
+	// id: the stored message, the first one when the send was repeated.
+	TypeAck Type = "ack"
 )
 
 // Event is what a room tells the people in it, as its event stream
@@ -80,4 +87,6 @@ type Event struct {
 	Error      string `json:"error,omitempty"`
 	Code       string `json:"code,omitempty"`
 	RetryAfter int    `json:"retry_after,omitempty"`
+	// ClientID is the client's id of the send an ack or error answers.
+	ClientID string `json:"client_id,omitempty"`
 }

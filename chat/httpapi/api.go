@@ -574,13 +574,17 @@ func (s *Server) acceptWrite(w http.ResponseWriter, req *http.Request, cost int,
 
 func (s *Server) handlePostMessage(w http.ResponseWriter, req *http.Request) {
 	var body struct {
-		Nick string `json:"nick"`
-		Text string `json:"text"`
+		Nick     string `json:"nick"`
+		Text     string `json:"text"`
+		ClientID string `json:"client_id"`
 	}
 	if !s.acceptWrite(w, req, 1, int64(s.room.MaxPGPLength())*6+1024, &body) {
 		return
 	}
-	m, err := s.room.Post(req.Context(), chat.Sender{Addr: s.addrs.clientAddr(req), Nick: body.Nick}, body.Text)
+	// A repeated send (same nick and client_id) answers 201 with the
+	// message its first send stored, so a retry reads as a success.
+	from := chat.Sender{Addr: s.addrs.clientAddr(req), Nick: body.Nick, ClientID: body.ClientID}
+	m, err := s.room.Post(req.Context(), from, body.Text)
 	if err != nil {
 		s.writeError(w, err)
 		return

@@ -35,9 +35,10 @@ func (s *Server) newUpgrader() *websocket.Upgrader {
 
 // clientEvent is what a client may send on the WebSocket.
 type clientEvent struct {
-	Type string `json:"type"`
-	Text string `json:"text,omitempty"`
-	Nick string `json:"nick,omitempty"`
+	Type     string `json:"type"`
+	Text     string `json:"text,omitempty"`
+	Nick     string `json:"nick,omitempty"`
+	ClientID string `json:"client_id,omitempty"`
 }
 
 // decodeClientEvent reads one frame from a client: the same checks, and
@@ -160,8 +161,13 @@ func (s *Server) handleClientEvent(c *fanout.Client, raw []byte) (quit bool) {
 	}
 	switch ev.Type {
 	case "message":
-		if _, err := s.room.PostFrom(s.ctx, c, ev.Text); err != nil {
-			s.sendRefusal(c, err)
+		m, err := s.room.PostFrom(s.ctx, c, ev.Text, ev.ClientID)
+		if err != nil {
+			s.tellRefusal(c, err, ev.ClientID)
+		} else if ev.ClientID != "" {
+			// The sender learns its send is stored, the first time from
+			// the broadcast too, and a repeat from this alone.
+			s.room.Tell(c, chat.Event{Type: event.TypeAck, ClientID: ev.ClientID, Message: &m})
 		}
 	case "nick":
 		if err := s.room.Rename(c, ev.Nick); err != nil {
@@ -174,8 +180,18 @@ func (s *Server) handleClientEvent(c *fanout.Client, raw []byte) (quit bool) {
 // sendRefusal tells c why its event was refused, in the words and with the
 // wait an HTTP client would get for the same refusal.
 func (s *Server) sendRefusal(c *fanout.Client, err error) {
+	s.tellRefusal(c, err, "")
+}
+
+// tellRefusal is sendRefusal for the send with a client id, which the
+// error event names so the client knows which send failed. An invalid id
+// is not repeated back.
+func (s *Server) tellRefusal(c *fanout.Client, err error, clientID string) {
 	e := s.refusal(err)
 	ev := chat.Event{Type: event.TypeError, Error: e.Msg, Code: e.Code.String()}
+	if chat.ValidateClientID(clientID) == nil {
+		ev.ClientID = clientID
+	}
 	if e.RetryAfter > 0 {
 		ev.RetryAfter = retrySeconds(e.RetryAfter)
 	}
