@@ -149,8 +149,13 @@ func TestBrowserPingNotifiesAfterPermission(t *testing.T) {
 	}
 
 	// A ping to someone absent is not sent, and the sender is told.
+	// Its words come back to the box, to send again or change.
 	say(t, alice, "/ping ghost hello?")
-	run(t, alice, until(`document.getElementById("hint").textContent === "ghost is not in the room right now"`))
+	run(t, alice,
+		until(`document.getElementById("hint").textContent.startsWith("ghost is not in the room right now.")`),
+		until(`document.getElementById("text").value === "/ping ghost hello?"`),
+	)
+	run(t, alice, chromedp.Evaluate[chromedp.Void](`document.getElementById("text").value = ""`))
 
 	// History never notifies again: after a reload the mark is there, and
 	// no notification.

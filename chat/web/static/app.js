@@ -505,6 +505,19 @@
     "/help": "/help — list these commands",
   };
 
+  // newClientID names one send, so that sending it again (after a failure
+  // whose answer was lost) can never store it twice. getRandomValues works
+  // on plain HTTP too, where crypto.randomUUID does not.
+  function newClientID() {
+    const b = new Uint8Array(16);
+    crypto.getRandomValues(b);
+    return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  }
+
+  // failedSend is the last send that failed: sent again unchanged, it keeps
+  // its client id.
+  let failedSend = null;
+
   async function send(ev) {
     ev.preventDefault();
     const box = $("text");
@@ -534,13 +547,25 @@
           return;
       }
     }
+    const body = text.startsWith("//") ? text.slice(1) : text;
+    const clientID = failedSend && failedSend.text === body ? failedSend.clientID : newClientID();
+    // The words leave the box at once, so what is typed next is never
+    // erased by this send's answer, and a second Enter sends nothing twice.
+    box.value = "";
+    autoGrow();
     try {
-      const m = await api("POST", "/api/messages", { nick: state.nick, text: text.startsWith("//") ? text.slice(1) : text });
-      box.value = "";
-      autoGrow();
+      const m = await api("POST", "/api/messages", { nick: state.nick, text: body, client_id: clientID });
+      failedSend = null;
       if (m && m.kind === "ping") hint("Pinged " + m.to + ": they are in the room.");
     } catch (e) {
-      hint(e.message);
+      failedSend = { text: body, clientID };
+      if (box.value === "") {
+        box.value = text;
+        autoGrow();
+        hint(e.message.replace(/\.?$/, ".") + " Your message is back in the box: press Enter to send it again.");
+      } else {
+        hint(e.message);
+      }
     }
   }
 
