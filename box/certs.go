@@ -348,6 +348,11 @@ func (m *certManager) whatToFix(id *identity, err error) string {
 	if errors.As(err, &problem) && problem.Type == acme.ProblemTypeRateLimited {
 		return "the CA's rate limit was reached; chatbox tries again later on its own (for experiments, use a staging CA in tls.ca)"
 	}
+	if profile, offered, ok := unknownProfile(err); ok {
+		return fmt.Sprintf("the CA at %s does not offer the ACME profile %q (it offers %s); "+
+			"set tls.profile to one it offers, or tls.ca to a CA that offers %q (Let's Encrypt does, and needs it for IP addresses)",
+			m.caURL, profile, offered, profile)
+	}
 	var urlErr *url.Error
 	if errors.As(err, &urlErr) {
 		if u, perr := url.Parse(urlErr.URL); perr == nil && u.Host == m.caURL.Host {
@@ -355,6 +360,33 @@ func (m *certManager) whatToFix(id *identity, err error) string {
 		}
 	}
 	return id.hint
+}
+
+// unknownProfile reads acmez's refusal to order a profile the CA's directory
+// does not list ("unknown profile name 'x'; supported profiles: [a b]"),
+// which has no type of its own, and returns the profile and those offered.
+func unknownProfile(err error) (profile, offered string, ok bool) {
+	if err == nil {
+		return "", "", false
+	}
+	const marker = "unknown profile name '"
+	msg := err.Error()
+	i := strings.Index(msg, marker)
+	if i < 0 {
+		return "", "", false
+	}
+	rest := msg[i+len(marker):]
+	end := strings.IndexByte(rest, '\'')
+	if end < 0 {
+		return "", "", false
+	}
+	profile, offered = rest[:end], "none"
+	if _, list, found := strings.Cut(rest[end:], "supported profiles: "); found {
+		if list = strings.Trim(strings.TrimSpace(list), "[]"); list != "" {
+			offered = strings.Join(strings.Fields(list), ", ")
+		}
+	}
+	return profile, offered, true
 }
 
 // failureHint says what usually makes issuance for cfg fail and how to fix it.

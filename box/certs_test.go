@@ -57,6 +57,8 @@ func TestWhatToFixReadsTheError(t *testing.T) {
 			acme.Problem{Type: acme.ProblemTypeConnection, Detail: "timeout"}), "check the name and the ports"},
 		{"a DNS provider's network error is not blamed on the CA", fmt.Errorf("adding temporary record: %w",
 			&url.Error{Op: "Post", URL: "https://api.example/zones", Err: errors.New("timeout")}), "check the name and the ports"},
+		{"a CA without the profile says so, not that the address is private", fmt.Errorf("[127.0.0.1] Obtain: creating new order: %w",
+			errors.New("unknown profile name 'shortlived'; supported profiles: [classic tlsserver]")), "does not offer the ACME profile \"shortlived\""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

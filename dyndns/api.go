@@ -165,10 +165,12 @@ func (c *apiClient) Do(req *http.Request) (*http.Response, error) {
 		if err != nil {
 			// The request may or may not have reached the API; only a read
 			// is safe to send again.
+			unreachable := &UnreachableError{API: c.base, Err: err}
 			if req.Method != http.MethodGet || attempt == maxAttempts || ctx.Err() != nil {
-				return nil, fmt.Errorf("cloudflare: %s %s: %w", req.Method, to.Path, err)
+				return nil, unreachable
 			}
-			c.log.Debug("cloudflare request failed; retrying", "method", req.Method, "err", err, "in", delay)
+			c.log.Warn("could not reach the DNS API; retrying", "api", c.base, "cause", unreachable.cause(),
+				"attempt", attempt, "of", maxAttempts, "in", delay)
 		} else {
 			if resp.StatusCode < 400 {
 				return resp, nil
@@ -192,6 +194,36 @@ func (c *apiClient) Do(req *http.Request) (*http.Response, error) {
 		case <-t.C:
 		}
 		delay *= 2
+	}
+}
+
+// UnreachableError is a request that did not get an answer from the DNS
+// provider's API: the connection was refused, reset or timed out, or the
+// API's name did not resolve.
+type UnreachableError struct {
+	// API is the base URL the request was sent to.
+	API string
+	// Err is what the HTTP client returned.
+	Err error
+}
+
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("could not reach the DNS API at %s (%s); check dns.api_url if it is set, "+
+		"and that this box's network and DNS work and allow outgoing HTTPS", e.API, e.cause())
+}
+
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
+// cause is the innermost error, such as "connection refused", without
+// the URL and address the chain repeats.
+func (e *UnreachableError) cause() string {
+	err := e.Err
+	for {
+		next := errors.Unwrap(err)
+		if next == nil {
+			return err.Error()
+		}
+		err = next
 	}
 }
 

@@ -548,3 +548,24 @@ func TestPublishable(t *testing.T) {
 		})
 	}
 }
+
+func TestUnreachableAPIIsNamedAndItsRetriesShown(t *testing.T) {
+	b := newBox(t, "203.0.113.7")
+	api := b.cf.URL()
+	b.cf.Close() // a closed port: every connection is refused
+	_, err := b.updater(t).Once(context.Background())
+	if err == nil {
+		t.Fatal("Once succeeded against a closed port")
+	}
+	want := "could not reach the DNS API at " + api
+	if !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "check dns.api_url") {
+		t.Errorf("Once error = %q, want it to say %q and what to check", err, want)
+	}
+	if strings.Contains(err.Error(), "dial tcp") {
+		t.Errorf("Once error = %q, a raw Go error chain", err)
+	}
+	// Each retry is told when it happens, above debug, so --once shows it.
+	if n := strings.Count(b.log.String(), "level=WARN msg=\"could not reach the DNS API"); n != 4 {
+		t.Errorf("the log shows %d retries at warning, want 4 (5 attempts):\n%s", n, b.log.String())
+	}
+}

@@ -52,6 +52,9 @@ type Installer struct {
 	// healthInterval is the time between two health checks; zero means
 	// 250ms. Tests shorten it.
 	healthInterval time.Duration
+	// journalGroups reports whether this process may read the whole
+	// systemd journal without root; nil asks the process's groups.
+	journalGroups func() bool
 }
 
 func (in *Installer) healthPoll() time.Duration {

@@ -2,10 +2,14 @@ package installer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
+	"os/user"
+	"strconv"
 	"strings"
 
 	"github.com/nxadm/tail"
@@ -33,9 +37,19 @@ func (in *Installer) Status(ctx context.Context) Status {
 		st.Problem = "not installed on this host"
 		return st
 	}
+	st.Running = p.ServiceActive(ctx, h)
+	if _, err := h.ReadFile(paths.Config); err != nil && !errors.Is(err, fs.ErrNotExist) && !in.probe().IsRoot() {
+		// The config holds the room's address and where the service
+		// answers; a guess from defaults would look like an answer.
+		st.Problem = fmt.Sprintf("cannot read %s, which holds the room's address (%v); it needs root: run `sudo chatbox status`",
+			paths.Config, errors.Unwrap(err))
+		if !st.Running {
+			st.Problem = "the chatbox service is not running (`sudo chatbox logs` shows why); " + st.Problem
+		}
+		return st
+	}
 	cfg := in.loadConfig()
 	st.URL = in.roomURL(cfg)
-	st.Running = p.ServiceActive(ctx, h)
 	if !st.Running {
 		st.Problem = "the chatbox service is not running; `chatbox logs` shows why"
 		return st
@@ -53,6 +67,11 @@ func (in *Installer) Status(ctx context.Context) Status {
 // keeps writing new ones until ctx ends.
 func (in *Installer) Logs(ctx context.Context, lines int, follow bool, w, errw io.Writer) error {
 	if args := in.Platform.LogsCommand(lines, follow); args != nil {
+		// journalctl run by someone else shows only their own lines and a
+		// hint about groups, which reads as if the service logged nothing.
+		if !in.probe().IsRoot() && !in.readsSystemJournal() {
+			return errors.New("only root (or the adm and systemd-journal groups) can read the service's log; run `sudo chatbox logs`")
+		}
 		cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 		cmd.Stdout, cmd.Stderr = w, errw
 		if err := cmd.Run(); err != nil && ctx.Err() == nil {
@@ -60,7 +79,30 @@ func (in *Installer) Logs(ctx context.Context, lines int, follow bool, w, errw i
 		}
 		return nil
 	}
-	return tailFile(ctx, in.Host.Path(in.Platform.LogFile()), "chatbox", lines, follow, w)
+	err := tailFile(ctx, in.Host.Path(in.Platform.LogFile()), "chatbox", lines, follow, w)
+	if errors.Is(err, fs.ErrPermission) {
+		return fmt.Errorf("%w; it needs root: run `sudo chatbox logs`", err)
+	}
+	return err
+}
+
+// readsSystemJournal reports whether this process is in a group that may
+// read the whole systemd journal.
+func (in *Installer) readsSystemJournal() bool {
+	if in.journalGroups != nil {
+		return in.journalGroups()
+	}
+	gids, err := os.Getgroups()
+	if err != nil {
+		return false
+	}
+	for _, gid := range gids {
+		g, err := user.LookupGroupId(strconv.Itoa(gid))
+		if err == nil && (g.Name == "adm" || g.Name == "systemd-journal" || g.Name == "wheel") {
+			return true
+		}
+	}
+	return false
 }
 
 // tailFile prints the last n lines of file that contain match and, with

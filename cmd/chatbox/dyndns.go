@@ -61,8 +61,9 @@ func runDyndns(ctx context.Context, s *streams, opts dyndnsOptions) error {
 	level := slog.LevelInfo
 	if opts.once {
 		// What Once does is printed below and its failure returned; the log
-		// would only say it twice.
-		level = slog.LevelError
+		// would only say it twice. Its warnings (an API being retried) are
+		// shown as they happen, so a wait is not silent.
+		level = slog.LevelWarn
 	}
 	logger := slog.New(slog.NewTextHandler(s.err, &slog.HandlerOptions{Level: level}))
 	u, err := dyndns.New(cfg, dyndns.Options{Logger: logger})

@@ -50,8 +50,15 @@ func runStatus(ctx context.Context, s *streams, asJSON bool) error {
 		fmt.Fprintf(s.out, "Installed:  %s\n", yes[st.Installed])
 		if st.Installed {
 			fmt.Fprintf(s.out, "Running:    %s\n", yes[st.Running])
-			fmt.Fprintf(s.out, "Answering:  %s\n", yes[st.Healthy])
-			fmt.Fprintf(s.out, "Room:       %s\n", st.URL)
+			if st.URL == "" {
+				// Status could not read the config: it does not know
+				// where the room is, nor where to ask whether it answers.
+				fmt.Fprintf(s.out, "Answering:  unknown\n")
+				fmt.Fprintf(s.out, "Room:       unknown\n")
+			} else {
+				fmt.Fprintf(s.out, "Answering:  %s\n", yes[st.Healthy])
+				fmt.Fprintf(s.out, "Room:       %s\n", st.URL)
+			}
 			fmt.Fprintf(s.out, "Config:     %s\n", st.Config)
 		}
 	}
