@@ -741,8 +741,8 @@ func TestRunOutsideServiceSaysWhenSystemdRunFails(t *testing.T) {
 // instead. Either way the update stops with one sentence naming the
 // mirror.
 func TestAptUpdateSaysWhenTheMirrorCannotBeReached(t *testing.T) {
-	const unreachable = "Err:1 http://deb.debian.org/debian trixie InRelease\n  Temporary failure resolving 'deb.debian.org'\n" +
-		"W: Failed to fetch http://deb.debian.org/debian/dists/trixie/InRelease\nW: Some index files failed to download.\n"
+	const unreachable = "Err:1 http://mirror.example/debian trixie InRelease\n  Temporary failure resolving 'mirror.example'\n" +
+		"W: Failed to fetch http://mirror.example/debian/dists/trixie/InRelease\nW: Some index files failed to download.\n"
 	for _, tc := range []struct {
 		name, apt string
 		fails     bool
@@ -759,7 +759,7 @@ func TestAptUpdateSaysWhenTheMirrorCannotBeReached(t *testing.T) {
 			os.WriteFile(status, bytes.Replace(data, []byte("Version: 2.6.1"), []byte("Version: "+tc.apt), 1), 0o644)
 			sim.aptUpdate, sim.aptUpdateFails = unreachable, tc.fails
 			err := in.Update(context.Background(), UpdateOptions{System: true})
-			if err == nil || !strings.Contains(err.Error(), "the package mirror (http://deb.debian.org/debian) could not be reached") {
+			if err == nil || !strings.Contains(err.Error(), "the package mirror (http://mirror.example/debian) could not be reached") {
 				t.Fatalf("got %v, want a sentence naming the mirror:\n%s", err, out.String())
 			}
 			if got := strings.Contains(out.String(), "update --error-on=any"); got != tc.flag {

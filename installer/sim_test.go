@@ -313,7 +313,7 @@ func fixture(t *testing.T, root, osID string) {
 		put("/etc/hosts", "127.0.0.1\tlocalhost\n127.0.1.1\tlocalhost\n", 0o644)
 		put("/var/lib/dpkg/status", "Package: ca-certificates\nStatus: install ok installed\n\n"+
 			"Package: apt\nStatus: install ok installed\nVersion: 2.6.1\n\n", 0o644)
-		put("/etc/apt/sources.list.d/debian.sources", "Types: deb\nURIs: http://deb.debian.org/debian\nSuites: trixie trixie-updates\n", 0o644)
+		put("/etc/apt/sources.list.d/debian.sources", "Types: deb\nURIs: http://mirror.example/debian\nSuites: trixie trixie-updates\n", 0o644)
 	default:
 		put("/etc/hostname", "localhost.localdomain\n", 0o644)
 		put("/etc/hosts", "127.0.0.1   localhost localhost.localdomain\n", 0o644)
