@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -126,19 +127,23 @@ func TestDyndnsCommand(t *testing.T) {
 func TestDyndnsCommandRunsUntilStopped(t *testing.T) {
 	cf, path := dyndnsBox(t, "box-token", "")
 	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr bytes.Buffer
+	var stdout bytes.Buffer
+	var stderr lockedBuffer
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"dyndns", "--config", path}, strings.NewReader(""), &stdout, &stderr)
 	}()
+	// Wait for the log line, not only for the record: the API stores the
+	// record before its answer reaches the loop, and a stop in between
+	// would cancel the request whose effect already landed.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		recs := cf.Records("example.com", "chat.example.com", "A")
-		if len(recs) == 1 && recs[0].Content == "203.0.113.7" {
+		if len(recs) == 1 && recs[0].Content == "203.0.113.7" && strings.Contains(stderr.String(), "updated") {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the loop never updated the record: %+v", recs)
+			t.Fatalf("the loop never updated the record and said so: %+v\n%s", recs, stderr.String())
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -154,4 +159,22 @@ func TestDyndnsCommandRunsUntilStopped(t *testing.T) {
 	if !strings.Contains(stderr.String(), "updated") || strings.Contains(stderr.String(), "box-token") {
 		t.Errorf("the log should report the update without the token: %s", stderr.String())
 	}
+}
+
+// lockedBuffer is a bytes.Buffer that a command writes while the test reads.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
