@@ -194,6 +194,13 @@ func (r *Room) Logout(token string) error {
 // Members returns the nicknames in the room now, sorted.
 func (r *Room) Members() []string { return r.hub.Members() }
 
+// Messages returns up to limit messages after id, oldest first; with
+// after < 0, the newest limit messages. It is for the box itself; clients
+// read through History, which bounds a page in bytes and charges them.
+func (r *Room) Messages(after int64, limit int) ([]Message, error) {
+	return r.store.List(after, limit)
+}
+
 // HistoryPageBytes bounds one page of history: the stored bytes of its
 // messages, beside its count. A page always holds at least one message
 // when there is one, so a single message is never too large to read.

@@ -152,17 +152,10 @@ func FuzzWebSocketFrame(f *testing.F) {
 			t.Fatalf("one frame stored %d messages", after-before)
 		}
 		if after == before+1 {
-			page, err := tr.History("", chat.HistoryQuery{Limit: 2})
-			if err != nil || len(page.Messages) == 0 {
-				t.Fatalf("read the newest messages: %v", err)
-			}
-			raw := page.Messages[len(page.Messages)-1]
+			msgs, _ := tr.Messages(-1, 2)
+			m := msgs[len(msgs)-1]
 			if marked {
-				raw = page.Messages[0]
-			}
-			var m chat.Message
-			if err := json.Unmarshal(raw, &m); err != nil {
-				t.Fatal(err)
+				m = msgs[0]
 			}
 			if chat.ValidateNick(m.Nick) != nil || chat.ValidateText(m.Text, chat.TextLimits{Max: 50, MaxPGP: 500}) != nil {
 				t.Fatalf("stored an invalid message %+v from frame %q", m, frame)
