@@ -9,13 +9,25 @@ import (
 	"golang.org/x/time/rate"
 )
 
+// maxAddresses bounds the buckets a limiter keeps. A full table churned
+// by a flood from ever-new addresses holds under 12 MiB of heap (about 200
+// bytes a bucket with its key, plus the partly used memory the churn
+// leaves; TestTheLimiterStaysBoundedUnderManyAddresses measures 7.5 MiB),
+// so the four limiters kept per address hold under 48 MiB. Forgetting a bucket only gives its address
+// a full one again, so the bound costs a flood from that many addresses a
+// burst each, never a person their budget.
+const maxAddresses = 10_000
+
 // limiter keeps one token bucket per client address and forgets addresses
-// that have been quiet for a while.
+// that have been quiet for a while, and at most maxAddresses of them.
 type limiter struct {
 	mu      sync.Mutex
 	every   rate.Limit
 	burst   int
 	buckets map[string]*bucket
+	// scanned counts the buckets looked at to forget some, so a test can
+	// tell that the work per new address stays bounded.
+	scanned int
 }
 
 type bucket struct {
@@ -40,8 +52,8 @@ func (l *limiter) allow(addr string, n int, now time.Time) (ok bool, retry time.
 	defer l.mu.Unlock()
 	b := l.buckets[addr]
 	if b == nil {
-		if len(l.buckets) > 100000 {
-			l.sweepLocked(now)
+		if len(l.buckets) >= maxAddresses {
+			l.evictLocked(now)
 		}
 		b = &bucket{lim: rate.NewLimiter(l.every, l.burst)}
 		l.buckets[addr] = b
@@ -83,9 +95,26 @@ func (l *limiter) sweep(now time.Time) {
 
 func (l *limiter) sweepLocked(now time.Time) {
 	for k, b := range l.buckets {
+		l.scanned++
 		if now.Sub(b.seen) > 10*time.Minute {
 			delete(l.buckets, k)
 		}
+	}
+}
+
+// evictLocked makes room in a full table: it forgets the quiet buckets,
+// and when that frees less than a tenth of the table, others as well (the
+// map's order picks which) until a tenth is free. One pass over the table
+// thus buys room for a tenth of it, so each new address costs about ten
+// buckets looked at, amortized.
+func (l *limiter) evictLocked(now time.Time) {
+	l.sweepLocked(now)
+	for k := range l.buckets {
+		if len(l.buckets) <= maxAddresses-maxAddresses/10 {
+			break
+		}
+		l.scanned++
+		delete(l.buckets, k)
 	}
 }
 
