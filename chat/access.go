@@ -9,15 +9,33 @@ import (
 	"github.com/chatbox-dev/chatbox/chat/fanout"
 )
 
-// Charge takes cost from addr's budget of events, or says when to come
-// back. Every event a client sends is charged to it, on every transport.
+// Charge takes cost from addr's budget of events and from the room's, or
+// says when to come back. Every event a client sends is charged to its
+// address, on every transport; what writes to the room or is told to
+// everyone in it (a message, a rename, an upload, a destroy) is charged to
+// the room's budget too.
 func (r *Room) Charge(addr string, cost int) error {
 	now := r.now()
-	if ok, retry := r.posts.allow(addr, cost, now); !ok {
-		return &Error{Code: CodeRateLimited, Msg: "you are posting too fast; wait a moment", RetryAfter: retry}
+	if err := r.chargeAddr(addr, cost, now); err != nil {
+		return err
 	}
 	if ok, retry := r.roomPosts.allow("", cost, now); !ok {
 		return &Error{Code: CodeRateLimited, Msg: "the room is busier than it allows; wait a moment", RetryAfter: retry}
+	}
+	return nil
+}
+
+// ChargeAddr takes cost from addr's budget alone: for what a client
+// sends that the room neither stores nor tells anyone (a ping, a frame it
+// refuses), so that such a flood from many addresses does not spend the
+// budget the room's writers share.
+func (r *Room) ChargeAddr(addr string, cost int) error {
+	return r.chargeAddr(addr, cost, r.now())
+}
+
+func (r *Room) chargeAddr(addr string, cost int, now time.Time) error {
+	if ok, retry := r.posts.allow(addr, cost, now); !ok {
+		return &Error{Code: CodeRateLimited, Msg: "you are posting too fast; wait a moment", RetryAfter: retry}
 	}
 	return nil
 }

@@ -1,0 +1,324 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/chatbox-dev/chatbox/chat"
+)
+
+// floodFrame is one kind of frame a client can send over the WebSocket.
+type floodFrame struct {
+	name string
+	// frame is the i-th frame of the flood; control frames (ping) have
+	// none and are sent as WebSocket pings.
+	frame func(i int) string
+	ping  bool
+	// writes says the frame, when the budget lets it through, writes to
+	// the room or is told to everyone in it; the room-wide budget then
+	// bounds it too.
+	writes bool
+}
+
+// floodFrames is every kind of frame a client can send: each event the
+// server knows, and the kinds of garbage it must refuse.
+func floodFrames() []floodFrame {
+	return []floodFrame{
+		{name: "message", writes: true, frame: func(i int) string { return fmt.Sprintf(`{"type":"message","text":"flood %d"}`, i) }},
+		{name: "message with a client id", writes: true, frame: func(i int) string {
+			return fmt.Sprintf(`{"type":"message","text":"flood","client_id":"f%d"}`, i)
+		}},
+		{name: "long message", writes: true, frame: func(i int) string {
+			return fmt.Sprintf(`{"type":"message","text":"%d%s"}`, i, strings.Repeat("x", 900))
+		}},
+		{name: "rename", writes: true, frame: func(i int) string { return fmt.Sprintf(`{"type":"nick","nick":"f%d"}`, i) }},
+		{name: "not JSON", frame: func(i int) string { return fmt.Sprintf("nonsense %d", i) }},
+		{name: "unknown event", frame: func(i int) string { return fmt.Sprintf(`{"type":"dance","n":%d}`, i) }},
+		{name: "unknown field", frame: func(i int) string { return fmt.Sprintf(`{"type":"message","text":"x","n":%d}`, i) }},
+		{name: "bad nickname", frame: func(i int) string { return fmt.Sprintf(`{"type":"nick","nick":"no spaces %d"}`, i) }},
+		{name: "ping", ping: true},
+	}
+}
+
+// TestEveryClientEventFloodIsChargedAndHarmless sends every kind of frame
+// a client can send at 1,000 a second for two seconds, from one address
+// over one connection and from twenty addresses at 50 a second each,
+// while a bystander on another address chats at a person's pace and a
+// reader watches. With the config's default budgets it checks, for every
+// kind:
+//   - the flood is charged: what the server accepts (anything not answered
+//     "rate_limited", or for pings the pongs) stays within the flooders'
+//     budgets;
+//   - the bystander is never refused for a flood that writes nothing to the
+//     room, and every message of theirs that is stored reaches the reader
+//     within a second;
+//   - the server's resident memory grows by less than 64 MiB during the
+//     flood (sampled from /proc every 50 ms; the process holds the clients
+//     too), and its open files return to where they were once the flooders
+//     leave.
+func TestEveryClientEventFloodIsChargedAndHarmless(t *testing.T) {
+	requireE2E(t)
+	for _, f := range floodFrames() {
+		for _, spread := range []struct {
+			name      string
+			addrs     int
+			perSecond int
+		}{{"one address", 1, 1000}, {"twenty addresses", 20, 50}} {
+			t.Run(f.name+" from "+spread.name, func(t *testing.T) {
+				floodRoom(t, f, spread.addrs, spread.perSecond)
+			})
+		}
+	}
+}
+
+// The config's default budgets (limits.posts_per_minute and
+// limits.room_posts_per_minute), with the bursts the room gives them.
+const (
+	sweepPerMinute, sweepBurst         = 120, 20
+	sweepRoomPerMinute, sweepRoomBurst = 600, 100
+	sweepDuration                      = 2 * time.Second
+)
+
+func floodRoom(t *testing.T, f floodFrame, addrs, perSecond int) {
+	tr := newTestRoom(t, func(o *testOptions) {
+		o.PostsPerMinute, o.RoomPostsPerMinute = sweepPerMinute, sweepRoomPerMinute
+	})
+	reader := tr.dialFrom(t, "127.0.0.201", "reader")
+	bystander := tr.dialFrom(t, "127.0.0.200", "bystander")
+	fdsBefore := openFiles(t)
+	rssBefore := procStatus(t, "VmRSS")
+
+	// The reader notes when each of the bystander's messages arrives.
+	arrived := make(chan string, 100)
+	go func() {
+		for {
+			var ev chat.Event
+			if err := reader.ReadJSON(&ev); err != nil {
+				return
+			}
+			if ev.Type == "message" && ev.Message.Nick == "bystander" {
+				arrived <- ev.Message.ClientID
+			}
+		}
+	}()
+
+	ctx, cancel := context.WithTimeout(context.Background(), sweepDuration)
+	defer cancel()
+	var sent, refused, answered atomic.Int64
+	var wg sync.WaitGroup
+	var flooders []*websocket.Conn
+	for a := range addrs {
+		c := tr.dialFrom(t, fmt.Sprintf("127.0.0.%d", 10+a), fmt.Sprintf("flooder%d", a))
+		flooders = append(flooders, c)
+		c.SetPongHandler(func(string) error { answered.Add(1); return nil })
+		go func() {
+			for {
+				_, raw, err := c.ReadMessage()
+				if err != nil {
+					return
+				}
+				var ev chat.Event
+				if json.Unmarshal(raw, &ev) == nil && ev.Type == "error" && ev.Code == "rate_limited" {
+					refused.Add(1)
+				}
+			}
+		}()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			start := time.Now()
+			tick := time.NewTicker(5 * time.Millisecond)
+			defer tick.Stop()
+			n := 0
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-tick.C:
+				}
+				for owed := int(time.Since(start).Seconds() * float64(perSecond)); n < owed; n++ {
+					var err error
+					if f.ping {
+						err = c.WriteControl(websocket.PingMessage, []byte("p"), time.Now().Add(time.Second))
+					} else {
+						err = c.WriteMessage(websocket.TextMessage, []byte(f.frame(n)))
+					}
+					if err != nil {
+						return
+					}
+					sent.Add(1)
+				}
+			}
+		}()
+	}
+
+	// Resident memory, sampled while the flood runs.
+	var rssMax atomic.Int64
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		for ctx.Err() == nil {
+			rssMax.Store(max(rssMax.Load(), rss()))
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+
+	// The bystander says something every 400 ms.
+	type said struct {
+		id string
+		at time.Time
+	}
+	var says []said
+	var bystanderRefused []string
+	for i := 0; ctx.Err() == nil; i++ {
+		id := fmt.Sprintf("b%d", i)
+		says = append(says, said{id, time.Now()})
+		if err := bystander.WriteJSON(map[string]string{"type": "message", "text": "hello " + id, "client_id": id}); err != nil {
+			t.Fatalf("the bystander could not send: %v", err)
+		}
+		for {
+			bystander.SetReadDeadline(time.Now().Add(5 * time.Second))
+			var ev chat.Event
+			if err := bystander.ReadJSON(&ev); err != nil {
+				t.Fatalf("the bystander heard nothing back for %s: %v", id, err)
+			}
+			if ev.Type == "ack" && ev.ClientID == id {
+				break
+			}
+			if ev.Type == "error" && ev.ClientID == id {
+				bystanderRefused = append(bystanderRefused, ev.Error)
+				says = says[:len(says)-1]
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(400 * time.Millisecond):
+		}
+	}
+	wg.Wait()
+	<-sampled
+
+	// What the bystander stored reached the reader, promptly.
+	for _, s := range says {
+		select {
+		case id := <-arrived:
+			if id != s.id {
+				t.Fatalf("the reader got the bystander's %s where %s was next", id, s.id)
+			}
+			if late := time.Since(s.at); late > time.Second+sweepDuration {
+				t.Errorf("the bystander's %s took %v to reach the reader", s.id, late)
+			}
+		case <-time.After(time.Second):
+			t.Fatalf("the bystander's %s never reached the reader", s.id)
+		}
+	}
+	if !f.writes && len(bystanderRefused) > 0 {
+		t.Errorf("a flood of %s, which writes nothing to the room, got the bystander refused: %q", f.name, bystanderRefused)
+	}
+	if len(says) == 0 {
+		t.Errorf("the bystander could not say anything during the flood: %q", bystanderRefused)
+	}
+
+	// The flood was charged. Every frame over the budget is answered
+	// "rate_limited" (a ping over it gets no pong); the rest were let
+	// through.
+	for _, c := range flooders {
+		c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
+	}
+	budget := int64(addrs) * int64(sweepBurst+sweepPerMinute*int(sweepDuration.Seconds()+1)/60)
+	if f.writes {
+		budget = min(budget, int64(sweepRoomBurst+sweepRoomPerMinute*int(sweepDuration.Seconds()+1)/60))
+	}
+	var through int64
+	if f.ping {
+		through = answered.Load()
+	} else {
+		// The refusals are still arriving; wait for them to add up.
+		deadline := time.Now().Add(5 * time.Second)
+		for sent.Load()-refused.Load() > budget && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		through = sent.Load() - refused.Load()
+	}
+	t.Logf("%s: sent %d, let through %d (budget %d), bystander said %d and was refused %d times; RSS %d → %d MiB",
+		f.name, sent.Load(), through, budget, len(says), len(bystanderRefused), rssBefore>>20, rssMax.Load()>>20)
+	if sent.Load() < int64(addrs*perSecond)*int64(sweepDuration/time.Second)/2 {
+		t.Fatalf("the flood sent only %d frames; the test did not attack", sent.Load())
+	}
+	if through > budget {
+		t.Errorf("the server let %d of %d frames through; the budget allows %d", through, sent.Load(), budget)
+	}
+	if grew := rssMax.Load() - rssBefore; grew > 64<<20 {
+		t.Errorf("resident memory grew by %d MiB during the flood, want under 64 MiB", grew>>20)
+	}
+
+	// The flooders' connections are all closed again.
+	for _, c := range flooders {
+		c.Close()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for openFiles(t) > fdsBefore && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := openFiles(t); n > fdsBefore {
+		t.Errorf("%d files are open after the flooders left, %d before they came", n, fdsBefore)
+	}
+}
+
+// dialFrom connects to the room's WebSocket as nick from ip, a loopback
+// address, as a separate person's connection would come.
+func (tr *testRoom) dialFrom(t *testing.T, ip, nick string) *websocket.Conn {
+	t.Helper()
+	d := websocket.Dialer{NetDialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}).DialContext}
+	url := "ws" + strings.TrimPrefix(tr.srv.URL, "http") + "/ws?nick=" + nick
+	c, _, err := d.Dial(url, nil)
+	if err != nil {
+		t.Fatalf("dial as %s from %s: %v", nick, ip, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	// The welcome presence.
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, _, err := c.ReadMessage(); err != nil {
+		t.Fatalf("%s's welcome: %v", nick, err)
+	}
+	c.SetReadDeadline(time.Time{})
+	return c
+}
+
+// rss is this process's resident memory in bytes, 0 when /proc does not
+// say.
+func rss() int64 {
+	raw, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(raw)) {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			var kb int64
+			fmt.Sscan(strings.TrimSpace(rest), &kb)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// openFiles counts this process's open file descriptors.
+func openFiles(t *testing.T) int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skipf("no /proc to count open files: %v", err)
+	}
+	return len(entries)
+}
