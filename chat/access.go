@@ -15,26 +15,28 @@ import (
 // everyone in it (a message, a rename, an upload, a destroy) is charged to
 // the room's budget too.
 func (r *Room) Charge(addr string, cost int) error {
-	now := r.now()
-	if err := r.chargeAddr(addr, cost, now); err != nil {
+	if err := r.ChargeAddr(addr, cost); err != nil {
 		return err
 	}
-	if ok, retry := r.roomPosts.allow("", cost, now); !ok {
+	return r.ChargeRoom(cost)
+}
+
+// ChargeRoom takes cost from the room's budget, which all addresses
+// share: for what writes to the room or is told to everyone in it.
+func (r *Room) ChargeRoom(cost int) error {
+	if ok, retry := r.roomPosts.allow("", cost, r.now()); !ok {
 		return &Error{Code: CodeRateLimited, Msg: "the room is busier than it allows; wait a moment", RetryAfter: retry}
 	}
 	return nil
 }
 
-// ChargeAddr takes cost from addr's budget alone: for what a client
-// sends that the room neither stores nor tells anyone (a ping, a frame it
-// refuses), so that such a flood from many addresses does not spend the
-// budget the room's writers share.
+// ChargeAddr takes cost from addr's budget alone. Transports charge it
+// for every request and frame; the room's own budget is then charged by
+// the room's operations (Post, Rename) once what they were asked passed
+// their checks, so that refused requests from many addresses do not spend
+// the budget the room's writers share.
 func (r *Room) ChargeAddr(addr string, cost int) error {
-	return r.chargeAddr(addr, cost, r.now())
-}
-
-func (r *Room) chargeAddr(addr string, cost int, now time.Time) error {
-	if ok, retry := r.posts.allow(addr, cost, now); !ok {
+	if ok, retry := r.posts.allow(addr, cost, r.now()); !ok {
 		return &Error{Code: CodeRateLimited, Msg: "you are posting too fast; wait a moment", RetryAfter: retry}
 	}
 	return nil
@@ -298,6 +300,10 @@ func (r *Room) Leave(c *fanout.Client) { r.hub.Remove(c) }
 func (r *Room) Rename(c *fanout.Client, nick string) error {
 	if err := ValidateNick(nick); err != nil {
 		return invalid("nick", err.Error())
+	}
+	// A rename is told to everyone: it costs the room once it is valid.
+	if err := r.ChargeRoom(1); err != nil {
+		return err
 	}
 	r.hub.Rename(c, nick)
 	return nil

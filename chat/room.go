@@ -312,14 +312,15 @@ type Sender struct {
 
 // Post stores a text message from a sender and broadcasts it. A "/ping
 // NICK text" message becomes a ping to NICK, who must be in the room.
-// Whatever carried the request has charged the sender one event already;
-// Post charges the rest of the text's cost, so a wall of text costs the
-// same on every transport. A send repeated with the client id of one
+// Whatever carried the request has charged the sender's address one event
+// already; Post charges it the rest of the text's cost, so a wall of text
+// costs the same on every transport, and charges the room's budget the
+// whole cost once the message passed every check. A send repeated with the client id of one
 // still in the history returns that message, as it is, and broadcasts
 // nothing.
 func (r *Room) Post(ctx context.Context, from Sender, text string) (Message, error) {
 	if extra := r.textCost(text) - 1; extra > 0 && from.Addr != "" {
-		if err := r.Charge(from.Addr, extra); err != nil {
+		if err := r.ChargeAddr(from.Addr, extra); err != nil {
 			return Message{}, err
 		}
 	}
@@ -356,6 +357,12 @@ func (r *Room) Post(ctx context.Context, from Sender, text string) (Message, err
 			return Message{}, &Error{Code: CodeNotPresent, Msg: to + " is not in the room right now"}
 		}
 		m.Kind, m.To = KindPing, to
+	}
+	// Only now, with every check passed, does the message cost the room.
+	if from.Addr != "" {
+		if err := r.ChargeRoom(r.textCost(text)); err != nil {
+			return Message{}, err
+		}
 	}
 	return r.store1(ctx, m)
 }

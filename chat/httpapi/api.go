@@ -280,15 +280,27 @@ func (s *Server) sameOrigin(req *http.Request) bool {
 }
 
 // guardWrite rejects cross-site and over-rate writes. cost is the number
-// of rate tokens the write takes.
+// of rate tokens the write takes, from the client's address and from the
+// room's budget: for writes whose cost comes before their checks (an
+// upload's body, a new room).
 func (s *Server) guardWrite(req *http.Request, cost int) error {
+	if err := s.guardRequest(req, cost); err != nil {
+		return err
+	}
+	return s.room.ChargeRoom(cost)
+}
+
+// guardRequest rejects cross-site writes and those over their address's
+// rate; the room's operation charges the room's budget itself, once the
+// write passed its checks.
+func (s *Server) guardRequest(req *http.Request, cost int) error {
 	if !s.sameOrigin(req) {
 		return errCrossSite
 	}
 	if err := s.room.Writable(); err != nil {
 		return err
 	}
-	return s.room.Charge(s.addrs.clientAddr(req), cost)
+	return s.room.ChargeAddr(s.addrs.clientAddr(req), cost)
 }
 
 var errCrossSite = &chat.Error{Code: chat.CodeForbidden, Msg: "requests from other sites are refused"}
@@ -561,7 +573,7 @@ func (s *Server) acceptWrite(w http.ResponseWriter, req *http.Request, cost int,
 	if !s.requireRoom(w, req) {
 		return false
 	}
-	if err := s.guardWrite(req, cost); err != nil {
+	if err := s.guardRequest(req, cost); err != nil {
 		s.writeError(w, err)
 		return false
 	}

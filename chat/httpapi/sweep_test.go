@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -321,4 +323,83 @@ func openFiles(t *testing.T) int {
 		t.Skipf("no /proc to count open files: %v", err)
 	}
 	return len(entries)
+}
+
+// TestEveryRequestFloodFromManyAddressesSparesTheOthers sends bad and
+// refused requests to every write endpoint at 1,000 a second from 200
+// addresses (through a trusted proxy, as a botnet behind it would come),
+// while a bystander posts a message every 200 ms. A request that writes
+// nothing to the room costs only its own address's budget, so the
+// bystander is never refused; before, each such request took from the
+// room's budget first, and twenty addresses' garbage stopped everyone
+// from posting.
+func TestEveryRequestFloodFromManyAddressesSparesTheOthers(t *testing.T) {
+	requireE2E(t)
+	for _, bad := range []struct {
+		name, path, body string
+	}{
+		{"not JSON", "/api/messages", `nonsense`},
+		{"unknown field", "/api/messages", `{"nick":"f","text":"x","evil":1}`},
+		{"bad nickname", "/api/messages", `{"nick":"no spaces","text":"x"}`},
+		{"empty message", "/api/messages", `{"nick":"flood","text":""}`},
+		{"bad client id", "/api/messages", `{"nick":"flood","text":"x","client_id":"no spaces"}`},
+		{"destroy with a bad nickname", "/api/destroy", `{"nick":"no spaces"}`},
+		{"a second room", "/api/room", `{"private":false}`},
+	} {
+		t.Run(bad.name, func(t *testing.T) {
+			tr := newTestRoom(t, func(o *testOptions) {
+				o.PostsPerMinute, o.RoomPostsPerMinute = sweepPerMinute, sweepRoomPerMinute
+				o.Web.TrustedProxies = []string{"127.0.0.1"}
+			})
+			ctx, cancel := context.WithTimeout(context.Background(), sweepDuration)
+			defer cancel()
+			client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+			var sent, through atomic.Int64
+			var wg sync.WaitGroup
+			for w := range 16 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := w; ctx.Err() == nil; i += 16 {
+						req, _ := http.NewRequest("POST", tr.srv.URL+bad.path, strings.NewReader(bad.body))
+						req.Header.Set("Content-Type", "application/json")
+						req.Header.Set("X-Forwarded-For", fmt.Sprintf("203.0.113.%d", i%200))
+						res, err := client.Do(req)
+						if err != nil {
+							continue
+						}
+						io.Copy(io.Discard, res.Body)
+						res.Body.Close()
+						sent.Add(1)
+						if res.StatusCode != http.StatusTooManyRequests {
+							through.Add(1)
+						}
+					}
+				}()
+			}
+			var refused []string
+			said := 0
+			for ctx.Err() == nil {
+				res, raw := tr.do(t, "POST", "/api/messages", map[string]string{"nick": "bystander", "text": "hello"},
+					func(r *http.Request) { r.Header.Set("X-Forwarded-For", "198.51.100.7") })
+				if res.StatusCode == http.StatusCreated {
+					said++
+				} else {
+					refused = append(refused, fmt.Sprintf("%d %s", res.StatusCode, raw))
+				}
+				select {
+				case <-ctx.Done():
+				case <-time.After(200 * time.Millisecond):
+				}
+			}
+			wg.Wait()
+			t.Logf("%s: %d requests from 200 addresses, %d answered other than 429; the bystander said %d, refused %d", bad.name, sent.Load(), through.Load(), said, len(refused))
+			if sent.Load() < 200 {
+				t.Fatalf("the flood sent only %d requests; the test did not attack", sent.Load())
+			}
+			if len(refused) > 0 {
+				t.Errorf("the bystander was refused during a flood of %s: %q", bad.name, refused)
+			}
+		})
+	}
 }

@@ -140,28 +140,18 @@ func (s *Server) readLoop(c *fanout.Client) {
 }
 
 // handleClientEvent acts on one event from c. It reports whether c quit.
-// Every frame, whatever it holds, is charged to c's address first; one
-// that writes to the room or is told to everyone (a message, a rename) is
-// charged to the room's budget too, but only once it passed the checks
-// that need no room, so a flood of refused frames from many addresses
-// spends only their own budgets. A quit is honoured over the budget too,
+// Every frame, whatever it holds, is charged to c's address first (the
+// room's operations charge the room's budget for what they do once it
+// passed their checks, so a flood of refused frames from many addresses
+// spends only their own budgets). A quit is honoured over the budget too,
 // since closing the socket does the same. A frame is decoded with the
 // checks and words of an HTTP body, and a message goes through the same
 // core call, charge and words as POST /api/messages.
 func (s *Server) handleClientEvent(c *fanout.Client, raw []byte) (quit bool) {
+	chargeErr := s.room.ChargeAddr(c.Addr(), 1)
 	ev, err := decodeClientEvent(raw)
 	if err == nil && ev.Type == "quit" {
-		s.room.ChargeAddr(c.Addr(), 1)
 		return true
-	}
-	if err == nil {
-		err = ev.check()
-	}
-	var chargeErr error
-	if err != nil {
-		chargeErr = s.room.ChargeAddr(c.Addr(), 1)
-	} else {
-		chargeErr = s.room.Charge(c.Addr(), 1)
 	}
 	if chargeErr != nil {
 		// The refusal names the send it refuses, so a client that retries
@@ -170,7 +160,7 @@ func (s *Server) handleClientEvent(c *fanout.Client, raw []byte) (quit bool) {
 		return false
 	}
 	if err != nil {
-		s.tellRefusal(c, err, ev.ClientID)
+		s.sendRefusal(c, err)
 		return false
 	}
 	switch ev.Type {
@@ -189,18 +179,6 @@ func (s *Server) handleClientEvent(c *fanout.Client, raw []byte) (quit bool) {
 		}
 	}
 	return false
-}
-
-// check refuses, before it costs the room anything, an event that the
-// room would refuse for what it holds alone.
-func (ev clientEvent) check() error {
-	switch ev.Type {
-	case "message":
-		return chat.ValidateClientID(ev.ClientID)
-	case "nick":
-		return chat.ValidateNick(ev.Nick)
-	}
-	return nil
 }
 
 // sendRefusal tells c why its event was refused, in the words and with the
