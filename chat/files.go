@@ -27,6 +27,11 @@ type Upload struct {
 	reserved int64
 }
 
+// UploadCost is what an upload costs against its sender's budget of
+// events (whatever carries it charges that), and against the room's budget
+// once it is committed.
+const UploadCost = 3
+
 // BeginUpload starts an upload whose sender declared size bytes (-1 when
 // unknown). It refuses at once what cannot fit: a file over
 // max_file_size, or any file when the committed uploads and those being
@@ -124,6 +129,10 @@ func (u *Upload) Commit(ctx context.Context) (Message, error) {
 		return Message{}, &Error{Code: CodeUnprocessable, Msg: pe.Error()}
 	}
 	if err != nil {
+		return Message{}, err
+	}
+	// Only a file that passed every check costs the room's budget.
+	if err := u.r.ChargeRoom(UploadCost); err != nil {
 		return Message{}, err
 	}
 	return u.r.commitUpload(ctx, u, meta)

@@ -281,8 +281,8 @@ func (s *Server) sameOrigin(req *http.Request) bool {
 
 // guardWrite rejects cross-site and over-rate writes. cost is the number
 // of rate tokens the write takes, from the client's address and from the
-// room's budget: for writes whose cost comes before their checks (an
-// upload's body, a new room).
+// room's budget: for a write whose cost comes before its checks (a new
+// room).
 func (s *Server) guardWrite(req *http.Request, cost int) error {
 	if err := s.guardRequest(req, cost); err != nil {
 		return err

@@ -24,7 +24,7 @@ func (s *Server) handleUpload(w http.ResponseWriter, req *http.Request) {
 	if !s.requireRoom(w, req) {
 		return
 	}
-	if err := s.guardWrite(req, 3); err != nil {
+	if err := s.guardRequest(req, chat.UploadCost); err != nil {
 		s.writeError(w, err)
 		return
 	}

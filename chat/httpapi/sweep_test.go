@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -326,7 +327,8 @@ func openFiles(t *testing.T) int {
 }
 
 // TestEveryRequestFloodFromManyAddressesSparesTheOthers sends bad and
-// refused requests to every write endpoint at 1,000 a second from 200
+// refused requests to every write endpoint (posts, uploads, destroy, a new
+// room) at 1,000 a second from 200
 // addresses (through a trusted proxy, as a botnet behind it would come),
 // while a bystander posts a message every 200 ms. A request that writes
 // nothing to the room costs only its own address's budget, so the
@@ -335,16 +337,23 @@ func openFiles(t *testing.T) int {
 // from posting.
 func TestEveryRequestFloodFromManyAddressesSparesTheOthers(t *testing.T) {
 	requireE2E(t)
+	upload := func(nick, content string) string {
+		return "--b\r\nContent-Disposition: form-data; name=\"nick\"\r\n\r\n" + nick +
+			"\r\n--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n\r\n" + content + "\r\n--b--\r\n"
+	}
 	for _, bad := range []struct {
-		name, path, body string
+		name, path, body, contentType string
 	}{
-		{"not JSON", "/api/messages", `nonsense`},
-		{"unknown field", "/api/messages", `{"nick":"f","text":"x","evil":1}`},
-		{"bad nickname", "/api/messages", `{"nick":"no spaces","text":"x"}`},
-		{"empty message", "/api/messages", `{"nick":"flood","text":""}`},
-		{"bad client id", "/api/messages", `{"nick":"flood","text":"x","client_id":"no spaces"}`},
-		{"destroy with a bad nickname", "/api/destroy", `{"nick":"no spaces"}`},
-		{"a second room", "/api/room", `{"private":false}`},
+		{"upload with a bad nickname", "/api/files", upload("no spaces", "hello"), "multipart/form-data; boundary=b"},
+		{"empty upload", "/api/files", upload("flood", ""), "multipart/form-data; boundary=b"},
+		{"upload that is not multipart", "/api/files", "nonsense", "text/plain"},
+		{"not JSON", "/api/messages", `nonsense`, ""},
+		{"unknown field", "/api/messages", `{"nick":"f","text":"x","evil":1}`, ""},
+		{"bad nickname", "/api/messages", `{"nick":"no spaces","text":"x"}`, ""},
+		{"empty message", "/api/messages", `{"nick":"flood","text":""}`, ""},
+		{"bad client id", "/api/messages", `{"nick":"flood","text":"x","client_id":"no spaces"}`, ""},
+		{"destroy with a bad nickname", "/api/destroy", `{"nick":"no spaces"}`, ""},
+		{"a second room", "/api/room", `{"private":false}`, ""},
 	} {
 		t.Run(bad.name, func(t *testing.T) {
 			tr := newTestRoom(t, func(o *testOptions) {
@@ -362,7 +371,7 @@ func TestEveryRequestFloodFromManyAddressesSparesTheOthers(t *testing.T) {
 					defer wg.Done()
 					for i := w; ctx.Err() == nil; i += 16 {
 						req, _ := http.NewRequest("POST", tr.srv.URL+bad.path, strings.NewReader(bad.body))
-						req.Header.Set("Content-Type", "application/json")
+						req.Header.Set("Content-Type", cmp.Or(bad.contentType, "application/json"))
 						req.Header.Set("X-Forwarded-For", fmt.Sprintf("203.0.113.%d", i%200))
 						res, err := client.Do(req)
 						if err != nil {
