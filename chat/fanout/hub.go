@@ -58,8 +58,13 @@ const (
 // due) it is handed to the room's writer pool until the queue is empty.
 type Client struct {
 	conn *websocket.Conn
-	addr string
-	nick string // guarded by hub.mu
+	// nc is the socket under conn, which events are written to, and
+	// deadline the write deadline last set on it (Unix nanoseconds), both
+	// used only by the writer that holds the client.
+	nc       net.Conn
+	deadline int64
+	addr     string
+	nick     string // guarded by hub.mu
 	// nextPing is when the client is next pinged (Unix nanoseconds); set in
 	// hub.add, then read and written only by the hub's ticker.
 	nextPing int64
@@ -87,7 +92,7 @@ type Client struct {
 // close frames (its reader may still answer pings): a close frame from the
 // peer is answered by the hub, which sends nothing after it.
 func NewClient(conn *websocket.Conn, addr, nick string) *Client {
-	c := &Client{conn: conn, addr: addr, nick: nick, gone: make(chan struct{})}
+	c := &Client{conn: conn, nc: conn.UnderlyingConn(), addr: addr, nick: nick, gone: make(chan struct{})}
 	c.queue = c.inline[:0]
 	conn.SetCloseHandler(func(code int, _ string) error {
 		if code == websocket.CloseNoStatusReceived {
@@ -214,7 +219,7 @@ func (c *Client) drain(w *writer) (more bool) {
 		}
 	}
 	if n > 0 {
-		if err := w.write(c.conn.UnderlyingConn(), now.Add(WriteWait), batch[:n]); err != nil {
+		if err := c.write(w, now, batch[:n]); err != nil {
 			c.Close(websocket.CloseAbnormalClosure, "")
 		}
 	}
@@ -266,20 +271,30 @@ func (w *writer) end()                { w.busySince.Store(0) }
 // keepBuf is the largest join buffer a writer keeps between writes.
 const keepBuf = 64 << 10
 
-// write sends frames to conn in one write, by deadline.
-func (w *writer) write(conn net.Conn, deadline time.Time, frames []frame) error {
-	if err := conn.SetWriteDeadline(deadline); err != nil {
-		return err
+// deadlineStep is how much later than the one set before a write
+// deadline must be for the socket's to be moved: a write times out between
+// WriteWait-deadlineStep and WriteWait after it began, and a client that
+// gets ten events a second costs a deadline once in ten writes.
+const deadlineStep = time.Second
+
+// write sends frames to c's socket in one write, with w's buffer, timing
+// out WriteWait after now (give or take deadlineStep).
+func (c *Client) write(w *writer, now time.Time, frames []frame) error {
+	if d := now.Add(WriteWait).UnixNano(); d-c.deadline >= int64(deadlineStep) {
+		if err := c.nc.SetWriteDeadline(time.Unix(0, d)); err != nil {
+			return err
+		}
+		c.deadline = d
 	}
 	if len(frames) == 1 {
-		_, err := conn.Write(frames[0])
+		_, err := c.nc.Write(frames[0])
 		return err
 	}
 	b := w.buf[:0]
 	for _, f := range frames {
 		b = append(b, f...)
 	}
-	_, err := conn.Write(b)
+	_, err := c.nc.Write(b)
 	if cap(b) <= keepBuf {
 		w.buf = b[:0]
 	} else {
