@@ -2,7 +2,7 @@
 // generator: the physical limit chatbox is measured against on the same
 // machine, in the same run.
 //
-//	floor -listen 127.0.0.1:18080
+//	floor -listen 127.0.0.1:18080 [-pprof 127.0.0.1:18100]
 //
 // It speaks just enough of chatbox's API for `loadgen room -missed 0`:
 // GET /healthz, GET /api/room (the last id), POST /api/messages and
@@ -33,6 +33,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	_ "net/http/pprof"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -58,6 +59,7 @@ func main() {
 func run(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("floor", flag.ContinueOnError)
 	listen := fs.String("listen", "127.0.0.1:18080", "address to listen on (loopback only)")
+	pprof := fs.String("pprof", "", "serve net/http/pprof on this loopback address, to profile the floor itself")
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
 		return nil
 	} else if err != nil {
@@ -70,6 +72,17 @@ func run(ctx context.Context, args []string) error {
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return err
+	}
+	if *pprof != "" {
+		pp, err := netip.ParseAddrPort(*pprof)
+		if err != nil || !pp.Addr().IsLoopback() {
+			return fmt.Errorf("-pprof %s is not a loopback address and port", *pprof)
+		}
+		pl, err := net.Listen("tcp", *pprof)
+		if err != nil {
+			return err
+		}
+		go http.Serve(pl, http.DefaultServeMux)
 	}
 	r := newRoom(runtime.GOMAXPROCS(0))
 	srv := &http.Server{Handler: r.handler(), ReadHeaderTimeout: 10 * time.Second}
