@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -72,5 +73,37 @@ func TestClientCountsTheRoomsMessageEvents(t *testing.T) {
 	}
 	if tr.fanOut().count.Load() != 1 {
 		t.Errorf("fan-out has %d messages, want 1", tr.fanOut().count.Load())
+	}
+}
+
+func TestCompareRatiosAndMedians(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, s summary) string {
+		p := dir + "/" + name
+		if err := s.write(p); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	floor := summary{Label: "floor", Clients: 100, Deliveries: 1000, ServerCPU: 10 * time.Millisecond,
+		DeliveryP50: 10 * time.Millisecond, DeliveryP99: 20 * time.Millisecond, FanOutP99: 10 * time.Millisecond}
+	room := floor
+	room.Label, room.ServerCPU, room.DeliveryP99 = "chatbox", 15*time.Millisecond, 30*time.Millisecond
+	slower := room
+	slower.DeliveryP99 = 60 * time.Millisecond
+	r := pairRatios(floor, room)
+	if r.cpu != 1.5 || r.p99 != 1.5 || r.p50 != 1 {
+		t.Errorf("ratios %+v, want cpu 1.5, p99 1.5, p50 1", r)
+	}
+	var out strings.Builder
+	paths := []string{write("f1", floor), write("r1", room), write("f2", floor), write("r2", slower), write("f3", floor), write("r3", room)}
+	if err := runCompare(paths, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "100 clients, median of 3 pairs: ratio p50 1.00, p99 1.50, fan-out p99 1.00, cpu per delivery 1.50") {
+		t.Errorf("compare printed:\n%s", out.String())
+	}
+	if err := runCompare(paths[:3], &out); err == nil {
+		t.Error("an odd number of summaries was accepted")
 	}
 }

@@ -3,6 +3,7 @@
 //	loadgen room  -url http://127.0.0.1:18080 -pid PID -clients 10000
 //	loadgen acks  -url http://127.0.0.1:18080 -rate 100 -duration 20s
 //	loadgen ready -bin ./chatbox -runs 10
+//	loadgen compare floor-1000.json room-1000.json floor-10000.json room-10000.json
 //
 // room opens many WebSocket clients, posts through the HTTP API at a set
 // rate room-wide and reports, for every delivered message, the time from
@@ -10,7 +11,9 @@
 // the server's CPU and memory at idle, with idle clients and under load,
 // and a reconnect storm. acks reports how fast POST /api/messages is
 // acknowledged. ready reports how fast `chatbox serve --dev` answers
-// /healthz.
+// /healthz. compare reads the summaries room -summary wrote, pairs of the
+// floor (bench/floor) and chatbox run with the same clients, and prints
+// them side by side with chatbox's ratio to the floor.
 //
 // Everything goes to loopback only. Each client connects from its own
 // address in 127.0.0.0/8 (all of it is loopback on Linux), so the room's
@@ -43,7 +46,7 @@ func main() {
 	}
 }
 
-const usage = "usage: loadgen room|acks|ready [flags]; loadgen CMD -h lists the flags"
+const usage = "usage: loadgen room|acks|ready [flags], or loadgen compare FLOOR.json ROOM.json...; loadgen CMD -h lists the flags"
 
 func run(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) == 0 {
@@ -67,6 +70,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		fs.DurationVar(&cfg.settle, "settle", 3*time.Second, "quiet time before each idle measurement")
 		fs.IntVar(&cfg.missed, "missed", 20, "messages posted while the clients are away, before the reconnect storm (0: no storm)")
 		fs.IntVar(&cfg.dialers, "dialers", 200, "connections opened at once while clients join")
+		fs.StringVar(&cfg.summary, "summary", "", "write the load phase's figures to this file as JSON, for loadgen compare")
+		fs.StringVar(&cfg.label, "label", "chatbox", "the server's name in the summary")
 		target = func() string { return cfg.url }
 		run = func() error { return runRoom(ctx, cfg, out) }
 	case "acks":
@@ -77,6 +82,13 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		fs.DurationVar(&cfg.duration, "duration", 20*time.Second, "how long to post")
 		target = func() string { return cfg.url }
 		run = func() error { return runAcks(ctx, cfg, out) }
+	case "compare":
+		if err := fs.Parse(args[1:]); errors.Is(err, flag.ErrHelp) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		return runCompare(fs.Args(), out)
 	case "ready":
 		cfg := readyConfig{}
 		fs.StringVar(&cfg.bin, "bin", "./chatbox", "the chatbox binary")

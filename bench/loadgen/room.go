@@ -26,6 +26,11 @@ type roomConfig struct {
 	settle   time.Duration
 	missed   int
 	dialers  int
+	// summary, when set, is a file the load phase's figures are written
+	// to as JSON, for `loadgen compare`.
+	summary string
+	// label names the server in the summary ("floor", "chatbox").
+	label string
 }
 
 // Phases stamp the messages they post, so clients count only their own.
@@ -272,7 +277,20 @@ func (r *roomRun) load(ctx context.Context) error {
 		lost, lossy, maxLost, dups, dropped, codes)
 	r.printf("under load: cpu %.3f cores over %.1f s, rss %s (peak sampled %s); the generator used %.3f cores",
 		cores(before, after), elapsed.Seconds(), mib(after.rss), mib(max(peakRSS.Load(), after.rss)), cores(self, selfAfter))
-	return nil
+	if r.cfg.summary == "" {
+		return nil
+	}
+	fan := r.track.fanOut()
+	sum := summary{
+		Label: r.cfg.label, Clients: r.cfg.clients, Posted: len(ids),
+		Deliveries:  delivered,
+		DeliveryP50: lat.quantile(0.50), DeliveryP99: lat.quantile(0.99), DeliveryMax: lat.max(),
+		FanOutP50: fan.quantile(0.50), FanOutP99: fan.quantile(0.99),
+		ServerCPU: after.cpu - before.cpu, ServerCores: cores(before, after),
+		GeneratorCores: cores(self, selfAfter),
+		Lost:           lost, Duplicated: dups, Dropped: dropped,
+	}
+	return sum.write(r.cfg.summary)
 }
 
 // missing counts the messages that clients still connected have yet to

@@ -8,7 +8,7 @@ package fanout
 
 import (
 	"encoding/json"
-	"github.com/chatbox-dev/chatbox/chat/event"
+	"net"
 	"runtime"
 	"slices"
 	"sync"
@@ -16,13 +16,19 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/chatbox-dev/chatbox/chat/event"
 )
 
 // Timings of the WebSocket keep-alive.
 const (
-	WriteWait  = 10 * time.Second
-	PongWait   = 60 * time.Second
-	pingPeriod = PongWait * 9 / 10
+	WriteWait = 10 * time.Second
+	PongWait  = 60 * time.Second
+	// pingPeriod leaves half of PongWait for the ping to get out and the
+	// pong back: on a busy machine a ping waits behind the events queued
+	// for everyone (seconds, at 10,000 clients on a shared core), and a
+	// pong that comes late ends a healthy connection.
+	pingPeriod = PongWait / 2
 	// sendQueue is how many events a client may fall behind before it is
 	// dropped; it reconnects and catches up from history.
 	sendQueue = 256
@@ -56,8 +62,13 @@ const (
 // due) it is handed to the room's writer pool until the queue is empty.
 type Client struct {
 	conn *websocket.Conn
-	addr string
-	nick string // guarded by hub.mu
+	// nc is the socket under conn, which events are written to, and
+	// deadline the write deadline last set on it (Unix nanoseconds), both
+	// used only by the writer that holds the client.
+	nc       net.Conn
+	deadline int64
+	addr     string
+	nick     string // guarded by hub.mu
 	// nextPing is when the client is next pinged (Unix nanoseconds); set in
 	// hub.add, then read and written only by the hub's ticker.
 	nextPing int64
@@ -66,37 +77,50 @@ type Client struct {
 	writers *writerPool
 
 	mu      sync.Mutex
-	queue   []*websocket.PreparedMessage
-	inline  [2]*websocket.PreparedMessage // the queue's first storage
-	writing bool                          // the client is with the writers
+	queue   []frame
+	inline  [2]frame // the queue's first storage
+	writing bool     // the client is with the writers
 	pingDue bool
 	closing bool
-	// closeCode and closeText are what the close frame says.
+	// closeCode and closeText are what the close frame says; closeNow
+	// sends it before the events still queued.
 	closeCode int
 	closeText string
+	closeNow  bool
 	// gone is closed once the connection is closed.
 	gone chan struct{}
 }
 
+// NewClient returns the room's side of the WebSocket conn, from addr, as
+// nick. From then on the hub is the connection's only writer of data and
+// close frames (its reader may still answer pings): a close frame from the
+// peer is answered by the hub, which sends nothing after it.
 func NewClient(conn *websocket.Conn, addr, nick string) *Client {
-	c := &Client{conn: conn, addr: addr, nick: nick, gone: make(chan struct{})}
+	c := &Client{conn: conn, nc: conn.UnderlyingConn(), addr: addr, nick: nick, gone: make(chan struct{})}
 	c.queue = c.inline[:0]
+	conn.SetCloseHandler(func(code int, _ string) error {
+		if code == websocket.CloseNoStatusReceived {
+			code = websocket.CloseNormalClosure
+		}
+		c.closeWith(code, "", true)
+		return nil
+	})
 	return c
 }
 
-// send queues pm. It reports false when the queue is full: the caller
+// send queues f. It reports false when the queue is full: the caller
 // drops the client.
-func (c *Client) send(pm *websocket.PreparedMessage) bool {
-	ok, start := c.enqueue(pm)
+func (c *Client) send(f frame) bool {
+	ok, start := c.enqueue(f)
 	if start {
 		c.writers.push(c)
 	}
 	return ok
 }
 
-// enqueue queues pm. ok is false when the queue is full; start is true
+// enqueue queues f. ok is false when the queue is full; start is true
 // when the caller must hand c to the writers.
-func (c *Client) enqueue(pm *websocket.PreparedMessage) (ok, start bool) {
+func (c *Client) enqueue(f frame) (ok, start bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closing {
@@ -105,7 +129,7 @@ func (c *Client) enqueue(pm *websocket.PreparedMessage) (ok, start bool) {
 	if len(c.queue) >= sendQueue {
 		return false, false
 	}
-	c.queue = append(c.queue, pm)
+	c.queue = append(c.queue, f)
 	return true, c.startLocked()
 }
 
@@ -120,17 +144,23 @@ func (c *Client) ping() {
 	}
 }
 
-// close asks for a close frame (none for CloseAbnormalClosure) and for the
+// Close asks for a close frame (none for CloseAbnormalClosure) and for the
 // connection to be closed. Events queued before are sent first, except to
 // a client dropped for being too slow (ClosePolicyViolation), which gets
 // the close frame after the write in progress. Only the first call counts.
 func (c *Client) Close(code int, text string) {
+	c.closeWith(code, text, code == websocket.ClosePolicyViolation || code == websocket.CloseAbnormalClosure)
+}
+
+// closeWith is Close; now sends the close frame before the events still
+// queued, as the answer to the peer's close frame must be.
+func (c *Client) closeWith(code int, text string, now bool) {
 	c.mu.Lock()
 	if c.closing {
 		c.mu.Unlock()
 		return
 	}
-	c.closing, c.closeCode, c.closeText = true, code, text
+	c.closing, c.closeCode, c.closeText, c.closeNow = true, code, text, now
 	start := c.startLocked()
 	c.mu.Unlock()
 	if start {
@@ -153,16 +183,19 @@ const drainBatch = 8
 
 // drain writes up to drainBatch queued events (and a due ping) to c's
 // socket, without holding c.mu; while it runs it is the socket's only
-// writer. It closes the connection when asked to (see close). It reports
-// whether c has more to write.
+// writer of data. Queued events go out in one write(2), straight to the
+// connection under gorilla: each is a complete frame already, and
+// gorilla's per-frame lock and deadline would cost more than the frame.
+// It closes the connection when asked to (see Close). It reports whether c
+// has more to write.
 func (c *Client) drain(w *writer) (more bool) {
-	var batch [drainBatch]*websocket.PreparedMessage
+	var batch [drainBatch]frame
 	c.mu.Lock()
-	if c.closing && (len(c.queue) == 0 || c.closeCode == websocket.ClosePolicyViolation || c.closeCode == websocket.CloseAbnormalClosure) {
+	if c.closing && (len(c.queue) == 0 || c.closeNow) {
 		code, text := c.closeCode, c.closeText
 		c.queue = nil
 		c.mu.Unlock() // writing stays true: c never goes to the writers again.
-		w.begin()
+		w.begin(time.Now())
 		if code != websocket.CloseAbnormalClosure {
 			c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(WriteWait))
 		}
@@ -181,18 +214,17 @@ func (c *Client) drain(w *writer) (more bool) {
 	}
 	c.mu.Unlock()
 
-	w.begin()
+	now := time.Now()
+	w.begin(now)
 	if ping {
-		if err := c.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(WriteWait)); err != nil {
+		if err := c.conn.WriteControl(websocket.PingMessage, nil, now.Add(WriteWait)); err != nil {
 			c.Close(websocket.CloseAbnormalClosure, "")
 			n = 0
 		}
 	}
-	for i := range n {
-		c.conn.SetWriteDeadline(time.Now().Add(WriteWait))
-		if err := c.conn.WritePreparedMessage(batch[i]); err != nil {
+	if n > 0 {
+		if err := c.write(w, now, batch[:n]); err != nil {
 			c.Close(websocket.CloseAbnormalClosure, "")
-			break
 		}
 	}
 	w.end()
@@ -233,10 +265,47 @@ type writer struct {
 	// busySince is when the socket write in progress began (Unix
 	// nanoseconds), 0 between writes.
 	busySince atomic.Int64
+	// buf joins the frames of one write.
+	buf []byte
 }
 
-func (w *writer) begin() { w.busySince.Store(time.Now().UnixNano()) }
-func (w *writer) end()   { w.busySince.Store(0) }
+func (w *writer) begin(now time.Time) { w.busySince.Store(now.UnixNano()) }
+func (w *writer) end()                { w.busySince.Store(0) }
+
+// keepBuf is the largest join buffer a writer keeps between writes.
+const keepBuf = 64 << 10
+
+// deadlineStep is how much later than the one set before a write
+// deadline must be for the socket's to be moved: a write times out between
+// WriteWait-deadlineStep and WriteWait after it began, and a client that
+// gets ten events a second costs a deadline once in ten writes.
+const deadlineStep = time.Second
+
+// write sends frames to c's socket in one write, with w's buffer, timing
+// out WriteWait after now (give or take deadlineStep).
+func (c *Client) write(w *writer, now time.Time, frames []frame) error {
+	if d := now.Add(WriteWait).UnixNano(); d-c.deadline >= int64(deadlineStep) {
+		if err := c.nc.SetWriteDeadline(time.Unix(0, d)); err != nil {
+			return err
+		}
+		c.deadline = d
+	}
+	if len(frames) == 1 {
+		_, err := c.nc.Write(frames[0])
+		return err
+	}
+	b := w.buf[:0]
+	for _, f := range frames {
+		b = append(b, f...)
+	}
+	_, err := c.nc.Write(b)
+	if cap(b) <= keepBuf {
+		w.buf = b[:0]
+	} else {
+		w.buf = nil
+	}
+	return err
+}
 
 func newWriterPool() *writerPool {
 	p := &writerPool{base: 2 * runtime.GOMAXPROCS(0)}
@@ -351,7 +420,7 @@ type Hub struct {
 	summing       bool
 	presenceDirty bool
 	presenceAt    time.Time
-	presence      *websocket.PreparedMessage
+	presence      frame
 	// deltasSince is when the current window of deltas began, and deltas
 	// how many were announced in it.
 	deltasSince time.Time
@@ -361,7 +430,7 @@ type Hub struct {
 	// never reaches clients before it.
 	seqMu   sync.Mutex
 	nextID  uint64
-	pending map[uint64]*websocket.PreparedMessage
+	pending map[uint64]frame
 }
 
 func New(lastID uint64) *Hub {
@@ -371,20 +440,36 @@ func New(lastID uint64) *Hub {
 		perAddr: make(map[string]int),
 		writers: newWriterPool(),
 		nextID:  lastID + 1,
-		pending: make(map[uint64]*websocket.PreparedMessage),
+		pending: make(map[uint64]frame),
 	}
 }
 
-func prepare(ev event.Event) *websocket.PreparedMessage {
+// frame is one event as a complete WebSocket text frame from a server
+// (RFC 6455, 5.2: unmasked, uncompressed), encoded once for every client.
+type frame []byte
+
+func prepare(ev event.Event) frame {
 	raw, err := json.Marshal(ev)
 	if err != nil {
 		panic("chat: encode event: " + err.Error()) // Event always encodes.
 	}
-	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, raw)
-	if err != nil {
-		panic("chat: prepare event: " + err.Error())
+	return textFrame(raw)
+}
+
+// textFrame wraps payload in one final text frame.
+func textFrame(payload []byte) frame {
+	n := len(payload)
+	var head []byte
+	switch {
+	case n < 126:
+		head = []byte{0x81, byte(n)}
+	case n < 1<<16:
+		head = []byte{0x81, 126, byte(n >> 8), byte(n)}
+	default:
+		head = []byte{0x81, 127, byte(n >> 56), byte(n >> 48), byte(n >> 40), byte(n >> 32), byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}
 	}
-	return pm
+	f := make(frame, 0, len(head)+n)
+	return append(append(f, head...), payload...)
 }
 
 // tooSlow is what a client whose queue is full is told as it is dropped.
@@ -393,7 +478,7 @@ const tooSlow = "too slow: reconnect and catch up from history"
 // broadcast sends ev to every client, encoded once.
 func (h *Hub) Broadcast(ev event.Event) { h.broadcastPrepared(prepare(ev)) }
 
-func (h *Hub) broadcastPrepared(pm *websocket.PreparedMessage) {
+func (h *Hub) broadcastPrepared(pm frame) {
 	var slow, start []*Client
 	h.mu.RLock()
 	for c := range h.clients {
@@ -443,7 +528,7 @@ func (h *Hub) ResetSequence(lastID uint64) {
 // sendTo queues ev for one client, dropping the client if it is too slow.
 func (h *Hub) SendTo(c *Client, ev event.Event) { h.sendPrepared(c, prepare(ev)) }
 
-func (h *Hub) sendPrepared(c *Client, pm *websocket.PreparedMessage) {
+func (h *Hub) sendPrepared(c *Client, pm frame) {
 	if !c.send(pm) {
 		c.Close(websocket.ClosePolicyViolation, tooSlow)
 	}
@@ -475,7 +560,7 @@ func (h *Hub) Add(c *Client, maxTotal, maxPerAddr int) (refusal string) {
 		h.ticking = true
 		go h.tick()
 	}
-	var join *websocket.PreparedMessage
+	var join frame
 	h.nicks[c.nick]++
 	if h.nicks[c.nick] == 1 {
 		join = h.announceLocked(event.Event{Type: event.TypeJoin, Nick: c.nick})
@@ -526,7 +611,7 @@ const (
 
 // remove unregisters c. It returns the leave event for everyone when c's
 // nick has no connection left in a small room.
-func (h *Hub) remove(c *Client) (leave *websocket.PreparedMessage) {
+func (h *Hub) remove(c *Client) (leave frame) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if _, ok := h.clients[c]; !ok {
@@ -546,7 +631,7 @@ func (h *Hub) remove(c *Client) (leave *websocket.PreparedMessage) {
 // what changed, or nil when nothing is announced: a nick event when the
 // old nick left and the new one came, a leave when the new nick was
 // already in (another tab), a join when the old one stays.
-func (h *Hub) rename(c *Client, nick string) *websocket.PreparedMessage {
+func (h *Hub) rename(c *Client, nick string) frame {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	old := c.nick
@@ -571,7 +656,7 @@ func (h *Hub) rename(c *Client, nick string) *websocket.PreparedMessage {
 // announceLocked prepares a membership delta (ev with the room's count,
 // never its member list), or returns nil and leaves the change to the
 // next presence event while changes are summed up (see PresenceFull).
-func (h *Hub) announceLocked(ev event.Event) *websocket.PreparedMessage {
+func (h *Hub) announceLocked(ev event.Event) frame {
 	now := time.Now()
 	if len(h.nicks) > PresenceFull {
 		h.summing = true
@@ -594,7 +679,7 @@ func (h *Hub) announceLocked(ev event.Event) *websocket.PreparedMessage {
 
 // welcomeLocked returns the presence event a newcomer gets: exact in a
 // small room; in a big one, the last presence event announced.
-func (h *Hub) welcomeLocked() *websocket.PreparedMessage {
+func (h *Hub) welcomeLocked() frame {
 	if len(h.nicks) <= PresenceFull {
 		return prepare(event.Event{Type: "presence", Members: h.membersLocked(), Count: len(h.nicks)})
 	}
@@ -606,7 +691,7 @@ func (h *Hub) welcomeLocked() *websocket.PreparedMessage {
 
 // presenceLocked prepares a presence event listing up to PresenceFull
 // nicks.
-func (h *Hub) presenceLocked() *websocket.PreparedMessage {
+func (h *Hub) presenceLocked() frame {
 	members := h.membersLocked()
 	return prepare(event.Event{Type: "presence", Members: members[:min(len(members), PresenceFull)], Count: len(members)})
 }
@@ -626,7 +711,7 @@ func (h *Hub) tick() {
 			h.writers.stop()
 			return
 		}
-		var announce *websocket.PreparedMessage
+		var announce frame
 		if h.presenceDirty && now.Sub(h.presenceAt) >= presenceEvery {
 			h.presenceDirty, h.presenceAt = false, now
 			h.presence = h.presenceLocked()
