@@ -47,7 +47,9 @@ func TestEventsAboutAMessageFollowIt(t *testing.T) {
 	if ev := read(); ev.Type != event.TypePresence {
 		t.Fatalf("first event %q, want presence", ev.Type)
 	}
-	msg := func(id uint64) event.Message { return event.Message{ID: id, Nick: "a", Text: "t", Kind: event.KindText} }
+	msg := func(id uint64) event.Message {
+		return event.Message{ID: id, Nick: "a", Text: "t", Kind: event.KindText}
+	}
 	// Message 2 is stored before message 1 is published: it waits, and so
 	// do the events about it.
 	hub.Publish(msg(2))
