@@ -148,6 +148,24 @@ func (r *Room) Delete(ctx context.Context, from Sender, id uint64) (Message, err
 		return Message{}, err
 	}
 	r.removeFile(old)
+	if old.File != nil && old.File.ID != "" {
+		if done := r.files.ThumbnailDone(old.File.ID); done != nil {
+			// A thumbnail being made could write into the folder as it
+			// goes: remove it again once that is over.
+			select {
+			case <-done:
+				r.removeFile(old)
+			case <-ctx.Done():
+				r.bg.Go(func() {
+					select {
+					case <-done:
+						r.removeFile(old)
+					case <-r.ctx.Done():
+					}
+				})
+			}
+		}
+	}
 	if _, err := r.store.Scrub(); err != nil {
 		// The next delete clears what this one left.
 		r.log.Error("clear a deleted message from the store's free pages", "err", err)

@@ -422,3 +422,44 @@ func TestADeletedFilesUploadAndThumbnailAreGoneFromTheDisk(t *testing.T) {
 		t.Errorf("the thumbnail still opens: %v", err)
 	}
 }
+
+// A picture deleted while its thumbnail is still being made leaves
+// nothing behind once the delete returns, nor after the thumbnail's
+// maker is done.
+func TestDeletingAPictureWhileItsThumbnailIsMade(t *testing.T) {
+	room, _ := openOpsRoom(t, nil)
+	ctx := context.Background()
+	var big bytes.Buffer
+	if err := png.Encode(&big, image.NewGray(image.Rect(0, 0, 4000, 3000))); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		up, err := room.BeginUpload(-1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		up.SetNick("alice")
+		up.SetToken(aliceToken)
+		if err := up.SaveFile(fmt.Sprint("big", i, ".png"), bytes.NewReader(big.Bytes())); err != nil {
+			t.Fatal(err)
+		}
+		m, err := up.Commit(ctx)
+		up.Discard()
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := room.files.ThumbnailDone(m.File.ID)
+		if _, err := room.Delete(ctx, Sender{Nick: "alice", Token: aliceToken}, m.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(room.layout.Files(m.File.ID)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("upload %d: the folder is there after the delete: %v", i, err)
+		}
+		if done != nil {
+			<-done
+		}
+		if _, err := os.Stat(room.layout.Files(m.File.ID)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("upload %d: the folder is there after the thumbnail was made: %v", i, err)
+		}
+	}
+}
