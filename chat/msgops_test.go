@@ -463,3 +463,54 @@ func TestDeletingAPictureWhileItsThumbnailIsMade(t *testing.T) {
 		}
 	}
 }
+
+// A delete's scrub holds the store to itself; it must stay short in a
+// full room. 10,000 messages of about 500 bytes are stored, then half are
+// pruned, leaving their pages free: the first scrub clears them all, and
+// the next one (what each later delete costs) only reads them.
+func TestAScrubOfAFullStoreIsShort(t *testing.T) {
+	room, _ := openOpsRoom(t, nil)
+	err := room.store.update(func(tx *bolt.Tx) error {
+		for i := uint64(1); i <= 10000; i++ {
+			m := Message{ID: i, TS: time.Now().UTC(), Nick: "alice", Kind: KindText, Text: fmt.Sprint(i, strings.Repeat(" some words", 45))}
+			if err := putMessage(tx, m); err != nil {
+				return err
+			}
+		}
+		st, err := readRoom(tx)
+		if err != nil {
+			return err
+		}
+		st.LastID = 10000
+		return writeRoom(tx, st)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := room.store.Prune(5000, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	info, _ := os.Stat(room.layout.Messages())
+	start := time.Now()
+	cleared, err := room.store.Scrub()
+	first := time.Since(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start = time.Now()
+	again, err := room.store.Scrub()
+	second := time.Since(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("RELIABILITY scrub of a %d KiB store: first %v (%d KiB cleared), next %v (%d KiB cleared)",
+		info.Size()>>10, first.Round(time.Millisecond), cleared>>10, second.Round(time.Millisecond), again>>10)
+	// The room's housekeeping may write (and free a few pages) meanwhile.
+	if cleared < 1<<20 || again > 64<<10 {
+		t.Errorf("cleared %d then %d bytes; want megabytes, then at most what a write or two frees", cleared, again)
+	}
+	if second > 250*time.Millisecond {
+		t.Errorf("a scrub with nothing to clear took %v", second)
+	}
+	checkStore(t, room)
+}

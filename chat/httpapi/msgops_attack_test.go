@@ -106,7 +106,7 @@ func TestReactionStormsAreChargedAndDoNotAmplify(t *testing.T) {
 	})
 	took := time.Since(start)
 	events := countEvents(t, tr, reader, "after one")
-	t.Logf("one address: %v in %v (%.0f/s); react events %d", one, took.Round(time.Millisecond), 1000/took.Seconds(), events["react"])
+	t.Logf("RELIABILITY reaction storm, one address: %v in %v (%.0f/s); react events %d", one, took.Round(time.Millisecond), 1000/took.Seconds(), events["react"])
 	if one[http.StatusOK]+one[http.StatusTooManyRequests] != 1000 {
 		t.Errorf("answers %v: every request is either taken or refused 429", one)
 	}
@@ -134,7 +134,7 @@ func TestReactionStormsAreChargedAndDoNotAmplify(t *testing.T) {
 	})
 	took = time.Since(start)
 	events = countEvents(t, tr, reader, "after many")
-	t.Logf("200 addresses: %v in %v (%.0f/s); react events %d", many, took.Round(time.Millisecond), 1000/took.Seconds(), events["react"])
+	t.Logf("RELIABILITY reaction storm, 200 addresses: %v in %v (%.0f/s); react events %d", many, took.Round(time.Millisecond), 1000/took.Seconds(), events["react"])
 	// The room's budget is 100 at once plus 10 a second; a message holds
 	// the reactions of at most MaxReactors nicknames (413 past that).
 	taken := many[http.StatusOK]
@@ -164,7 +164,7 @@ func TestReactionStormsAreChargedAndDoNotAmplify(t *testing.T) {
 		t.Errorf("the message holds %d reactions from %d nicknames", total, len(names))
 	}
 	heap1, rss1 := heapInUse(), procStatus(t, "VmRSS")
-	t.Logf("heap in use %d KiB -> %d KiB, RSS %d KiB -> %d KiB; the message's stored reactions: %d bytes from %d nicknames",
+	t.Logf("RELIABILITY reaction storms: heap in use %d KiB -> %d KiB, RSS %d KiB -> %d KiB; the message's stored reactions: %d bytes from %d nicknames",
 		heap0>>10, heap1>>10, rss0>>10, rss1>>10, len(raw), len(names))
 	if heap1-heap0 > maxStormGrowth {
 		t.Errorf("the heap grew by %d KiB during the storms, more than %d KiB", (heap1-heap0)>>10, maxStormGrowth>>10)
@@ -212,7 +212,7 @@ func TestAReactionStormOverTheWebSocketIsCharged(t *testing.T) {
 	res, raw := tr.do(t, "POST", "/api/messages", map[string]string{"nick": "mallory", "text": "and now over HTTP"}, nil)
 	expect(t, "a post from the flooding address", res, raw, http.StatusTooManyRequests, "rate_limited")
 	events := countEvents(t, tr, reader, "after the storm")
-	t.Logf("%d frames sent in %v, %d refusals read, then %v; react events %d", sent, took.Round(time.Millisecond), refusals, closed, events["react"])
+	t.Logf("RELIABILITY reaction storm, one WebSocket: %d frames sent in %v, %d refusals read, then %v; react events %d", sent, took.Round(time.Millisecond), refusals, closed, events["react"])
 	if events["react"] == 0 || events["react"] > 20+int(2*took.Seconds())+2 {
 		t.Errorf("%d react events from one connection's storm: the budget does not hold", events["react"])
 	}
@@ -242,7 +242,7 @@ func TestEditStormsAreChargedAndOthersCannotDelete(t *testing.T) {
 	})
 	took := time.Since(start)
 	events := countEvents(t, tr, reader, "after the edits")
-	t.Logf("1,000 edits in %v: %v; edit events %d", took.Round(time.Millisecond), edits, events["edit"])
+	t.Logf("RELIABILITY edit storm: 1,000 edits in %v: %v; edit events %d", took.Round(time.Millisecond), edits, events["edit"])
 	if edits[http.StatusOK] > 20+int(2*took.Seconds())+2 || edits[http.StatusOK]+edits[http.StatusTooManyRequests] != 1000 {
 		t.Errorf("edits answered %v: the budget does not hold", edits)
 	}
