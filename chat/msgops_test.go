@@ -103,7 +103,7 @@ func TestOnlyTheSendersTokenChangesAMessageWithinTheWindow(t *testing.T) {
 	if err != nil {
 		t.Fatalf("edit within the window: %v", err)
 	}
-	if edited.Text != "see you at 8" || !edited.Edited.Equal(clk.Now()) {
+	if edited.Text != "see you at 8" || edited.Edited == nil || !edited.Edited.Equal(clk.Now()) {
 		t.Errorf("edited = %+v", edited)
 	}
 	clk.add(time.Minute + time.Millisecond)

@@ -130,7 +130,8 @@ func (s *Store) Edit(id uint64, c ownChange, edit func(*Message) error) (Message
 		if err := edit(&m); err != nil {
 			return err
 		}
-		m.Edited = c.now.UTC().Truncate(time.Millisecond)
+		at := c.now.UTC().Truncate(time.Millisecond)
+		m.Edited = &at
 		return putMessage(tx, m)
 	})
 	return m, storeRefusal("edit message", err)

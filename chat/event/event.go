@@ -33,8 +33,10 @@ type Message struct {
 	ClientID string `json:"client_id,omitempty"`
 	// ReplyTo is the id of the message this one answers.
 	ReplyTo uint64 `json:"reply_to,omitempty"`
-	// Edited is when the text was last changed by its sender.
-	Edited time.Time `json:"edited,omitzero"`
+	// Edited is when the text was last changed by its sender; nil when it
+	// never was (a pointer: a zero time.Time would cost every message's
+	// encoding an allocation to be left out).
+	Edited *time.Time `json:"edited,omitempty"`
 	// Reactions lists, for each emoji, the nicknames that reacted with it
 	// (nil for none: a pointer keeps Message comparable). The store keeps
 	// them apart from the message and adds them when it is read.

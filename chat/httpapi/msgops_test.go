@@ -107,7 +107,7 @@ func TestMessageOperationsOverHTTP(t *testing.T) {
 
 	res, raw = tr.do(t, "PATCH", path, map[string]string{"nick": "alice", "token": aliceToken, "text": "lunch at one?"}, nil)
 	expect(t, "edit", res, raw, http.StatusOK, "")
-	if e := decode[chat.Message](t, raw); e.Text != "lunch at one?" || e.Edited.IsZero() {
+	if e := decode[chat.Message](t, raw); e.Text != "lunch at one?" || e.Edited == nil {
 		t.Errorf("edited = %s", raw)
 	}
 
@@ -231,7 +231,7 @@ func TestMessageOperationsOverTheWebSocket(t *testing.T) {
 		for {
 			switch ev := bob.next(); ev.Type {
 			case "edit":
-				if ev.Message.Edited.IsZero() {
+				if ev.Message.Edited == nil {
 					t.Errorf("the edit event has no edited time")
 				}
 				return "edit " + ev.Message.Text
