@@ -263,14 +263,15 @@ func (r *Room) History(addr string, q HistoryQuery) (Page, error) {
 
 // Newest returns up to limit messages that keep accepts, newest first,
 // their texts at most HistoryPageBytes; it is charged to addr's reading
-// budget like a page of history (an empty addr is the box itself).
+// budget like a page of history (an empty addr is the box itself). A
+// deleted message is never among them.
 func (r *Room) Newest(addr string, limit int, keep func(Message) bool) ([]Message, error) {
 	if addr != "" {
 		if ok, retry := r.reads.allow(addr, 1, r.now()); !ok {
 			return nil, &Error{Code: CodeRateLimited, Msg: "you are reading the history too fast; wait a moment", RetryAfter: retry}
 		}
 	}
-	return r.store.Newest(limit, HistoryPageBytes, keep)
+	return r.store.Newest(limit, HistoryPageBytes, func(m Message) bool { return m.Kind != KindDeleted && keep(m) })
 }
 
 // Limits the transports need to size what they read.

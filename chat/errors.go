@@ -28,7 +28,8 @@ const (
 	CodeNoRoom
 	// CodeRoomExists is a create when a room exists.
 	CodeRoomExists
-	// CodeForbidden is a request from another site.
+	// CodeForbidden is a request from another site, or a change to a
+	// message its sender's token does not own.
 	CodeForbidden
 	// CodeUnauthorized is a private room asked without its password.
 	CodeUnauthorized
@@ -43,6 +44,9 @@ const (
 	CodeNotAllowed
 	// CodeInternal is a failure of the server's own.
 	CodeInternal
+	// CodeTooLate is a change to a message asked for after the room's
+	// edit window closed.
+	CodeTooLate
 )
 
 // String names the code as clients see it in a WebSocket error event.
@@ -74,6 +78,8 @@ func (c Code) String() string {
 		return "unprocessable"
 	case CodeNotAllowed:
 		return "not_allowed"
+	case CodeTooLate:
+		return "too_late"
 	default:
 		return "internal"
 	}

@@ -19,6 +19,7 @@ type Upload struct {
 	r     *Room
 	stage string
 	nick  string
+	owner string // the hash of the sharer's token; see SetToken
 	name  string
 	size  int64
 	saved bool
@@ -169,7 +170,7 @@ func (r *Room) quotaExceeded(used int64) error {
 // thumbnail is queued once the message is stored: its file carries the
 // thumbnail's address at once, and GET of it waits until it is made.
 func (r *Room) commitUpload(ctx context.Context, u *Upload, meta uploads.Meta) (Message, error) {
-	stage, nick := u.stage, u.nick
+	stage, nick, owner := u.stage, u.nick, u.owner
 	// The quota check, the rename and storing the message are one step,
 	// so two uploads cannot both fit in the last free space.
 	r.uploadMu.Lock()
@@ -196,7 +197,7 @@ func (r *Room) commitUpload(ctx context.Context, u *Upload, meta uploads.Meta) (
 	if meta.ThumbType != "" || meta.ThumbPending {
 		f.Thumb = uploads.ThumbURL(id)
 	}
-	stored, err := r.store1(ctx, Message{Nick: nick, Text: meta.Name, Kind: KindFile, File: f})
+	stored, err := r.store1(ctx, Message{Nick: nick, Text: meta.Name, Kind: KindFile, File: f, Owner: owner})
 	if err != nil {
 		if rmErr := r.files.Remove(id); rmErr != nil {
 			r.log.Error("remove an upload whose message was not stored", "err", rmErr)

@@ -15,6 +15,8 @@ type (
 	Message = event.Message
 	File    = event.File
 	Event   = event.Event
+	// Reactions maps each emoji to the nicknames that reacted with it.
+	Reactions = event.Reactions
 )
 
 // The kinds of message.
@@ -23,6 +25,8 @@ const (
 	KindFile   = event.KindFile
 	KindSystem = event.KindSystem
 	KindPing   = event.KindPing
+	// KindDeleted is what a deleted message leaves in the history.
+	KindDeleted = event.KindDeleted
 )
 
 // MaxNickLength is the longest nickname, in characters.

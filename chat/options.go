@@ -28,6 +28,9 @@ type Options struct {
 	Destroy DestroyPolicy
 	// LauncherPrivate lets Launch create a private room.
 	LauncherPrivate bool
+	// EditWindow is how long after sending it its sender may edit or
+	// delete a message; zero turns editing and deleting off.
+	EditWindow time.Duration
 
 	MaxClients        int
 	MaxClientsPerAddr int
@@ -86,6 +89,7 @@ func (o Options) validate() error {
 		{"MaxFileSize", o.MaxFileSize > 0},
 		{"Quota", o.Quota >= o.MaxFileSize},
 		{"DestroyCountdown", o.DestroyCountdown > 0},
+		{"EditWindow", o.EditWindow >= 0},
 		{"MaxClients", o.MaxClients > 0},
 		{"MaxClientsPerAddr", o.MaxClientsPerAddr > 0},
 		{"PostsPerMinute", o.PostsPerMinute > 0},

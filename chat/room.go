@@ -65,6 +65,10 @@ type Room struct {
 	// until TakeInitialPassword hands it over.
 	initialPassword string
 
+	// opsMu makes the announcements of changes to messages (edits,
+	// deletes, reactions) one at a time; see announce.
+	opsMu sync.Mutex
+
 	// ctx ends when the room closes; work started by WebSocket events uses it.
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -308,6 +312,10 @@ type Sender struct {
 	// send (see ValidateClientID): a send repeated with it under the same
 	// nickname gets the first message back and stores nothing.
 	ClientID string
+	// Token is the token of the sender's browser (see checkOwnerToken):
+	// the hash of it kept with a message lets that browser alone edit or
+	// delete it. Empty for none: such a message can never be changed.
+	Token string
 }
 
 // Post stores a text message from a sender and broadcasts it. A "/ping
@@ -319,6 +327,12 @@ type Sender struct {
 // still in the history returns that message, as it is, and broadcasts
 // nothing.
 func (r *Room) Post(ctx context.Context, from Sender, text string) (Message, error) {
+	return r.PostReply(ctx, from, text, 0)
+}
+
+// PostReply is Post of a message that answers message replyTo (none
+// when 0), which must be in the history.
+func (r *Room) PostReply(ctx context.Context, from Sender, text string, replyTo uint64) (Message, error) {
 	if extra := r.textCost(text) - 1; extra > 0 && from.Addr != "" {
 		if err := r.ChargeAddr(from.Addr, extra); err != nil {
 			return Message{}, err
@@ -328,6 +342,9 @@ func (r *Room) Post(ctx context.Context, from Sender, text string) (Message, err
 		return Message{}, err
 	}
 	if err := ValidateClientID(from.ClientID); err != nil {
+		return Message{}, err
+	}
+	if err := checkOwnerToken(from.Token); err != nil {
 		return Message{}, err
 	}
 	if from.ClientID != "" {
@@ -348,7 +365,7 @@ func (r *Room) Post(ctx context.Context, from Sender, text string) (Message, err
 	if r.State().Locked {
 		return Message{}, errLocked
 	}
-	m := Message{Nick: from.Nick, Text: text, Kind: KindText, ClientID: from.ClientID}
+	m := Message{Nick: from.Nick, Text: text, Kind: KindText, ClientID: from.ClientID, ReplyTo: replyTo, Owner: ownerHash(from.Token)}
 	if to, _, ok := ParsePing(text); ok {
 		if err := ValidateNick(to); err != nil {
 			return Message{}, invalid("text", "ping whom? write /ping NICK message")

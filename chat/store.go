@@ -113,7 +113,7 @@ func openDB(path string) (*bolt.DB, error) {
 	}
 	db.MaxBatchDelay = 2 * time.Millisecond
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketMessages, bucketMeta, bucketSessions, bucketClientIDs} {
+		for _, b := range [][]byte{bucketMessages, bucketMeta, bucketSessions, bucketClientIDs, bucketReactions, bucketOwners} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -321,10 +321,14 @@ func (s *Store) AppendOnce(ctx context.Context, m Message) (stored Message, fres
 				return err
 			}
 		}
+		if m.ReplyTo != 0 && tx.Bucket(bucketMessages).Get(idKey(m.ReplyTo)) == nil {
+			return noReplyTarget(m.ReplyTo)
+		}
 		fresh = true
 		st.LastID++
 		stored = m
 		stored.ID = st.LastID
+		stored.Owner, stored.Reactions = "", nil
 		if stored.TS.IsZero() {
 			// Stamped inside the transaction, so a message is never older
 			// than the room it lands in.
@@ -342,9 +346,15 @@ func (s *Store) AppendOnce(ctx context.Context, m Message) (stored Message, fres
 				return err
 			}
 		}
+		if m.Owner != "" {
+			if err := tx.Bucket(bucketOwners).Put(idKey(stored.ID), []byte(m.Owner)); err != nil {
+				return err
+			}
+		}
 		return writeRoom(tx, st)
 	})
-	if errors.Is(err, errNoRoom) {
+	var refusal *Error
+	if errors.Is(err, errNoRoom) || errors.As(err, &refusal) {
 		return Message{}, false, err
 	}
 	if err != nil {
@@ -372,32 +382,35 @@ func (s *Store) walk(from []byte, back bool, fn func(Message) (more bool, err er
 // walkRaw is walk with each message as the store keeps it (JSON), valid
 // only until fn returns.
 func (s *Store) walkRaw(from []byte, back bool, fn func(id uint64, raw []byte) (more bool, err error)) error {
-	return s.view(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketMessages).Cursor()
-		var k, v []byte
-		switch {
-		case from != nil:
-			k, v = c.Seek(from)
-			if back && k == nil {
-				k, v = c.Last()
-			}
-		case back:
+	return s.view(func(tx *bolt.Tx) error { return walkTx(tx, from, back, fn) })
+}
+
+// walkTx is walkRaw within the transaction tx.
+func walkTx(tx *bolt.Tx, from []byte, back bool, fn func(id uint64, raw []byte) (more bool, err error)) error {
+	c := tx.Bucket(bucketMessages).Cursor()
+	var k, v []byte
+	switch {
+	case from != nil:
+		k, v = c.Seek(from)
+		if back && k == nil {
 			k, v = c.Last()
-		default:
-			k, v = c.First()
 		}
-		step := c.Next
-		if back {
-			step = c.Prev
+	case back:
+		k, v = c.Last()
+	default:
+		k, v = c.First()
+	}
+	step := c.Next
+	if back {
+		step = c.Prev
+	}
+	for ; k != nil; k, v = step() {
+		more, err := fn(binary.BigEndian.Uint64(k), v)
+		if err != nil || !more {
+			return err
 		}
-		for ; k != nil; k, v = step() {
-			more, err := fn(binary.BigEndian.Uint64(k), v)
-			if err != nil || !more {
-				return err
-			}
-		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // List returns up to limit messages after id, oldest first. With after <
@@ -464,18 +477,22 @@ func (s *Store) Page(q PageQuery) (Page, error) {
 		from = idKey(q.Before - 1)
 	}
 	size, last, more := 0, uint64(0), false
-	err := s.walkRaw(from, back, func(id uint64, raw []byte) (bool, error) {
-		if q.Before > 0 && id >= q.Before {
-			return true, nil // Seek landed past the end; step back.
-		}
-		if len(p.Messages) > 0 && (len(p.Messages) >= q.Limit || size+len(raw) > q.MaxBytes) {
-			more = true
-			return false, nil
-		}
-		p.Messages = append(p.Messages, bytes.Clone(raw))
-		size += len(raw)
-		last = id
-		return true, nil
+	err := s.view(func(tx *bolt.Tx) error {
+		reactions := tx.Bucket(bucketReactions)
+		return walkTx(tx, from, back, func(id uint64, raw []byte) (bool, error) {
+			if q.Before > 0 && id >= q.Before {
+				return true, nil // Seek landed past the end; step back.
+			}
+			if len(p.Messages) > 0 && (len(p.Messages) >= q.Limit || size+len(raw) > q.MaxBytes) {
+				more = true
+				return false, nil
+			}
+			m := withReactions(raw, reactions.Get(idKey(id)))
+			p.Messages = append(p.Messages, m)
+			size += len(m)
+			last = id
+			return true, nil
+		})
 	})
 	if err != nil {
 		return Page{}, err
@@ -552,6 +569,9 @@ func (s *Store) Prune(keep int, before time.Time) ([]Message, error) {
 				if err := clientIDs.Delete(clientKey(m.Nick, m.ClientID)); err != nil {
 					return err
 				}
+			}
+			if err := deleteApart(tx, idKey(m.ID)); err != nil {
+				return err
 			}
 			deleted = append(deleted, m)
 		}

@@ -26,6 +26,7 @@ func testOptions(dir string) Options {
 		RoomPostsPerMinute: 6000,
 		PasswordChecks:     2, SessionIdle: 7 * 24 * time.Hour,
 		ReadsPerMinute: 6000,
+		EditWindow:     5 * time.Minute,
 	}
 }
 

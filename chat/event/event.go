@@ -13,6 +13,9 @@ const (
 	KindFile   Kind = "file"
 	KindSystem Kind = "system"
 	KindPing   Kind = "ping"
+	// KindDeleted is what a message its sender deleted leaves: its id,
+	// time and nickname, and no text or file.
+	KindDeleted Kind = "deleted"
 )
 
 // Message is one entry of the room's history.
@@ -28,7 +31,24 @@ type Message struct {
 	// repeated with it, under the same nickname, gets this message back
 	// instead of storing another.
 	ClientID string `json:"client_id,omitempty"`
+	// ReplyTo is the id of the message this one answers.
+	ReplyTo uint64 `json:"reply_to,omitempty"`
+	// Edited is when the text was last changed by its sender; nil when it
+	// never was (a pointer: a zero time.Time would cost every message's
+	// encoding an allocation to be left out).
+	Edited *time.Time `json:"edited,omitempty"`
+	// Reactions lists, for each emoji, the nicknames that reacted with it
+	// (nil for none: a pointer keeps Message comparable). The store keeps
+	// them apart from the message and adds them when it is read.
+	Reactions *Reactions `json:"reactions,omitempty"`
+	// Owner is the hash of the token the message was sent with. The store
+	// keeps it apart from the message; it never goes to a client.
+	Owner string `json:"-"`
 }
+
+// Reactions maps each emoji of a message's reactions to the nicknames
+// that gave it, in the order they did.
+type Reactions map[string][]string
 
 // File describes an uploaded file attached to a message.
 type File struct {
@@ -62,6 +82,12 @@ const (
 	// TypeAck answers, to its sender alone, a message sent with a client
 	// id: the stored message, the first one when the send was repeated.
 	TypeAck Type = "ack"
+	// TypeEdit carries a message whose text its sender changed; TypeDelete
+	// names (ID) a message its sender deleted; TypeReact carries the whole
+	// set of a message's reactions (ID, Reactions) after a change.
+	TypeEdit   Type = "edit"
+	TypeDelete Type = "delete"
+	TypeReact  Type = "react"
 )
 
 // Event is what a room tells the people in it, as its event stream
@@ -89,4 +115,9 @@ type Event struct {
 	RetryAfter int    `json:"retry_after,omitempty"`
 	// ClientID is the client's id of the send an ack or error answers.
 	ClientID string `json:"client_id,omitempty"`
+	// ID is the message a delete or react event is about.
+	ID uint64 `json:"id,omitempty"`
+	// Reactions is a react event's whole set for the message: empty, not
+	// absent, when the last reaction was taken back.
+	Reactions Reactions `json:"reactions,omitzero"`
 }

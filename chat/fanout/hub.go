@@ -431,6 +431,9 @@ type Hub struct {
 	seqMu   sync.Mutex
 	nextID  uint64
 	pending map[uint64]frame
+	// after holds the events about a message (an edit, a delete, a
+	// reaction) that is still pending, to follow it once it is sent.
+	after map[uint64][]frame
 }
 
 func New(lastID uint64) *Hub {
@@ -441,6 +444,7 @@ func New(lastID uint64) *Hub {
 		writers: newWriterPool(),
 		nextID:  lastID + 1,
 		pending: make(map[uint64]frame),
+		after:   make(map[uint64][]frame),
 	}
 }
 
@@ -513,7 +517,32 @@ func (h *Hub) Publish(m event.Message) {
 		delete(h.pending, h.nextID)
 		h.nextID++
 		h.broadcastPrepared(next)
+		if len(h.after) > 0 {
+			h.flushAfterLocked(h.nextID - 1)
+		}
 	}
+}
+
+// PublishAfter broadcasts ev, an event about message id, once message
+// id has been broadcast: at once when it has, else right after it, so
+// nobody hears of a change to a message before the message.
+func (h *Hub) PublishAfter(id uint64, ev event.Event) {
+	pm := prepare(ev)
+	h.seqMu.Lock()
+	defer h.seqMu.Unlock()
+	if id < h.nextID {
+		h.broadcastPrepared(pm)
+		return
+	}
+	h.after[id] = append(h.after[id], pm)
+}
+
+// flushAfterLocked broadcasts, in order, the events held for message id.
+func (h *Hub) flushAfterLocked(id uint64) {
+	for _, pm := range h.after[id] {
+		h.broadcastPrepared(pm)
+	}
+	delete(h.after, id)
 }
 
 // resetSequence forgets pending messages and expects lastID+1 next, after
@@ -522,6 +551,7 @@ func (h *Hub) ResetSequence(lastID uint64) {
 	h.seqMu.Lock()
 	defer h.seqMu.Unlock()
 	clear(h.pending)
+	clear(h.after)
 	h.nextID = lastID + 1
 }
 

@@ -39,7 +39,7 @@ func Status(code chat.Code) int {
 		return http.StatusBadRequest
 	case chat.CodeTooLong:
 		return http.StatusRequestEntityTooLarge
-	case chat.CodeNotPresent, chat.CodeNoRoom, chat.CodeRoomExists:
+	case chat.CodeNotPresent, chat.CodeNoRoom, chat.CodeRoomExists, chat.CodeTooLate:
 		return http.StatusConflict
 	case chat.CodeRateLimited:
 		return http.StatusTooManyRequests
@@ -84,13 +84,14 @@ func bodyTooLarge(limit int64) *chat.Error {
 // invalid refuses a malformed request.
 func invalid(msg string) *chat.Error { return &chat.Error{Code: chat.CodeInvalid, Msg: msg} }
 
-// writeError answers err as {"error": "..."} with its status.
+// writeError answers err as {"error": "...", "code": "..."} with its
+// status; the code is the one a WebSocket error event carries.
 func (s *Server) writeError(w http.ResponseWriter, err error) {
 	e := s.refusal(err)
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(retrySeconds(e.RetryAfter)))
 	}
-	writeJSON(w, Status(e.Code), map[string]string{"error": e.Msg})
+	writeJSON(w, Status(e.Code), map[string]string{"error": e.Msg, "code": e.Code.String()})
 }
 
 // retrySeconds rounds a wait up to whole seconds, as Retry-After counts.
@@ -279,17 +280,6 @@ func (s *Server) sameOrigin(req *http.Request) bool {
 	return false
 }
 
-// guardWrite rejects cross-site and over-rate writes. cost is the number
-// of rate tokens the write takes, from the client's address and from the
-// room's budget: for a write whose cost comes before its checks (a new
-// room).
-func (s *Server) guardWrite(req *http.Request, cost int) error {
-	if err := s.guardRequest(req, cost); err != nil {
-		return err
-	}
-	return s.room.ChargeRoom(cost)
-}
-
 // guardRequest rejects cross-site writes and those over their address's
 // rate; the room's operation charges the room's budget itself, once the
 // write passed its checks.
@@ -349,6 +339,10 @@ type roomInfo struct {
 	MaxMessageLength int    `json:"max_message_length"`
 	MaxFileSize      int64  `json:"max_file_size"`
 	LastID           uint64 `json:"last_id"`
+	// EditWindow is how many seconds after sending it a message may be
+	// edited or deleted (0: never); Reactions the emoji it may get.
+	EditWindow int      `json:"edit_window"`
+	Reactions  []string `json:"reactions"`
 }
 
 func (s *Server) handleGetRoom(w http.ResponseWriter, req *http.Request) {
@@ -361,6 +355,8 @@ func (s *Server) handleGetRoom(w http.ResponseWriter, req *http.Request) {
 		Members:          []string{},
 		MaxMessageLength: s.room.MaxMessageLength(),
 		MaxFileSize:      s.room.MaxFileSize(),
+		EditWindow:       int(s.room.EditWindow().Seconds()),
+		Reactions:        chat.ReactionEmoji(),
 	}
 	if st.Exists {
 		info.Authorized = s.room.Enter(s.credentials(req)) == nil
@@ -376,7 +372,9 @@ func (s *Server) handleGetRoom(w http.ResponseWriter, req *http.Request) {
 }
 
 func (s *Server) handleCreateRoom(w http.ResponseWriter, req *http.Request) {
-	if err := s.guardWrite(req, 5); err != nil {
+	// A room is made once: its cost is its address's alone, so that asking
+	// for a second one from many addresses spends nobody else's budget.
+	if err := s.guardRequest(req, 5); err != nil {
 		s.writeError(w, err)
 		return
 	}
@@ -589,14 +587,16 @@ func (s *Server) handlePostMessage(w http.ResponseWriter, req *http.Request) {
 		Nick     string `json:"nick"`
 		Text     string `json:"text"`
 		ClientID string `json:"client_id"`
+		ReplyTo  uint64 `json:"reply_to"`
+		Token    string `json:"token"`
 	}
 	if !s.acceptWrite(w, req, 1, int64(s.room.MaxPGPLength())*6+1024, &body) {
 		return
 	}
 	// A repeated send (same nick and client_id) answers 201 with the
 	// message its first send stored, so a retry reads as a success.
-	from := chat.Sender{Addr: s.addrs.clientAddr(req), Nick: body.Nick, ClientID: body.ClientID}
-	m, err := s.room.Post(req.Context(), from, body.Text)
+	from := chat.Sender{Addr: s.addrs.clientAddr(req), Nick: body.Nick, ClientID: body.ClientID, Token: body.Token}
+	m, err := s.room.PostReply(req.Context(), from, body.Text, body.ReplyTo)
 	if err != nil {
 		s.writeError(w, err)
 		return

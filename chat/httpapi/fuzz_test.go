@@ -93,6 +93,10 @@ func FuzzWebSocketFrame(f *testing.F) {
 		`{"type":"message","text":""}`,
 		`{"type":"message","text":"\u0000"}`,
 		`{"type":"destroy"}`,
+		`{"type":"edit","id":1,"text":"x"}`,
+		`{"type":"delete","id":1}`,
+		`{"type":"react","id":1,"emoji":"🎉","on":true}`,
+		`{"type":"message","text":"re","reply_to":1}`,
 		`{"type":1}`, `[`, ``, `{"type":"message","text":"` + strings.Repeat("x", 2000) + `"}`,
 	} {
 		f.Add([]byte(s))
@@ -181,6 +185,12 @@ func FuzzDecodeClientEvent(f *testing.F) {
 		"{\"type\":\"message\",\"text\":\"\xff\"}",
 		`{"type":"message","text":"x","extra":1}`,
 		`{"type":"destroy"}`, `{"type":1}`, `[]`, `null`, ``, ` `, `{} {}`,
+		`{"type":"message","text":"re","reply_to":1}`,
+		`{"type":"edit","id":1,"text":"new"}`,
+		`{"type":"delete","id":1}`,
+		`{"type":"react","id":1,"emoji":"👍","on":true}`,
+		`{"type":"react","id":-1,"emoji":"\ud83d","on":"yes"}`,
+		`{"type":"react","id":1e30,"on":null}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -202,14 +212,14 @@ func FuzzDecodeClientEvent(f *testing.F) {
 			return
 		}
 		switch ev.Type {
-		case "message", "nick", "quit":
+		case "message", "nick", "quit", "edit", "delete", "react":
 		default:
 			t.Fatalf("frame %q decoded to unknown type %q", raw, ev.Type)
 		}
 		if !utf8.Valid(raw) || !pairedSurrogates(raw) || !json.Valid(raw) {
 			t.Fatalf("accepted frame %q, which is not valid UTF-8 JSON", raw)
 		}
-		for _, s := range []string{ev.Type, ev.Text, ev.Nick} {
+		for _, s := range []string{ev.Type, ev.Text, ev.Nick, ev.Emoji} {
 			if !utf8.ValidString(s) {
 				t.Fatalf("frame %q decoded to invalid UTF-8 %q", raw, s)
 			}
@@ -224,6 +234,74 @@ func FuzzDecodeClientEvent(f *testing.F) {
 			if s, ok := v.(string); ok && strings.ContainsRune(s, utf8.RuneError) && !bytes.Contains(bytes.ToLower(raw), []byte(`\ufffd`)) && !bytes.ContainsRune(raw, utf8.RuneError) {
 				t.Fatalf("frame %q: field %s was repaired to %q", raw, k, s)
 			}
+		}
+	})
+}
+
+// FuzzMessageOpBody sends arbitrary bodies to the routes that change a
+// message (edit, delete, react), on a message whose sender's token the
+// fuzzer may or may not guess. The answer is 200 or a 4xx with a sentence
+// and a code, never a failure of the server's; nothing is ever added to
+// the history; and the message changes only when the answer is 200.
+func FuzzMessageOpBody(f *testing.F) {
+	token := "fuzz-owner-token-0123456789"
+	for _, s := range []string{
+		`{"nick":"alice","token":"` + token + `","text":"edited"}`,
+		`{"nick":"alice","token":"` + token + `"}`,
+		`{"nick":"bob","emoji":"👍","on":true}`,
+		`{"nick":"bob","emoji":"👍","on":false}`,
+		`{"nick":"bob","emoji":"👍"}`,
+		`{"nick":"bob","emoji":"\ud83d","on":true}`,
+		`{"nick":"alice","token":"x","text":"/ping bob hi"}`,
+		`{"nick":"alice","token":"` + token + `","text":"","on":1}`,
+		`{"on":true,"on":false}`, `[]`, `null`, ``,
+	} {
+		for op := range byte(3) {
+			f.Add(op, []byte(s))
+		}
+	}
+	room, err := chat.Open(context.Background(), withOptions(roomOptions(f.TempDir()), func(o *chat.Options) {
+		o.PostsPerMinute = 1 << 30
+		o.MaxMessageLength, o.MaxPGPLength = 50, 500
+	}))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { room.Close() })
+	h := New(context.Background(), room, Options{})
+	m, err := room.Post(context.Background(), chat.Sender{Nick: "alice", Token: token}, "the original")
+	if err != nil {
+		f.Fatal(err)
+	}
+	path := fmt.Sprint("/api/messages/", m.ID)
+	f.Fuzz(func(t *testing.T, op byte, body []byte) {
+		method, target := [3]string{"PATCH", "DELETE", "POST"}[op%3], path
+		if op%3 == 2 {
+			target += "/reactions"
+		}
+		before, _ := room.Messages(-1, 10)
+		req := httptest.NewRequest(method, target, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		after, _ := room.Messages(-1, 10)
+		if len(after) != len(before) {
+			t.Fatalf("%s %q: %d messages became %d", method, body, len(before), len(after))
+		}
+		switch {
+		case rec.Code == http.StatusOK:
+		case rec.Code >= 400 && rec.Code < 500:
+			var e struct{ Error, Code string }
+			if json.Unmarshal(rec.Body.Bytes(), &e) != nil || e.Error == "" || e.Code == "" {
+				t.Fatalf("%d without an error sentence and code: %q", rec.Code, rec.Body)
+			}
+			a, _ := json.Marshal(after[0])
+			b, _ := json.Marshal(before[0])
+			if !bytes.Equal(a, b) {
+				t.Fatalf("%s %q was refused (%d) but changed the message to %+v", method, body, rec.Code, after[0])
+			}
+		default:
+			t.Fatalf("status %d for %s %q: %s", rec.Code, method, body, rec.Body)
 		}
 	})
 }

@@ -59,6 +59,7 @@ func roomOptions(dir string) chat.Options {
 		PasswordChecks:     2,
 		SessionIdle:        7 * 24 * time.Hour,
 		ReadsPerMinute:     6000,
+		EditWindow:         5 * time.Minute,
 	}
 }
 

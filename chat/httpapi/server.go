@@ -118,14 +118,17 @@ func (s *Server) buildRoutes() []Route {
 		{API: true, Method: "POST", Path: "/api/login", Doc: `private room: {"password"} -> session cookie`, handler: s.handleLogin},
 		{API: true, Method: "POST", Path: "/api/logout", Doc: `ends this session on the server and clears its cookie -> {"ok":true}`, handler: s.handleLogout},
 		{API: true, Method: "GET", Path: "/api/messages", Query: "after=ID&limit=N", Doc: "history, oldest first, a page of at most N messages (default 100, at most 1000) and 1 MiB; without after, the newest; before=ID reads back; X-Next-After or X-Next-Before names the next page", handler: s.handleListMessages},
-		{API: true, Method: "POST", Path: "/api/messages", Doc: `{"nick","text"} -> 201 with the stored message; "/ping NICK text" pings NICK`, handler: s.handlePostMessage},
+		{API: true, Method: "POST", Path: "/api/messages", Doc: `{"nick","text","reply_to"?,"token"?} -> 201 with the stored message; "/ping NICK text" pings NICK`, handler: s.handlePostMessage},
+		{API: true, Method: "PATCH", Path: "/api/messages/{id}", Doc: `{"nick","token","text"} -> 200 with the edited message; your own, within the edit window`, handler: s.handleEditMessage},
+		{API: true, Method: "DELETE", Path: "/api/messages/{id}", Doc: `{"nick","token"} -> 200 with the tombstone; your own, within the edit window`, handler: s.handleDeleteMessage},
+		{API: true, Method: "POST", Path: "/api/messages/{id}/reactions", Doc: `{"nick","emoji","on"} -> 200 {"id","reactions"}`, handler: s.handleReact},
 		{API: true, Method: "POST", Path: "/api/destroy", Doc: `{"nick"} -> 202; starts the countdown, then wipes the room`, handler: s.handleDestroy},
 		{API: true, Method: "POST", Path: "/api/files", Doc: `multipart/form-data with the fields file and nick -> 201 with the stored message (kind "file")`, handler: s.handleUpload},
 		{API: true, Method: "GET", Path: "/files/{id}/thumb", Doc: "a picture's thumbnail (JPEG, or PNG when transparent); waits while it is being made", handler: s.handleThumb},
 		{API: true, Method: "GET", Path: "/files/{id}/{name}", Doc: "an uploaded file: pictures inline, everything else as an attachment", handler: s.handleFile},
 		{API: true, Method: "GET", Path: "/rss/all.xml", Doc: "RSS 2.0 feed of the newest messages", handler: s.handleFeedAll},
 		{API: true, Method: "GET", Path: "/rss/ping/{nick}.xml", pattern: "/rss/ping/{feed}", Doc: "RSS 2.0 feed of the pings to nick", handler: s.handleFeedPings},
-		{API: true, Method: "GET", Path: "/ws", Query: "nick=NICK", Doc: `WebSocket: events {"type":"message"|"join"|"leave"|"presence"|"destroy"|"error"}; send {"type":"message","text"}, {"type":"nick","nick"}, {"type":"quit"}`, handler: s.handleWS(s.newUpgrader())},
+		{API: true, Method: "GET", Path: "/ws", Query: "nick=NICK", Doc: `WebSocket: events {"type":"message"|"join"|"leave"|"presence"|"destroy"|"edit"|"delete"|"react"|"error"}; send {"type":"message","text"}, {"type":"edit","id","text"}, {"type":"delete","id"}, {"type":"react","id","emoji","on"}, {"type":"nick","nick"}, {"type":"quit"}`, handler: s.handleWS(s.newUpgrader())},
 	}
 }
 

@@ -49,6 +49,11 @@ func floodFrames() []floodFrame {
 		{name: "unknown event", frame: func(i int) string { return fmt.Sprintf(`{"type":"dance","n":%d}`, i) }},
 		{name: "unknown field", frame: func(i int) string { return fmt.Sprintf(`{"type":"message","text":"x","n":%d}`, i) }},
 		{name: "bad nickname", frame: func(i int) string { return fmt.Sprintf(`{"type":"nick","nick":"no spaces %d"}`, i) }},
+		{name: "edit of a message that is not there", frame: func(i int) string { return fmt.Sprintf(`{"type":"edit","id":%d,"text":"x"}`, 1000000+i) }},
+		{name: "delete of a message that is not there", frame: func(i int) string { return fmt.Sprintf(`{"type":"delete","id":%d}`, 1000000+i) }},
+		{name: "reaction to a message that is not there", frame: func(i int) string {
+			return fmt.Sprintf(`{"type":"react","id":%d,"emoji":"👍","on":true}`, 1000000+i)
+		}},
 		{name: "ping", ping: true},
 	}
 }
@@ -354,6 +359,7 @@ func TestEveryRequestFloodFromManyAddressesSparesTheOthers(t *testing.T) {
 		{"bad client id", "/api/messages", `{"nick":"flood","text":"x","client_id":"no spaces"}`, ""},
 		{"destroy with a bad nickname", "/api/destroy", `{"nick":"no spaces"}`, ""},
 		{"a second room", "/api/room", `{"private":false}`, ""},
+		{"reaction to a message that is not there", "/api/messages/1000000/reactions", `{"nick":"flood","emoji":"👍","on":true}`, ""},
 	} {
 		t.Run(bad.name, func(t *testing.T) {
 			tr := newTestRoom(t, func(o *testOptions) {

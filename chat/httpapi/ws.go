@@ -39,6 +39,13 @@ type clientEvent struct {
 	Text     string `json:"text,omitempty"`
 	Nick     string `json:"nick,omitempty"`
 	ClientID string `json:"client_id,omitempty"`
+	// ReplyTo is the message a message answers; ID the message an edit,
+	// delete or react is about; Emoji and On a reaction given or taken
+	// back.
+	ReplyTo uint64 `json:"reply_to,omitempty"`
+	ID      uint64 `json:"id,omitempty"`
+	Emoji   string `json:"emoji,omitempty"`
+	On      *bool  `json:"on,omitempty"`
 }
 
 // decodeClientEvent reads one frame from a client: the same checks, and
@@ -50,10 +57,10 @@ func decodeClientEvent(raw []byte) (clientEvent, error) {
 		return clientEvent{}, err
 	}
 	switch ev.Type {
-	case "message", "nick", "quit":
+	case "message", "nick", "quit", "edit", "delete", "react":
 		return ev, nil
 	}
-	return clientEvent{}, &chat.Error{Code: chat.CodeInvalid, Field: "type", Msg: "unknown event type; send message, nick or quit"}
+	return clientEvent{}, &chat.Error{Code: chat.CodeInvalid, Field: "type", Msg: "unknown event type; send message, edit, delete, react, nick or quit"}
 }
 
 func (s *Server) handleWS(upgrader *websocket.Upgrader) http.HandlerFunc {
@@ -66,6 +73,7 @@ func (s *Server) handleWS(upgrader *websocket.Upgrader) http.HandlerFunc {
 			return
 		}
 		nick := req.URL.Query().Get("nick")
+		token := req.URL.Query().Get("token")
 		if err := chat.ValidateNick(nick); err != nil {
 			s.writeError(w, invalid(err.Error()))
 			return
@@ -88,7 +96,7 @@ func (s *Server) handleWS(upgrader *websocket.Upgrader) http.HandlerFunc {
 		// Read on a goroutine of its own and let this one end: the HTTP
 		// server's call stack is deep, and an idle client should cost no
 		// more than one small stack.
-		go s.readLoop(c)
+		go s.readLoop(c, token)
 	}
 }
 
@@ -96,7 +104,7 @@ func (s *Server) handleWS(upgrader *websocket.Upgrader) http.HandlerFunc {
 // from the room. Every frame c sends is charged to its address: data
 // frames (handleClientEvent), pings (answered only within the budget),
 // and a frame over the size limit, which also ends the connection.
-func (s *Server) readLoop(c *fanout.Client) {
+func (s *Server) readLoop(c *fanout.Client, token string) {
 	defer func() {
 		c.Close(fanout.CloseNormal, "")
 		s.room.Leave(c)
@@ -133,13 +141,14 @@ func (s *Server) readLoop(c *fanout.Client) {
 			return
 		}
 		conn.SetReadDeadline(time.Now().Add(fanout.PongWait))
-		if quit := s.handleClientEvent(c, raw); quit {
+		if quit := s.handleClientEvent(c, token, raw); quit {
 			return
 		}
 	}
 }
 
-// handleClientEvent acts on one event from c. It reports whether c quit.
+// handleClientEvent acts on one event from c, whose connection carried
+// token (the browser's, "" for none). It reports whether c quit.
 // Every frame, whatever it holds, is charged to c's address first (the
 // room's operations charge the room's budget for what they do once it
 // passed their checks, so a flood of refused frames from many addresses
@@ -147,7 +156,7 @@ func (s *Server) readLoop(c *fanout.Client) {
 // since closing the socket does the same. A frame is decoded with the
 // checks and words of an HTTP body, and a message goes through the same
 // core call, charge and words as POST /api/messages.
-func (s *Server) handleClientEvent(c *fanout.Client, raw []byte) (quit bool) {
+func (s *Server) handleClientEvent(c *fanout.Client, token string, raw []byte) (quit bool) {
 	chargeErr := s.room.ChargeAddr(c.Addr(), 1)
 	ev, err := decodeClientEvent(raw)
 	if err == nil && ev.Type == "quit" {
@@ -165,7 +174,9 @@ func (s *Server) handleClientEvent(c *fanout.Client, raw []byte) (quit bool) {
 	}
 	switch ev.Type {
 	case "message":
-		m, err := s.room.PostFrom(s.ctx, c, ev.Text, ev.ClientID)
+		from := s.room.From(c)
+		from.ClientID, from.Token = ev.ClientID, token
+		m, err := s.room.PostReply(s.ctx, from, ev.Text, ev.ReplyTo)
 		if err != nil {
 			s.tellRefusal(c, err, ev.ClientID)
 		} else if ev.ClientID != "" {
@@ -175,6 +186,12 @@ func (s *Server) handleClientEvent(c *fanout.Client, raw []byte) (quit bool) {
 		}
 	case "nick":
 		if err := s.room.Rename(c, ev.Nick); err != nil {
+			s.sendRefusal(c, err)
+		}
+	case "edit", "delete", "react":
+		from := s.room.From(c)
+		from.Token = token
+		if err := s.handleMessageOp(from, ev); err != nil {
 			s.sendRefusal(c, err)
 		}
 	}
