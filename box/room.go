@@ -26,6 +26,7 @@ func RoomOptions(cfg config.Config) chat.Options {
 		Destroy:            chat.DestroyPolicy(cfg.Room.Destroy),
 		LauncherPrivate:    cfg.Room.LauncherPrivate,
 		SessionIdle:        cfg.Room.SessionIdle.Std(),
+		NickHold:           cfg.Room.NickHold.Std(),
 		MaxClients:         cfg.Limits.MaxClients,
 		MaxClientsPerAddr:  cfg.Limits.MaxClientsPerAddr,
 		PostsPerMinute:     cfg.Limits.PostsPerMinute,

@@ -43,6 +43,12 @@ const (
 	CodeNotAllowed
 	// CodeInternal is a failure of the server's own.
 	CodeInternal
+	// CodeNickTaken is a nickname someone else holds; Suggest names a
+	// free one.
+	CodeNickTaken
+	// CodeConflict is a request the room's state does not allow now, such
+	// as cancelling a countdown when none runs.
+	CodeConflict
 )
 
 // String names the code as clients see it in a WebSocket error event.
@@ -74,6 +80,10 @@ func (c Code) String() string {
 		return "unprocessable"
 	case CodeNotAllowed:
 		return "not_allowed"
+	case CodeNickTaken:
+		return "nick_taken"
+	case CodeConflict:
+		return "conflict"
 	default:
 		return "internal"
 	}
@@ -90,6 +100,8 @@ type Error struct {
 	Limit int64
 	// RetryAfter is when to try again, for CodeRateLimited.
 	RetryAfter time.Duration
+	// Suggest is a free nickname, for CodeNickTaken.
+	Suggest string
 	// Err is what caused the refusal, when something below said more.
 	Err error
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/chatbox-dev/chatbox/chat/nicks"
 	"github.com/chatbox-dev/chatbox/chat/uploads"
 	"github.com/chatbox-dev/chatbox/internal/bytesize"
 )
@@ -19,6 +20,7 @@ type Upload struct {
 	r     *Room
 	stage string
 	nick  string
+	token string
 	name  string
 	size  int64
 	saved bool
@@ -78,9 +80,19 @@ func (u *Upload) releaseLocked() {
 // SetNick names who shares the file.
 func (u *Upload) SetNick(nick string) error {
 	if err := ValidateNick(nick); err != nil {
-		return invalid("nick", err.Error())
+		return err
 	}
 	u.nick = nick
+	return nil
+}
+
+// SetToken gives the token of the browser that holds the sender's
+// nickname (see CheckNick).
+func (u *Upload) SetToken(token string) error {
+	if !nicks.ValidToken(token) {
+		return errBadToken
+	}
+	u.token = token
 	return nil
 }
 
@@ -109,8 +121,8 @@ func (u *Upload) SaveFile(name string, body io.Reader) error {
 // Commit checks the upload is whole, describes it (type, thumbnail, no
 // metadata), moves it into place and posts it as a file message.
 func (u *Upload) Commit(ctx context.Context) (Message, error) {
-	if err := ValidateNick(u.nick); err != nil {
-		return Message{}, invalid("nick", err.Error())
+	if err := u.r.CheckNick(u.nick, u.token); err != nil {
+		return Message{}, err
 	}
 	if !u.saved {
 		return Message{}, invalid("file", "attach the file in the field named file")

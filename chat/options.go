@@ -28,6 +28,9 @@ type Options struct {
 	Destroy DestroyPolicy
 	// LauncherPrivate lets Launch create a private room.
 	LauncherPrivate bool
+	// NickHold is how long a nickname stays held for its browser's token
+	// after the browser's last connection closes; 0 lets it go at once.
+	NickHold time.Duration
 
 	MaxClients        int
 	MaxClientsPerAddr int
@@ -96,6 +99,7 @@ func (o Options) validate() error {
 		{"PasswordChecks", o.PasswordChecks > 0},
 		{"SessionIdle", o.SessionIdle > 0 && o.SessionIdle <= SessionLifetime},
 		{"ReadsPerMinute", o.ReadsPerMinute > 0},
+		{"NickHold", o.NickHold >= 0},
 	} {
 		if !c.ok {
 			return fmt.Errorf("the room's option %s is out of range", c.name)

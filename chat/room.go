@@ -36,6 +36,8 @@ type Room struct {
 	reads     *limiter
 	joins     *limiter
 	files     *uploads.Dir
+	// held is who holds which nickname (chat/nicks.go).
+	held holding
 
 	// hashing holds a slot for each password check under way: each takes
 	// about 16 MiB, so their number is bounded (Options.PasswordChecks).
@@ -110,6 +112,7 @@ func Open(ctx context.Context, opts Options) (*Room, error) {
 		joins:     newLimiter(opts.ConnectsPerMinute, max(opts.ConnectsPerMinute/3, 5)),
 		reads:     newLimiter(opts.ReadsPerMinute, max(opts.ReadsPerMinute/4, 5)),
 
+		held:      newHolding(opts.NickHold, opts.MaxClients),
 		removeAll: os.RemoveAll,
 		hashing:   make(chan struct{}, opts.PasswordChecks),
 	}
@@ -144,7 +147,7 @@ func Open(ctx context.Context, opts Options) (*Room, error) {
 			r.mu.Lock()
 			r.destroyBy = st.DestroyBy
 			r.mu.Unlock()
-			r.wipe()
+			r.wipe(st.DestroyAt)
 		}
 	}
 	r.sweepFiles()
@@ -308,6 +311,13 @@ type Sender struct {
 	// send (see ValidateClientID): a send repeated with it under the same
 	// nickname gets the first message back and stores nothing.
 	ClientID string
+	// Token is the token of the browser that holds Nick, if the sender
+	// has one: a nickname someone else holds refuses a sender without
+	// it (see CheckNick).
+	Token string
+	// connected says the sender is a connection of the event stream,
+	// which holds its nickname already.
+	connected bool
 }
 
 // Post stores a text message from a sender and broadcasts it. A "/ping
@@ -325,6 +335,11 @@ func (r *Room) Post(ctx context.Context, from Sender, text string) (Message, err
 	}
 	if err := ValidateNick(from.Nick); err != nil {
 		return Message{}, err
+	}
+	if !from.connected {
+		if err := r.CheckNick(from.Nick, from.Token); err != nil {
+			return Message{}, err
+		}
 	}
 	if err := ValidateClientID(from.ClientID); err != nil {
 		return Message{}, err
@@ -445,7 +460,7 @@ func (r *Room) startCountdown(at time.Time, by string) {
 		r.countdown.Stop()
 	}
 	r.destroyAt, r.destroyBy = at, by
-	r.countdown = time.AfterFunc(max(at.Sub(r.now()), 0), r.wipe)
+	r.countdown = time.AfterFunc(max(at.Sub(r.now()), 0), func() { r.wipe(at) })
 }
 
 // Countdown returns when a running destroy countdown ends, and who
@@ -459,8 +474,15 @@ func (r *Room) Countdown() (time.Time, string) {
 // wipe deletes the room's history, uploads and sessions. Requests go on
 // being answered while it runs: the store's transaction and the removal of
 // the uploads (up to the quota, hundreds of MiB) hold no lock they need.
-func (r *Room) wipe() {
+// A countdown's wipe names its deadline (due) and does nothing unless
+// that countdown is still the stored one: it may have been cancelled
+// while the wipe waited for the lock. A zero due wipes at once.
+func (r *Room) wipe(due time.Time) {
 	r.writeMu.Lock()
+	if !due.IsZero() && !r.State().DestroyAt.Equal(due) {
+		r.writeMu.Unlock()
+		return
+	}
 	r.mu.Lock()
 	by := r.destroyBy
 	r.mu.Unlock()

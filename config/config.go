@@ -158,6 +158,9 @@ type Room struct {
 	// SessionIdle ends a private room's login session unused for this
 	// long; no session lasts more than 30 days.
 	SessionIdle Duration `toml:"session_idle"`
+	// NickHold keeps a nickname for its browser this long after the
+	// browser's last connection closes, so a reload keeps it.
+	NickHold Duration `toml:"nick_hold"`
 }
 
 // Limits protects the box from floods.
@@ -222,6 +225,7 @@ func Default() Config {
 			Destroy:          "everyone",
 			LauncherPrivate:  true,
 			SessionIdle:      Duration(7 * 24 * time.Hour),
+			NickHold:         Duration(10 * time.Minute),
 		},
 		Limits: Limits{
 			MaxClients:         20000,
@@ -416,6 +420,9 @@ func (c Config) Validate() error {
 	}
 	if r.SessionIdle.Std() < time.Minute || r.SessionIdle.Std() > 30*24*time.Hour {
 		return bad("room.session_idle", "must be between 1m and 720h (30 days)")
+	}
+	if r.NickHold < 0 || r.NickHold.Std() > 24*time.Hour {
+		return bad("room.nick_hold", "must be between 0s and 24h")
 	}
 	l := c.Limits
 	if l.MaxClients < 1 {

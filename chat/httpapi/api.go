@@ -39,7 +39,7 @@ func Status(code chat.Code) int {
 		return http.StatusBadRequest
 	case chat.CodeTooLong:
 		return http.StatusRequestEntityTooLarge
-	case chat.CodeNotPresent, chat.CodeNoRoom, chat.CodeRoomExists:
+	case chat.CodeNotPresent, chat.CodeNoRoom, chat.CodeRoomExists, chat.CodeNickTaken, chat.CodeConflict:
 		return http.StatusConflict
 	case chat.CodeRateLimited:
 		return http.StatusTooManyRequests
@@ -84,13 +84,18 @@ func bodyTooLarge(limit int64) *chat.Error {
 // invalid refuses a malformed request.
 func invalid(msg string) *chat.Error { return &chat.Error{Code: chat.CodeInvalid, Msg: msg} }
 
-// writeError answers err as {"error": "..."} with its status.
+// writeError answers err as {"error": "...", "code": "..."} with its
+// status, and the free nickname to try for a nickname that is taken.
 func (s *Server) writeError(w http.ResponseWriter, err error) {
 	e := s.refusal(err)
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(retrySeconds(e.RetryAfter)))
 	}
-	writeJSON(w, Status(e.Code), map[string]string{"error": e.Msg})
+	body := map[string]string{"error": e.Msg, "code": e.Code.String()}
+	if e.Suggest != "" {
+		body["suggest"] = e.Suggest
+	}
+	writeJSON(w, Status(e.Code), body)
 }
 
 // retrySeconds rounds a wait up to whole seconds, as Retry-After counts.
@@ -337,6 +342,11 @@ type roomInfo struct {
 	MaxMessageLength int    `json:"max_message_length"`
 	MaxFileSize      int64  `json:"max_file_size"`
 	LastID           uint64 `json:"last_id"`
+	// The nickname rule, and how long (seconds) a nickname stays held
+	// after its browser's last connection closes.
+	NickMaxLength int    `json:"nick_max_length"`
+	NickRule      string `json:"nick_rule"`
+	NickHold      int64  `json:"nick_hold"`
 }
 
 func (s *Server) handleGetRoom(w http.ResponseWriter, req *http.Request) {
@@ -349,6 +359,9 @@ func (s *Server) handleGetRoom(w http.ResponseWriter, req *http.Request) {
 		Members:          []string{},
 		MaxMessageLength: s.room.MaxMessageLength(),
 		MaxFileSize:      s.room.MaxFileSize(),
+		NickMaxLength:    chat.MaxNickLength,
+		NickRule:         chat.NickRule,
+		NickHold:         int64(s.room.NickHold().Seconds()),
 	}
 	if st.Exists {
 		info.Authorized = s.room.Enter(s.credentials(req)) == nil
@@ -577,13 +590,14 @@ func (s *Server) handlePostMessage(w http.ResponseWriter, req *http.Request) {
 		Nick     string `json:"nick"`
 		Text     string `json:"text"`
 		ClientID string `json:"client_id"`
+		Token    string `json:"token"`
 	}
 	if !s.acceptWrite(w, req, 1, int64(s.room.MaxPGPLength())*6+1024, &body) {
 		return
 	}
 	// A repeated send (same nick and client_id) answers 201 with the
 	// message its first send stored, so a retry reads as a success.
-	from := chat.Sender{Addr: s.addrs.clientAddr(req), Nick: body.Nick, ClientID: body.ClientID}
+	from := chat.Sender{Addr: s.addrs.clientAddr(req), Nick: body.Nick, ClientID: body.ClientID, Token: body.Token}
 	m, err := s.room.Post(req.Context(), from, body.Text)
 	if err != nil {
 		s.writeError(w, err)
@@ -592,11 +606,20 @@ func (s *Server) handlePostMessage(w http.ResponseWriter, req *http.Request) {
 	writeJSON(w, http.StatusCreated, m)
 }
 
+// nickBody is the body of a request made under a nickname: the nickname,
+// and the token of the browser that holds it, if any.
+type nickBody struct {
+	Nick  string `json:"nick"`
+	Token string `json:"token"`
+}
+
 func (s *Server) handleDestroy(w http.ResponseWriter, req *http.Request) {
-	var body struct {
-		Nick string `json:"nick"`
-	}
+	var body nickBody
 	if !s.acceptWrite(w, req, 1, 1<<10, &body) {
+		return
+	}
+	if err := s.room.CheckNick(body.Nick, body.Token); err != nil {
+		s.writeError(w, err)
 		return
 	}
 	at, err := s.room.Destroy(body.Nick)
@@ -606,6 +629,23 @@ func (s *Server) handleDestroy(w http.ResponseWriter, req *http.Request) {
 	}
 	_, by := s.room.Countdown()
 	writeJSON(w, http.StatusAccepted, map[string]any{"destroy_at": at, "by": by})
+}
+
+// handleCancelDestroy stops a running destroy countdown.
+func (s *Server) handleCancelDestroy(w http.ResponseWriter, req *http.Request) {
+	var body nickBody
+	if !s.acceptWrite(w, req, 1, 1<<10, &body) {
+		return
+	}
+	if err := s.room.CheckNick(body.Nick, body.Token); err != nil {
+		s.writeError(w, err)
+		return
+	}
+	if err := s.room.CancelDestroy(body.Nick); err != nil {
+		s.writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"cancelled": true, "by": body.Nick})
 }
 
 func handleHealth(w http.ResponseWriter, _ *http.Request) {

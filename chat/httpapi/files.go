@@ -82,12 +82,20 @@ func (s *Server) upload(w http.ResponseWriter, req *http.Request) (chat.Message,
 			if err := up.SetNick(string(raw)); err != nil {
 				return chat.Message{}, err
 			}
+		case "token":
+			raw, err := io.ReadAll(io.LimitReader(part, 256))
+			if err != nil {
+				return chat.Message{}, readError(err)
+			}
+			if err := up.SetToken(string(raw)); err != nil {
+				return chat.Message{}, err
+			}
 		case "file":
 			if err := up.SaveFile(part.FileName(), part); err != nil {
 				return chat.Message{}, err
 			}
 		default:
-			return chat.Message{}, invalid(fmt.Sprintf("unknown field %q; send the fields file and nick", part.FormName()))
+			return chat.Message{}, invalid(fmt.Sprintf("unknown field %q; send the fields file, nick and token (optional)", part.FormName()))
 		}
 	}
 	return up.Commit(req.Context())
