@@ -3,6 +3,7 @@ package chat
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -72,11 +73,14 @@ func (r *Room) nickTaken(nick string) *Error {
 }
 
 // suggestNick returns nick with the smallest number from 2 on that makes
-// a valid nickname nobody holds (alice2, alice3, ...), shortened to fit;
-// "" when none of the first hundred is free.
+// a valid nickname nobody holds (alice2, alice3, ...; alice3 for a taken
+// alice2), shortened to fit; "" when none of the first hundred is free.
 func (r *Room) suggestNick(nick string) string {
 	now := r.now()
-	base := []rune(nick)
+	base := []rune(strings.TrimRight(nick, "0123456789"))
+	if len(base) == 0 {
+		base = []rune(nick)
+	}
 	for n := 2; n < 102; n++ {
 		suffix := strconv.Itoa(n)
 		b := base[:min(len(base), MaxNickLength-len(suffix))]
