@@ -82,10 +82,10 @@ func TestTwoBrowsersCannotBothBeAlice(t *testing.T) {
 	for _, tc := range []struct{ nick, token, suggest string }{
 		{"alice", bobToken, "alice2"},
 		{"ALICE", bobToken, "ALICE2"},
-		{"Аlice", bobToken, "Аlice2"},      // a Cyrillic А
+		{"Аlice", bobToken, "Аlice2"}, // a Cyrillic А
 		{"ａｌｉｃｅ", bobToken, "ａｌｉｃｅ2"}, // full-width
-		{"аlісе", bobToken, "аlісе2"},      // all Cyrillic look-alikes
-		{"alice", "", "alice2"},            // no token at all
+		{"аlісе", bobToken, "аlісе2"}, // all Cyrillic look-alikes
+		{"alice", "", "alice2"},       // no token at all
 	} {
 		t.Run(tc.nick+" with token "+tc.token, func(t *testing.T) {
 			tr.refusedAsTaken(t, tc.nick, tc.token, tc.suggest)
