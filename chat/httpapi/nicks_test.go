@@ -99,6 +99,11 @@ func TestTwoBrowsersCannotBothBeAlice(t *testing.T) {
 		tr.refusedAsTaken(t, "alice", bobToken, "alice3")
 		tr.refusedAsTaken(t, "ALICE2", bobToken, "ALICE3")
 	})
+	t.Run("a long name's refusal still closes with 4409", func(t *testing.T) {
+		long := strings.Repeat("李", 25) // 75 bytes: the sentence is over a close frame's 123
+		tr.join(t, long, eveToken)
+		tr.refusedAsTaken(t, long, bobToken, strings.Repeat("李", 24)+"2")
+	})
 	t.Run("a Greek omicron is an o", func(t *testing.T) {
 		tr.join(t, "bob", bobToken)
 		tr.refusedAsTaken(t, "bοb", eveToken, "bοb2")

@@ -107,15 +107,17 @@ func (s *Server) refuseConn(conn *websocket.Conn, err error) {
 	defer conn.Close()
 	e := s.refusal(err)
 	deadline := time.Now().Add(fanout.WriteWait)
-	code := fanout.CloseTryAgainLater
+	code, reason := fanout.CloseTryAgainLater, e.Msg
 	if e.Code == chat.CodeNickTaken {
-		code = CloseNickTaken
+		// The event says it all; a close frame's reason holds at most 123
+		// bytes, fewer than two long nicknames in a sentence.
+		code, reason = CloseNickTaken, "the nickname is taken"
 		conn.SetWriteDeadline(deadline)
 		if conn.WriteJSON(errorEvent(e, "")) != nil {
 			return
 		}
 	}
-	conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, e.Msg), deadline)
+	conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), deadline)
 }
 
 // readLoop reads c's events until the connection ends, then removes c
