@@ -2,6 +2,7 @@ package chat
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -82,14 +83,21 @@ func ValidateNick(nick string) error {
 	if prevPunct {
 		return errNickRule // ends with punctuation
 	}
-	key := nicks.Fold(nick)
-	for _, name := range reservedNicks {
-		if key == nicks.Fold(name) {
-			return invalid("nick", fmt.Sprintf("%q is the box's own name; choose another nickname", nick))
-		}
+	if slices.Contains(reservedFolds, nicks.Fold(nick)) {
+		return invalid("nick", fmt.Sprintf("%q is the box's own name; choose another nickname", nick))
 	}
 	return nil
 }
+
+// reservedFolds are the folds of reservedNicks (see nicks.Fold): a name
+// that looks like one of them is the box's too.
+var reservedFolds = func() []string {
+	out := make([]string, len(reservedNicks))
+	for i, n := range reservedNicks {
+		out[i] = nicks.Fold(n)
+	}
+	return out
+}()
 
 var errNickRule = invalid("nick", NickRule)
 
