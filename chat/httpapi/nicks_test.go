@@ -281,3 +281,16 @@ func TestPingsAndPingFeedsTakeTheNewNames(t *testing.T) {
 		}
 	}
 }
+
+func TestABadTokenIsRefusedBeforeTheUpgrade(t *testing.T) {
+	tr := newTestRoom(t, nil)
+	for _, token := range []string{"short", strings.Repeat("a", 65), "padded+token/with=base64chars"} {
+		_, res, err := tr.dialHolding("alice", token, nil)
+		if err == nil || res == nil || res.StatusCode != http.StatusBadRequest {
+			t.Fatalf("token %q: %v (%v), want 400", token, err, res)
+		}
+	}
+	if all, _ := tr.HeldNicks(); all != 0 {
+		t.Fatalf("%d names held after refused connections", all)
+	}
+}
