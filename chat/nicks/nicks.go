@@ -9,6 +9,7 @@ import (
 	"container/list"
 	"crypto/sha256"
 	"crypto/subtle"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,6 +24,51 @@ import (
 // look-alikes become Latin), folded again. Two nicknames with the same
 // fold cannot both be held.
 func Fold(nick string) string {
+	if s, ok := foldASCII(nick); ok {
+		return s
+	}
+	return foldSlow(nick)
+}
+
+// asciiFold holds foldSlow(string(c)) for each ASCII character c whose
+// fold is ASCII too, and "" for the others. Folding ASCII text is then
+// done a character at a time: NFKC, case folding and the skeleton leave
+// ASCII text ASCII and map each character on its own.
+var asciiFold = func() (t [128]string) {
+	for c := range t {
+		if f := foldSlow(string(rune(c))); isASCII(f) {
+			t[c] = f
+		}
+	}
+	return t
+}()
+
+// foldASCII folds an ASCII nickname through asciiFold; ok is false when
+// nick holds anything else.
+func foldASCII(nick string) (_ string, ok bool) {
+	var b strings.Builder
+	b.Grow(len(nick))
+	for i := 0; i < len(nick); i++ {
+		c := nick[i]
+		if c >= 128 || asciiFold[c] == "" {
+			return "", false
+		}
+		b.WriteString(asciiFold[c])
+	}
+	return b.String(), true
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 128 {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// foldSlow is Fold for any text.
+func foldSlow(nick string) string {
 	f := cases.Fold()
 	x := f.String(norm.NFKC.String(nick))
 	x = confusables.Skeleton(x)

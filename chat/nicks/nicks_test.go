@@ -37,6 +37,25 @@ func TestNamesThatLookAlikeFoldTheSame(t *testing.T) {
 	}
 }
 
+// ASCII nicknames fold a character at a time; that must be the fold of
+// the whole name.
+func TestASCIIFoldsAsTheWholeName(t *testing.T) {
+	const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_."
+	for _, a := range alphabet {
+		for _, b := range alphabet {
+			for _, c := range "aI1m0._" {
+				name := string([]rune{a, b, c})
+				if fast, slow := Fold(name), foldSlow(name); fast != slow {
+					t.Fatalf("Fold(%q) = %q, the whole name folds to %q", name, fast, slow)
+				}
+			}
+		}
+	}
+	if _, ok := foldASCII("alice"); !ok {
+		t.Fatal("alice does not fold on the quick path")
+	}
+}
+
 func TestTokens(t *testing.T) {
 	for _, tt := range []struct {
 		token string
