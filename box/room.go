@@ -27,6 +27,7 @@ func RoomOptions(cfg config.Config) chat.Options {
 		LauncherPrivate:    cfg.Room.LauncherPrivate,
 		SessionIdle:        cfg.Room.SessionIdle.Std(),
 		EditWindow:         cfg.Room.EditWindow.Std(),
+		NickHold:           cfg.Room.NickHold.Std(),
 		MaxClients:         cfg.Limits.MaxClients,
 		MaxClientsPerAddr:  cfg.Limits.MaxClientsPerAddr,
 		PostsPerMinute:     cfg.Limits.PostsPerMinute,

@@ -283,37 +283,10 @@ func (r *Room) MaxPGPLength() int { return r.opts.MaxPGPLength }
 // MaxFileSize is the largest file, in bytes.
 func (r *Room) MaxFileSize() int64 { return r.opts.MaxFileSize }
 
-// Join registers a client of the room's event stream; its first event is
-// the room's presence. It is refused when the room, or the client's
-// address, has as many connections as it may.
-func (r *Room) Join(c *fanout.Client) error {
-	if refusal := r.hub.Add(c, r.opts.MaxClients, r.opts.MaxClientsPerAddr); refusal != "" {
-		return &Error{Code: CodeRateLimited, Msg: refusal}
-	}
-	return nil
-}
-
-// Leave unregisters a client; the room hears it left when it was the
-// nickname's last connection.
-func (r *Room) Leave(c *fanout.Client) { r.hub.Remove(c) }
-
-// Rename gives a client another nickname.
-func (r *Room) Rename(c *fanout.Client, nick string) error {
-	if err := ValidateNick(nick); err != nil {
-		return invalid("nick", err.Error())
-	}
-	// A rename is told to everyone: it costs the room once it is valid.
-	if err := r.ChargeRoom(1); err != nil {
-		return err
-	}
-	r.hub.Rename(c, nick)
-	return nil
-}
-
 // PostFrom posts text from a client of the event stream, under its
 // nickname, with the id its client chose for the send ("" for none).
 func (r *Room) PostFrom(ctx context.Context, c *fanout.Client, text, clientID string) (Message, error) {
-	return r.Post(ctx, Sender{Addr: c.Addr(), Nick: r.hub.NickOf(c), ClientID: clientID}, text)
+	return r.Post(ctx, Sender{Addr: c.Addr(), Nick: r.hub.NickOf(c), ClientID: clientID, connected: true}, text)
 }
 
 // Tell sends one client an event of its own (a refusal).

@@ -16,7 +16,7 @@ func (r *Room) Reset(private bool) (string, error) {
 	}
 	r.destroyBy = OwnerName
 	r.mu.Unlock()
-	r.wipe()
+	r.wipe(time.Time{})
 	if st := r.State(); st.Exists {
 		return "", errors.New("the room could not be wiped; see the service's log")
 	}

@@ -47,6 +47,12 @@ const (
 	// CodeTooLate is a change to a message asked for after the room's
 	// edit window closed.
 	CodeTooLate
+	// CodeNickTaken is a nickname someone else holds; Suggest names a
+	// free one.
+	CodeNickTaken
+	// CodeConflict is a request the room's state does not allow now, such
+	// as cancelling a countdown when none runs.
+	CodeConflict
 )
 
 // String names the code as clients see it in a WebSocket error event.
@@ -80,6 +86,10 @@ func (c Code) String() string {
 		return "not_allowed"
 	case CodeTooLate:
 		return "too_late"
+	case CodeNickTaken:
+		return "nick_taken"
+	case CodeConflict:
+		return "conflict"
 	default:
 		return "internal"
 	}
@@ -96,6 +106,8 @@ type Error struct {
 	Limit int64
 	// RetryAfter is when to try again, for CodeRateLimited.
 	RetryAfter time.Duration
+	// Suggest is a free nickname, for CodeNickTaken.
+	Suggest string
 	// Err is what caused the refusal, when something below said more.
 	Err error
 }

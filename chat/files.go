@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/chatbox-dev/chatbox/chat/nicks"
 	"github.com/chatbox-dev/chatbox/chat/uploads"
 	"github.com/chatbox-dev/chatbox/internal/bytesize"
 )
@@ -20,6 +21,7 @@ type Upload struct {
 	stage string
 	nick  string
 	owner string // the hash of the sharer's token; see SetToken
+	token string
 	name  string
 	size  int64
 	saved bool
@@ -84,9 +86,20 @@ func (u *Upload) releaseLocked() {
 // SetNick names who shares the file.
 func (u *Upload) SetNick(nick string) error {
 	if err := ValidateNick(nick); err != nil {
-		return invalid("nick", err.Error())
+		return err
 	}
 	u.nick = nick
+	return nil
+}
+
+// SetToken gives the token of the browser that shares the file: it must
+// hold the sender's nickname (see CheckNick), and its hash is kept with
+// the message so that this browser alone may delete it.
+func (u *Upload) SetToken(token string) error {
+	if !nicks.ValidToken(token) {
+		return errBadToken
+	}
+	u.token, u.owner = token, ownerHash(token)
 	return nil
 }
 
@@ -115,8 +128,8 @@ func (u *Upload) SaveFile(name string, body io.Reader) error {
 // Commit checks the upload is whole, describes it (type, thumbnail, no
 // metadata), moves it into place and posts it as a file message.
 func (u *Upload) Commit(ctx context.Context) (Message, error) {
-	if err := ValidateNick(u.nick); err != nil {
-		return Message{}, invalid("nick", err.Error())
+	if err := u.r.CheckNick(u.nick, u.token); err != nil {
+		return Message{}, err
 	}
 	if !u.saved {
 		return Message{}, invalid("file", "attach the file in the field named file")

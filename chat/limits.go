@@ -58,6 +58,12 @@ func (l *limiter) allow(addr string, n int, now time.Time) (ok bool, retry time.
 		b = &bucket{lim: rate.NewLimiter(l.every, l.burst)}
 		l.buckets[addr] = b
 	}
+	// Callers read the clock before they take the lock, so a call may
+	// come with a time before the last one's; the bucket would then count
+	// the time between them twice and give tokens it never earned.
+	if now.Before(b.seen) {
+		now = b.seen
+	}
 	b.seen = now
 	r := b.lim.ReserveN(now, n)
 	if !r.OK() {

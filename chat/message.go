@@ -2,10 +2,13 @@ package chat
 
 import (
 	"fmt"
-	"github.com/chatbox-dev/chatbox/chat/event"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/chatbox-dev/chatbox/chat/event"
+	"github.com/chatbox-dev/chatbox/chat/nicks"
 )
 
 // The room's records and events, named here as the rest of the room
@@ -46,38 +49,61 @@ func invisible(r rune) bool {
 	return unicode.IsSpace(r) || unicode.Is(unicode.Cf, r)
 }
 
-// ValidateNick checks that nick is 1 to 25 characters: letters and digits,
-// each letter followed by the combining marks its script needs (Tamil and
-// Devanagari names have them), no invisible filler, and no name the box
-// reserves for itself.
+// NickRule is the rule a nickname follows, in the words a person is
+// refused with.
+const NickRule = "a nickname is 1 to 25 letters and digits (any script), with - _ or . allowed between them"
+
+// nickPunct reports whether r is punctuation a nickname may hold
+// between its letters and digits.
+func nickPunct(r rune) bool { return r == '-' || r == '_' || r == '.' }
+
+// ValidateNick checks that nick follows NickRule: 1 to 25 characters,
+// letters and digits of any script (Unicode's L and N classes), each
+// letter followed by the combining marks its script needs (Tamil and
+// Devanagari names have them), and '-', '_' or '.' only between them
+// (never first, last, or two in a row, so no nickname is "." or ".."), no
+// invisible filler, and no name the box reserves for itself or one that
+// looks like it. A bad nickname is refused with the rule, never cut.
 func ValidateNick(nick string) error {
-	if nick == "" {
-		return invalid("nick", "choose a nickname")
+	if nick == "" || !utf8.ValidString(nick) || utf8.RuneCountInString(nick) > MaxNickLength {
+		return errNickRule
 	}
-	if !utf8.ValidString(nick) {
-		return invalid("nick", "the nickname is not valid UTF-8")
-	}
-	if n := utf8.RuneCountInString(nick); n > MaxNickLength {
-		return invalid("nick", fmt.Sprintf("a nickname has at most %d characters, this one has %d", MaxNickLength, n))
-	}
-	for i, r := range nick {
+	prevPunct := true // nothing before the first character
+	for _, r := range nick {
 		mark := unicode.In(r, unicode.Mn, unicode.Mc)
+		punct := nickPunct(r)
 		switch {
-		case invisible(r) && !unicode.IsSpace(r):
-			return invalid("nick", fmt.Sprintf("a nickname may not hold invisible characters (%U)", r))
-		case mark && i == 0:
-			return invalid("nick", "a nickname starts with a letter or a digit, not a combining mark")
-		case !mark && !unicode.IsLetter(r) && !unicode.IsDigit(r):
-			return invalid("nick", fmt.Sprintf("a nickname may hold only letters and digits, not %q", r))
+		case invisible(r):
+			return errNickRule
+		case mark && prevPunct:
+			return errNickRule // a mark belongs to a letter or digit
+		case punct && prevPunct:
+			return errNickRule
+		case !mark && !punct && !unicode.IsLetter(r) && !unicode.IsNumber(r):
+			return errNickRule
 		}
+		prevPunct = punct
 	}
-	for _, name := range reservedNicks {
-		if strings.EqualFold(nick, name) {
-			return invalid("nick", fmt.Sprintf("%q is the box's own name; choose another nickname", nick))
-		}
+	if prevPunct {
+		return errNickRule // ends with punctuation
+	}
+	if slices.Contains(reservedFolds, nicks.Fold(nick)) {
+		return invalid("nick", fmt.Sprintf("%q is the box's own name; choose another nickname", nick))
 	}
 	return nil
 }
+
+// reservedFolds are the folds of reservedNicks (see nicks.Fold): a name
+// that looks like one of them is the box's too.
+var reservedFolds = func() []string {
+	out := make([]string, len(reservedNicks))
+	for i, n := range reservedNicks {
+		out[i] = nicks.Fold(n)
+	}
+	return out
+}()
+
+var errNickRule = invalid("nick", NickRule)
 
 // MaxClientIDLength is the longest client id of a message, in bytes.
 const MaxClientIDLength = 64

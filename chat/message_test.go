@@ -3,6 +3,8 @@ package chat
 import (
 	"strings"
 	"testing"
+
+	"github.com/chatbox-dev/chatbox/chat/nicks"
 )
 
 func TestValidateNick(t *testing.T) {
@@ -33,12 +35,36 @@ func TestValidateNick(t *testing.T) {
 		{"Admin is the box's too", "Admin", false},
 		{"SYSTEM is the box's", "SYSTEM", false},
 		{"a name that starts like a reserved one is fine", "adminton", true},
+		{"a look-alike of a reserved name is the box's too", "аdmin", false},
+		{"a full-width reserved name is the box's too", "ｒｏｏｔ", false},
+		{"a hyphen inside is fine", "jean-luc", true},
+		{"an underscore inside is fine", "snake_case", true},
+		{"a dot inside is fine", "a.b", true},
+		{"several marks apart are fine", "a.b-c_d", true},
+		{"a Cyrillic name is fine", "Иван", true},
+		{"a Chinese name is fine", "李雷", true},
+		{"an Arabic-Indic number is fine", "١٢٣", true},
+		{"a superscript digit (class N) is fine", "x²", true},
+		{"a leading dot is refused", ".alice", false},
+		{"a trailing dot is refused", "alice.", false},
+		{"a dot alone is refused", ".", false},
+		{"two dots are refused", "..", false},
+		{"two marks in a row are refused", "a..b", false},
+		{"a hyphen then a dot are refused", "a-.b", false},
+		{"a leading hyphen is refused", "-alice", false},
+		{"a trailing underscore is refused", "alice_", false},
+		{"a combining mark after a dot is refused", "a.\u0301b", false},
+		{"an at sign is refused", "a@b", false},
+		{"a plus is refused", "a+b", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := ValidateNick(tt.nick)
 			if (err == nil) != tt.ok {
 				t.Fatalf("ValidateNick(%q) = %v, want ok=%v", tt.nick, err, tt.ok)
+			}
+			if err != nil && !strings.Contains(tt.name, "box's") && err.Error() != NickRule {
+				t.Fatalf("ValidateNick(%q) says %q, want the rule %q", tt.nick, err, NickRule)
 			}
 		})
 	}
@@ -97,17 +123,24 @@ func TestParsePing(t *testing.T) {
 }
 
 // FuzzValidateNick checks that whatever ValidateNick accepts is safe to
-// show and to put in a URL path segment: letters and digits only.
+// show and to put in a URL path segment: letters and digits, with '-',
+// '_' and '.' only between them, so never "." or "..".
 func FuzzValidateNick(f *testing.F) {
-	for _, s := range []string{"alice", "", "a b", "Zoë", "\xff", strings.Repeat("x", 30), "١٢٣"} {
+	for _, s := range []string{"alice", "", "a b", "Zoë", "\xff", strings.Repeat("x", 30), "١٢٣", "a.b", "..", ".a", "a..b", "a-_b", "x²"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, nick string) {
 		if ValidateNick(nick) != nil {
 			return
 		}
-		if strings.ContainsAny(nick, "<>&\"'/\\ \x00.%?#") {
+		if strings.ContainsAny(nick, "<>&\"'/\\ \x00%?#") {
 			t.Fatalf("accepted unsafe nick %q", nick)
+		}
+		if strings.HasPrefix(nick, ".") || strings.HasSuffix(nick, ".") || strings.Contains(nick, "..") {
+			t.Fatalf("accepted a nick that could name a directory: %q", nick)
+		}
+		if nicks.Fold(nick) == "" {
+			t.Fatalf("accepted a nick that folds to nothing: %q", nick)
 		}
 		if n := len([]rune(nick)); n < 1 || n > MaxNickLength {
 			t.Fatalf("accepted nick of %d characters", n)

@@ -3,13 +3,13 @@ package chat
 import (
 	"context"
 	"crypto/sha256"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/chatbox-dev/chatbox/chat/event"
 	"github.com/chatbox-dev/chatbox/chat/fanout"
+	"github.com/chatbox-dev/chatbox/chat/nicks"
 )
 
 // reactionEmoji are the reactions a message may get, in the order a page
@@ -27,28 +27,11 @@ func ReactionEmoji() []string { return slices.Clone(reactionEmoji[:]) }
 // room. It is the size up to which a room's presence is listed in full.
 const MaxReactors = fanout.PresenceFull
 
-// The bounds of a browser's token (base64url).
-const (
-	minTokenLength = 22
-	maxTokenLength = 64
-)
-
-var errBadToken = invalid("token", fmt.Sprintf("token is %d to %d characters: letters, digits, '-' and '_'", minTokenLength, maxTokenLength))
-
 // checkOwnerToken checks the token a browser sends with what it posts:
-// empty (none), or 22 to 64 base64url characters.
+// empty (none), or one as chat/nicks defines it.
 func checkOwnerToken(token string) error {
-	if token == "" {
-		return nil
-	}
-	if len(token) < minTokenLength || len(token) > maxTokenLength {
+	if !nicks.ValidToken(token) {
 		return errBadToken
-	}
-	for i := 0; i < len(token); i++ {
-		c := token[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return errBadToken
-		}
 	}
 	return nil
 }
@@ -279,15 +262,5 @@ func (r *Room) EditWindow() time.Duration { return r.opts.EditWindow }
 
 // From is the sender of what client c sends: its address and nickname.
 func (r *Room) From(c *fanout.Client) Sender {
-	return Sender{Addr: c.Addr(), Nick: r.hub.NickOf(c)}
-}
-
-// SetToken sets the token of the browser that shares the file, whose
-// hash is kept with its message so that this browser alone may delete it.
-func (u *Upload) SetToken(token string) error {
-	if err := checkOwnerToken(token); err != nil {
-		return err
-	}
-	u.owner = ownerHash(token)
-	return nil
+	return Sender{Addr: c.Addr(), Nick: r.hub.NickOf(c), connected: true}
 }

@@ -31,6 +31,9 @@ type Options struct {
 	// EditWindow is how long after sending it its sender may edit or
 	// delete a message; zero turns editing and deleting off.
 	EditWindow time.Duration
+	// NickHold is how long a nickname stays held for its browser's token
+	// after the browser's last connection closes; 0 lets it go at once.
+	NickHold time.Duration
 
 	MaxClients        int
 	MaxClientsPerAddr int
@@ -100,6 +103,7 @@ func (o Options) validate() error {
 		{"PasswordChecks", o.PasswordChecks > 0},
 		{"SessionIdle", o.SessionIdle > 0 && o.SessionIdle <= SessionLifetime},
 		{"ReadsPerMinute", o.ReadsPerMinute > 0},
+		{"NickHold", o.NickHold >= 0},
 	} {
 		if !c.ok {
 			return fmt.Errorf("the room's option %s is out of range", c.name)

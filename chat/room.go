@@ -36,6 +36,8 @@ type Room struct {
 	reads     *limiter
 	joins     *limiter
 	files     *uploads.Dir
+	// held is who holds which nickname (chat/nicks.go).
+	held holding
 
 	// hashing holds a slot for each password check under way: each takes
 	// about 16 MiB, so their number is bounded (Options.PasswordChecks).
@@ -114,6 +116,7 @@ func Open(ctx context.Context, opts Options) (*Room, error) {
 		joins:     newLimiter(opts.ConnectsPerMinute, max(opts.ConnectsPerMinute/3, 5)),
 		reads:     newLimiter(opts.ReadsPerMinute, max(opts.ReadsPerMinute/4, 5)),
 
+		held:      newHolding(opts.NickHold, opts.MaxClients),
 		removeAll: os.RemoveAll,
 		hashing:   make(chan struct{}, opts.PasswordChecks),
 	}
@@ -148,7 +151,7 @@ func Open(ctx context.Context, opts Options) (*Room, error) {
 			r.mu.Lock()
 			r.destroyBy = st.DestroyBy
 			r.mu.Unlock()
-			r.wipe()
+			r.wipe(st.DestroyAt)
 		}
 	}
 	r.sweepFiles()
@@ -312,10 +315,15 @@ type Sender struct {
 	// send (see ValidateClientID): a send repeated with it under the same
 	// nickname gets the first message back and stores nothing.
 	ClientID string
-	// Token is the token of the sender's browser (see checkOwnerToken):
-	// the hash of it kept with a message lets that browser alone edit or
-	// delete it. Empty for none: such a message can never be changed.
+	// Token is the token of the sender's browser, if it has one. A
+	// nickname someone else holds refuses a sender without it (see
+	// CheckNick), and the hash of it kept with a message lets that browser
+	// alone edit or delete it (see checkOwnerToken); a message sent
+	// without one can never be changed.
 	Token string
+	// connected says the sender is a connection of the event stream,
+	// which holds its nickname already.
+	connected bool
 }
 
 // Post stores a text message from a sender and broadcasts it. A "/ping
@@ -340,6 +348,11 @@ func (r *Room) PostReply(ctx context.Context, from Sender, text string, replyTo 
 	}
 	if err := ValidateNick(from.Nick); err != nil {
 		return Message{}, err
+	}
+	if !from.connected {
+		if err := r.CheckNick(from.Nick, from.Token); err != nil {
+			return Message{}, err
+		}
 	}
 	if err := ValidateClientID(from.ClientID); err != nil {
 		return Message{}, err
@@ -469,7 +482,7 @@ func (r *Room) startCountdown(at time.Time, by string) {
 		r.countdown.Stop()
 	}
 	r.destroyAt, r.destroyBy = at, by
-	r.countdown = time.AfterFunc(max(at.Sub(r.now()), 0), r.wipe)
+	r.countdown = time.AfterFunc(max(at.Sub(r.now()), 0), func() { r.wipe(at) })
 }
 
 // Countdown returns when a running destroy countdown ends, and who
@@ -483,8 +496,15 @@ func (r *Room) Countdown() (time.Time, string) {
 // wipe deletes the room's history, uploads and sessions. Requests go on
 // being answered while it runs: the store's transaction and the removal of
 // the uploads (up to the quota, hundreds of MiB) hold no lock they need.
-func (r *Room) wipe() {
+// A countdown's wipe names its deadline (due) and does nothing unless
+// that countdown is still the stored one: it may have been cancelled
+// while the wipe waited for the lock. A zero due wipes at once.
+func (r *Room) wipe(due time.Time) {
 	r.writeMu.Lock()
+	if !due.IsZero() && !r.State().DestroyAt.Equal(due) {
+		r.writeMu.Unlock()
+		return
+	}
 	r.mu.Lock()
 	by := r.destroyBy
 	r.mu.Unlock()

@@ -161,6 +161,9 @@ type Room struct {
 	// EditWindow is how long after sending a message its sender may edit
 	// or delete it; 0s turns editing and deleting off.
 	EditWindow Duration `toml:"edit_window"`
+	// NickHold keeps a nickname for its browser this long after the
+	// browser's last connection closes, so a reload keeps it.
+	NickHold Duration `toml:"nick_hold"`
 }
 
 // Limits protects the box from floods.
@@ -226,6 +229,7 @@ func Default() Config {
 			LauncherPrivate:  true,
 			SessionIdle:      Duration(7 * 24 * time.Hour),
 			EditWindow:       Duration(5 * time.Minute),
+			NickHold:         Duration(10 * time.Minute),
 		},
 		Limits: Limits{
 			MaxClients:         20000,
@@ -423,6 +427,9 @@ func (c Config) Validate() error {
 	}
 	if r.EditWindow < 0 || r.EditWindow.Std() > 24*time.Hour {
 		return bad("room.edit_window", "must be between 0s (no editing) and 24h")
+	}
+	if r.NickHold < 0 || r.NickHold.Std() > 24*time.Hour {
+		return bad("room.nick_hold", "must be between 0s and 24h")
 	}
 	l := c.Limits
 	if l.MaxClients < 1 {

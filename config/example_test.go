@@ -115,6 +115,8 @@ func TestParseNamesTheKeyOfAMistake(t *testing.T) {
 		{"a zero message length", "[room]\nmax_message_length = 0", "room.max_message_length"},
 		{"a quota below the file size", "[room]\nquota = \"1MiB\"", "room.quota"},
 		{"no clients allowed", "[limits]\nmax_clients = 0", "limits.max_clients"},
+		{"a negative nickname hold", "[room]\nnick_hold = \"-1m\"", "room.nick_hold"},
+		{"a nickname held for days", "[room]\nnick_hold = \"48h\"", "room.nick_hold"},
 		{"an unknown key", "[server]\nport = 443", "server.port"},
 		{"an unknown mode", "[server]\nmode = \"cdn\"", "server.mode"},
 		{"proxy mode without a public URL", "[server]\nmode = \"proxy\"", "server.public_url"},

@@ -75,8 +75,10 @@ const (
 	TypePresence Type = "presence"
 	// TypeNick is a rename: the nickname From is now Nick.
 	TypeNick Type = "nick"
-	// TypeDestroy is a destroy countdown started (or done).
+	// TypeDestroy is a destroy countdown started, cancelled or done.
 	TypeDestroy Type = "destroy"
+	// TypeTyping says Nick is typing; it is never stored.
+	TypeTyping Type = "typing"
 	// TypeError is a refusal of what the client sent.
 	TypeError Type = "error"
 	// TypeAck answers, to its sender alone, a message sent with a client
@@ -108,11 +110,15 @@ type Event struct {
 	By   string    `json:"by,omitempty"`
 	At   time.Time `json:"at,omitzero"`
 	Done bool      `json:"done,omitempty"`
+	// Cancelled says By stopped the countdown.
+	Cancelled bool `json:"cancelled,omitempty"`
 	// For "error": the sentence, the kind of refusal, and for a sender
 	// over its budget how many seconds to wait.
 	Error      string `json:"error,omitempty"`
 	Code       string `json:"code,omitempty"`
 	RetryAfter int    `json:"retry_after,omitempty"`
+	// Suggest is a free nickname to try, for a "nick_taken" error.
+	Suggest string `json:"suggest,omitempty"`
 	// ClientID is the client's id of the send an ack or error answers.
 	ClientID string `json:"client_id,omitempty"`
 	// ID is the message a delete or react event is about.

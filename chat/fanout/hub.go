@@ -840,3 +840,10 @@ func (h *Hub) Count() int {
 	defer h.mu.RUnlock()
 	return len(h.clients)
 }
+
+// NickCount returns how many nicknames are in the room.
+func (h *Hub) NickCount() int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return len(h.nicks)
+}

@@ -39,7 +39,7 @@ func Status(code chat.Code) int {
 		return http.StatusBadRequest
 	case chat.CodeTooLong:
 		return http.StatusRequestEntityTooLarge
-	case chat.CodeNotPresent, chat.CodeNoRoom, chat.CodeRoomExists, chat.CodeTooLate:
+	case chat.CodeNotPresent, chat.CodeNoRoom, chat.CodeRoomExists, chat.CodeTooLate, chat.CodeNickTaken, chat.CodeConflict:
 		return http.StatusConflict
 	case chat.CodeRateLimited:
 		return http.StatusTooManyRequests
@@ -85,13 +85,18 @@ func bodyTooLarge(limit int64) *chat.Error {
 func invalid(msg string) *chat.Error { return &chat.Error{Code: chat.CodeInvalid, Msg: msg} }
 
 // writeError answers err as {"error": "...", "code": "..."} with its
-// status; the code is the one a WebSocket error event carries.
+// status (the code is the one a WebSocket error event carries), and the
+// free nickname to try for a nickname that is taken.
 func (s *Server) writeError(w http.ResponseWriter, err error) {
 	e := s.refusal(err)
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(retrySeconds(e.RetryAfter)))
 	}
-	writeJSON(w, Status(e.Code), map[string]string{"error": e.Msg, "code": e.Code.String()})
+	body := map[string]string{"error": e.Msg, "code": e.Code.String()}
+	if e.Suggest != "" {
+		body["suggest"] = e.Suggest
+	}
+	writeJSON(w, Status(e.Code), body)
 }
 
 // retrySeconds rounds a wait up to whole seconds, as Retry-After counts.
@@ -343,6 +348,11 @@ type roomInfo struct {
 	// edited or deleted (0: never); Reactions the emoji it may get.
 	EditWindow int      `json:"edit_window"`
 	Reactions  []string `json:"reactions"`
+	// The nickname rule, and how long (seconds) a nickname stays held
+	// after its browser's last connection closes.
+	NickMaxLength int    `json:"nick_max_length"`
+	NickRule      string `json:"nick_rule"`
+	NickHold      int64  `json:"nick_hold"`
 }
 
 func (s *Server) handleGetRoom(w http.ResponseWriter, req *http.Request) {
@@ -357,6 +367,9 @@ func (s *Server) handleGetRoom(w http.ResponseWriter, req *http.Request) {
 		MaxFileSize:      s.room.MaxFileSize(),
 		EditWindow:       int(s.room.EditWindow().Seconds()),
 		Reactions:        chat.ReactionEmoji(),
+		NickMaxLength:    chat.MaxNickLength,
+		NickRule:         chat.NickRule,
+		NickHold:         int64(s.room.NickHold().Seconds()),
 	}
 	if st.Exists {
 		info.Authorized = s.room.Enter(s.credentials(req)) == nil
@@ -604,11 +617,20 @@ func (s *Server) handlePostMessage(w http.ResponseWriter, req *http.Request) {
 	writeJSON(w, http.StatusCreated, m)
 }
 
+// nickBody is the body of a request made under a nickname: the nickname,
+// and the token of the browser that holds it, if any.
+type nickBody struct {
+	Nick  string `json:"nick"`
+	Token string `json:"token"`
+}
+
 func (s *Server) handleDestroy(w http.ResponseWriter, req *http.Request) {
-	var body struct {
-		Nick string `json:"nick"`
-	}
+	var body nickBody
 	if !s.acceptWrite(w, req, 1, 1<<10, &body) {
+		return
+	}
+	if err := s.room.CheckNick(body.Nick, body.Token); err != nil {
+		s.writeError(w, err)
 		return
 	}
 	at, err := s.room.Destroy(body.Nick)
@@ -618,6 +640,23 @@ func (s *Server) handleDestroy(w http.ResponseWriter, req *http.Request) {
 	}
 	_, by := s.room.Countdown()
 	writeJSON(w, http.StatusAccepted, map[string]any{"destroy_at": at, "by": by})
+}
+
+// handleCancelDestroy stops a running destroy countdown.
+func (s *Server) handleCancelDestroy(w http.ResponseWriter, req *http.Request) {
+	var body nickBody
+	if !s.acceptWrite(w, req, 1, 1<<10, &body) {
+		return
+	}
+	if err := s.room.CheckNick(body.Nick, body.Token); err != nil {
+		s.writeError(w, err)
+		return
+	}
+	if err := s.room.CancelDestroy(body.Nick); err != nil {
+		s.writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"cancelled": true, "by": body.Nick})
 }
 
 func handleHealth(w http.ResponseWriter, _ *http.Request) {

@@ -95,7 +95,7 @@ func (s *Server) upload(w http.ResponseWriter, req *http.Request) (chat.Message,
 				return chat.Message{}, err
 			}
 		default:
-			return chat.Message{}, invalid(fmt.Sprintf("unknown field %q; send the fields file and nick", part.FormName()))
+			return chat.Message{}, invalid(fmt.Sprintf("unknown field %q; send the fields file, nick and token (optional)", part.FormName()))
 		}
 	}
 	return up.Commit(req.Context())

@@ -18,10 +18,7 @@ import (
 	"github.com/chatbox-dev/chatbox/chat"
 )
 
-const (
-	aliceToken = "alice-browser-token-000000001"
-	bobToken   = "bob-browser-token-0000000002"
-)
+// aliceToken and bobToken, two browsers' tokens, are in nicks_test.go.
 
 // apiError is an error answer.
 type apiError struct {

@@ -57,10 +57,10 @@ func decodeClientEvent(raw []byte) (clientEvent, error) {
 		return clientEvent{}, err
 	}
 	switch ev.Type {
-	case "message", "nick", "quit", "edit", "delete", "react":
+	case "message", "nick", "quit", "edit", "delete", "react", "typing", "cancel_destroy":
 		return ev, nil
 	}
-	return clientEvent{}, &chat.Error{Code: chat.CodeInvalid, Field: "type", Msg: "unknown event type; send message, edit, delete, react, nick or quit"}
+	return clientEvent{}, &chat.Error{Code: chat.CodeInvalid, Field: "type", Msg: "unknown event type; send message, edit, delete, react, nick, typing, cancel_destroy or quit"}
 }
 
 func (s *Server) handleWS(upgrader *websocket.Upgrader) http.HandlerFunc {
@@ -72,10 +72,13 @@ func (s *Server) handleWS(upgrader *websocket.Upgrader) http.HandlerFunc {
 			s.writeError(w, &chat.Error{Code: chat.CodeForbidden, Msg: "WebSocket connections from other sites are refused"})
 			return
 		}
-		nick := req.URL.Query().Get("nick")
-		token := req.URL.Query().Get("token")
+		nick, token := req.URL.Query().Get("nick"), req.URL.Query().Get("token")
 		if err := chat.ValidateNick(nick); err != nil {
-			s.writeError(w, invalid(err.Error()))
+			s.writeError(w, err)
+			return
+		}
+		if err := chat.ValidateToken(token); err != nil {
+			s.writeError(w, err)
 			return
 		}
 		addr := s.addrs.clientAddr(req)
@@ -88,9 +91,8 @@ func (s *Server) handleWS(upgrader *websocket.Upgrader) http.HandlerFunc {
 			return // the upgrader has answered.
 		}
 		c := fanout.NewClient(conn, addr, nick)
-		if err := s.room.Join(c); err != nil {
-			conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(fanout.CloseTryAgainLater, err.Error()), time.Now().Add(fanout.WriteWait))
-			conn.Close()
+		if err := s.room.Join(c, token); err != nil {
+			s.refuseConn(conn, err)
 			return
 		}
 		// Read on a goroutine of its own and let this one end: the HTTP
@@ -98,6 +100,31 @@ func (s *Server) handleWS(upgrader *websocket.Upgrader) http.HandlerFunc {
 		// more than one small stack.
 		go s.readLoop(c, token)
 	}
+}
+
+// CloseNickTaken is the close code of a connection refused because
+// someone else holds its nickname; an error event with the code
+// "nick_taken" and a free nickname to try comes before the close.
+const CloseNickTaken = 4409
+
+// refuseConn ends a connection the room would not take. A nickname held
+// by someone else is told in an error event first, as a refused rename
+// is, and closed with CloseNickTaken; a full room with "try again later".
+func (s *Server) refuseConn(conn *websocket.Conn, err error) {
+	defer conn.Close()
+	e := s.refusal(err)
+	deadline := time.Now().Add(fanout.WriteWait)
+	code, reason := fanout.CloseTryAgainLater, e.Msg
+	if e.Code == chat.CodeNickTaken {
+		// The event says it all; a close frame's reason holds at most 123
+		// bytes, fewer than two long nicknames in a sentence.
+		code, reason = CloseNickTaken, "the nickname is taken"
+		conn.SetWriteDeadline(deadline)
+		if conn.WriteJSON(errorEvent(e, "")) != nil {
+			return
+		}
+	}
+	conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), deadline)
 }
 
 // readLoop reads c's events until the connection ends, then removes c
@@ -194,6 +221,12 @@ func (s *Server) handleClientEvent(c *fanout.Client, token string, raw []byte) (
 		if err := s.handleMessageOp(from, ev); err != nil {
 			s.sendRefusal(c, err)
 		}
+	case "typing":
+		s.room.Typing(c)
+	case "cancel_destroy":
+		if err := s.room.CancelDestroy(s.room.NickOf(c)); err != nil {
+			s.sendRefusal(c, err)
+		}
 	}
 	return false
 }
@@ -208,15 +241,20 @@ func (s *Server) sendRefusal(c *fanout.Client, err error) {
 // error event names so the client knows which send failed. An invalid id
 // is not repeated back.
 func (s *Server) tellRefusal(c *fanout.Client, err error, clientID string) {
-	e := s.refusal(err)
-	ev := chat.Event{Type: event.TypeError, Error: e.Msg, Code: e.Code.String()}
+	s.room.Tell(c, errorEvent(s.refusal(err), clientID))
+}
+
+// errorEvent is the error event of refusal e, naming the send's client
+// id (an invalid one is not repeated back).
+func errorEvent(e *chat.Error, clientID string) chat.Event {
+	ev := chat.Event{Type: event.TypeError, Error: e.Msg, Code: e.Code.String(), Suggest: e.Suggest}
 	if chat.ValidateClientID(clientID) == nil {
 		ev.ClientID = clientID
 	}
 	if e.RetryAfter > 0 {
 		ev.RetryAfter = retrySeconds(e.RetryAfter)
 	}
-	s.room.Tell(c, ev)
+	return ev
 }
 
 // coarseDeadlines hands the WebSocket upgrader a connection whose write
