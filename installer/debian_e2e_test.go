@@ -177,7 +177,7 @@ func TestDebianInstallUnderSystemd(t *testing.T) {
 	})
 
 	t.Run("the deb package installs the binary and unit and removes them", func(t *testing.T) {
-		deb := buildDeb(ctx, t, bin)
+		deb := buildDeb(ctx, t, bin, "v0.0.0-e2e")
 		mustRun(ctx, t, "cp", deb, filepath.Join(tree, "root/chatbox.deb"))
 		if out, err := c.exec(ctx, "dpkg", "-i", "/root/chatbox.deb"); err != nil {
 			t.Fatalf("dpkg -i: %v\n%s", err, out)
@@ -207,19 +207,20 @@ func TestDebianInstallUnderSystemd(t *testing.T) {
 	}
 }
 
-// buildDeb packages bin as release.sh does, with nfpm and
-// packaging/nfpm.yaml, and returns the .deb's path.
-func buildDeb(ctx context.Context, t *testing.T, bin string) string {
+// buildDeb packages bin as version, as release.sh does (nfpm and
+// packaging/nfpm.yaml), and returns the .deb's path, named as release.sh
+// names it.
+func buildDeb(ctx context.Context, t *testing.T, bin, version string) string {
 	t.Helper()
-	out := t.TempDir()
+	deb := filepath.Join(t.TempDir(), "chatbox_"+strings.TrimPrefix(version, "v")+"_amd64.deb")
 	cmd := exec.CommandContext(ctx, "go", "tool", "nfpm", "package", "--config", "packaging/nfpm.yaml",
-		"--packager", "deb", "--target", filepath.Join(out, "chatbox.deb"))
+		"--packager", "deb", "--target", deb)
 	cmd.Dir = ".." // nfpm.yaml names its files from the repository's root
-	cmd.Env = append(os.Environ(), "CHATBOX_VERSION=v0.0.0-e2e", "CHATBOX_ARCH=amd64", "CHATBOX_BINARY="+bin)
+	cmd.Env = append(os.Environ(), "CHATBOX_VERSION="+version, "CHATBOX_ARCH=amd64", "CHATBOX_BINARY="+bin)
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("build the deb: %v\n%s", err, msg)
 	}
-	return filepath.Join(out, "chatbox.deb")
+	return deb
 }
 
 // debianMirror returns the Debian archive URL configured in this machine's
@@ -420,8 +421,11 @@ func bootContainer(ctx context.Context, t *testing.T, tree string) (*container, 
 			return nil, ctx.Err().Error()
 		case <-time.After(200 * time.Millisecond):
 		}
-		if c.leader == 0 {
-			c.leader = childOf(cmd.Process.Pid)
+		// nspawn forks a helper before the container's init; the leader
+		// is the process that runs systemd, found again while it is not
+		// there yet.
+		if c.leader == 0 || !isSystemd(c.leader) {
+			c.leader = initOf(cmd.Process.Pid)
 			continue
 		}
 		state, _ = c.exec(ctx, "systemctl", "is-system-running")
@@ -462,6 +466,24 @@ func (c *container) exec(ctx context.Context, args ...string) (string, error) {
 func (c *container) journal(ctx context.Context) string {
 	out, _ := c.exec(ctx, "journalctl", "--no-pager", "--lines=60", "--unit=chatbox.service")
 	return out
+}
+
+// initOf returns the pid of the systemd that a descendant of pid (at
+// most three levels down) runs, or 0.
+func initOf(pid int) int {
+	for depth, p := 0, pid; depth < 3 && p != 0; depth++ {
+		p = childOf(p)
+		if p != 0 && isSystemd(p) {
+			return p
+		}
+	}
+	return 0
+}
+
+// isSystemd reports whether the process pid runs systemd.
+func isSystemd(pid int) bool {
+	comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	return err == nil && strings.TrimSpace(string(comm)) == "systemd"
 }
 
 // childOf returns the pid of a child of pid, or 0.

@@ -310,7 +310,7 @@ func assertAptRefuses(t *testing.T, ctx context.Context, repo, keyring, want str
 	t.Helper()
 	srv := serveRelease(t, repo)
 	client := newAptClient(t, fmt.Sprintf("deb [signed-by=%s] %s stable main", keyring, srv.URL))
-	out, err := client.run(ctx, "apt-get", "update")
+	out, err := client.run(ctx, "apt-get", "update", "--error-on=any")
 	if err == nil {
 		t.Errorf("apt-get update accepted the repository:\n%s", out)
 	}
