@@ -80,7 +80,7 @@ func TestDebianInstallUnderSystemd(t *testing.T) {
 			t.Fatalf("install: %v\n%s", err, out)
 		}
 		t.Logf("install:\n%s", out)
-		if !strings.Contains(out, "[10/10] Starting chatbox ... done") || !strings.Contains(out, "https://127.0.0.1/") {
+		if !strings.Contains(out, "[12/12] Starting chatbox ... done") || !strings.Contains(out, "https://127.0.0.1/") {
 			t.Errorf("install did not report a started room:\n%s", out)
 		}
 		if !regexp.MustCompile(`\|  Password:  \S{8,}`).MatchString(out) {
@@ -118,6 +118,15 @@ func TestDebianInstallUnderSystemd(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(tree, "etc/apt/apt.conf.d/99chatbox-auto-upgrades")); err != nil {
 			t.Errorf("automatic updates are not on: %v", err)
 		}
+		if out, _ := c.exec(ctx, "systemctl", "is-enabled", "chatbox-update.timer"); out != "enabled" {
+			t.Errorf("systemctl is-enabled chatbox-update.timer says %q, want enabled", out)
+		}
+		// list-timers shows the next run: a day at most, plus the random delay.
+		timers, _ := c.exec(ctx, "systemctl", "list-timers", "--no-legend", "chatbox-update.timer")
+		if !strings.Contains(timers, "chatbox-update.timer chatbox-update.service") {
+			t.Errorf("systemctl list-timers does not list chatbox-update.timer waiting to start chatbox-update.service:\n%s", timers)
+		}
+		t.Logf("systemctl list-timers chatbox-update.timer: %s", timers)
 	})
 	if t.Failed() {
 		t.Logf("journal:\n%s", c.journal(ctx))
