@@ -61,6 +61,20 @@ func (in *Installer) scheduleBackups(ctx context.Context, h *platform.Host, cfg 
 func (in *Installer) scheduleUpdates(ctx context.Context, h *platform.Host, cfg config.Config) (string, error) {
 	p := in.Platform
 	j := UpdateJob(p, cfg)
+	packaged, err := p.PackageUpdates(ctx, h, cfg.Update.Auto)
+	if err != nil {
+		return "", err
+	}
+	if packaged {
+		// The package manager owns the binary: the timer would fight it.
+		if err := p.RemoveJob(ctx, h, j); err != nil {
+			return "", err
+		}
+		if !cfg.Update.Auto {
+			return fmt.Sprintf("off (update.auto = false in %s); chatbox came from a package, so update it with the system's package manager", p.Paths().Config), nil
+		}
+		return "chatbox came from a package: the system's automatic updates update it", nil
+	}
 	if !cfg.Update.Auto {
 		if err := p.RemoveJob(ctx, h, j); err != nil {
 			return "", err

@@ -126,6 +126,48 @@ func TestInstallSchedulesChatboxUpdate(t *testing.T) {
 		}
 	})
 
+	t.Run("a chatbox from the apt repository is updated by unattended-upgrades, not by the timer", func(t *testing.T) {
+		var out bytes.Buffer
+		in, sim, _ := newSim(t, "debian", &out)
+		sim.put("/var/lib/dpkg/info/chatbox.list", "/usr/local/bin/chatbox\n")
+		if err := in.Install(ctx, opts(t)); err != nil {
+			t.Fatal(err)
+		}
+		if sim.exists("/etc/systemd/system/chatbox-update.timer") {
+			t.Error("a packaged chatbox got the update timer too")
+		}
+		origin := string(sim.readFile(t, "/etc/apt/apt.conf.d/99chatbox-origin"))
+		if !strings.Contains(origin, `"origin=chatbox,codename=stable";`) {
+			t.Errorf("unattended-upgrades' origins do not name chatbox's repository:\n%s", origin)
+		}
+		if !strings.Contains(out.String(), " chatbox came from a package: the system's automatic updates update it\n") {
+			t.Errorf("install did not say who updates chatbox:\n%s", &out)
+		}
+		setConfig(t, sim, "auto = true", "auto = false")
+		out.Reset()
+		if err := in.Install(ctx, opts(t)); err != nil {
+			t.Fatal(err)
+		}
+		if sim.exists("/etc/apt/apt.conf.d/99chatbox-origin") {
+			t.Error("update.auto = false left chatbox among unattended-upgrades' origins")
+		}
+		if !strings.Contains(out.String(), "chatbox came from a package, so update it with the system's package manager\n") {
+			t.Errorf("install did not say how to update by hand:\n%s", &out)
+		}
+	})
+
+	t.Run("a chatbox rpm is updated by dnf-automatic, not by the timer", func(t *testing.T) {
+		var out bytes.Buffer
+		in, sim, _ := newSim(t, "rocky", &out)
+		sim.rpm["chatbox"] = true
+		if err := in.Install(ctx, opts(t)); err != nil {
+			t.Fatal(err)
+		}
+		if sim.exists("/etc/systemd/system/chatbox-update.timer") {
+			t.Error("a packaged chatbox got the update timer too")
+		}
+	})
+
 	t.Run("uninstall takes the timer away", func(t *testing.T) {
 		var out bytes.Buffer
 		in, sim, _ := newSim(t, "debian", &out)

@@ -64,6 +64,12 @@ type Platform interface {
 	SetHostname(ctx context.Context, h *Host, name string) error
 	// EnableAutoUpdates turns on automatic security updates.
 	EnableAutoUpdates(ctx context.Context, h *Host) error
+	// PackageUpdates reports whether chatbox itself is installed from the
+	// OS's package manager (a deb or rpm), so the OS's automatic updates
+	// update it, not a chatbox-update timer. When it is, on says whether
+	// they should: the backend then makes sure chatbox's package origin
+	// is among what they apply, or takes it out.
+	PackageUpdates(ctx context.Context, h *Host, on bool) (bool, error)
 	// InstallJob schedules j: a systemd timer, or a block in OpenBSD's
 	// /etc/daily.local. It changes nothing when j is scheduled as asked.
 	InstallJob(ctx context.Context, h *Host, j Job) error

@@ -316,3 +316,9 @@ func (o *OpenBSD) JobState(_ context.Context, h *platform.Host, j platform.Job) 
 	}
 	return nil
 }
+
+// PackageUpdates reports false: chatbox has no OpenBSD package, and
+// daily.local runs chatbox update.
+func (o *OpenBSD) PackageUpdates(context.Context, *platform.Host, bool) (bool, error) {
+	return false, nil
+}
