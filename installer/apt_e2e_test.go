@@ -102,6 +102,31 @@ func TestDebianAptRepository(t *testing.T) {
 		t.FailNow()
 	}
 
+	t.Run("chatbox install on the packaged chatbox leaves its updates to unattended-upgrades", func(t *testing.T) {
+		out, err := c.exec(ctx, "chatbox", "install", "--yes", "--ip", "127.0.0.1", "--hostname", e2eHostname)
+		t.Logf("install:\n%s", out)
+		if err != nil {
+			t.Fatalf("chatbox install: %v", err)
+		}
+		if !strings.Contains(out, "Scheduling automatic chatbox updates ... chatbox came from a package: the system's automatic updates update it") {
+			t.Errorf("install did not leave chatbox's updates to apt:\n%s", out)
+		}
+		if out, _ := c.exec(ctx, "systemctl", "is-enabled", "chatbox-update.timer"); out == "enabled" {
+			t.Error("the packaged chatbox got chatbox-update.timer as well")
+		}
+		origins, _ := c.exec(ctx, "apt-config", "dump", "Unattended-Upgrade::Origins-Pattern")
+		if !strings.Contains(origins, `"origin=chatbox,codename=stable"`) {
+			t.Errorf("unattended-upgrades' origins do not name chatbox's repository:\n%s", origins)
+		}
+		if err := healthz(ctx); err != nil {
+			t.Errorf("/healthz: %v", err)
+		}
+	})
+	if t.Failed() {
+		t.Logf("journal:\n%s", c.journal(ctx))
+		t.FailNow()
+	}
+
 	t.Run("a newer version published to the repository is taken by apt-get upgrade", func(t *testing.T) {
 		publish("v1.1.0")
 		if out, err := apt("update"); err != nil {
@@ -118,15 +143,51 @@ func TestDebianAptRepository(t *testing.T) {
 		if out, err := c.exec(ctx, "chatbox", "version"); err != nil || !strings.HasPrefix(out, "chatbox v1.1.0 ") {
 			t.Errorf("chatbox version after the upgrade: %v %q, want v1.1.0", err, out)
 		}
+		if out, _ := c.exec(ctx, "systemctl", "is-active", "chatbox.service"); out != "active" {
+			t.Errorf("the service is %q after the upgrade", out)
+		}
+		if err := healthz(ctx); err != nil {
+			t.Errorf("/healthz after the upgrade: %v", err)
+		}
+	})
+
+	t.Run("unattended-upgrades installs the next version and the room comes back", func(t *testing.T) {
+		publish("v1.2.0")
+		if out, err := apt("update"); err != nil {
+			t.Fatalf("apt-get update: %v\n%s", err, out)
+		}
+		before, _ := c.exec(ctx, "systemctl", "show", "--property=MainPID", "chatbox.service")
+		// unattended-upgrade reads apt's configuration; this file keeps it
+		// to chatbox's source, as apt() does.
+		conf := "Dir::Etc::SourceList \"/etc/apt/sources.list.d/chatbox.list\";\nDir::Etc::SourceParts \"-\";\n"
+		if err := os.WriteFile(filepath.Join(tree, "root/chatbox-only.conf"), []byte(conf), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, err := c.exec(ctx, "env", "APT_CONFIG=/root/chatbox-only.conf", "unattended-upgrade", "-d")
+		if err != nil {
+			t.Fatalf("unattended-upgrade -d: %v\n%s", err, out)
+		}
+		if got, _ := c.exec(ctx, "dpkg-query", "-W", "-f=${Version}", "chatbox"); got != "1.2.0-1" {
+			t.Fatalf("after unattended-upgrade chatbox is %q, want 1.2.0-1:\n%s", got, out)
+		}
+		if out, _ := c.exec(ctx, "systemctl", "is-active", "chatbox.service"); out != "active" {
+			t.Errorf("the service is %q after unattended-upgrade", out)
+		}
+		if after, _ := c.exec(ctx, "systemctl", "show", "--property=MainPID", "chatbox.service"); after == before {
+			t.Errorf("the service was not restarted on the new binary (%s)", after)
+		}
+		if err := healthz(ctx); err != nil {
+			t.Errorf("/healthz after unattended-upgrade: %v", err)
+		}
 	})
 
 	t.Run("apt refuses a changed Release that offers a newer chatbox, and upgrade keeps the signed one", func(t *testing.T) {
-		// A copy of the repository that offers 1.2.0: its Release (made by
+		// A copy of the repository that offers 1.3.0: its Release (made by
 		// aptrepo.sh, signed by someone else) carries the genuine
 		// signature of the published Release, as a forger would send it.
 		forged := copyDir(ctx, t, repo)
 		other := newGPGKey(ctx, t)
-		deb := buildDeb(ctx, t, buildChatboxVersion(ctx, t, "v1.2.0"), "v1.2.0")
+		deb := buildDeb(ctx, t, buildChatboxVersion(ctx, t, "v1.3.0"), "v1.3.0")
 		cmd := exec.CommandContext(ctx, "bash", "../packaging/aptrepo.sh", forged, deb)
 		cmd.Env = append(os.Environ(), "GNUPGHOME="+other.home, "CHATBOX_APT_KEY="+other.fingerprint)
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -157,8 +218,8 @@ func TestDebianAptRepository(t *testing.T) {
 		if out, err := apt("upgrade"); err != nil {
 			t.Errorf("apt-get upgrade: %v\n%s", err, out)
 		}
-		if out, _ := c.exec(ctx, "dpkg-query", "-W", "-f=${Version}", "chatbox"); out != "1.1.0-1" {
-			t.Errorf("after the refused update chatbox is %q, want 1.1.0-1", out)
+		if out, _ := c.exec(ctx, "dpkg-query", "-W", "-f=${Version}", "chatbox"); out != "1.2.0-1" {
+			t.Errorf("after the refused update chatbox is %q, want 1.2.0-1", out)
 		}
 	})
 }
