@@ -15,6 +15,8 @@ command -v dpkg-deb >/dev/null 2>&1 || need_pkgs+=(dpkg)
 command -v rpm >/dev/null 2>&1 || need_pkgs+=(rpm)
 command -v nginx >/dev/null 2>&1 || need_pkgs+=(nginx-light)
 command -v caddy >/dev/null 2>&1 || need_pkgs+=(caddy)
+command -v apt-ftparchive >/dev/null 2>&1 || need_pkgs+=(apt-utils)
+command -v gpg >/dev/null 2>&1 || need_pkgs+=(gnupg)
 if ((${#need_pkgs[@]})); then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "==> installing ${need_pkgs[*]}"

@@ -30,6 +30,7 @@ type Config struct {
 	Room   Room   `toml:"room"`
 	Limits Limits `toml:"limits"`
 	Update Update `toml:"update"`
+	Backup Backup `toml:"backup"`
 }
 
 // DefaultUpdateURL is the project's release channel.
@@ -44,6 +45,14 @@ type Update struct {
 	// CARoot is a PEM file with a root that signs the channel's HTTPS
 	// certificate, besides the system's; only for a test channel.
 	CARoot string `toml:"ca_root"`
+	// Auto has `chatbox install` schedule `chatbox update` (a systemd
+	// timer; daily.local on OpenBSD); false removes that schedule.
+	Auto bool `toml:"auto"`
+	// Schedule is when the automatic update runs, as systemd's OnCalendar.
+	Schedule string `toml:"schedule"`
+	// RandomDelay spreads the automatic update over this long after
+	// Schedule, at a delay each box picks once.
+	RandomDelay Duration `toml:"random_delay"`
 }
 
 // Server says where the box listens and keeps its data.
@@ -244,7 +253,13 @@ func Default() Config {
 			UploadMinRate:      Size(16 << 10),
 			UploadRateWindow:   Duration(10 * time.Second),
 		},
-		Update: Update{URL: DefaultUpdateURL},
+		Update: Update{
+			URL:         DefaultUpdateURL,
+			Auto:        true,
+			Schedule:    defaultUpdateSchedule,
+			RandomDelay: Duration(defaultUpdateRandomDelay),
+		},
+		Backup: Backup{Dir: defaultBackupDir, Schedule: defaultBackupSchedule},
 	}
 }
 
@@ -468,7 +483,7 @@ func (c Config) Validate() error {
 	if err := checkUpdateURL(c.Update.URL); err != nil {
 		return bad("update.url", "%v", err)
 	}
-	return nil
+	return c.validateSchedules()
 }
 
 // checkUpdateURL checks that a release channel is an https:// URL, or an

@@ -15,6 +15,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -74,13 +75,17 @@ func TestDebianInstallUnderSystemd(t *testing.T) {
 	}
 
 	installArgs := []string{"/root/chatbox", "install", "--yes", "--ip", "127.0.0.1", "--hostname", e2eHostname, "--private"}
+	password := ""
 	t.Run("install sets up a running box", func(t *testing.T) {
 		out, err := c.exec(ctx, installArgs...)
 		if err != nil {
 			t.Fatalf("install: %v\n%s", err, out)
 		}
+		if m := regexp.MustCompile(`\|  Password:  (\S{8,})`).FindStringSubmatch(out); m != nil {
+			password = m[1]
+		}
 		t.Logf("install:\n%s", out)
-		if !strings.Contains(out, "[10/10] Starting chatbox ... done") || !strings.Contains(out, "https://127.0.0.1/") {
+		if !strings.Contains(out, "[12/12] Starting chatbox ... done") || !strings.Contains(out, "https://127.0.0.1/") {
 			t.Errorf("install did not report a started room:\n%s", out)
 		}
 		if !regexp.MustCompile(`\|  Password:  \S{8,}`).MatchString(out) {
@@ -118,6 +123,15 @@ func TestDebianInstallUnderSystemd(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(tree, "etc/apt/apt.conf.d/99chatbox-auto-upgrades")); err != nil {
 			t.Errorf("automatic updates are not on: %v", err)
 		}
+		if out, _ := c.exec(ctx, "systemctl", "is-enabled", "chatbox-update.timer"); out != "enabled" {
+			t.Errorf("systemctl is-enabled chatbox-update.timer says %q, want enabled", out)
+		}
+		// list-timers shows the next run: a day at most, plus the random delay.
+		timers, _ := c.exec(ctx, "systemctl", "list-timers", "--no-legend", "chatbox-update.timer")
+		if !strings.Contains(timers, "chatbox-update.timer chatbox-update.service") {
+			t.Errorf("systemctl list-timers does not list chatbox-update.timer waiting to start chatbox-update.service:\n%s", timers)
+		}
+		t.Logf("systemctl list-timers chatbox-update.timer: %s", timers)
 	})
 	if t.Failed() {
 		t.Logf("journal:\n%s", c.journal(ctx))
@@ -135,6 +149,97 @@ func TestDebianInstallUnderSystemd(t *testing.T) {
 		}
 		if after := treeState(t, tree); after != before {
 			t.Errorf("the second install changed chatbox's files:\n--- before\n%s--- after\n%s", before, after)
+		}
+	})
+
+	t.Run("backup.keep = 2 schedules the daily backup, which keeps the newest two", func(t *testing.T) {
+		conf := filepath.Join(tree, "etc/chatbox/config.toml")
+		data, err := os.ReadFile(conf)
+		if err != nil || bytes.Count(data, []byte("keep = 0\n")) != 1 {
+			t.Fatalf("the config has no keep = 0 (%v):\n%s", err, data)
+		}
+		if err := os.WriteFile(conf, bytes.Replace(data, []byte("keep = 0\n"), []byte("keep = 2\n"), 1), 0o640); err != nil {
+			t.Fatal(err)
+		}
+		out, err := c.exec(ctx, installArgs...)
+		if err != nil || !strings.Contains(out, "Scheduling daily backups ... the newest 2 kept in /var/backups/chatbox") {
+			t.Fatalf("install with backup.keep = 2 (%v):\n%s", err, out)
+		}
+		if out, _ := c.exec(ctx, "systemctl", "is-enabled", "chatbox-backup.timer"); out != "enabled" {
+			t.Errorf("systemctl is-enabled chatbox-backup.timer says %q", out)
+		}
+		if out, _ := c.exec(ctx, "systemctl", "list-timers", "--no-legend", "chatbox-backup.timer"); !strings.Contains(out, "chatbox-backup.timer chatbox-backup.service") {
+			t.Errorf("systemctl list-timers does not list the backup timer:\n%s", out)
+		}
+		// What the timer starts, three times: each backup is named by its
+		// second, so each run waits for a new second first.
+		var names []string
+		for i := range 3 {
+			if i > 0 {
+				c.exec(ctx, "sleep", "1")
+			}
+			if out, err := c.exec(ctx, "systemctl", "start", "chatbox-backup.service"); err != nil {
+				t.Fatalf("systemctl start chatbox-backup.service: %v\n%s\n%s", err, out, c.unitJournal(ctx, "chatbox-backup.service"))
+			}
+			if out, _ := c.exec(ctx, "systemctl", "show", "--property=Result", "chatbox-backup.service"); out != "Result=success" {
+				t.Fatalf("the backup service ended with %q:\n%s", out, c.unitJournal(ctx, "chatbox-backup.service"))
+			}
+			entries, _ := os.ReadDir(filepath.Join(tree, "var/backups/chatbox"))
+			names = names[:0]
+			for _, e := range entries {
+				names = append(names, e.Name())
+			}
+		}
+		if len(names) != 2 {
+			t.Errorf("after three daily backups /var/backups/chatbox holds %q, want the newest two", names)
+		}
+		journal := c.unitJournal(ctx, "chatbox-backup.service")
+		if !strings.Contains(journal, "Removed the old backup chatbox-backup-") {
+			t.Errorf("the backup's journal does not say it removed the oldest:\n%s", journal)
+		}
+		fi, err := os.Stat(filepath.Join(tree, "var/backups/chatbox"))
+		if err != nil || fi.Mode().Perm() != 0o700 {
+			t.Errorf("/var/backups/chatbox: %v, mode %v, want 0700", err, fi.Mode())
+		}
+	})
+
+	t.Run("backup, wipe and restore with the service running bring the room back", func(t *testing.T) {
+		if password == "" {
+			t.Fatal("install showed no password")
+		}
+		const text = "kept through a backup and a restore"
+		if code, body := roomRequest(ctx, http.MethodPost, "/api/messages", password, `{"nick":"ann","text":"`+text+`"}`); code != http.StatusCreated {
+			t.Fatalf("post a message: %d %s", code, body)
+		}
+		out, err := c.exec(ctx, "/root/chatbox", "backup", "/root/room.tar.gz")
+		if err != nil || !strings.Contains(out, "(checked)") {
+			t.Fatalf("backup: %v\n%s", err, out)
+		}
+		// Wipe: the service starts again on an empty data directory.
+		for _, args := range [][]string{{"systemctl", "stop", "chatbox.service"}, {"sh", "-c", "rm -rf /var/lib/chatbox/* && rm -f /etc/chatbox/config.toml.before-restore-*"}, {"systemctl", "start", "chatbox.service"}} {
+			if out, err := c.exec(ctx, args...); err != nil {
+				t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
+			}
+		}
+		if code, body := roomRequest(ctx, http.MethodGet, "/api/messages", password, ""); code == http.StatusOK && strings.Contains(body, text) {
+			t.Fatalf("the wiped room still has the message: %s", body)
+		}
+		if out, _ := c.exec(ctx, "systemctl", "is-active", "chatbox.service"); out != "active" {
+			t.Fatalf("the wiped box's service is %q before the restore", out)
+		}
+		out, err = c.exec(ctx, "/root/chatbox", "restore", "/root/room.tar.gz")
+		t.Logf("restore:\n%s", out)
+		if err != nil || !regexp.MustCompile(`Restored the backup of \d{4}-\d\d-\d\d \d\d:\d\d \(\d+ files, \d+ bytes, made by chatbox \S+\); chatbox is running on it\.`).MatchString(out) {
+			t.Fatalf("restore (%v) did not report the backup's date and version and a running room:\n%s", err, out)
+		}
+		if out, _ := c.exec(ctx, "systemctl", "is-active", "chatbox.service"); out != "active" {
+			t.Errorf("the service is %q after the restore", out)
+		}
+		if err := healthz(ctx); err != nil {
+			t.Errorf("/healthz after the restore: %v", err)
+		}
+		if code, body := roomRequest(ctx, http.MethodGet, "/api/messages", password, ""); code != http.StatusOK || !strings.Contains(body, text) {
+			t.Errorf("after the restore the room's messages (with the old password) are %d %s", code, body)
 		}
 	})
 
@@ -163,6 +268,8 @@ func TestDebianInstallUnderSystemd(t *testing.T) {
 			t.Fatalf("uninstall: %v\n%s", err, out)
 		}
 		for _, p := range []string{"etc/systemd/system/chatbox.service", "etc/systemd/system/multi-user.target.wants/chatbox.service",
+			"etc/systemd/system/chatbox-update.timer", "etc/systemd/system/timers.target.wants/chatbox-update.timer",
+			"etc/systemd/system/chatbox-backup.timer", "etc/systemd/system/timers.target.wants/chatbox-backup.timer",
 			"usr/local/bin/chatbox", "usr/local/bin/chatbox.prev", "etc/chatbox", "var/lib/chatbox"} {
 			if _, err := os.Lstat(filepath.Join(tree, p)); !errors.Is(err, fs.ErrNotExist) {
 				t.Errorf("/%s is still there", p)
@@ -177,7 +284,7 @@ func TestDebianInstallUnderSystemd(t *testing.T) {
 	})
 
 	t.Run("the deb package installs the binary and unit and removes them", func(t *testing.T) {
-		deb := buildDeb(ctx, t, bin)
+		deb := buildDeb(ctx, t, bin, "v0.0.0-e2e")
 		mustRun(ctx, t, "cp", deb, filepath.Join(tree, "root/chatbox.deb"))
 		if out, err := c.exec(ctx, "dpkg", "-i", "/root/chatbox.deb"); err != nil {
 			t.Fatalf("dpkg -i: %v\n%s", err, out)
@@ -207,19 +314,20 @@ func TestDebianInstallUnderSystemd(t *testing.T) {
 	}
 }
 
-// buildDeb packages bin as release.sh does, with nfpm and
-// packaging/nfpm.yaml, and returns the .deb's path.
-func buildDeb(ctx context.Context, t *testing.T, bin string) string {
+// buildDeb packages bin as version, as release.sh does (nfpm and
+// packaging/nfpm.yaml), and returns the .deb's path, named as release.sh
+// names it.
+func buildDeb(ctx context.Context, t *testing.T, bin, version string) string {
 	t.Helper()
-	out := t.TempDir()
+	deb := filepath.Join(t.TempDir(), "chatbox_"+strings.TrimPrefix(version, "v")+"_amd64.deb")
 	cmd := exec.CommandContext(ctx, "go", "tool", "nfpm", "package", "--config", "packaging/nfpm.yaml",
-		"--packager", "deb", "--target", filepath.Join(out, "chatbox.deb"))
+		"--packager", "deb", "--target", deb)
 	cmd.Dir = ".." // nfpm.yaml names its files from the repository's root
-	cmd.Env = append(os.Environ(), "CHATBOX_VERSION=v0.0.0-e2e", "CHATBOX_ARCH=amd64", "CHATBOX_BINARY="+bin)
+	cmd.Env = append(os.Environ(), "CHATBOX_VERSION="+version, "CHATBOX_ARCH=amd64", "CHATBOX_BINARY="+bin)
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("build the deb: %v\n%s", err, msg)
 	}
-	return filepath.Join(out, "chatbox.deb")
+	return deb
 }
 
 // debianMirror returns the Debian archive URL configured in this machine's
@@ -420,8 +528,11 @@ func bootContainer(ctx context.Context, t *testing.T, tree string) (*container, 
 			return nil, ctx.Err().Error()
 		case <-time.After(200 * time.Millisecond):
 		}
-		if c.leader == 0 {
-			c.leader = childOf(cmd.Process.Pid)
+		// nspawn forks a helper before the container's init; the leader
+		// is the process that runs systemd, found again while it is not
+		// there yet.
+		if c.leader == 0 || !isSystemd(c.leader) {
+			c.leader = initOf(cmd.Process.Pid)
 			continue
 		}
 		state, _ = c.exec(ctx, "systemctl", "is-system-running")
@@ -459,9 +570,58 @@ func (c *container) exec(ctx context.Context, args ...string) (string, error) {
 	return strings.TrimSpace(string(out)), err
 }
 
+// unitJournal is the last lines of one unit's journal.
+func (c *container) unitJournal(ctx context.Context, unit string) string {
+	out, _ := c.exec(ctx, "journalctl", "--no-pager", "--lines=40", "--unit="+unit)
+	return out
+}
+
+// roomRequest sends a request to the private room over HTTPS on loopback
+// (its local CA is not this machine's, so the certificate is not
+// checked) with the room's password as basic auth, and returns the
+// status and body.
+func roomRequest(ctx context.Context, method, path, password, body string) (int, string) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, "https://127.0.0.1"+path, strings.NewReader(body))
+	if err != nil {
+		return 0, err.Error()
+	}
+	req.SetBasicAuth("e2e", password)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
 func (c *container) journal(ctx context.Context) string {
 	out, _ := c.exec(ctx, "journalctl", "--no-pager", "--lines=60", "--unit=chatbox.service")
 	return out
+}
+
+// initOf returns the pid of the systemd that a descendant of pid (at
+// most three levels down) runs, or 0.
+func initOf(pid int) int {
+	for depth, p := 0, pid; depth < 3 && p != 0; depth++ {
+		p = childOf(p)
+		if p != 0 && isSystemd(p) {
+			return p
+		}
+	}
+	return 0
+}
+
+// isSystemd reports whether the process pid runs systemd.
+func isSystemd(pid int) bool {
+	comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	return err == nil && strings.TrimSpace(string(comm)) == "systemd"
 }
 
 // childOf returns the pid of a child of pid, or 0.

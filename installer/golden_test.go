@@ -73,6 +73,21 @@ func TestGoldenPlans(t *testing.T) {
 			}
 			golden(t, osID+"/uninstall.txt", out.Bytes())
 		})
+		t.Run("install on "+osID+" with daily backups and no automatic updates schedules the one and removes the other", func(t *testing.T) {
+			var out bytes.Buffer
+			in, sim, _ := newSim(t, osID, io.Discard)
+			o := InstallOptions{Domain: "chat.example.com", Binary: testBinary(t, "chatbox v1")}
+			if err := in.Install(ctx, o); err != nil {
+				t.Fatal(err)
+			}
+			setConfig(t, sim, "keep = 0", "keep = 7")
+			setConfig(t, sim, "auto = true", "auto = false")
+			sim.rec.W, in.Out, in.DryRun = &out, &out, true
+			if err := in.Install(ctx, o); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, osID+"/schedules.txt", out.Bytes())
+		})
 		t.Run("hostname on "+osID+" sets the name its own way", func(t *testing.T) {
 			var out bytes.Buffer
 			in, _, _ := newSim(t, osID, &out)

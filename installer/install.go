@@ -150,6 +150,12 @@ func (in *Installer) Install(ctx context.Context, o InstallOptions) error {
 		{"Turning on automatic security updates", func(ctx context.Context, r *run) (string, error) {
 			return "", p.EnableAutoUpdates(ctx, r.host)
 		}, ""},
+		{"Scheduling automatic chatbox updates", func(ctx context.Context, r *run) (string, error) {
+			return in.scheduleUpdates(ctx, r.host, st.cfg)
+		}, ""},
+		{"Scheduling daily backups", func(ctx context.Context, r *run) (string, error) {
+			return in.scheduleBackups(ctx, r.host, st.cfg)
+		}, ""},
 		{"Installing the chatbox service", func(ctx context.Context, r *run) (string, error) {
 			changed, err := r.changes(func() error { return p.InstallService(ctx, r.host) })
 			st.restart = st.restart || changed

@@ -54,6 +54,9 @@ func (in *Installer) Restore(ctx context.Context, file string) error {
 	m := res.Manifest
 	fmt.Fprintf(in.Out, "Restored the backup of %s (%d files, %d bytes, made by chatbox %s); chatbox is running on it.\n",
 		m.Created.Local().Format("2006-01-02 15:04"), len(m.Entries), m.Size(), m.Version)
+	if res.MovedFrom != "" {
+		fmt.Fprintf(in.Out, "The backup's config kept the data in %s; this box keeps it in %s, and the restored config says so now.\n", res.MovedFrom, cfg.Server.DataDir)
+	}
 	if res.OldData != "" {
 		fmt.Fprintf(in.Out, "The data it replaced is kept in %s; delete it when you no longer need it.\n", res.OldData)
 	}

@@ -48,6 +48,9 @@ type simHost struct {
 	aptUpdateFails bool
 	// aptUpgrade is what apt-get full-upgrade prints.
 	aptUpgrade string
+	// timersStayOff makes systemctl enable of a timer do nothing, as a
+	// broken unit would.
+	timersStayOff bool
 }
 
 func newSimHost(t *testing.T, root string, w io.Writer) *simHost {
@@ -55,6 +58,11 @@ func newSimHost(t *testing.T, root string, w io.Writer) *simHost {
 }
 
 func (s *simHost) path(p string) string { return filepath.Join(s.root, p) }
+
+func (s *simHost) exists(p string) bool {
+	_, err := os.Lstat(s.path(p))
+	return err == nil
+}
 
 func (s *simHost) change() error {
 	s.n++
@@ -107,6 +115,9 @@ func (s *simHost) Remove(ctx context.Context, p string) error {
 func (s *simHost) Query(_ context.Context, c platform.Cmd) bool {
 	a := strings.Join(c.Args, " ")
 	switch {
+	case strings.HasPrefix(a, "systemctl") && strings.HasSuffix(a, ".timer"):
+		// A timer is enabled, and active (waiting), once it is linked.
+		return s.exists("/etc/systemd/system/timers.target.wants/" + c.Args[len(c.Args)-1])
 	case strings.HasPrefix(a, "systemctl is-active"), strings.HasPrefix(a, "rcctl check"):
 		return s.active
 	case strings.HasPrefix(a, "dpkg --compare-versions"):
@@ -220,6 +231,14 @@ func (s *simHost) apply(args []string) error {
 			wants = "/etc/systemd/system/timers.target.wants/" + unit
 		}
 		switch {
+		case strings.HasSuffix(unit, ".timer") && has("enable"):
+			if !s.timersStayOff {
+				s.link(wants)
+			}
+		case strings.HasSuffix(unit, ".timer") && has("disable"):
+			os.Remove(s.path(wants))
+		case strings.HasSuffix(unit, ".timer"):
+			// restarting a timer changes no file
 		case has("enable"):
 			s.link(wants)
 		case has("disable"):

@@ -25,7 +25,10 @@ func (in *Installer) Uninstall(ctx context.Context, o UninstallOptions) error {
 		fmt.Fprintf(in.Out, "Uninstalling chatbox from %s\n", p.Name())
 	}
 	steps := []step{
-		{"Stopping and removing the chatbox service", func(ctx context.Context, r *run) (string, error) {
+		{"Stopping and removing the chatbox service and its timers", func(ctx context.Context, r *run) (string, error) {
+			if err := in.removeJobs(ctx, r.host); err != nil {
+				return "", err
+			}
 			return "", p.RemoveService(ctx, r.host)
 		}, "nothing to remove"},
 		{"Removing " + paths.Binary, func(ctx context.Context, r *run) (string, error) {

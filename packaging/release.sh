@@ -9,12 +9,17 @@
 #   install.sh                                  the one-line installer
 #   SHA256SUMS                                  of all of the above
 #   manifest.json manifest.json.minisig         the signed manifest `chatbox update` reads
+#   apt/                                        the signed apt repository, with this release's debs
 #
-# Usage: VERSION=v1.2.3 CHATBOX_SIGNING_KEY=/path/to/release.key packaging/release.sh
+# Usage: VERSION=v1.2.3 CHATBOX_SIGNING_KEY=/path/to/release.key \
+#        CHATBOX_APT_KEY=FINGERPRINT packaging/release.sh
 # The manifest is signed with the minisign secret key at
 # $CHATBOX_SIGNING_KEY (see docs/RELEASING.md; the password of an encrypted
 # key in $CHATBOX_SIGNING_KEY_PASSWORD); ENDORSE=FILE adds a key rotation's
-# endorsements to it.
+# endorsements to it. The apt repository is signed with the OpenPGP key
+# $CHATBOX_APT_KEY from gpg's keyring ($GNUPGHOME); APT_REPO=DIR adds the
+# debs to a copy of the published repository instead of a new one in
+# dist/apt (packaging/aptrepo.sh).
 # VERSION defaults to `git describe` of a v* tag. Needs only Go and the
 # module cache: nothing is downloaded once the modules are there.
 set -euo pipefail
@@ -37,6 +42,8 @@ fi
 pkgversion=${version#v}
 [ -n "${CHATBOX_SIGNING_KEY:-}" ] ||
 	die "set CHATBOX_SIGNING_KEY to the release's minisign secret key file: the manifest must be signed (docs/RELEASING.md)."
+[ -n "${CHATBOX_APT_KEY:-}" ] ||
+	die "set CHATBOX_APT_KEY to the OpenPGP key that signs the apt repository (docs/RELEASING.md)."
 
 dist=${DIST:-$root/dist}
 mkdir -p "$dist"
@@ -105,4 +112,6 @@ if [ -n "${ENDORSE:-}" ]; then
 	endorse=(-endorse "$ENDORSE")
 fi
 go run ./packaging/sign -version "$version" -dir "$dist" "${endorse[@]}"
+echo "==> apt repository"
+packaging/aptrepo.sh "${APT_REPO:-$dist/apt}" "$dist"/chatbox_*.deb
 echo "release $version is in $dist"

@@ -159,6 +159,24 @@ func TestReleaseRefusesToRunWithoutASigningKey(t *testing.T) {
 	}
 }
 
+// TestReleaseRefusesToRunWithoutAnAptKey checks release.sh will not make
+// a release whose apt repository it cannot sign.
+func TestReleaseRefusesToRunWithoutAnAptKey(t *testing.T) {
+	bash := lookPath(t, "bash", "apt-get install bash")
+	root := repoRoot(t)
+	dist := filepath.Join(t.TempDir(), "dist")
+	cmd := exec.CommandContext(t.Context(), bash, filepath.Join(root, "packaging", "release.sh"))
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "VERSION=v1.2.3", "DIST="+dist, "CHATBOX_SIGNING_KEY=release.key", "CHATBOX_APT_KEY=")
+	out, err := cmd.CombinedOutput()
+	if want := "release.sh: set CHATBOX_APT_KEY to the OpenPGP key that signs the apt repository (docs/RELEASING.md).\n"; err == nil || string(out) != want {
+		t.Fatalf("release.sh without an apt key: %v, said %q, want %q", err, out, want)
+	}
+	if _, err := os.Stat(dist); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("release.sh made %s before refusing (stat: %v)", dist, err)
+	}
+}
+
 // TestRelease runs packaging/release.sh offline and checks everything it
 // makes: the files, SHA256SUMS, the binaries' build settings, the deb and
 // rpm packages' metadata, files and scripts, and install.sh served from
@@ -188,9 +206,11 @@ func TestRelease(t *testing.T) {
 	if out, err := gen.CombinedOutput(); err != nil {
 		t.Fatalf("generate a test signing key: %v\n%s", err, out)
 	}
+	lookPath(t, "apt-ftparchive", "apt-get install apt-utils")
+	aptKey := newAptKey(t, ctx, "chatbox test archive")
 	cmd := exec.CommandContext(ctx, bash, filepath.Join(root, "packaging", "release.sh"))
 	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "VERSION="+version, "DIST="+dist, "GOPROXY=off", "CHATBOX_SIGNING_KEY="+filepath.Join(keys, "release.key"), "GOFLAGS="+strings.TrimSpace(os.Getenv("GOFLAGS")+" -mod=readonly"))
+	cmd.Env = append(aptKey.env(), "VERSION="+version, "DIST="+dist, "GOPROXY=off", "CHATBOX_SIGNING_KEY="+filepath.Join(keys, "release.key"), "GOFLAGS="+strings.TrimSpace(os.Getenv("GOFLAGS")+" -mod=readonly"))
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("release.sh failed: %v\n%s", err, out)
 	}
@@ -198,7 +218,7 @@ func TestRelease(t *testing.T) {
 	targets := releaseTargets()
 	debs := map[string]target{}
 	rpms := map[string]target{}
-	want := []string{"SHA256SUMS", "install.sh", release.ManifestName, release.SignatureName}
+	want := []string{"SHA256SUMS", "install.sh", release.ManifestName, release.SignatureName, "apt"}
 	for _, tg := range targets {
 		want = append(want, "chatbox-"+tg.name)
 		if tg.debArch != "" {
@@ -242,7 +262,7 @@ func TestRelease(t *testing.T) {
 		}
 		slices.Sort(listed)
 		wantListed := slices.DeleteFunc(slices.Clone(want), func(s string) bool {
-			return s == "SHA256SUMS" || s == release.ManifestName || s == release.SignatureName
+			return s == "SHA256SUMS" || s == release.ManifestName || s == release.SignatureName || s == "apt"
 		})
 		slices.Sort(wantListed)
 		if !slices.Equal(listed, wantListed) {
@@ -266,6 +286,23 @@ func TestRelease(t *testing.T) {
 			name := "chatbox-" + f.OS + "-" + f.Arch
 			if f.URL != name || f.SHA256 != fileSHA256(t, filepath.Join(dist, name)) {
 				t.Errorf("the manifest's %s/%s is %+v, not the release's %s", f.OS, f.Arch, f, name)
+			}
+		}
+	})
+
+	t.Run("the apt repository holds every deb and is signed by the apt key", func(t *testing.T) {
+		for name := range debs {
+			assertSameFile(t, filepath.Join(dist, "apt/pool/main/c/chatbox", name), filepath.Join(dist, name))
+		}
+		keyring := filepath.Join(dist, "apt/chatbox-archive-keyring.gpg")
+		gpgv := lookPath(t, "gpgv", "apt-get install gpgv")
+		if out, err := exec.CommandContext(ctx, gpgv, "--keyring", keyring, filepath.Join(dist, "apt/dists/stable/InRelease")).CombinedOutput(); err != nil {
+			t.Errorf("gpgv InRelease: %v\n%s", err, out)
+		}
+		for _, tg := range debs {
+			packages := string(readFile(t, filepath.Join(dist, "apt/dists/stable/main/binary-"+tg.debArch+"/Packages")))
+			if !strings.Contains(packages, "Version: 0.0.0~test-1\n") {
+				t.Errorf("the %s index has no chatbox 0.0.0~test-1:\n%s", tg.debArch, packages)
 			}
 		}
 	})
@@ -416,7 +453,7 @@ func TestRelease(t *testing.T) {
 func TestShellcheck(t *testing.T) {
 	requireE2E(t, "linting the shell scripts")
 	shellcheck := lookPath(t, "shellcheck", "apt-get install shellcheck")
-	for _, script := range []string{"release.sh", "install.sh", "scripts/postinstall.sh", "scripts/preremove.sh"} {
+	for _, script := range []string{"release.sh", "aptrepo.sh", "install.sh", "scripts/postinstall.sh", "scripts/preremove.sh"} {
 		t.Run(fmt.Sprintf("%s has no shellcheck findings", script), func(t *testing.T) {
 			out, err := exec.CommandContext(t.Context(), shellcheck, script).CombinedOutput()
 			if err != nil {

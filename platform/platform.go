@@ -64,6 +64,20 @@ type Platform interface {
 	SetHostname(ctx context.Context, h *Host, name string) error
 	// EnableAutoUpdates turns on automatic security updates.
 	EnableAutoUpdates(ctx context.Context, h *Host) error
+	// PackageUpdates reports whether chatbox itself is installed from the
+	// OS's package manager (a deb or rpm), so the OS's automatic updates
+	// update it, not a chatbox-update timer. When it is, on says whether
+	// they should: the backend then makes sure chatbox's package origin
+	// is among what they apply, or takes it out.
+	PackageUpdates(ctx context.Context, h *Host, on bool) (bool, error)
+	// InstallJob schedules j: a systemd timer, or a block in OpenBSD's
+	// /etc/daily.local. It changes nothing when j is scheduled as asked.
+	InstallJob(ctx context.Context, h *Host, j Job) error
+	// RemoveJob takes j off the schedule; a no-op when it is not on it.
+	RemoveJob(ctx context.Context, h *Host, j Job) error
+	// JobState reads back from the host that j is scheduled: nil, or an
+	// error saying what the host reports instead. It changes nothing.
+	JobState(ctx context.Context, h *Host, j Job) error
 	// OpenFirewall lets TCP 80 and 443 in, permanently, never closing SSH.
 	OpenFirewall(ctx context.Context, h *Host) error
 	// InstallService writes the service definition and enables it.

@@ -277,3 +277,15 @@ func WithBlock(text []byte, begin, end, block string) []byte {
 	}
 	return []byte(s + block)
 }
+
+// WithoutBlock returns text without the lines between the marker lines
+// begin and end (inclusive); text as it is when they are absent.
+func WithoutBlock(text []byte, begin, end string) []byte {
+	s := string(text)
+	if i := strings.Index(s, begin+"\n"); i >= 0 {
+		if j := strings.Index(s[i:], end+"\n"); j >= 0 {
+			return []byte(s[:i] + s[i+j+len(end)+1:])
+		}
+	}
+	return text
+}

@@ -81,3 +81,18 @@ func (s *SystemdLinux) LogFile() string { return "" }
 func (s *SystemdLinux) Listeners(_ context.Context, h *Host, ports ...int) ([]Listener, error) {
 	return ProcListeners(h.Path("/proc"), ports...)
 }
+
+// InstallJob schedules j as a systemd timer.
+func (s *SystemdLinux) InstallJob(ctx context.Context, h *Host, j Job) error {
+	return InstallTimerJob(ctx, h, j, s.Service.Relabel)
+}
+
+// RemoveJob disables j's timer and deletes its units.
+func (s *SystemdLinux) RemoveJob(ctx context.Context, h *Host, j Job) error {
+	return RemoveTimerJob(ctx, h, j)
+}
+
+// JobState reads back from systemd that j's timer is enabled and waiting.
+func (s *SystemdLinux) JobState(ctx context.Context, h *Host, j Job) error {
+	return TimerJobState(ctx, h, j)
+}

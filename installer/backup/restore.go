@@ -45,6 +45,9 @@ type Result struct {
 	// OldData and OldConfig are where the data directory and the config
 	// file that were replaced are kept; "" when there was none.
 	OldData, OldConfig string
+	// MovedFrom is the data directory the backup's config named when it
+	// was not this box's; the restored config names this box's instead.
+	MovedFrom string
 }
 
 // Modes of restored files: the store is the service's alone.
@@ -89,6 +92,13 @@ func Restore(ctx context.Context, archive string, t Target) (Result, error) {
 	}
 	if err := unpack(archive, staging, config, t); err != nil {
 		return res, err
+	}
+	if config != "" {
+		if _, err := os.Stat(config); err == nil {
+			if res.MovedFrom, err = pointConfigAt(config, dataDir); err != nil {
+				return res, err
+			}
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return res, err

@@ -177,3 +177,10 @@ func (r *RHEL) UpdateSystem(ctx context.Context, h *platform.Host) ([]string, er
 	}
 	return nil, nil
 }
+
+// PackageUpdates reports whether rpm installed chatbox. dnf-automatic
+// applies the updates of every enabled repository, chatbox's included, so
+// there is nothing to add or take out; on is for the other backends.
+func (r *RHEL) PackageUpdates(ctx context.Context, h *platform.Host, _ bool) (bool, error) {
+	return h.Query(ctx, "rpm", "-q", "--quiet", "chatbox"), nil
+}

@@ -340,3 +340,30 @@ func dpkgVersion(h *platform.Host, pkg string) string {
 	}
 	return ""
 }
+
+// chatboxOrigin lets unattended-upgrades apply chatbox's own packages,
+// from the apt repository packaging/aptrepo.sh makes (Origin chatbox,
+// Codename stable).
+const chatboxOrigin = `// Written by chatbox install: chatbox came from its apt repository, and
+// unattended-upgrades keeps it up to date with the system.
+Unattended-Upgrade::Origins-Pattern {
+	"origin=chatbox,codename=stable";
+};
+`
+
+// chatboxOriginFile holds chatboxOrigin.
+const chatboxOriginFile = "/etc/apt/apt.conf.d/99chatbox-origin"
+
+// PackageUpdates reports whether dpkg installed chatbox; then it adds
+// chatbox's repository to unattended-upgrades' origins (on) or takes it
+// out (off).
+func (d *Debian) PackageUpdates(ctx context.Context, h *platform.Host, on bool) (bool, error) {
+	if !h.Exists("/var/lib/dpkg/info/chatbox.list") {
+		return false, nil
+	}
+	if !on {
+		return true, h.Remove(ctx, chatboxOriginFile)
+	}
+	_, err := h.WriteFile(ctx, chatboxOriginFile, []byte(chatboxOrigin), 0o644, "")
+	return true, err
+}

@@ -284,3 +284,41 @@ func (o *OpenBSD) LogsCommand(int, bool) []string { return nil }
 
 // LogFile is where syslogd puts daemon.info messages.
 func (o *OpenBSD) LogFile() string { return "/var/log/daemon" }
+
+// InstallJob adds j to /etc/daily.local, which daily(8) runs every night.
+func (o *OpenBSD) InstallJob(ctx context.Context, h *platform.Host, j platform.Job) error {
+	old, _ := h.ReadFile("/etc/daily.local")
+	begin, end, block := j.DailyBlock()
+	_, err := h.WriteFile(ctx, "/etc/daily.local", platform.WithBlock(old, begin, end, block), 0o644, "")
+	return err
+}
+
+// RemoveJob takes j's block out of /etc/daily.local.
+func (o *OpenBSD) RemoveJob(ctx context.Context, h *platform.Host, j platform.Job) error {
+	old, err := h.ReadFile("/etc/daily.local")
+	if err != nil {
+		return nil
+	}
+	begin, end, _ := j.DailyBlock()
+	if now := platform.WithoutBlock(old, begin, end); !bytes.Equal(now, old) {
+		_, err := h.WriteFile(ctx, "/etc/daily.local", now, 0o644, "")
+		return err
+	}
+	return nil
+}
+
+// JobState reads /etc/daily.local back and wants j's block in it.
+func (o *OpenBSD) JobState(_ context.Context, h *platform.Host, j platform.Job) error {
+	text, _ := h.ReadFile("/etc/daily.local")
+	_, _, block := j.DailyBlock()
+	if !bytes.Contains(text, []byte(block)) {
+		return fmt.Errorf("/etc/daily.local does not run %s", j.Name)
+	}
+	return nil
+}
+
+// PackageUpdates reports false: chatbox has no OpenBSD package, and
+// daily.local runs chatbox update.
+func (o *OpenBSD) PackageUpdates(context.Context, *platform.Host, bool) (bool, error) {
+	return false, nil
+}
