@@ -51,6 +51,10 @@ type Options struct {
 	// HistoryPageBytes) one address may read per minute.
 	ReadsPerMinute int
 
+	// Watcher, when set, hears of each stored message and of each change
+	// of the room's generation (see Watcher).
+	Watcher Watcher
+
 	// Logger receives the room's log; nil discards it.
 	Logger *slog.Logger
 

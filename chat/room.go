@@ -238,6 +238,7 @@ func (r *Room) create(private bool) (password string, _ RoomState, err error) {
 	}
 	r.state.Store(&st)
 	r.pw.forget()
+	r.renewed(st)
 	return password, st, nil
 }
 
@@ -295,6 +296,7 @@ func (r *Room) storePassword(hash string) error {
 	}
 	r.state.Store(&st)
 	r.pw.forget()
+	r.renewed(st)
 	return r.store.DeleteSessions()
 }
 
@@ -369,6 +371,7 @@ func (r *Room) store1(ctx context.Context, m Message) (Message, error) {
 	}
 	if fresh {
 		r.hub.Publish(stored)
+		r.published(stored)
 	}
 	return stored, nil
 }
@@ -496,6 +499,7 @@ func (r *Room) wipe() {
 	}
 	r.state.Store(&st)
 	r.pw.forget()
+	r.renewed(st)
 	r.hub.ResetSequence(st.LastID)
 	r.writeMu.Unlock()
 	r.endCountdown()

@@ -1,0 +1,28 @@
+package chat
+
+// Watcher hears what the room does, for work that runs beside its core
+// (Web Push). Its methods are called on the paths that change the room,
+// so they must return at once: hand the work to a queue of your own.
+type Watcher interface {
+	// Published is called with each message once it is stored and
+	// handed to the room's clients.
+	Published(Message)
+	// Renewed is called when the room's generation changes: its password
+	// changed (every session ended), it was destroyed or reset, or a new
+	// room was made. What was tied to an older generation is stale.
+	Renewed(generation uint64)
+}
+
+// published tells the watcher, if any, of a stored message.
+func (r *Room) published(m Message) {
+	if r.opts.Watcher != nil {
+		r.opts.Watcher.Published(m)
+	}
+}
+
+// renewed tells the watcher, if any, of the room's new generation.
+func (r *Room) renewed(st RoomState) {
+	if r.opts.Watcher != nil {
+		r.opts.Watcher.Renewed(st.Generation)
+	}
+}
