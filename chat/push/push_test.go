@@ -195,7 +195,9 @@ func TestGoneSubscriptionsAreDeleted(t *testing.T) {
 	}
 }
 
-func http(status int) string { return map[int]string{404: "404", 410: "410", 429: "429", 500: "500"}[status] }
+func http(status int) string {
+	return map[int]string{404: "404", 410: "410", 429: "429", 500: "500"}[status]
+}
 
 func TestBusyPushServicesAreTriedAgainLater(t *testing.T) {
 	for _, tc := range []struct {
