@@ -174,6 +174,7 @@ func (r *Room) Close() error {
 	}
 	r.mu.Unlock()
 	r.bg.Wait()
+	r.closeWatcher()
 	return r.store.Close()
 }
 

@@ -1,5 +1,11 @@
 package chat
 
+import (
+	"io"
+
+	"github.com/chatbox-dev/chatbox/chat/fanout"
+)
+
 // Watcher hears what the room does, for work that runs beside its core
 // (Web Push). Its methods are called on the paths that change the room,
 // so they must return at once: hand the work to a queue of your own.
@@ -26,3 +32,16 @@ func (r *Room) renewed(st RoomState) {
 		r.opts.Watcher.Renewed(st.Generation)
 	}
 }
+
+// closeWatcher closes the watcher when it is an io.Closer: nothing of the
+// room calls it any more.
+func (r *Room) closeWatcher() {
+	if c, ok := r.opts.Watcher.(io.Closer); ok {
+		if err := c.Close(); err != nil {
+			r.log.Error("close the room's watcher", "err", err)
+		}
+	}
+}
+
+// NickOf is the nickname a client of the event stream has now.
+func (r *Room) NickOf(c *fanout.Client) string { return r.hub.NickOf(c) }

@@ -205,6 +205,8 @@ func checkKeys(raw []byte, v any) error {
 // jsonKind names what a field of type t must be, in JSON's words.
 func jsonKind(t reflect.Type) string {
 	switch t.Kind() {
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
 	case reflect.String:
 		return "a string"
 	case reflect.Bool:

@@ -39,6 +39,9 @@ type clientEvent struct {
 	Text     string `json:"text,omitempty"`
 	Nick     string `json:"nick,omitempty"`
 	ClientID string `json:"client_id,omitempty"`
+	// Visible is whether the page is visible (a "visible" event), for
+	// the decision to send its person push notifications.
+	Visible *bool `json:"visible,omitempty"`
 }
 
 // decodeClientEvent reads one frame from a client: the same checks, and
@@ -52,8 +55,13 @@ func decodeClientEvent(raw []byte) (clientEvent, error) {
 	switch ev.Type {
 	case "message", "nick", "quit":
 		return ev, nil
+	case "visible":
+		if ev.Visible == nil {
+			return clientEvent{}, &chat.Error{Code: chat.CodeInvalid, Field: "visible", Msg: `a visible event says "visible":true or false`}
+		}
+		return ev, nil
 	}
-	return clientEvent{}, &chat.Error{Code: chat.CodeInvalid, Field: "type", Msg: "unknown event type; send message, nick or quit"}
+	return clientEvent{}, &chat.Error{Code: chat.CodeInvalid, Field: "type", Msg: "unknown event type; send message, nick, visible or quit"}
 }
 
 func (s *Server) handleWS(upgrader *websocket.Upgrader) http.HandlerFunc {
@@ -100,6 +108,9 @@ func (s *Server) readLoop(c *fanout.Client) {
 	defer func() {
 		c.Close(fanout.CloseNormal, "")
 		s.room.Leave(c)
+		if s.opts.Push != nil {
+			s.opts.Push.Gone(c)
+		}
 	}()
 	conn := c.Conn()
 	// The size limit is kept here rather than by the WebSocket library,
@@ -172,6 +183,12 @@ func (s *Server) handleClientEvent(c *fanout.Client, raw []byte) (quit bool) {
 	case "nick":
 		if err := s.room.Rename(c, ev.Nick); err != nil {
 			s.sendRefusal(c, err)
+		} else if s.opts.Push != nil {
+			s.opts.Push.Renamed(c, s.room.NickOf(c))
+		}
+	case "visible":
+		if s.opts.Push != nil {
+			s.opts.Push.SetVisible(c, s.room.NickOf(c), *ev.Visible)
 		}
 	}
 	return false

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -150,6 +151,12 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 	}
 	if opts.HTTPClient == nil {
 		opts.HTTPClient = publicClient()
+	}
+	if err := opts.Layout.Check(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(opts.Layout.Dir, 0o750); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
 	}
 	key, err := LoadOrCreateKey(opts.Layout, opts.Now())
 	if err != nil {
