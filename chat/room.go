@@ -314,7 +314,8 @@ type Sender struct {
 }
 
 // Post stores a text message from a sender and broadcasts it. A "/ping
-// NICK text" message becomes a ping to NICK, who must be in the room.
+// NICK text" message becomes a ping to NICK, who must be in the room or
+// reachable outside it (see Reacher).
 // Whatever carried the request has charged the sender one event already;
 // Post charges the rest of the text's cost, so a wall of text costs the
 // same on every transport. A send repeated with the client id of one
@@ -355,7 +356,7 @@ func (r *Room) Post(ctx context.Context, from Sender, text string) (Message, err
 		if err := ValidateNick(to); err != nil {
 			return Message{}, invalid("text", "ping whom? write /ping NICK message")
 		}
-		if !r.hub.Present(to) {
+		if !r.hub.Present(to) && !r.reachable(to) {
 			return Message{}, &Error{Code: CodeNotPresent, Msg: to + " is not in the room right now"}
 		}
 		m.Kind, m.To = KindPing, to

@@ -19,6 +19,19 @@ type Watcher interface {
 	Renewed(generation uint64)
 }
 
+// Reacher is a Watcher that can reach people who are not in the room (a
+// push subscription reaches a phone whose page is closed): a ping to them
+// is taken, not refused as to someone absent.
+type Reacher interface {
+	Reaches(nick string) bool
+}
+
+// reachable says whether the watcher reaches nick outside the room.
+func (r *Room) reachable(nick string) bool {
+	rc, ok := r.opts.Watcher.(Reacher)
+	return ok && rc.Reaches(nick)
+}
+
 // published tells the watcher, if any, of a stored message.
 func (r *Room) published(m Message) {
 	if r.opts.Watcher != nil {

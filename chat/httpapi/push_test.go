@@ -172,3 +172,27 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// A ping to someone whose page is closed is taken when a device of theirs
+// takes pings: that is what the subscription is for.
+func TestAPingReachesSomeoneOutOfTheRoomThroughTheirDevice(t *testing.T) {
+	tr, _, ps := newPushRoom(t, nil)
+	res, raw := tr.do(t, "POST", "/api/messages", map[string]string{"nick": "alice", "text": "/ping bob lunch?"}, nil)
+	if res.StatusCode != http.StatusConflict {
+		t.Fatalf("a ping to bob, absent and unsubscribed: %d %s", res.StatusCode, raw)
+	}
+	d := ps.NewDevice(t)
+	if res, raw := tr.do(t, "POST", "/api/push", subscription(d, "bob", "pings"), nil); res.StatusCode != 201 {
+		t.Fatalf("subscribe: %d %s", res.StatusCode, raw)
+	}
+	m := tr.post(t, "alice", "/ping bob lunch?")
+	if pl := decode[push.Payload](t, ps.Next(t, 10*time.Second).Plain); pl.ID != m.ID || !pl.Ping {
+		t.Errorf("pushed %+v", pl)
+	}
+	if res, raw := tr.do(t, "POST", "/api/push", subscription(d, "bob", "none"), nil); res.StatusCode != 201 {
+		t.Fatalf("mute: %d %s", res.StatusCode, raw)
+	}
+	if res, _ := tr.do(t, "POST", "/api/messages", map[string]string{"nick": "alice", "text": "/ping bob still?"}, nil); res.StatusCode != http.StatusConflict {
+		t.Errorf("a ping to bob, whose only device is muted: %d, want 409", res.StatusCode)
+	}
+}

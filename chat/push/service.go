@@ -304,6 +304,20 @@ func (s *Service) Subscriptions() []Subscription {
 	return out
 }
 
+// Reaches reports whether nick has a device that takes pings: a ping to
+// nick, out of the room, still reaches them.
+func (s *Service) Reaches(nick string) bool {
+	who, gen := s.fold(nick), s.generation.Load()
+	s.store.mu.Lock()
+	defer s.store.mu.Unlock()
+	for _, sub := range s.store.subs {
+		if sub.Generation == gen && sub.Mode != ModeNone && s.fold(sub.Nick) == who {
+			return true
+		}
+	}
+	return false
+}
+
 // check validates a subscription as a page sends it.
 func (s *Service) check(sub *Subscription) error {
 	if err := chat.ValidateNick(sub.Nick); err != nil {
