@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 	"unicode/utf8"
@@ -124,11 +125,22 @@ func (s *Service) sendOne(endpoint string, e pending) (retry bool, wait time.Dur
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, 15*time.Second)
 	defer cancel()
+	// One push is encrypted and signed at a time (the CPU's part): the
+	// client lets the slot go when the request is ready to leave, so the
+	// senders wait on the network together but never take every core
+	// from the room.
+	select {
+	case s.crypto <- struct{}{}:
+	case <-ctx.Done():
+		return false, 0
+	}
+	client := &releasing{client: s.client, slot: s.crypto}
+	defer client.release()
 	res, err := webpush.SendNotificationWithContext(ctx, raw, &webpush.Subscription{
 		Endpoint: sub.Endpoint,
 		Keys:     webpush.Keys{P256dh: sub.Keys.P256dh, Auth: sub.Keys.Auth},
 	}, &webpush.Options{
-		HTTPClient:      s.client,
+		HTTPClient:      client,
 		RecordSize:      recordSize,
 		Subscriber:      s.opts.Subject,
 		Topic:           Topic,
@@ -168,6 +180,21 @@ func (s *Service) sendOne(endpoint string, e pending) (retry bool, wait time.Dur
 		s.log.Warn("push: the push service refused a notification", "host", host(endpoint), "status", res.Status)
 		return false, 0
 	}
+}
+
+// releasing is the HTTP client of one push: it gives back the encryption
+// slot before the request goes out.
+type releasing struct {
+	client *http.Client
+	slot   chan struct{}
+	once   sync.Once
+}
+
+func (r *releasing) release() { r.once.Do(func() { <-r.slot }) }
+
+func (r *releasing) Do(req *http.Request) (*http.Response, error) {
+	r.release()
+	return r.client.Do(req)
 }
 
 // again says whether a push that failed for the attempts-th time is tried

@@ -120,6 +120,8 @@ type Service struct {
 
 	vis  visibility
 	pend pendingSet
+	// crypto is the one slot for encrypting and signing a push.
+	crypto chan struct{}
 
 	stats Stats
 
@@ -173,6 +175,7 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 		store:   st,
 		queue:   make(chan chat.Message, opts.QueueLength),
 		renew:   make(chan struct{}, 1),
+		crypto:  make(chan struct{}, 1),
 		vis:     visibility{conns: map[any]visEntry{}, count: map[string]int{}},
 	}
 	s.pend.init(s)

@@ -42,6 +42,11 @@ type Server struct {
 	// vapid is the box's public key (65 bytes), set by Trust.
 	vapid []byte
 
+	// Later, when set before the first push, answers 201 at once and
+	// checks and decrypts each push only when Received is called: a load
+	// test then measures the box's work, not the stand-in's.
+	Later bool
+
 	mu      sync.Mutex
 	devices map[string]*Device
 	got     []Push
@@ -79,6 +84,11 @@ type Push struct {
 	// Err says why the push was refused (a bad token, a payload that does
 	// not decrypt); nil for a good one.
 	Err error
+
+	// req and body are kept for a check Later.
+	req     *http.Request
+	body    []byte
+	checked bool
 }
 
 // New starts a stand-in push service over HTTPS (a push endpoint is
@@ -133,11 +143,35 @@ func (s *Server) AnswerNext(d *Device, answers ...Answer) {
 	d.answers = append(d.answers, answers...)
 }
 
-// Received returns every push so far.
+// Received returns every push so far, each checked and decrypted.
 func (s *Server) Received() []Push {
 	s.mu.Lock()
+	got := append([]Push(nil), s.got...)
+	vapid := s.vapid
+	s.mu.Unlock()
+	for i := range got {
+		got[i].verify(s, vapid)
+	}
+	return got
+}
+
+// Count is how many pushes arrived so far.
+func (s *Server) Count() int {
+	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]Push(nil), s.got...)
+	return len(s.got)
+}
+
+// verify checks and decrypts p, once.
+func (p *Push) verify(s *Server, vapid []byte) {
+	if p.checked {
+		return
+	}
+	p.checked = true
+	p.Err = s.check(p.req, vapid)
+	if p.Err == nil {
+		p.Plain, p.Err = p.Device.Decrypt(p.body)
+	}
 }
 
 // Next waits for the next push, or fails the test after timeout.
@@ -163,10 +197,9 @@ func (s *Server) serve(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	body, _ := io.ReadAll(io.LimitReader(req.Body, 8<<10))
-	p := Push{Device: d, At: time.Now(), Header: req.Header.Clone()}
-	p.Err = s.check(req, vapid)
-	if p.Err == nil {
-		p.Plain, p.Err = d.Decrypt(body)
+	p := Push{Device: d, At: time.Now(), Header: req.Header.Clone(), req: req.Clone(req.Context()), body: body}
+	if !s.Later {
+		p.verify(s, vapid)
 	}
 	status, retry := http.StatusCreated, ""
 	if p.Err != nil {
