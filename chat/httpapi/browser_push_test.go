@@ -3,9 +3,11 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -17,6 +19,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/serviceworker"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/chatbox-dev/chatbox/chat"
 	"github.com/chatbox-dev/chatbox/chat/push"
@@ -146,11 +149,15 @@ func TestBrowserInstallablePushAndOffline(t *testing.T) {
 		if strings.Join(got, "|") != strings.Join(want, "|") {
 			t.Errorf("notification %q, want %q", got, want)
 		}
-		// A second push adds to the one shown: one notification.
-		call(t, tab, serviceworker.DeliverPushMessage, serviceworker.DeliverPushMessageParams{
-			Origin: origin, RegistrationID: reg.RegistrationID, Data: string(p.Plain),
-		})
-		run(t, tab, until(`navigator.serviceWorker.getRegistration().then(r => r.getNotifications()).then(ns => ns.length === 1 && ns[0].body === "2 new messages")`))
+		// The same ping again replaces it; the room's other messages share
+		// one notification that counts them.
+		other := fmt.Sprintf(`{"title":"chat.example.com","body":"carol: hi","count":1,"id":%d,"url":"/#m%d","tag":"chatbox-room"}`, m.ID+1, m.ID+1)
+		for _, data := range []string{string(p.Plain), other, other} {
+			call(t, tab, serviceworker.DeliverPushMessage, serviceworker.DeliverPushMessageParams{
+				Origin: origin, RegistrationID: reg.RegistrationID, Data: data,
+			})
+		}
+		run(t, tab, until(`navigator.serviceWorker.getRegistration().then(r => r.getNotifications()).then(ns => ns.length === 2 && ns.some(n => n.body === "2 new messages") && ns.some(n => n.body === "alice: the meeting moved to three"))`))
 	})
 
 	t.Run("the link of a notification opens the room at the message", func(t *testing.T) {
@@ -193,4 +200,37 @@ func TestBrowserInstallablePushAndOffline(t *testing.T) {
 			t.Errorf("offline screen: %q", text)
 		}
 	})
+}
+
+var screenshot = flag.Bool("screenshot", false, "write docs/phone.png from TestBrowserAlertsPanelOnAPhone")
+
+// The Alerts panel on a phone-sized screen: it offers the three modes,
+// starts with the device's own choice (nothing yet), and Escape closes
+// it. With -screenshot the test writes the README's picture.
+func TestBrowserAlertsPanelOnAPhone(t *testing.T) {
+	b := newBrowser(t)
+	tr, _, _ := newPushRoom(t, nil)
+	for _, m := range [][2]string{{"alice", "morning! who's in for lunch at one?"}, {"carol", "me, the usual place"}, {"alice", "/ping bob you too?"}} {
+		if m[1] == "/ping bob you too?" {
+			tr.dial(t, "bob", nil)
+		}
+		tr.post(t, m[0], m[1])
+	}
+	tab := b.page(t, "about:blank")
+	run(t, tab, chromedp.EmulateViewport(390, 760, chromedp.EmulateScale(2), chromedp.EmulateMobile), chromedp.Navigate(tr.srv.URL))
+	joinAs(t, tab, "dave")
+	run(t, tab,
+		chromedp.WaitVisible(chromedp.ID("push-button")),
+		chromedp.Click(chromedp.ID("push-button")),
+		chromedp.WaitVisible(chromedp.ID("push-dialog")),
+		until(`[...document.querySelectorAll("input[name=push-mode]")].map(r => r.value + (r.checked ? "*" : "")).join() === "pings,all,none*"`),
+		until(`document.getElementById("push-modes").disabled === false`),
+	)
+	if *screenshot {
+		png := get(t, tab, chromedp.CaptureScreenshot())
+		if err := os.WriteFile("../../docs/phone.png", png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run(t, tab, chromedp.KeyEvent(kb.Escape), until(`!document.getElementById("push-dialog").open`))
 }

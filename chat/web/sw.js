@@ -97,31 +97,46 @@ function roomPage(client) {
   return new URL(client.url).pathname === "/";
 }
 
+// Pushes are shown one after the other: two at once would each count the
+// notification shown before either, and one would be lost from the count.
+let showing = Promise.resolve();
+
 self.addEventListener("push", (event) => {
-  event.waitUntil((async () => {
-    let p = {};
-    try { p = event.data ? event.data.json() : {}; } catch { p = {}; }
-    const wins = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
-    // The person is looking at the room: it shows the message itself.
-    if (wins.some((c) => roomPage(c) && c.focused && c.visibilityState === "visible")) return;
-    const tag = p.tag || "chatbox-room";
+  let p = {};
+  try { p = event.data ? event.data.json() : {}; } catch { p = {}; }
+  showing = showing.then(() => notify(p)).catch(() => {});
+  event.waitUntil(showing);
+});
+
+// notify shows the notification of the push p, unless a page of the room
+// is in front of the person.
+async function notify(p) {
+  const wins = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+  // The person is looking at the room: it shows the message itself.
+  if (wins.some((c) => roomPage(c) && c.focused && c.visibilityState === "visible")) return;
+  let count = Number(p.count) || 1;
+  let tag = p.tag || "chatbox-room";
+  if (p.ping && count === 1) {
+    // One ping keeps a notification of its own, under the tag the page
+    // gives the same ping when it is open but hidden: it shows once.
+    tag = "chatbox-ping-" + p.id;
+  } else {
     // A notification of the room still shown is replaced by one that
     // counts both: one "5 new messages", not five notifications.
-    let count = Number(p.count) || 1;
     for (const n of await self.registration.getNotifications({ tag })) {
       count += (n.data && Number(n.data.count)) || 0;
     }
-    const body = count > 1 ? count + " new messages" : String(p.body || "New message");
-    await self.registration.showNotification(String(p.title || "chatbox"), {
-      body,
-      tag,
-      renotify: true,
-      icon: "/static/icon-192.png",
-      badge: "/static/icon-192.png",
-      data: { url: String(p.url || "/"), id: p.id, count },
-    });
-  })());
-});
+  }
+  const body = count > 1 ? count + " new messages" : String(p.body || "New message");
+  await self.registration.showNotification(String(p.title || "chatbox"), {
+    body,
+    tag,
+    renotify: true,
+    icon: "/static/icon-192.png",
+    badge: "/static/icon-192.png",
+    data: { url: String(p.url || "/"), id: p.id, count },
+  });
+}
 
 // The room at the notification's message: the page already open, or a
 // new one.

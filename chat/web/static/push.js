@@ -297,6 +297,10 @@ function start() {
     button.addEventListener("click", openDialog);
   }
   registerWorker().then(() => {
+    // Where pushes work, the Alerts panel takes over from the page's own
+    // ping notifications (which would show each ping a second time).
+    const old = document.getElementById("notify-button");
+    if (old && !state.problem) old.hidden = true;
     if (visible()) clearNotifications();
     resubscribe();
   });
