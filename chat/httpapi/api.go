@@ -481,6 +481,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, req *http.Request) {
 			s.writeError(w, err)
 			return
 		}
+		s.forgetPushSession(cookie.Value)
 	}
 	s.setSessionCookie(w, req, "")
 	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})

@@ -142,3 +142,14 @@ func (s *Server) handleServiceWorker(w http.ResponseWriter, req *http.Request) {
 	w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
 	http.ServeFileFS(w, req, web.Files, "sw.js")
 }
+
+// forgetPushSession deletes the push subscriptions made in the session of
+// token: a device logged out of a private room hears nothing more of it.
+func (s *Server) forgetPushSession(token string) {
+	if s.opts.Push == nil || token == "" {
+		return
+	}
+	if err := s.opts.Push.DropSession(push.SessionID(token)); err != nil {
+		s.log.Error("delete the push subscriptions of a session", "err", err)
+	}
+}

@@ -153,11 +153,33 @@ func TestPasswordChangesAndResetsDeleteSubscriptions(t *testing.T) {
 	}
 }
 
-func TestAPrivateRoomWantsASessionToSubscribe(t *testing.T) {
-	tr, _, ps := newPushRoom(t, func(o *testOptions, _ *push.Options) { o.Private = true })
+// In a private room a subscription needs a session, and logging out
+// ends the subscriptions made in it.
+func TestAPrivateRoomsSubscriptionsFollowTheSession(t *testing.T) {
+	tr, svc, ps := newPushRoom(t, func(o *testOptions, _ *push.Options) { o.Private = true })
+	password, _ := tr.TakeInitialPassword()
 	res, raw := tr.do(t, "POST", "/api/push", subscription(ps.NewDevice(t), "bob", ""), nil)
 	if res.StatusCode != http.StatusUnauthorized {
 		t.Errorf("a subscription without a session: %d %s", res.StatusCode, raw)
+	}
+	login := func() *http.Cookie {
+		res, raw := tr.do(t, "POST", "/api/login", map[string]string{"password": password}, nil)
+		if res.StatusCode != 200 || len(res.Cookies()) == 0 {
+			t.Fatalf("login: %d %s", res.StatusCode, raw)
+		}
+		return res.Cookies()[0]
+	}
+	phone, laptop := login(), login()
+	for _, c := range []*http.Cookie{phone, laptop} {
+		if res, raw := tr.do(t, "POST", "/api/push", subscription(ps.NewDevice(t), "bob", ""), func(r *http.Request) { r.AddCookie(c) }); res.StatusCode != 201 {
+			t.Fatalf("subscribe: %d %s", res.StatusCode, raw)
+		}
+	}
+	if res, raw := tr.do(t, "POST", "/api/logout", nil, func(r *http.Request) { r.AddCookie(phone) }); res.StatusCode != 200 {
+		t.Fatalf("logout: %d %s", res.StatusCode, raw)
+	}
+	if svc.Len() != 1 || svc.Subscriptions()[0].Session != push.SessionID(laptop.Value) {
+		t.Errorf("after the phone logged out: %+v, want only the laptop's", svc.Subscriptions())
 	}
 }
 

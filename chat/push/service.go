@@ -289,6 +289,28 @@ func (s *Service) remove(endpoints []string) error {
 	return nil
 }
 
+// DropSession deletes the subscriptions made in the session whose
+// SessionID is id (a logout).
+func (s *Service) DropSession(id string) error {
+	if id == "" {
+		return nil
+	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	var drop []string
+	s.store.mu.Lock()
+	for e, sub := range s.store.subs {
+		if sub.Session == id {
+			drop = append(drop, e)
+		}
+	}
+	s.store.mu.Unlock()
+	if len(drop) == 0 {
+		return nil
+	}
+	return s.remove(drop)
+}
+
 // Len is how many subscriptions the box keeps.
 func (s *Service) Len() int {
 	s.store.mu.Lock()
