@@ -257,11 +257,10 @@ func (s *Server) check(req *http.Request, vapid []byte) error {
 	if k != base64.RawURLEncoding.EncodeToString(vapid) {
 		return errors.New("the k= key is not the box's VAPID public key")
 	}
-	x, y := elliptic.Unmarshal(elliptic.P256(), vapid)
-	if x == nil {
+	pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), vapid)
+	if err != nil {
 		return errors.New("the box's VAPID key is no P-256 point")
 	}
-	pub := &ecdsa.PublicKey{Curve: elliptic.P256(), X: x, Y: y}
 	parts := strings.Split(token, ".")
 	if len(parts) != 3 {
 		return errors.New("the VAPID token is no JWT")
@@ -297,7 +296,7 @@ func (s *Server) check(req *http.Request, vapid []byte) error {
 		return fmt.Errorf("exp %v is not within 24 hours from now (RFC 8292 section 2)", exp)
 	}
 	if !strings.HasPrefix(claims.Sub, "mailto:") && !strings.HasPrefix(claims.Sub, "https:") {
-		return fmt.Errorf("sub %q is neither mailto: nor https:", claims.Sub)
+		return fmt.Errorf("sub %q is neither a mailto: nor an https: URL", claims.Sub)
 	}
 	return nil
 }
