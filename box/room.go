@@ -3,9 +3,13 @@ package box
 import (
 	"context"
 	"log/slog"
+	"net/url"
+	"strings"
 
 	"github.com/chatbox-dev/chatbox/chat"
+	"github.com/chatbox-dev/chatbox/chat/datadir"
 	"github.com/chatbox-dev/chatbox/chat/httpapi"
+	"github.com/chatbox-dev/chatbox/chat/push"
 	"github.com/chatbox-dev/chatbox/config"
 )
 
@@ -44,9 +48,30 @@ func RoomOptions(cfg config.Config) chat.Options {
 func openRoom(ctx context.Context, cfg config.Config, log *slog.Logger, secure bool, publicURL string) (*chat.Room, *httpapi.Server, error) {
 	opts := RoomOptions(cfg)
 	opts.Logger = log
+	var pusher *push.Service
+	if cfg.Push.Enabled {
+		popts := PushOptions(cfg, publicURL)
+		popts.Logger = log
+		p, err := push.New(ctx, popts)
+		if err != nil {
+			// The room matters more than its notifications.
+			log.Error("push notifications are off", "err", err)
+		} else {
+			pusher = p
+			opts.Watcher = pusher // the room closes it
+		}
+	}
 	room, err := chat.Open(ctx, opts)
 	if err != nil {
+		if pusher != nil {
+			pusher.Close()
+		}
 		return nil, nil, err
+	}
+	if pusher != nil {
+		// Subscriptions of the room as it was before a reset or a
+		// password change made while the box was down go now.
+		pusher.Renewed(room.State().Generation)
 	}
 	web := httpapi.New(ctx, room, httpapi.Options{
 		SecureCookies:    secure,
@@ -55,7 +80,46 @@ func openRoom(ctx context.Context, cfg config.Config, log *slog.Logger, secure b
 		PublicURL:        publicURL,
 		UploadMinRate:    int64(cfg.Limits.UploadMinRate),
 		UploadRateWindow: cfg.Limits.UploadRateWindow.Std(),
+		Push:             pusher,
 		Logger:           log,
 	})
 	return room, web, nil
+}
+
+// PushOptions returns the options of the box's Web Push service: the
+// config's limits, the room's address as the notifications' title and as
+// the contact push services see (push.contact when set).
+func PushOptions(cfg config.Config, publicURL string) push.Options {
+	name := cfg.Server.Domain
+	if name == "" {
+		name = cfg.Server.IP
+	}
+	if u, err := url.Parse(publicURL); err == nil && u.Hostname() != "" {
+		name = u.Hostname()
+	}
+	subject := cfg.Push.Contact
+	switch {
+	case subject != "":
+	case strings.Contains(name, ":"): // an IPv6 address
+		subject = "https://[" + name + "]"
+	case name != "":
+		subject = "https://" + name
+	default:
+		subject = "https://localhost"
+	}
+	if name == "" {
+		name = "chatbox"
+	}
+	return push.Options{
+		Layout:           datadir.Layout{Dir: cfg.Server.DataDir},
+		Subject:          subject,
+		Title:            name,
+		Preview:          cfg.Room.PushPreview,
+		MaxPerNick:       cfg.Push.MaxPerNickname,
+		MaxSubscriptions: cfg.Push.MaxSubscriptions,
+		PerSecond:        cfg.Push.PerSecond,
+		QueueLength:      cfg.Push.Queue,
+		TTL:              cfg.Push.TTL.Std(),
+		Collapse:         cfg.Push.Collapse.Std(),
+	}
 }

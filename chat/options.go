@@ -57,6 +57,11 @@ type Options struct {
 	// HistoryPageBytes) one address may read per minute.
 	ReadsPerMinute int
 
+	// Watcher, when set, hears of each stored message and of each change
+	// of the room's generation (see Watcher). Close closes it too, last,
+	// when it has a Close method.
+	Watcher Watcher
+
 	// Logger receives the room's log; nil discards it.
 	Logger *slog.Logger
 

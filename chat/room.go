@@ -181,6 +181,7 @@ func (r *Room) Close() error {
 	}
 	r.mu.Unlock()
 	r.bg.Wait()
+	r.closeWatcher()
 	return r.store.Close()
 }
 
@@ -245,6 +246,7 @@ func (r *Room) create(private bool) (password string, _ RoomState, err error) {
 	}
 	r.state.Store(&st)
 	r.pw.forget()
+	r.renewed(st)
 	return password, st, nil
 }
 
@@ -302,6 +304,7 @@ func (r *Room) storePassword(hash string) error {
 	}
 	r.state.Store(&st)
 	r.pw.forget()
+	r.renewed(st)
 	return r.store.DeleteSessions()
 }
 
@@ -327,11 +330,12 @@ type Sender struct {
 }
 
 // Post stores a text message from a sender and broadcasts it. A "/ping
-// NICK text" message becomes a ping to NICK, who must be in the room.
-// Whatever carried the request has charged the sender's address one event
-// already; Post charges it the rest of the text's cost, so a wall of text
-// costs the same on every transport, and charges the room's budget the
-// whole cost once the message passed every check. A send repeated with the client id of one
+// NICK text" message becomes a ping to NICK, who must be in the room or
+// reachable outside it (see Reacher). Whatever carried the request has
+// charged the sender's address one event already; Post charges it the
+// rest of the text's cost, so a wall of text costs the same on every
+// transport, and charges the room's budget the whole cost once the
+// message passed every check. A send repeated with the client id of one
 // still in the history returns that message, as it is, and broadcasts
 // nothing.
 func (r *Room) Post(ctx context.Context, from Sender, text string) (Message, error) {
@@ -383,7 +387,7 @@ func (r *Room) PostReply(ctx context.Context, from Sender, text string, replyTo 
 		if err := ValidateNick(to); err != nil {
 			return Message{}, invalid("text", "ping whom? write /ping NICK message")
 		}
-		if !r.hub.Present(to) {
+		if !r.hub.Present(to) && !r.reachable(to) {
 			return Message{}, &Error{Code: CodeNotPresent, Msg: to + " is not in the room right now"}
 		}
 		m.Kind, m.To = KindPing, to
@@ -406,6 +410,7 @@ func (r *Room) store1(ctx context.Context, m Message) (Message, error) {
 	}
 	if fresh {
 		r.hub.Publish(stored)
+		r.published(stored)
 	}
 	return stored, nil
 }
@@ -540,6 +545,7 @@ func (r *Room) wipe(due time.Time) {
 	}
 	r.state.Store(&st)
 	r.pw.forget()
+	r.renewed(st)
 	r.hub.ResetSequence(st.LastID)
 	r.writeMu.Unlock()
 	r.endCountdown()

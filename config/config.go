@@ -29,6 +29,7 @@ type Config struct {
 	DynDNS DynDNS `toml:"dyndns"`
 	Room   Room   `toml:"room"`
 	Limits Limits `toml:"limits"`
+	Push   Push   `toml:"push"`
 	Update Update `toml:"update"`
 	Backup Backup `toml:"backup"`
 }
@@ -173,6 +174,33 @@ type Room struct {
 	// NickHold keeps a nickname for its browser this long after the
 	// browser's last connection closes, so a reload keeps it.
 	NickHold Duration `toml:"nick_hold"`
+	// PushPreview puts the sender and the start of the text in push
+	// notifications; false makes them say only "New message".
+	PushPreview bool `toml:"push_preview"`
+}
+
+// Push configures Web Push notifications to browsers whose page of the
+// room is closed.
+type Push struct {
+	// Enabled offers notifications in the page and sends them.
+	Enabled bool `toml:"enabled"`
+	// MaxPerNickname is the most devices one nickname keeps subscribed; a
+	// new one beyond it replaces the oldest.
+	MaxPerNickname int `toml:"max_per_nickname"`
+	// MaxSubscriptions is the most subscriptions the box keeps in all.
+	MaxSubscriptions int `toml:"max_subscriptions"`
+	// PerSecond is the most pushes sent a second, to all push services.
+	PerSecond int `toml:"per_second"`
+	// Queue is how many messages may wait to be turned into pushes.
+	Queue int `toml:"queue"`
+	// TTL is how long a push service keeps a push for an offline device.
+	TTL Duration `toml:"ttl"`
+	// Collapse is the least time between two pushes to one device; the
+	// messages in between make one "N new messages" notification.
+	Collapse Duration `toml:"collapse"`
+	// Contact is an e-mail address push services may write to about the
+	// box's pushes; empty uses the room's https:// address.
+	Contact string `toml:"contact"`
 }
 
 // Limits protects the box from floods.
@@ -239,6 +267,7 @@ func Default() Config {
 			SessionIdle:      Duration(7 * 24 * time.Hour),
 			EditWindow:       Duration(5 * time.Minute),
 			NickHold:         Duration(10 * time.Minute),
+			PushPreview:      true,
 		},
 		Limits: Limits{
 			MaxClients:         20000,
@@ -260,6 +289,15 @@ func Default() Config {
 			RandomDelay: Duration(defaultUpdateRandomDelay),
 		},
 		Backup: Backup{Dir: defaultBackupDir, Schedule: defaultBackupSchedule},
+		Push: Push{
+			Enabled:          true,
+			MaxPerNickname:   5,
+			MaxSubscriptions: 20000,
+			PerSecond:        100,
+			Queue:            1000,
+			TTL:              Duration(24 * time.Hour),
+			Collapse:         Duration(10 * time.Second),
+		},
 	}
 }
 
@@ -480,10 +518,34 @@ func (c Config) Validate() error {
 	if l.UploadRateWindow.Std() < time.Second || l.UploadRateWindow.Std() > 10*time.Minute {
 		return bad("limits.upload_rate_window", "must be between 1s and 10m")
 	}
+	if err := c.Push.validate(); err != nil {
+		return err
+	}
 	if err := checkUpdateURL(c.Update.URL); err != nil {
 		return bad("update.url", "%v", err)
 	}
 	return c.validateSchedules()
+}
+
+// validate reports the first mistake in the push section.
+func (p Push) validate() error {
+	switch {
+	case p.MaxPerNickname < 1 || p.MaxPerNickname > 100:
+		return bad("push.max_per_nickname", "must be between 1 and 100")
+	case p.MaxSubscriptions < p.MaxPerNickname || p.MaxSubscriptions > 1000000:
+		return bad("push.max_subscriptions", "must be between push.max_per_nickname and 1000000")
+	case p.PerSecond < 1 || p.PerSecond > 100000:
+		return bad("push.per_second", "must be between 1 and 100000")
+	case p.Queue < 1 || p.Queue > 1000000:
+		return bad("push.queue", "must be between 1 and 1000000")
+	case p.TTL.Std() < time.Minute || p.TTL.Std() > 28*24*time.Hour:
+		return bad("push.ttl", "must be between 1m and 672h (28 days, what push services keep at most)")
+	case p.Collapse < 0 || p.Collapse.Std() > time.Hour:
+		return bad("push.collapse", "must be between 0s and 1h")
+	case p.Contact != "" && (!strings.Contains(p.Contact, "@") || strings.ContainsAny(p.Contact, " \t<>:")):
+		return bad("push.contact", "%q is not an e-mail address", p.Contact)
+	}
+	return nil
 }
 
 // checkUpdateURL checks that a release channel is an https:// URL, or an

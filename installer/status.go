@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"github.com/nxadm/tail"
+
+	"github.com/chatbox-dev/chatbox/chat/datadir"
 )
 
 // Status is what `chatbox status` reports.
@@ -23,6 +25,11 @@ type Status struct {
 	Healthy   bool   `json:"healthy"`
 	URL       string `json:"url,omitempty"`
 	Config    string `json:"config"`
+	// PushKey says whether the box has its Web Push (VAPID) key; the
+	// service makes it at its first start.
+	PushKey bool `json:"push_key"`
+	// PushKeyFile is where it is kept.
+	PushKeyFile string `json:"push_key_file,omitempty"`
 	// Problem says what is wrong, in a sentence, when something is.
 	Problem string `json:"problem,omitempty"`
 }
@@ -50,6 +57,8 @@ func (in *Installer) Status(ctx context.Context) Status {
 	}
 	cfg := in.loadConfig()
 	st.URL = in.roomURL(cfg)
+	st.PushKeyFile = datadir.Layout{Dir: cfg.Server.DataDir}.VAPIDKey()
+	st.PushKey = h.Exists(st.PushKeyFile)
 	if !st.Running {
 		st.Problem = "the chatbox service is not running; `chatbox logs` shows why"
 		return st

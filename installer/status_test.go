@@ -49,3 +49,28 @@ func TestLogsAsNonRootSaysItNeedsRoot(t *testing.T) {
 		t.Errorf("logs = %v, want it to say the log needs root (sudo chatbox logs)", err)
 	}
 }
+
+// Status says whether the box has its Web Push key, which backups must
+// hold: without it every browser's subscription ends.
+func TestStatusShowsThePushKey(t *testing.T) {
+	ctx := context.Background()
+	var out bytes.Buffer
+	in, sim, _ := newSim(t, "debian", &out)
+	if err := in.Install(ctx, opts(t)); err != nil {
+		t.Fatal(err)
+	}
+	st := in.Status(ctx)
+	if st.PushKey || !strings.HasSuffix(st.PushKeyFile, "/push/vapid.json") {
+		t.Fatalf("before the first start: push key %v at %q", st.PushKey, st.PushKeyFile)
+	}
+	key := filepath.Join(sim.root, st.PushKeyFile)
+	if err := os.MkdirAll(filepath.Dir(key), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(key, []byte("{}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if st := in.Status(ctx); !st.PushKey {
+		t.Error("status does not see the push key")
+	}
+}

@@ -25,6 +25,11 @@ const (
 	adminSocket  = "admin.sock"
 	certMagicDir = "certmagic"
 	localCADir   = "localca"
+	// pushDir holds the box's Web Push identity, kept across resets and
+	// in backups; pushSubs is the store of the browsers' subscriptions.
+	pushDir   = "push"
+	vapidFile = "vapid.json"
+	pushSubs  = "push-subscriptions.db"
 	// wipedPrefix starts the name of an uploads folder a destroy moved
 	// aside to delete.
 	wipedPrefix = "files.wiped-"
@@ -66,6 +71,19 @@ func (l Layout) CertMagic() string { return filepath.Join(l.Dir, certMagicDir) }
 // LocalCA is the box's own certificate authority, used when no public
 // certificate can be had.
 func (l Layout) LocalCA() string { return filepath.Join(l.Dir, localCADir) }
+
+// Push is the folder of the box's Web Push identity; a backup holds it.
+func (l Layout) Push() string { return filepath.Join(l.Dir, pushDir) }
+
+// VAPIDKey is the box's VAPID key pair (RFC 8292), made at its first
+// start and kept (0600) through restarts, updates and room resets: a new
+// key would silently end every browser's subscription.
+func (l Layout) VAPIDKey() string { return filepath.Join(l.Dir, pushDir, vapidFile) }
+
+// PushSubscriptions is the store of the browsers' Web Push
+// subscriptions. A backup leaves it out: a page sends its subscription
+// again each time it opens.
+func (l Layout) PushSubscriptions() string { return filepath.Join(l.Dir, pushSubs) }
 
 // Check refuses a data directory that others could tamper with: one that
 // users other than its owner can write, or one holding (at its top, or

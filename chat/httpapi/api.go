@@ -211,6 +211,8 @@ func checkKeys(raw []byte, v any) error {
 // jsonKind names what a field of type t must be, in JSON's words.
 func jsonKind(t reflect.Type) string {
 	switch t.Kind() {
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
 	case reflect.String:
 		return "a string"
 	case reflect.Bool:
@@ -502,6 +504,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, req *http.Request) {
 			s.writeError(w, err)
 			return
 		}
+		s.forgetPushSession(cookie.Value)
 	}
 	s.setSessionCookie(w, req, "")
 	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})

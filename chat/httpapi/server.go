@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/chatbox-dev/chatbox/chat"
+	"github.com/chatbox-dev/chatbox/chat/push"
 	"github.com/chatbox-dev/chatbox/chat/web"
 )
 
@@ -40,6 +41,8 @@ type Options struct {
 	// UploadRateWindow is the span UploadMinRate is measured over, and the
 	// longest an upload may send nothing at all.
 	UploadRateWindow time.Duration
+	// Push is the box's Web Push service; nil turns push off.
+	Push *push.Service
 	// Logger receives the transport's log; nil discards it.
 	Logger *slog.Logger
 }
@@ -111,6 +114,8 @@ func (s *Server) buildRoutes() []Route {
 		{Method: "GET", Path: "/favicon.ico", Doc: "the icon", handler: func(w http.ResponseWriter, req *http.Request) {
 			http.ServeFileFS(w, req, page, "favicon.ico")
 		}},
+		{Method: "GET", Path: "/manifest.webmanifest", Doc: "the web app manifest: the room installs as an app", handler: s.handleManifest},
+		{Method: "GET", Path: "/sw.js", Doc: "the service worker: the page's own files for an instant start, an offline screen, push notifications", handler: s.handleServiceWorker},
 		{API: true, Method: "GET", Path: "/healthz", Doc: `liveness: {"status":"ok"}`, handler: handleHealth},
 		{API: true, Method: "GET", Path: "/api", Doc: "this list", handler: s.handleAPIIndex},
 		{API: true, Method: "GET", Path: "/api/room", Doc: `the room: {"exists","name","private","created_at","destroyed_at","destroyed_by","destroy_at","members","authorized","nick_max_length","nick_rule","nick_hold"}`, handler: s.handleGetRoom},
@@ -129,7 +134,10 @@ func (s *Server) buildRoutes() []Route {
 		{API: true, Method: "GET", Path: "/files/{id}/{name}", Doc: "an uploaded file: pictures inline, everything else as an attachment", handler: s.handleFile},
 		{API: true, Method: "GET", Path: "/rss/all.xml", Doc: "RSS 2.0 feed of the newest messages", handler: s.handleFeedAll},
 		{API: true, Method: "GET", Path: "/rss/ping/{nick}.xml", pattern: "/rss/ping/{feed}", Doc: "RSS 2.0 feed of the pings to nick", handler: s.handleFeedPings},
-		{API: true, Method: "GET", Path: "/ws", Query: "nick=NICK&token=TOKEN", Doc: `WebSocket: events {"type":"message"|"join"|"leave"|"nick"|"presence"|"typing"|"destroy"|"edit"|"delete"|"react"|"error"}; send {"type":"message","text","reply_to"?}, {"type":"edit","id","text"}, {"type":"delete","id"}, {"type":"react","id","emoji","on"}, {"type":"nick","nick"}, {"type":"typing"}, {"type":"cancel_destroy"}, {"type":"quit"}`, handler: s.handleWS(s.newUpgrader())},
+		{API: true, Method: "GET", Path: "/api/push", Doc: `Web Push: {"enabled","public_key","modes"}`, handler: s.handlePushInfo},
+		{API: true, Method: "POST", Path: "/api/push", Doc: `{"nick","endpoint","keys":{"p256dh","auth"},"mode"} -> 201; this browser's push subscription (mode "pings", "all" or "none")`, handler: s.handleSubscribe},
+		{API: true, Method: "DELETE", Path: "/api/push", Doc: `{"endpoint"} -> {"deleted":bool}; ends a push subscription`, handler: s.handleUnsubscribe},
+		{API: true, Method: "GET", Path: "/ws", Query: "nick=NICK&token=TOKEN", Doc: `WebSocket: events {"type":"message"|"join"|"leave"|"nick"|"presence"|"typing"|"destroy"|"edit"|"delete"|"react"|"error"}; send {"type":"message","text","reply_to"?}, {"type":"edit","id","text"}, {"type":"delete","id"}, {"type":"react","id","emoji","on"}, {"type":"nick","nick"}, {"type":"typing"}, {"type":"cancel_destroy"}, {"type":"visible","visible"}, {"type":"quit"}`, handler: s.handleWS(s.newUpgrader())},
 	}
 }
 

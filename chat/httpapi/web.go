@@ -8,7 +8,7 @@ import (
 // connections: no inline script or style, no framing.
 const securityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; " +
 	"img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; " +
-	"font-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'; " +
+	"font-src 'self'; manifest-src 'self'; worker-src 'self'; base-uri 'none'; form-action 'self'; " +
 	"frame-ancestors 'none'"
 
 // withSecurityHeaders sets the headers every response carries.

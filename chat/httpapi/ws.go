@@ -46,6 +46,9 @@ type clientEvent struct {
 	ID      uint64 `json:"id,omitempty"`
 	Emoji   string `json:"emoji,omitempty"`
 	On      *bool  `json:"on,omitempty"`
+	// Visible is whether the page is visible (a "visible" event), for
+	// the decision to send its person push notifications.
+	Visible *bool `json:"visible,omitempty"`
 }
 
 // decodeClientEvent reads one frame from a client: the same checks, and
@@ -59,8 +62,13 @@ func decodeClientEvent(raw []byte) (clientEvent, error) {
 	switch ev.Type {
 	case "message", "nick", "quit", "edit", "delete", "react", "typing", "cancel_destroy":
 		return ev, nil
+	case "visible":
+		if ev.Visible == nil {
+			return clientEvent{}, &chat.Error{Code: chat.CodeInvalid, Field: "visible", Msg: `a visible event says "visible":true or false`}
+		}
+		return ev, nil
 	}
-	return clientEvent{}, &chat.Error{Code: chat.CodeInvalid, Field: "type", Msg: "unknown event type; send message, edit, delete, react, nick, typing, cancel_destroy or quit"}
+	return clientEvent{}, &chat.Error{Code: chat.CodeInvalid, Field: "type", Msg: "unknown event type; send message, edit, delete, react, nick, typing, cancel_destroy, visible or quit"}
 }
 
 func (s *Server) handleWS(upgrader *websocket.Upgrader) http.HandlerFunc {
@@ -135,6 +143,9 @@ func (s *Server) readLoop(c *fanout.Client, token string) {
 	defer func() {
 		c.Close(fanout.CloseNormal, "")
 		s.room.Leave(c)
+		if s.opts.Push != nil {
+			s.opts.Push.Gone(c)
+		}
 	}()
 	conn := c.Conn()
 	// The size limit is kept here rather than by the WebSocket library,
@@ -214,6 +225,12 @@ func (s *Server) handleClientEvent(c *fanout.Client, token string, raw []byte) (
 	case "nick":
 		if err := s.room.Rename(c, ev.Nick); err != nil {
 			s.sendRefusal(c, err)
+		} else if s.opts.Push != nil {
+			s.opts.Push.Renamed(c, s.room.NickOf(c))
+		}
+	case "visible":
+		if s.opts.Push != nil {
+			s.opts.Push.SetVisible(c, s.room.NickOf(c), *ev.Visible)
 		}
 	case "edit", "delete", "react":
 		from := s.room.From(c)

@@ -4,7 +4,8 @@ package web
 
 import "embed"
 
-// Files are the page's files: index.html, favicon.ico and static/.
+// Files are the page's files: index.html, favicon.ico, the service
+// worker sw.js and static/.
 //
-//go:embed index.html favicon.ico static
+//go:embed index.html favicon.ico sw.js static
 var Files embed.FS

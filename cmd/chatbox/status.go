@@ -60,6 +60,13 @@ func runStatus(ctx context.Context, s *streams, asJSON bool) error {
 				fmt.Fprintf(s.out, "Room:       %s\n", st.URL)
 			}
 			fmt.Fprintf(s.out, "Config:     %s\n", st.Config)
+			if st.PushKeyFile != "" {
+				if st.PushKey {
+					fmt.Fprintf(s.out, "Push key:   yes, %s (backups hold it)\n", st.PushKeyFile)
+				} else {
+					fmt.Fprintf(s.out, "Push key:   not yet; the service makes %s at its first start\n", st.PushKeyFile)
+				}
+			}
 		}
 	}
 	if st.Problem != "" {

@@ -29,8 +29,15 @@ const (
 )
 
 // dataDirs are the folders of the data directory a backup holds, besides
-// the store; files.incoming (uploads still arriving) is left out.
-var dataDirs = []string{"files", "certmagic", "localca"}
+// the store; files.incoming (uploads still arriving) is left out. push
+// holds the box's VAPID key: restored with another key, a box could send
+// no push to any browser subscribed before. (The subscriptions themselves
+// are left out: each page sends its own again when it opens.)
+var dataDirs = []string{"files", "certmagic", "localca", pushDir}
+
+// pushDir is the folder of the Web Push key; its files are the service's
+// alone (0600), like the store.
+const pushDir = "push"
 
 // Manifest is the archive's table of contents, its last entry.
 type Manifest struct {

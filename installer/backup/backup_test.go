@@ -255,6 +255,9 @@ func TestBackupWhileTheRoomRunsRestoresEveryAcknowledgedMessageAndFile(t *testin
 	t.Cleanup(func() { room.CloseClients(); srv.Close(); room.Close() })
 	os.MkdirAll(filepath.Join(dir, "certmagic", "acme"), 0o700)
 	os.WriteFile(filepath.Join(dir, "certmagic", "acme", "account.key"), []byte("a key"), 0o600)
+	vapid := datadir.Layout{Dir: dir}.VAPIDKey()
+	os.MkdirAll(filepath.Dir(vapid), 0o700)
+	os.WriteFile(vapid, []byte(`{"public":"the box's push key"}`), 0o600)
 	srcConfig := filepath.Join(t.TempDir(), "config.toml")
 	os.WriteFile(srcConfig, []byte("[server]\ndomain = \"chat.example.com\"\n"), 0o640)
 
@@ -342,6 +345,9 @@ func TestBackupWhileTheRoomRunsRestoresEveryAcknowledgedMessageAndFile(t *testin
 		if got, _ := os.ReadFile(filepath.Join(dataDir, "certmagic", "acme", "account.key")); string(got) != "a key" {
 			t.Errorf("certificate storage after restore: %q", got)
 		}
+		if got, _ := os.ReadFile(datadir.Layout{Dir: dataDir}.VAPIDKey()); string(got) != `{"public":"the box's push key"}` {
+			t.Errorf("the push key after restore: %q", got)
+		}
 		if _, err := os.Stat(filepath.Join(res.OldData, "fresh-room")); err != nil {
 			t.Errorf("the replaced data is not kept: %v", err)
 		}
@@ -356,7 +362,7 @@ func TestBackupWhileTheRoomRunsRestoresEveryAcknowledgedMessageAndFile(t *testin
 			switch {
 			case d.IsDir():
 				want = 0o750
-			case p == filepath.Join(dataDir, "messages.db"):
+			case p == filepath.Join(dataDir, "messages.db"), p == datadir.Layout{Dir: dataDir}.VAPIDKey():
 				want = 0o600
 			case strings.HasSuffix(p, ".lock") || strings.HasSuffix(p, "meta.json"):
 				return nil // written by the restored room when opened

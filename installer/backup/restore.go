@@ -204,7 +204,7 @@ func unpack(archive, dir, config string, t Target) error {
 		case strings.HasPrefix(name, dataPrefix):
 			rel := strings.TrimPrefix(name, dataPrefix)
 			dst = filepath.Join(dir, filepath.FromSlash(rel))
-			if name == storeName {
+			if name == storeName || strings.HasPrefix(rel, pushDir+"/") {
 				mode = storeMode
 			}
 			if err := mkdirs(dir, path.Dir(rel), t); err != nil {

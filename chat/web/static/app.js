@@ -171,6 +171,7 @@
     const proto = location.protocol === "https:" ? "wss:" : "ws:";
     const ws = new WebSocket(proto + "//" + location.host + "/ws?nick=" + encodeURIComponent(state.nick));
     state.ws = ws;
+    window.dispatchEvent(new CustomEvent("chatbox:socket", { detail: { ws, nick: state.nick } })); // push.js
     setStatus("connecting…");
     ws.onopen = async () => {
       state.backoff = 500;

@@ -1,0 +1,309 @@
+// Web Push and the installable app: registers the service worker, tells
+// the box whether this page is visible, and lets a person ask for
+// notifications when the room is closed (per device: pings only, every
+// message, or nothing). Notifications are asked for only from a click,
+// never on load. Every text is put on the page with textContent.
+
+const modeKey = "chatbox.push.mode";
+const state = {
+  ws: null,
+  nick: "",
+  info: null,       // GET /api/push
+  reg: null,        // the service worker's registration
+  problem: "",      // why notifications cannot work here, in a sentence
+  installPrompt: null,
+  dialog: null,
+};
+
+const local = {
+  get: (k) => { try { return localStorage.getItem(k); } catch { return null; } },
+  set: (k, v) => { try { localStorage.setItem(k, v); } catch { /* private mode */ } },
+};
+
+function nick() {
+  return local.get("chatbox.nick") || state.nick;
+}
+
+function visible() {
+  return document.visibilityState === "visible";
+}
+
+// tellVisible tells the box whether this page is visible: a person with a
+// visible page gets no pushes.
+function tellVisible() {
+  const ws = state.ws;
+  if (ws && ws.readyState === WebSocket.OPEN) {
+    ws.send(JSON.stringify({ type: "visible", visible: visible() }));
+  }
+}
+
+// The room's page hands over each new connection (see app.js).
+window.addEventListener("chatbox:socket", (ev) => {
+  const { ws, nick: n } = ev.detail || {};
+  if (!ws) return;
+  state.ws = ws;
+  state.nick = n || state.nick;
+  ws.addEventListener("open", () => {
+    tellVisible();
+    resubscribe();
+  });
+});
+
+document.addEventListener("visibilitychange", () => {
+  tellVisible();
+  if (visible()) clearNotifications();
+});
+
+async function clearNotifications() {
+  if (!state.reg) return;
+  try {
+    for (const n of await state.reg.getNotifications()) n.close();
+  } catch { /* not supported */ }
+}
+
+// --- the service worker ----------------------------------------------------
+
+function ios() {
+  return /iPad|iPhone|iPod/.test(navigator.userAgent) ||
+    (navigator.platform === "MacIntel" && navigator.maxTouchPoints > 1);
+}
+
+function standalone() {
+  return window.matchMedia("(display-mode: standalone)").matches || navigator.standalone === true;
+}
+
+async function registerWorker() {
+  if (!("serviceWorker" in navigator)) {
+    state.problem = window.isSecureContext
+      ? "This browser cannot show notifications for a web page."
+      : "Notifications need the room to be opened over https://.";
+    return;
+  }
+  try {
+    state.reg = await navigator.serviceWorker.register("/sw.js", { scope: "/" });
+  } catch (e) {
+    // Browsers refuse a service worker from a site whose certificate they
+    // do not trust, as on a box still on its own certificate authority.
+    state.problem = e && e.name === "SecurityError"
+      ? "Notifications need a certificate your browser trusts, and this box's is its own. " +
+        "Its owner can fix that by giving the box a domain name that points to it, " +
+        "so it gets a certificate from Let's Encrypt (chatbox status shows why it has none)."
+      : "Notifications are unavailable: " + (e && e.message ? e.message : String(e));
+    return;
+  }
+  if (!("PushManager" in window) || !("Notification" in window)) {
+    state.problem = ios() && !standalone()
+      ? "On iPhone and iPad, notifications come only to the room on your Home Screen: tap Share, then Add to Home Screen, and open the room from there."
+      : "This browser cannot receive push notifications.";
+  }
+}
+
+navigator.serviceWorker && navigator.serviceWorker.addEventListener("message", (ev) => {
+  const d = ev.data || {};
+  if (d.type !== "chatbox:open") return;
+  if (/^#m\d+$/.test(d.hash || "")) {
+    history.replaceState(null, "", d.hash);
+    const el = document.getElementById(d.hash.slice(1));
+    if (el) el.scrollIntoView({ block: "center" });
+  }
+  window.focus();
+});
+
+window.addEventListener("beforeinstallprompt", (ev) => {
+  ev.preventDefault();
+  state.installPrompt = ev;
+  renderDialog();
+});
+
+// --- subscribing -----------------------------------------------------------
+
+async function pushInfo() {
+  if (!state.info) {
+    const res = await fetch("/api/push", { credentials: "same-origin" });
+    if (!res.ok) throw new Error("the box did not answer");
+    state.info = await res.json();
+  }
+  return state.info;
+}
+
+function keyBytes(b64) {
+  const s = atob(b64.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - b64.length % 4) % 4));
+  return Uint8Array.from(s, (c) => c.charCodeAt(0));
+}
+
+async function send(method, body) {
+  const res = await fetch("/api/push", {
+    method,
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  if (!res.ok) {
+    let msg = "the box refused (" + res.status + ")";
+    try { msg = (await res.json()).error || msg; } catch { /* not JSON */ }
+    throw new Error(msg);
+  }
+}
+
+// subscribe makes (or reuses) this browser's subscription and stores it
+// on the box with mode.
+async function subscribe(mode) {
+  const info = await pushInfo();
+  if (!info.enabled) throw new Error(info.reason || "notifications are off on this box");
+  let sub = await state.reg.pushManager.getSubscription();
+  if (!sub) {
+    sub = await state.reg.pushManager.subscribe({
+      userVisibleOnly: true,
+      applicationServerKey: keyBytes(info.public_key),
+    });
+  }
+  await send("POST", Object.assign(sub.toJSON(), { nick: nick(), mode }));
+}
+
+async function unsubscribe() {
+  const sub = state.reg && await state.reg.pushManager.getSubscription();
+  if (!sub) return;
+  await send("DELETE", { endpoint: sub.endpoint });
+  await sub.unsubscribe();
+}
+
+// resubscribe sends this device's subscription again on each connection:
+// the nickname may have changed, a password change or a restored box may
+// have forgotten it, and the browser may have renewed it.
+async function resubscribe() {
+  const mode = local.get(modeKey);
+  if (!mode || mode === "none" || !state.reg || Notification.permission !== "granted") return;
+  try { await subscribe(mode); } catch { /* tried again on the next connection */ }
+}
+
+async function choose(mode) {
+  say("");
+  try {
+    if (mode === "none") {
+      await unsubscribe();
+    } else {
+      if (Notification.permission !== "granted") {
+        const p = await Notification.requestPermission();
+        if (p !== "granted") {
+          say(p === "denied"
+            ? "Notifications are blocked for this site; allow them in the browser's site settings."
+            : "Notifications stay off.");
+          renderDialog();
+          return;
+        }
+      }
+      await subscribe(mode);
+    }
+    local.set(modeKey, mode);
+    say({
+      pings: "This device gets a notification when someone pings you and the room is closed.",
+      all: "This device gets a notification for every message while the room is closed.",
+      none: "This device gets no notifications.",
+    }[mode]);
+  } catch (e) {
+    say("Could not change notifications: " + (e && e.message ? e.message : String(e)));
+  }
+  renderDialog();
+}
+
+// --- the dialog --------------------------------------------------------------
+
+function el(tag, props, ...children) {
+  const e = document.createElement(tag);
+  Object.assign(e, props || {});
+  for (const c of children) e.append(c);
+  return e;
+}
+
+function say(text) {
+  const s = document.getElementById("push-status");
+  if (s) s.textContent = text;
+}
+
+function buildDialog() {
+  const d = el("dialog", { id: "push-dialog", className: "push-dialog" });
+  d.setAttribute("aria-labelledby", "push-title");
+  d.append(
+    el("h2", { id: "push-title", textContent: "Notifications on this device" }),
+    el("p", { id: "push-problem", className: "note", hidden: true }),
+    el("fieldset", { id: "push-modes" },
+      el("legend", { textContent: "When the room is closed, tell me of" }),
+      ...[["pings", "Pings to me"], ["all", "Every message"], ["none", "Nothing"]].map(([value, label]) =>
+        el("label", {}, el("input", { type: "radio", name: "push-mode", value }), " " + label))),
+    el("p", { id: "push-status", className: "hint", role: "status" }),
+    el("p", { id: "push-install-hint", className: "hint", hidden: true }),
+    el("div", { className: "row" },
+      el("button", { type: "button", id: "push-install", hidden: true, textContent: "Install the room as an app" }),
+      el("button", { type: "button", id: "push-close", className: "primary", textContent: "Close" })));
+  d.querySelector("#push-modes").addEventListener("change", (ev) => choose(ev.target.value));
+  d.querySelector("#push-close").addEventListener("click", () => d.close());
+  d.querySelector("#push-install").addEventListener("click", async () => {
+    const p = state.installPrompt;
+    if (!p) return;
+    state.installPrompt = null;
+    await p.prompt();
+    renderDialog();
+  });
+  document.body.append(d);
+  return d;
+}
+
+function renderDialog() {
+  const d = state.dialog;
+  if (!d) return;
+  const problem = d.querySelector("#push-problem");
+  problem.hidden = !state.problem;
+  problem.textContent = state.problem;
+  const off = Boolean(state.problem) || (state.info && !state.info.enabled);
+  if (state.info && !state.info.enabled && !state.problem) {
+    problem.hidden = false;
+    problem.textContent = state.info.reason || "Notifications are off on this box.";
+  }
+  d.querySelector("#push-modes").disabled = off;
+  const mode = local.get(modeKey) || "none";
+  for (const r of d.querySelectorAll("input[name=push-mode]")) {
+    r.checked = r.value === (Notification.permission === "granted" ? mode : "none");
+  }
+  d.querySelector("#push-install").hidden = !state.installPrompt;
+  const hint = d.querySelector("#push-install-hint");
+  hint.hidden = !(ios() && !standalone());
+  hint.textContent = "To put the room on your Home Screen: tap Share, then Add to Home Screen.";
+}
+
+async function openDialog() {
+  if (!state.dialog) state.dialog = buildDialog();
+  try { await pushInfo(); } catch { /* shown as unavailable */ }
+  renderDialog();
+  state.dialog.showModal();
+}
+
+// --- start -----------------------------------------------------------------
+
+function themeColours() {
+  for (const [media, colour] of [["(prefers-color-scheme: light)", "#2f6fde"], ["(prefers-color-scheme: dark)", "#14171c"]]) {
+    const m = el("meta", { name: "theme-color", content: colour });
+    m.media = media;
+    document.head.append(m);
+  }
+}
+
+function start() {
+  themeColours();
+  const link = el("link", { rel: "stylesheet", href: "/static/push.css" });
+  document.head.append(link);
+  const button = document.getElementById("push-button");
+  if (button) {
+    button.hidden = false;
+    button.addEventListener("click", openDialog);
+  }
+  registerWorker().then(() => {
+    // Where pushes work, the Alerts panel takes over from the page's own
+    // ping notifications (which would show each ping a second time).
+    const old = document.getElementById("notify-button");
+    if (old && !state.problem) old.hidden = true;
+    if (visible()) clearNotifications();
+    resubscribe();
+  });
+}
+
+start();

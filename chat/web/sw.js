@@ -1,0 +1,158 @@
+// chatbox's service worker. It keeps the page's own files (scripts,
+// styles, icons: the same for every room, nothing of anyone's) for an
+// instant start, answers a navigation with an offline screen when the box
+// cannot be reached, and shows Web Push notifications. It never keeps
+// API answers, files, feeds or the page itself: nothing of a private room
+// is ever in its cache.
+"use strict";
+
+const CACHE = "chatbox-static-v1";
+const PRECACHE = [
+  "/static/app.js",
+  "/static/push.js",
+  "/static/push.css",
+  "/static/style.css",
+  "/static/icon.svg",
+  "/static/icon-192.png",
+  "/favicon.ico",
+];
+
+// cacheable says whether a request is for one of the page's own files.
+function cacheable(req) {
+  if (req.method !== "GET") return false;
+  const url = new URL(req.url);
+  if (url.origin !== self.location.origin || url.search !== "") return false;
+  return url.pathname.startsWith("/static/") || url.pathname === "/favicon.ico";
+}
+
+self.addEventListener("install", (event) => {
+  event.waitUntil((async () => {
+    const cache = await caches.open(CACHE);
+    // One missing file must not keep the worker from installing.
+    await Promise.all(PRECACHE.map((u) => cache.add(u).catch(() => {})));
+    await self.skipWaiting();
+  })());
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil((async () => {
+    for (const name of await caches.keys()) {
+      if (name !== CACHE) await caches.delete(name);
+    }
+    await self.clients.claim();
+  })());
+});
+
+self.addEventListener("fetch", (event) => {
+  const req = event.request;
+  if (req.mode === "navigate") {
+    event.respondWith(fetch(req).catch(() => offlinePage()));
+    return;
+  }
+  if (!cacheable(req)) return; // the network, as without a worker
+  // The cached copy at once; a fresh one for next time.
+  event.respondWith((async () => {
+    const cache = await caches.open(CACHE);
+    const cached = await cache.match(req);
+    const fresh = fetch(req).then((res) => {
+      if (res.ok && res.type === "basic") cache.put(req, res.clone());
+      return res;
+    });
+    if (cached) {
+      event.waitUntil(fresh.catch(() => {}));
+      return cached;
+    }
+    return fresh;
+  })());
+});
+
+// offlinePage is the screen shown instead of the room when the box
+// cannot be reached.
+function offlinePage() {
+  const host = self.location.host.replace(/[<>&"]/g, "");
+  const html = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<title>Offline — chatbox</title>
+<link rel="stylesheet" href="/static/style.css"></head>
+<body><main id="app"><section id="offline" class="panel">
+<h1>You are offline</h1>
+<p>The room at ${host} cannot be reached from here right now: this device has no connection, or the box is down.</p>
+<p>Nothing is lost: messages are kept on the box, and the room shows them when you are back.</p>
+<p><a href="/">Try again</a></p>
+</section></main></body></html>`;
+  return new Response(html, {
+    status: 503,
+    headers: {
+      "Content-Type": "text/html; charset=utf-8",
+      "Cache-Control": "no-store",
+      "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    },
+  });
+}
+
+// roomPage says whether a window is a page of the room (not, say, a file).
+function roomPage(client) {
+  return new URL(client.url).pathname === "/";
+}
+
+// Pushes are shown one after the other: two at once would each count the
+// notification shown before either, and one would be lost from the count.
+let showing = Promise.resolve();
+
+self.addEventListener("push", (event) => {
+  let p = {};
+  try { p = event.data ? event.data.json() : {}; } catch { p = {}; }
+  showing = showing.then(() => notify(p)).catch(() => {});
+  event.waitUntil(showing);
+});
+
+// notify shows the notification of the push p, unless a page of the room
+// is in front of the person.
+async function notify(p) {
+  const wins = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+  // The person is looking at the room: it shows the message itself.
+  if (wins.some((c) => roomPage(c) && c.focused && c.visibilityState === "visible")) return;
+  let count = Number(p.count) || 1;
+  let tag = p.tag || "chatbox-room";
+  if (p.ping && count === 1) {
+    // One ping keeps a notification of its own, under the tag the page
+    // gives the same ping when it is open but hidden: it shows once.
+    tag = "chatbox-ping-" + p.id;
+  } else {
+    // A notification of the room still shown is replaced by one that
+    // counts both: one "5 new messages", not five notifications.
+    for (const n of await self.registration.getNotifications({ tag })) {
+      count += (n.data && Number(n.data.count)) || 0;
+    }
+  }
+  const body = count > 1 ? count + " new messages" : String(p.body || "New message");
+  await self.registration.showNotification(String(p.title || "chatbox"), {
+    body,
+    tag,
+    renotify: true,
+    icon: "/static/icon-192.png",
+    badge: "/static/icon-192.png",
+    data: { url: String(p.url || "/"), id: p.id, count },
+  });
+}
+
+// The room at the notification's message: the page already open, or a
+// new one.
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  const data = event.notification.data || {};
+  const url = new URL(data.url || "/", self.location.origin);
+  if (url.origin !== self.location.origin) return;
+  event.waitUntil((async () => {
+    const wins = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+    const open = wins.find(roomPage);
+    if (open) {
+      open.postMessage({ type: "chatbox:open", id: data.id, hash: url.hash });
+      await open.focus();
+      return;
+    }
+    await self.clients.openWindow(url.href);
+  })());
+});
