@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 )
@@ -116,7 +117,7 @@ func runCompare(paths []string, out io.Writer) error {
 		}
 		r := pairRatios(floor, room)
 		all = append(all, r)
-		fmt.Fprintf(w, "%d\tratio\t%.2f\t%.2f\t%.2f\t%.2f\t\t\t\t\n", r.clients, r.p50, r.p99, r.fanP99, r.cpu)
+		fmt.Fprintf(w, "%d\tratio\t%.2f\t%.2f\t%.2f\t%.2f\t\t\t%s\t\n", r.clients, r.p50, r.p99, r.fanP99, r.cpu, incomplete(floor, room))
 	}
 	if err := w.Flush(); err != nil {
 		return err
@@ -140,6 +141,19 @@ func runCompare(paths []string, out io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// incomplete warns when a run lost messages: its percentiles and CPU per
+// delivery are then of the deliveries that made it in time, and the
+// ratio compares unlike things.
+func incomplete(floor, room summary) string {
+	var out []string
+	for _, s := range []summary{floor, room} {
+		if s.Lost > 0 {
+			out = append(out, fmt.Sprintf("%s incomplete", s.Label))
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 func median(xs []float64) float64 {

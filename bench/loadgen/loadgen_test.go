@@ -103,6 +103,18 @@ func TestCompareRatiosAndMedians(t *testing.T) {
 	if !strings.Contains(out.String(), "100 clients, median of 3 pairs: ratio p50 1.00, p99 1.50, fan-out p99 1.00, cpu per delivery 1.50") {
 		t.Errorf("compare printed:\n%s", out.String())
 	}
+	if strings.Contains(out.String(), "incomplete") {
+		t.Errorf("runs without loss were called incomplete:\n%s", out.String())
+	}
+	lossy := floor
+	lossy.Lost = 7
+	out.Reset()
+	if err := runCompare([]string{write("f4", lossy), write("r4", room)}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "floor incomplete") {
+		t.Errorf("a floor run that lost messages was not called incomplete:\n%s", out.String())
+	}
 	if err := runCompare(paths[:3], &out); err == nil {
 		t.Error("an odd number of summaries was accepted")
 	}
