@@ -18,6 +18,7 @@ import (
 	"github.com/chatbox-dev/chatbox/installer/proxyconf"
 	"github.com/chatbox-dev/chatbox/internal/roomurl"
 	"github.com/chatbox-dev/chatbox/platform"
+	"github.com/chatbox-dev/chatbox/platform/firewall"
 )
 
 // minFree is the disk space install wants: the binary, its previous copy
@@ -33,6 +34,9 @@ type InstallOptions struct {
 	Private  bool   // a password-protected room
 	DNS      string // "" or "cloudflare": DNS provider for DNS-01 and dynamic DNS
 	DNSToken string // the provider's API token
+	// SkipFirewall leaves the firewall alone: the owner opens TCP 80 and
+	// 443 another way (a cloud provider's firewall, rules of their own).
+	SkipFirewall bool
 	// BehindProxy installs in proxy mode: another web server keeps ports
 	// 80 and 443 and passes the room's requests to chatbox on loopback.
 	BehindProxy bool
@@ -115,7 +119,7 @@ func (in *Installer) Install(ctx context.Context, o InstallOptions) error {
 		hostTitle += " to " + name
 	}
 	firewall := step{"Opening ports 80 and 443 in the firewall", func(ctx context.Context, r *run) (string, error) {
-		return "", p.OpenFirewall(ctx, r.host)
+		return in.openFirewall(ctx, r, o)
 	}, ""}
 	if o.BehindProxy {
 		firewall = step{"Writing the reverse proxy's configuration", func(ctx context.Context, r *run) (string, error) {
@@ -384,6 +388,50 @@ func (in *Installer) writeConfig(ctx context.Context, h *platform.Host, o Instal
 	st.configWritten = true
 	st.restart = true
 	return "", p.FixLabels(ctx, h, paths.ConfigDir)
+}
+
+// webPorts are the ports the room is reached on from the Internet.
+var webPorts = []int{80, 443}
+
+// FirewallError is a firewall that still keeps the room's ports closed
+// after the firewall step: someone else's rules, which chatbox does not
+// change.
+type FirewallError struct {
+	State firewall.State
+}
+
+func (e *FirewallError) Error() string {
+	return fmt.Sprintf("%s, so the room cannot be reached from the Internet; to open them: %s (or, if another firewall in front of this host opens them, run install again with --skip-firewall)",
+		e.State, e.State.Fix)
+}
+
+// openFirewall opens the room's ports, then reads the firewall's own view
+// back and reports done only when it lets them in. A dry run or a tree
+// under --root reads nothing back.
+func (in *Installer) openFirewall(ctx context.Context, r *run, o InstallOptions) (string, error) {
+	p := in.Platform
+	if o.SkipFirewall {
+		return "skipped (--skip-firewall: TCP 80 and 443 are yours to open)", nil
+	}
+	changed, err := r.changes(func() error { return p.OpenFirewall(ctx, r.host) })
+	if err != nil {
+		return "", err
+	}
+	if in.DryRun || !r.host.Live {
+		return "", nil
+	}
+	st, err := p.FirewallState(ctx, r.host, webPorts...)
+	if err != nil {
+		return "", fmt.Errorf("%w; check that TCP 80 and 443 are open to the Internet, then run install again with --skip-firewall", err)
+	}
+	if !st.Open() {
+		return "", &FirewallError{State: st}
+	}
+	status := "already done"
+	if changed {
+		status = "done"
+	}
+	return status + " (" + st.String() + ")", nil
 }
 
 // healthURL is where the service answers /healthz over plain HTTP.

@@ -48,6 +48,9 @@ type simHost struct {
 	aptUpdateFails bool
 	// aptUpgrade is what apt-get full-upgrade prints.
 	aptUpgrade string
+	// fwOutput is what a command reading the firewall prints, by its
+	// command line, instead of what the simulated firewall would.
+	fwOutput map[string]string
 }
 
 func newSimHost(t *testing.T, root string, w io.Writer) *simHost {
@@ -126,6 +129,44 @@ func (s *simHost) Query(_ context.Context, c platform.Cmd) bool {
 	}
 	s.t.Errorf("simHost: unexpected query %q", a)
 	return false
+}
+
+// Output answers the commands that read a firewall's state back with
+// real output (and documented stand-ins) kept with the parsers, chosen by
+// what the simulated firewall allows; fwOutput overrides a command.
+func (s *simHost) Output(_ context.Context, c platform.Cmd) ([]byte, error) {
+	a := strings.Join(c.Args, " ")
+	if out, ok := s.fwOutput[a]; ok {
+		return []byte(out), nil
+	}
+	file := ""
+	switch a {
+	case "ufw status verbose":
+		rules, _ := os.ReadFile(s.path("/etc/ufw/user.rules"))
+		file = "ufw/active-closed.txt"
+		if bytes.Contains(rules, []byte("--dport 80 ")) && bytes.Contains(rules, []byte("--dport 443 ")) {
+			file = "ufw/active-open.txt"
+		}
+	case "firewall-cmd --list-all":
+		file = "firewalld/fresh.txt"
+		if s.firewall {
+			file = "firewalld/services-added.txt"
+		}
+	case "pfctl -si":
+		return []byte("Status: Enabled for 0 days 00:00:03           Debug: err\n"), nil
+	case "pfctl -sr":
+		conf, _ := os.ReadFile(s.path("/etc/pf.conf"))
+		file = "pf/default.txt"
+		if bytes.Contains(conf, []byte(`anchor "chatbox"`)) {
+			file = "pf/with-anchor.txt"
+		}
+	case "pfctl -a chatbox -sr":
+		file = "pf/anchor-chatbox.txt"
+	default:
+		s.t.Errorf("simHost: unexpected read %q", a)
+		return nil, errInjected
+	}
+	return os.ReadFile(filepath.Join("..", "platform", "firewall", "testdata", file))
 }
 
 func (s *simHost) appendLine(p, line string) {

@@ -13,6 +13,8 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+
+	"github.com/chatbox-dev/chatbox/platform/firewall"
 )
 
 // Paths are where chatbox keeps its files on a host.
@@ -65,7 +67,13 @@ type Platform interface {
 	// EnableAutoUpdates turns on automatic security updates.
 	EnableAutoUpdates(ctx context.Context, h *Host) error
 	// OpenFirewall lets TCP 80 and 443 in, permanently, never closing SSH.
+	// Where it cannot do so safely (another program's rules, such as an
+	// nftables drop policy) it leaves the firewall alone, and
+	// FirewallState tells.
 	OpenFirewall(ctx context.Context, h *Host) error
+	// FirewallState reads back, from the firewall's own view of itself,
+	// what it does with new TCP connections to ports. It changes nothing.
+	FirewallState(ctx context.Context, h *Host, ports ...int) (firewall.State, error)
 	// InstallService writes the service definition and enables it.
 	InstallService(ctx context.Context, h *Host) error
 	// RestartService (re)starts the service.
@@ -157,6 +165,11 @@ func (h *Host) Exec(ctx context.Context, args ...string) error {
 // recording Runner answers false, so plans show every change.
 func (h *Host) Query(ctx context.Context, args ...string) bool {
 	return h.Runner.Query(ctx, Command(args...))
+}
+
+// Output runs the read-only command args and returns its standard output.
+func (h *Host) Output(ctx context.Context, args ...string) ([]byte, error) {
+	return h.Runner.Output(ctx, Command(args...))
 }
 
 // WriteFile writes data to p unless p already holds exactly data with the

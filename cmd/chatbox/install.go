@@ -59,6 +59,7 @@ and confirmed first; --dry-run only shows it.`,
 	f.StringVar(&o.opts.DNS, "dns", "", "DNS provider for certificates and dynamic DNS: cloudflare")
 	f.StringVar(&o.opts.DNSToken, "dns-token", "", "the DNS provider's API token")
 	f.BoolVar(&o.opts.BehindProxy, "behind-proxy", false, "serve the room through the web server (nginx, Apache, Caddy) that holds ports 80 and 443; needs --domain")
+	f.BoolVar(&o.opts.SkipFirewall, "skip-firewall", false, "leave the firewall alone: you open TCP 80 and 443 yourself (a cloud firewall, rules of your own)")
 	f.BoolVarP(&o.yes, "yes", "y", false, "do not ask before changing the system")
 	o.host.addFlags(f)
 	return cmd

@@ -5,9 +5,11 @@ package centos
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/chatbox-dev/chatbox/packaging"
 	"github.com/chatbox-dev/chatbox/platform"
+	"github.com/chatbox-dev/chatbox/platform/firewall"
 )
 
 // Backend makes RHEL-family platforms.
@@ -162,6 +164,23 @@ func (r *RHEL) OpenFirewall(ctx context.Context, h *platform.Host) error {
 		return h.Exec(ctx, "firewall-cmd", "--reload")
 	}
 	return nil
+}
+
+// FirewallState reads firewalld's default zone (firewall-cmd --list-all)
+// when firewalld runs, else the nftables ruleset.
+func (r *RHEL) FirewallState(ctx context.Context, h *platform.Host, ports ...int) (firewall.State, error) {
+	if !h.HasCommand("firewall-cmd") || !h.Query(ctx, "firewall-cmd", "--state") {
+		return platform.NftState(ctx, h, ports...)
+	}
+	out, err := h.Output(ctx, "firewall-cmd", "--list-all")
+	if err != nil {
+		return firewall.State{}, fmt.Errorf("read firewalld's zone: %w", err)
+	}
+	z, err := firewall.ParseFirewalld(out)
+	if err != nil {
+		return firewall.State{}, err
+	}
+	return z.State(ports...), nil
 }
 
 // UpdateSystem applies every update now and says when a reboot is needed.
