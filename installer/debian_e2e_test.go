@@ -157,6 +157,10 @@ func TestDebianInstallUnderSystemd(t *testing.T) {
 		}
 	})
 
+	t.Run("the firewall step reads real nftables and ufw back", func(t *testing.T) {
+		checkFirewalls(ctx, t, c, tree, installArgs)
+	})
+
 	t.Run("uninstall --purge leaves nothing of chatbox", func(t *testing.T) {
 		out, err := c.exec(ctx, "/root/chatbox", "uninstall", "--purge", "--yes")
 		if err != nil {
@@ -205,6 +209,73 @@ func TestDebianInstallUnderSystemd(t *testing.T) {
 	if t.Failed() {
 		t.Logf("journal:\n%s", c.journal(ctx))
 	}
+}
+
+// checkFirewalls installs Debian's nftables and ufw in the container and
+// runs chatbox against them. The container shares the machine's network
+// without CAP_NET_ADMIN, so nft cannot read or change that network's
+// rules from inside it (the test logs what nft says there); the firewall
+// runs are made in a fresh network namespace over the container's files
+// (unshare --net, then nsenter into the container's mount and pid
+// namespaces): the real nft, ufw and kernel, and nothing of this machine's
+// firewall touched.
+func checkFirewalls(ctx context.Context, t *testing.T, c *container, tree string, installArgs []string) {
+	if out, err := c.exec(ctx, "apt-get", "install", "-y", "-q", "--no-install-recommends", "nftables", "ufw", "procps"); err != nil {
+		t.Fatalf("install nftables and ufw: %v\n%s", err, out)
+	}
+	out, err := c.exec(ctx, "nft", "list", "ruleset")
+	t.Logf("nft list ruleset inside the container (shared network, no CAP_NET_ADMIN): %v: %s", err, out)
+
+	rules := "table inet filter {\n\tchain input {\n\t\ttype filter hook input priority filter; policy drop;\n" +
+		"\t\tct state established,related accept\n\t\tiifname \"lo\" accept\n\t\ttcp dport 22 accept\n\t}\n}\n"
+	if err := os.WriteFile(filepath.Join(tree, "root/drop.nft"), []byte(rules), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := treeState(t, tree)
+	out, err = c.netns(ctx, "nft -f /root/drop.nft && exec "+strings.Join(installArgs, " "))
+	t.Logf("install under an nftables drop policy:\n%s", out)
+	if err == nil {
+		t.Error("install succeeded under a drop policy that keeps 80 and 443 out")
+	}
+	for _, want := range []string{"[7/10] Opening ports 80 and 443 in the firewall ... failed",
+		"nftables keeps TCP 80 (policy drop of chain inet filter input)",
+		"nft insert rule inet filter input tcp dport { 80, 443 } accept", "--skip-firewall"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("install's report lacks %q", want)
+		}
+	}
+	if strings.Contains(out, "as asked") || strings.Contains(out, "is running") {
+		t.Error("install ended as if it had done what was asked")
+	}
+	if after := treeState(t, tree); after != before {
+		t.Errorf("the failed install changed chatbox's files:\n--- before\n%s--- after\n%s", before, after)
+	}
+
+	test := filepath.Join(t.TempDir(), "linux.test")
+	cmd := exec.CommandContext(ctx, "go", "test", "-c", "-o", test, "../platform/linux")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build the platform/linux tests: %v\n%s", err, msg)
+	}
+	mustRun(ctx, t, "cp", test, filepath.Join(tree, "root/linux.test"))
+	out, err = c.netns(ctx, "CHATBOX_FIREWALL_NETNS=1 exec /root/linux.test -test.v -test.count=1 -test.run TestRealFirewallsInAFreshNetworkNamespace")
+	t.Logf("the Debian backend against real nftables and ufw:\n%s", out)
+	if err != nil || !strings.Contains(out, "--- PASS: TestRealFirewallsInAFreshNetworkNamespace") {
+		t.Errorf("the firewall tests in a fresh network namespace failed: %v", err)
+	}
+}
+
+// netns runs a shell script over the container's files and processes in
+// a fresh, empty network namespace, as root with every capability.
+func (c *container) netns(ctx context.Context, script string) (string, error) {
+	args := []string{"--net", "--", "nsenter", "--target", strconv.Itoa(c.leader), "--mount", "--uts", "--ipc", "--pid", "--",
+		"/usr/bin/env", "-i", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root", "LANG=C.UTF-8",
+		// A mount namespace of its own, for a /proc that is not
+		// systemd-nspawn's read-only /proc/sys (ufw sets sysctls).
+		"unshare", "--mount", "--propagation", "private", "--",
+		"sh", "-c", "mount -t proc proc /proc && " + script}
+	out, err := exec.CommandContext(ctx, "unshare", args...).CombinedOutput()
+	return strings.TrimSpace(string(out)), err
 }
 
 // buildDeb packages bin as release.sh does, with nfpm and

@@ -121,7 +121,7 @@ func (rs *Ruleset) State(ports ...int) State {
 			nums = append(nums, strconv.Itoa(v.Port))
 		}
 		_, chain := rs.decide(closed[0].Port)
-		st.Fix = fmt.Sprintf("nft insert rule %s tcp dport { %s } accept, and the same rule in that chain in /etc/nftables.conf so that it stays after a reboot",
+		st.Fix = fmt.Sprintf("nft insert rule %s tcp dport { %s } accept (and the same rule in that chain in /etc/nftables.conf, so that it stays after a reboot)",
 			clean(chain), strings.Join(nums, ", "))
 	}
 	return st
