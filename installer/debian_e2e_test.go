@@ -180,16 +180,19 @@ func TestDebianInstallUnderSystemd(t *testing.T) {
 		}
 	})
 
-	t.Run("the deb package installs the binary and unit and removes them", func(t *testing.T) {
+	t.Run("the deb package installs at Debian's paths, install defers to it, and dpkg --purge leaves nothing", func(t *testing.T) {
 		deb := buildDeb(ctx, t, bin)
 		mustRun(ctx, t, "cp", deb, filepath.Join(tree, "root/chatbox.deb"))
 		if out, err := c.exec(ctx, "dpkg", "-i", "/root/chatbox.deb"); err != nil {
 			t.Fatalf("dpkg -i: %v\n%s", err, out)
 		}
-		for _, p := range []string{"usr/local/bin/chatbox", "usr/lib/systemd/system/chatbox.service"} {
+		for _, p := range []string{"usr/bin/chatbox", "usr/lib/systemd/system/chatbox.service"} {
 			if _, err := os.Stat(filepath.Join(tree, p)); err != nil {
 				t.Errorf("the package did not install /%s: %v", p, err)
 			}
+		}
+		if out, _ := c.exec(ctx, "dpkg", "-L", "chatbox"); strings.Contains(out, "/usr/local") {
+			t.Errorf("the package owns something under /usr/local:\n%s", out)
 		}
 		if out, err := c.exec(ctx, "chatbox", "version"); err != nil || !strings.HasPrefix(out, "chatbox ") {
 			t.Errorf("the packaged chatbox version: %v %q", err, out)
@@ -197,13 +200,53 @@ func TestDebianInstallUnderSystemd(t *testing.T) {
 		if out, _ := c.exec(ctx, "systemctl", "is-active", "chatbox.service"); out == "active" {
 			t.Error("installing the package started the service; only chatbox install should")
 		}
-		if out, err := c.exec(ctx, "dpkg", "-r", "chatbox"); err != nil {
-			t.Fatalf("dpkg -r: %v\n%s", err, out)
+
+		out, err := c.exec(ctx, "/usr/bin/chatbox", "install", "--yes", "--ip", "127.0.0.1", "--hostname", e2eHostname, "--skip-firewall")
+		t.Logf("install over the package:\n%s", out)
+		if err != nil {
+			t.Fatalf("install over the package: %v", err)
 		}
-		for _, p := range []string{"usr/local/bin/chatbox", "usr/lib/systemd/system/chatbox.service"} {
+		if !strings.Contains(out, "Using the chatbox package's binary, /usr/bin/chatbox ... left to the package (apt-get install --only-upgrade chatbox updates it)") {
+			t.Error("install did not leave the binary to the package")
+		}
+		for _, p := range []string{"usr/local/bin/chatbox", "etc/systemd/system/chatbox.service"} {
 			if _, err := os.Lstat(filepath.Join(tree, p)); !errors.Is(err, fs.ErrNotExist) {
-				t.Errorf("/%s is still there after dpkg -r", p)
+				t.Errorf("install wrote /%s beside the package's files", p)
 			}
+		}
+		if out, _ := c.exec(ctx, "systemctl", "show", "--property=FragmentPath,ActiveState", "chatbox.service"); out != "FragmentPath=/usr/lib/systemd/system/chatbox.service\nActiveState=active" {
+			t.Errorf("the service does not run from the package's unit:\n%s", out)
+		}
+		if err := healthz(ctx); err != nil {
+			t.Errorf("/healthz of the packaged box: %v", err)
+		}
+		if out, err := c.exec(ctx, "/usr/bin/chatbox", "update", "--self", "/root/chatbox"); err == nil ||
+			!strings.Contains(out, "update it with apt-get install --only-upgrade chatbox; nothing was changed") {
+			t.Errorf("update --self over the package: %v\n%s", err, out)
+		}
+		out, err = c.exec(ctx, "/usr/bin/chatbox", "uninstall", "--purge", "--yes")
+		t.Logf("uninstall over the package:\n%s", out)
+		if err != nil || !strings.Contains(out, "remove it with apt-get purge chatbox") {
+			t.Errorf("uninstall over the package (%v) does not say how to remove it", err)
+		}
+		if _, err := os.Stat(filepath.Join(tree, "usr/bin/chatbox")); err != nil {
+			t.Errorf("uninstall deleted the package's binary: %v", err)
+		}
+
+		if out, err := c.exec(ctx, "dpkg", "--purge", "chatbox"); err != nil {
+			t.Fatalf("dpkg --purge: %v\n%s", err, out)
+		}
+		for _, p := range []string{"usr/bin/chatbox", "usr/lib/systemd/system/chatbox.service", "usr/local/bin/chatbox.prev",
+			"etc/systemd/system/chatbox.service", "etc/systemd/system/multi-user.target.wants/chatbox.service", "usr/share/doc/chatbox"} {
+			if _, err := os.Lstat(filepath.Join(tree, p)); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("/%s is still there after dpkg --purge", p)
+			}
+		}
+		if fi, err := os.Stat(filepath.Join(tree, "usr/local/bin")); err != nil || !fi.IsDir() {
+			t.Errorf("/usr/local/bin is gone after dpkg --purge: %v", err)
+		}
+		if out, _ := c.exec(ctx, "dpkg-query", "-W", "-f=${Status}", "chatbox"); strings.Contains(out, "installed") {
+			t.Errorf("dpkg still lists chatbox: %q", out)
 		}
 	})
 	if t.Failed() {

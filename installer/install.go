@@ -118,6 +118,13 @@ func (in *Installer) Install(ctx context.Context, o InstallOptions) error {
 	if name := o.hostname(); name != "" {
 		hostTitle += " to " + name
 	}
+	// A deb or rpm of chatbox owns the binary and the unit; install uses
+	// them as they are.
+	pkg, packaged := p.Packaged(ctx, in.Host)
+	binTitle := "Installing the binary as " + paths.Binary
+	if packaged {
+		binTitle = "Using the chatbox package's binary, " + pkg.Binary
+	}
 	firewall := step{"Opening ports 80 and 443 in the firewall", func(ctx context.Context, r *run) (string, error) {
 		return in.openFirewall(ctx, r, o)
 	}, ""}
@@ -137,7 +144,10 @@ func (in *Installer) Install(ctx context.Context, o InstallOptions) error {
 		{"Creating the " + p.User() + " user and directories", func(ctx context.Context, r *run) (string, error) {
 			return "", p.CreateUser(ctx, r.host)
 		}, ""},
-		{"Installing the binary as " + paths.Binary, func(ctx context.Context, r *run) (string, error) {
+		{binTitle, func(ctx context.Context, r *run) (string, error) {
+			if packaged {
+				return "left to the package (" + pkg.Upgrade + " updates it)", nil
+			}
 			changed, err := in.installBinary(ctx, r.host, o.Binary)
 			st.restart = st.restart || changed
 			return "", err

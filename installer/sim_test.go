@@ -439,3 +439,9 @@ func newSim(t *testing.T, osID string, out io.Writer) (*Installer, *simHost, *fa
 	}
 	return in, sim, probe
 }
+
+// exists reports whether p is on the simulated host.
+func (s *simHost) exists(p string) bool {
+	_, err := os.Lstat(s.path(p))
+	return err == nil
+}

@@ -33,6 +33,9 @@ func (in *Installer) Status(ctx context.Context) Status {
 	paths := p.Paths()
 	st := Status{OS: p.Name(), Config: paths.Config}
 	st.Installed = h.Exists(paths.Binary) && h.Exists(paths.ServiceFile)
+	if pkg, ok := p.Packaged(ctx, h); ok {
+		st.Installed = h.Exists(pkg.Binary) && h.Exists(pkg.Unit) && h.Exists(paths.Config)
+	}
 	if !st.Installed {
 		st.Problem = "not installed on this host"
 		return st

@@ -90,6 +90,11 @@ type Platform interface {
 	// their packages where the platform can tell; ErrCannotTell when it
 	// cannot read its socket table. It changes nothing.
 	Listeners(ctx context.Context, h *Host, ports ...int) ([]Listener, error)
+	// Packaged says whether chatbox's own deb or rpm package is installed,
+	// and then how its package manager updates and removes it: the package
+	// owns the binary and the unit, and install, update --self and
+	// uninstall leave them to it.
+	Packaged(ctx context.Context, h *Host) (Package, bool)
 	// RemoveService stops, disables and deletes the service definition.
 	RemoveService(ctx context.Context, h *Host) error
 	// UpdateSystem applies OS updates now. It returns sentences a person
@@ -101,6 +106,21 @@ type Platform interface {
 	// LogFile is the file the service logs to when LogsCommand is nil.
 	LogFile() string
 }
+
+// Package is chatbox installed from its deb or rpm package.
+type Package struct {
+	// Binary and Unit are the package's files.
+	Binary, Unit string
+	// Upgrade and Remove are the package manager's commands that update
+	// and remove the package.
+	Upgrade, Remove string
+}
+
+// Packaged binary and unit: where the deb and rpm packages put them.
+const (
+	PackagedBinary = "/usr/bin/chatbox"
+	PackagedUnit   = "/usr/lib/systemd/system/chatbox.service"
+)
 
 // Host is one machine (or a tree under Root) that is being changed.
 type Host struct {

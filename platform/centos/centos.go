@@ -38,6 +38,13 @@ func (b Backend) Platform(rel platform.OSRelease) (platform.Platform, error) {
 	r.SystemdLinux = platform.SystemdLinux{
 		Service: platform.Systemd{Name: "chatbox.service", Unit: packaging.SystemdUnit(), Relabel: r.FixLabels},
 		Nologin: "/sbin/nologin",
+		Package: func(ctx context.Context, h *platform.Host) (platform.Package, bool) {
+			if !h.Query(ctx, "rpm", "-q", "--quiet", "chatbox") {
+				return platform.Package{}, false
+			}
+			return platform.Package{Binary: platform.PackagedBinary, Unit: platform.PackagedUnit,
+				Upgrade: pm(h) + " upgrade chatbox", Remove: pm(h) + " remove chatbox"}, true
+		},
 	}
 	return r, nil
 }

@@ -40,7 +40,17 @@ func (b Backend) Platform(rel platform.OSRelease) (platform.Platform, error) {
 	return &Debian{rel: rel, name: name, SystemdLinux: platform.SystemdLinux{
 		Service: platform.Systemd{Name: "chatbox.service", Unit: packaging.SystemdUnit()},
 		Nologin: "/usr/sbin/nologin",
+		Package: debPackage,
 	}}, nil
+}
+
+// debPackage reports whether dpkg says chatbox's package is installed.
+func debPackage(_ context.Context, h *platform.Host) (platform.Package, bool) {
+	if !dpkgInstalled(h)["chatbox"] {
+		return platform.Package{}, false
+	}
+	return platform.Package{Binary: platform.PackagedBinary, Unit: platform.PackagedUnit,
+		Upgrade: "apt-get install --only-upgrade chatbox", Remove: "apt-get purge chatbox"}, true
 }
 
 // Debian is a Debian-family host.

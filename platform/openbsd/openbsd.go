@@ -208,6 +208,11 @@ func (o *OpenBSD) FirewallState(ctx context.Context, h *platform.Host, ports ...
 	return pf.State(ports...), nil
 }
 
+// Packaged is always false: chatbox has no OpenBSD package.
+func (o *OpenBSD) Packaged(context.Context, *platform.Host) (platform.Package, bool) {
+	return platform.Package{}, false
+}
+
 func (o *OpenBSD) enabled(h *platform.Host) bool {
 	conf, _ := h.ReadFile("/etc/rc.conf.local")
 	for _, line := range strings.Split(string(conf), "\n") {
