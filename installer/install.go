@@ -87,6 +87,7 @@ type installState struct {
 	restart       bool // the binary, config or unit changed
 	password      string
 	started       bool
+	warning       string // what works but not as it should, read from the running box
 }
 
 // ErrNoAddress is returned by Install for a first install (no config on
@@ -177,6 +178,9 @@ func (in *Installer) Install(ctx context.Context, o InstallOptions) error {
 	}
 	if res.changes == 0 {
 		fmt.Fprintln(in.Out, "Nothing to do: chatbox is installed and running as asked; nothing was changed.")
+	}
+	if st.started {
+		_, st.warning = in.localCA(ctx, st.cfg)
 	}
 	in.summary(st, o)
 	return nil
@@ -592,11 +596,35 @@ func (in *Installer) summary(st *installState, o InstallOptions) {
 	} else {
 		lines = append(lines, "Anyone with the link can join.")
 	}
+	if st.warning != "" {
+		lines = append(lines, "")
+		lines = append(lines, wrap("Warning: "+st.warning, 72)...)
+	}
 	if st.cfg.Server.Mode == config.ModeProxy {
 		lines = append(lines, "", "Behind your web server: chatbox listens on "+st.cfg.Server.Listen+".",
 			"Configurations for nginx, Caddy and Apache are in "+ProxyDocDir+"/.")
 	}
 	printBox(in, lines)
+}
+
+// wrap breaks s into lines of at most width runes, between words.
+func wrap(s string, width int) []string {
+	var lines []string
+	line := ""
+	for _, w := range strings.Fields(s) {
+		if line != "" && len([]rune(line))+1+len([]rune(w)) > width {
+			lines = append(lines, line)
+			line = ""
+		}
+		if line != "" {
+			line += " "
+		}
+		line += w
+	}
+	if line != "" {
+		lines = append(lines, line)
+	}
+	return lines
 }
 
 func printBox(in *Installer, lines []string) {

@@ -2,6 +2,7 @@ package installer
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -26,6 +27,9 @@ type Probe interface {
 	LocalAddrs() []string
 	// Healthy asks url once and reports why it is not healthy.
 	Healthy(ctx context.Context, url string) error
+	// CertIssuer connects to the TLS server at addr, asking for name, and
+	// returns the common name of the issuer of the certificate it serves.
+	CertIssuer(ctx context.Context, addr, name string) (string, error)
 }
 
 // SystemProbe is the Probe of the machine this process runs on.
@@ -88,6 +92,24 @@ func (SystemProbe) Healthy(ctx context.Context, url string) error {
 		return fmt.Errorf("%s answered %d %q", url, resp.StatusCode, data)
 	}
 	return nil
+}
+
+// CertIssuer reads the certificate addr serves for name, without
+// checking it (the question is who issued it).
+func (SystemProbe) CertIssuer(ctx context.Context, addr, name string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	d := tls.Dialer{Config: &tls.Config{ServerName: name, InsecureSkipVerify: true}} //nolint:gosec // only the issuer's name is read
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	certs := conn.(*tls.Conn).ConnectionState().PeerCertificates
+	if len(certs) == 0 {
+		return "", fmt.Errorf("%s served no certificate", addr)
+	}
+	return certs[0].Issuer.CommonName, nil
 }
 
 // healthReportEvery is how many failed health checks pass between two

@@ -307,8 +307,17 @@ type fakeProbe struct {
 	addrs    []string
 	health   func() error
 	asked    int // health checks made
+	// issuer is who issued the certificate the box serves; "" answers
+	// that nothing serves one.
+	issuer string
 }
 
+func (p *fakeProbe) CertIssuer(context.Context, string, string) (string, error) {
+	if p.issuer == "" {
+		return "", errors.New("connection refused")
+	}
+	return p.issuer, nil
+}
 func (p *fakeProbe) IsRoot() bool                     { return !p.notRoot }
 func (p *fakeProbe) FreeBytes(string) (uint64, error) { return 10 << 30, nil }
 func (p *fakeProbe) PortInUse(port string) bool       { return p.portUsed[port] }

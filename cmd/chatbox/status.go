@@ -60,6 +60,9 @@ func runStatus(ctx context.Context, s *streams, asJSON bool) error {
 				fmt.Fprintf(s.out, "Room:       %s\n", st.URL)
 			}
 			fmt.Fprintf(s.out, "Config:     %s\n", st.Config)
+			if st.Warning != "" {
+				fmt.Fprintf(s.out, "Warning:    %s\n", st.Warning)
+			}
 		}
 	}
 	if st.Problem != "" {
