@@ -337,48 +337,12 @@ func (p *fakeProbe) Healthy(context.Context, string) error {
 }
 
 // fixture fills root with what a fresh host of osID has that the plans
-// look at: systemd, ufw and cloud-init on Ubuntu, firewalld and SELinux
-// tools on RHEL-family systems, pf.conf on OpenBSD.
+// look at (FreshHost): the golden plans and `install --os ID --dry-run`
+// plan from the same host.
 func fixture(t *testing.T, root, osID string) {
 	t.Helper()
-	put := func(p, data string, mode fs.FileMode) {
-		t.Helper()
-		if err := os.MkdirAll(filepath.Dir(filepath.Join(root, p)), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(root, p), []byte(data), mode); err != nil {
-			t.Fatal(err)
-		}
-	}
-	put("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\n", 0o644)
-	put("/etc/group", "root:x:0:\n", 0o644)
-	switch osID {
-	case "openbsd":
-		put("/etc/myname", "openbsd.my.domain\n", 0o644)
-		put("/etc/hosts", "127.0.0.1\tlocalhost\n::1\t\tlocalhost\n", 0o644)
-		put("/etc/pf.conf", "set skip on lo\nblock return\npass\n", 0o600)
-		return
-	case "debian", "ubuntu", "raspbian":
-		put("/etc/hostname", "localhost\n", 0o644)
-		put("/etc/hosts", "127.0.0.1\tlocalhost\n127.0.1.1\tlocalhost\n", 0o644)
-		put("/var/lib/dpkg/status", "Package: ca-certificates\nStatus: install ok installed\n\n"+
-			"Package: apt\nStatus: install ok installed\nVersion: 2.6.1\n\n", 0o644)
-		put("/etc/apt/sources.list.d/debian.sources", "Types: deb\nURIs: http://mirror.example/debian\nSuites: trixie trixie-updates\n", 0o644)
-	default:
-		put("/etc/hostname", "localhost.localdomain\n", 0o644)
-		put("/etc/hosts", "127.0.0.1   localhost localhost.localdomain\n", 0o644)
-		put("/usr/bin/firewall-cmd", "#!/bin/sh\n", 0o755)
-		put("/usr/sbin/restorecon", "#!/bin/sh\n", 0o755)
-		put("/usr/bin/dnf", "#!/bin/sh\n", 0o755)
-	}
-	if err := os.MkdirAll(filepath.Join(root, "/run/systemd/system"), 0o755); err != nil {
+	if err := FreshHost(root, osID); err != nil {
 		t.Fatal(err)
-	}
-	if osID == "ubuntu" || osID == "rocky" || osID == "almalinux" {
-		put("/etc/cloud/cloud.cfg", "preserve_hostname: false\n", 0o644)
-	}
-	if osID == "ubuntu" {
-		put("/usr/sbin/ufw", "#!/bin/sh\n", 0o755)
 	}
 }
 

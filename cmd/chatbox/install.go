@@ -74,10 +74,11 @@ func runInstall(ctx context.Context, s *streams, o installOptions) error {
 		return fmt.Errorf("find this binary: %w", err)
 	}
 	o.opts.Binary = self
-	in, err := o.host.installer(ctx, s)
+	in, cleanup, err := o.host.installer(ctx, s)
 	if err != nil {
 		return err
 	}
+	defer cleanup()
 	if !o.host.dryRun && !o.yes {
 		ok, err := confirm(ctx, s, o.host, func(plan *installer.Installer) error { return installUsage(plan.Install(ctx, o.opts)) })
 		if err != nil || !ok {
@@ -162,47 +163,74 @@ func (o *hostOptions) addFlags(f *pflag.FlagSet) {
 }
 
 // installer detects the platform and sets up the host to change: a
-// Recorder printing the plan for a dry run, the real machine otherwise.
-func (o hostOptions) installer(ctx context.Context, s *streams) (*installer.Installer, error) {
+// Recorder printing the plan for a dry run (on a fresh host of --os when
+// that is not this machine's OS), the real machine otherwise. The caller
+// calls cleanup when done.
+func (o hostOptions) installer(ctx context.Context, s *streams) (*installer.Installer, func(), error) {
 	root := "/"
 	if o.root != "" {
 		abs, err := filepath.Abs(o.root)
 		if err != nil {
-			return nil, usagef("--root: %v", err)
+			return nil, noCleanup, usagef("--root: %v", err)
 		}
 		if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
-			return nil, usagef("--root: %s is not a directory", o.root)
+			return nil, noCleanup, usagef("--root: %s is not a directory", o.root)
 		}
 		root = abs
 	}
 	if backends := installer.Backends(); o.osID != "" && !slices.Contains(backends.IDs(), o.osID) {
-		return nil, usagef("--os %q is not supported; chatbox installs on %s", o.osID, backends.Supported())
+		return nil, noCleanup, usagef("--os %q is not supported; chatbox installs on %s", o.osID, backends.Supported())
 	}
 	p, err := installer.Detect(ctx, root, o.osID)
 	if err != nil {
-		return nil, err
+		return nil, noCleanup, err
 	}
 	var r platform.Runner = platform.Exec{Root: root}
-	if o.dryRun {
+	live := root == "/"
+	cleanup := noCleanup
+	if o.dryRun && o.osID != "" && o.root == "" && !isThisMachine(ctx, o.osID) {
+		// A plan for another OS is a plan for a fresh host of it, never
+		// one read from this machine.
+		fresh, ferr := os.MkdirTemp("", "chatbox-fresh-"+o.osID+"-")
+		if ferr != nil {
+			return nil, noCleanup, fmt.Errorf("make a fresh %s host to plan on: %w", o.osID, ferr)
+		}
+		cleanup = func() { os.RemoveAll(fresh) }
+		if ferr := installer.FreshHost(fresh, o.osID); ferr != nil {
+			cleanup()
+			return nil, noCleanup, ferr
+		}
+		root = fresh
+		r = &platform.Recorder{W: s.out, Answer: installer.FreshAnswer}
+	} else if o.dryRun {
 		r = &platform.Recorder{W: s.out}
 	} else if euid := o.euid; euid == nil && os.Geteuid() != 0 || euid != nil && euid() != 0 {
-		return nil, usagef("this changes the system and must run as root; try sudo, or add --dry-run to see the plan")
+		return nil, noCleanup, usagef("this changes the system and must run as root; try sudo, or add --dry-run to see the plan")
 	}
 	return &installer.Installer{
 		Platform: p,
-		Host:     &platform.Host{Root: root, Live: root == "/", Runner: r},
+		Host:     &platform.Host{Root: root, Live: live, Runner: r},
 		Out:      s.out,
 		DryRun:   o.dryRun,
-	}, nil
+	}, cleanup, nil
+}
+
+func noCleanup() {}
+
+// isThisMachine reports whether osID is the OS this machine runs.
+func isThisMachine(ctx context.Context, osID string) bool {
+	p, err := installer.Detect(ctx, "/", "")
+	return err == nil && p.ID() == osID
 }
 
 // confirm prints the plan and asks whether to go ahead.
 func confirm(ctx context.Context, s *streams, o hostOptions, plan func(*installer.Installer) error) (bool, error) {
 	o.dryRun = true
-	in, err := o.installer(ctx, s)
+	in, cleanup, err := o.installer(ctx, s)
 	if err != nil {
 		return false, err
 	}
+	defer cleanup()
 	if err := plan(in); err != nil {
 		return false, err
 	}

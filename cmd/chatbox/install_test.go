@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -113,5 +114,37 @@ func TestInstallAsksBeforeChanging(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(root); len(entries) != 1 {
 		t.Errorf("the root was changed after answering no: %v", entries)
+	}
+}
+
+// `install --os ID --dry-run` for an OS other than this machine's plans
+// for a fresh host of it, exactly the golden plan, and leaves nothing
+// behind: nothing of this machine (its firewall, its host name tools)
+// leaks into the plan.
+func TestInstallDryRunForAnotherOSIsTheGoldenPlan(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	for _, osID := range installer.Backends().IDs() {
+		if isThisMachine(context.Background(), osID) {
+			continue
+		}
+		t.Run("on "+osID, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			code := run(context.Background(), []string{"install", "--dry-run", "--os", osID, "--domain", "chat.example.com",
+				"--email", "admin@example.com", "--private"}, strings.NewReader(""), &out, &errb)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errb.String())
+			}
+			want, err := os.ReadFile(filepath.Join("..", "..", "installer", "testdata", osID, "install.txt"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out.String() != string(want) {
+				t.Errorf("the plan is not the golden plan installer/testdata/%s/install.txt:\n--- got:\n%s--- want:\n%s", osID, out.String(), want)
+			}
+		})
+	}
+	if entries, _ := os.ReadDir(tmp); len(entries) != 0 {
+		t.Errorf("the plans left %d fresh hosts behind", len(entries))
 	}
 }
