@@ -210,6 +210,9 @@ func (in *Installer) preflight(ctx context.Context, h *platform.Host, o InstallO
 	if !h.Live {
 		return "ok", nil
 	}
+	if err := in.waitCloudInit(ctx, h); err != nil {
+		return "", err
+	}
 	ours := in.Platform.ServiceActive(ctx, h)
 	for _, port := range in.ports(cfg) {
 		p := strconv.Itoa(port)

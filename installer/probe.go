@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -27,6 +29,9 @@ type Probe interface {
 	LocalAddrs() []string
 	// Healthy asks url once and reports why it is not healthy.
 	Healthy(ctx context.Context, url string) error
+	// UnderCloudInit reports whether this process was started by
+	// cloud-init (its runcmd, say), which then waits for it.
+	UnderCloudInit() bool
 	// CertIssuer connects to the TLS server at addr, asking for name, and
 	// returns the common name of the issuer of the certificate it serves.
 	CertIssuer(ctx context.Context, addr, name string) (string, error)
@@ -92,6 +97,37 @@ func (SystemProbe) Healthy(ctx context.Context, url string) error {
 		return fmt.Errorf("%s answered %d %q", url, resp.StatusCode, data)
 	}
 	return nil
+}
+
+// UnderCloudInit walks this process's ancestors in /proc and reports
+// whether one of them runs cloud-init.
+func (SystemProbe) UnderCloudInit() bool {
+	pid := os.Getppid()
+	for range 64 {
+		if pid <= 1 {
+			return false
+		}
+		cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if err != nil {
+			return false
+		}
+		if strings.Contains(string(cmdline), "cloud-init") {
+			return true
+		}
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return false
+		}
+		// The fields after the command name, which is in parentheses.
+		f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+		if len(f) < 2 {
+			return false
+		}
+		if pid, err = strconv.Atoi(f[1]); err != nil {
+			return false
+		}
+	}
+	return false
 }
 
 // CertIssuer reads the certificate addr serves for name, without

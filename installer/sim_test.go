@@ -51,6 +51,8 @@ type simHost struct {
 	// fwOutput is what a command reading the firewall prints, by its
 	// command line, instead of what the simulated firewall would.
 	fwOutput map[string]string
+	// cloudInitWait is `cloud-init status --wait`.
+	cloudInitWait func(ctx context.Context) ([]byte, error)
 }
 
 func newSimHost(t *testing.T, root string, w io.Writer) *simHost {
@@ -134,8 +136,11 @@ func (s *simHost) Query(_ context.Context, c platform.Cmd) bool {
 // Output answers the commands that read a firewall's state back with
 // real output (and documented stand-ins) kept with the parsers, chosen by
 // what the simulated firewall allows; fwOutput overrides a command.
-func (s *simHost) Output(_ context.Context, c platform.Cmd) ([]byte, error) {
+func (s *simHost) Output(ctx context.Context, c platform.Cmd) ([]byte, error) {
 	a := strings.Join(c.Args, " ")
+	if a == "cloud-init status --wait" && s.cloudInitWait != nil {
+		return s.cloudInitWait(ctx)
+	}
 	if out, ok := s.fwOutput[a]; ok {
 		return []byte(out), nil
 	}
@@ -310,6 +315,8 @@ type fakeProbe struct {
 	// issuer is who issued the certificate the box serves; "" answers
 	// that nothing serves one.
 	issuer string
+	// underCloudInit: install was started by cloud-init.
+	underCloudInit bool
 }
 
 func (p *fakeProbe) CertIssuer(context.Context, string, string) (string, error) {
@@ -318,6 +325,7 @@ func (p *fakeProbe) CertIssuer(context.Context, string, string) (string, error) 
 	}
 	return p.issuer, nil
 }
+func (p *fakeProbe) UnderCloudInit() bool             { return p.underCloudInit }
 func (p *fakeProbe) IsRoot() bool                     { return !p.notRoot }
 func (p *fakeProbe) FreeBytes(string) (uint64, error) { return 10 << 30, nil }
 func (p *fakeProbe) PortInUse(port string) bool       { return p.portUsed[port] }

@@ -148,3 +148,29 @@ func TestInstallDryRunForAnotherOSIsTheGoldenPlan(t *testing.T) {
 		t.Errorf("the plans left %d fresh hosts behind", len(entries))
 	}
 }
+
+// docs/cloud-init.yaml is cloud-config whose runcmd runs install.sh with
+// flags chatbox install accepts.
+func TestTheCloudInitExampleRunsAValidInstall(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "docs", "cloud-init.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(data), "#cloud-config\n") {
+		t.Error("the example does not begin with #cloud-config, so cloud-init ignores it")
+	}
+	var args []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "  - sh /root/chatbox-install.sh "); ok {
+			args = strings.Fields(rest)
+		}
+	}
+	if len(args) == 0 {
+		t.Fatal("the example's runcmd does not run install.sh")
+	}
+	var out, errb bytes.Buffer
+	plan := append([]string{"install", "--dry-run", "--os", "debian"}, args...)
+	if code := run(context.Background(), plan, strings.NewReader(""), &out, &errb); code != 0 {
+		t.Errorf("chatbox %s: exit %d: %s", strings.Join(plan, " "), code, errb.String())
+	}
+}
