@@ -471,7 +471,7 @@ func (in *Installer) writeProxyConfigs(ctx context.Context, h *platform.Host, cf
 		domain = u.Hostname()
 	}
 	params := proxyconf.Params{Domain: domain, Upstream: cfg.Server.Listen, MaxFileSize: int64(cfg.Room.MaxFileSize)}
-	for _, s := range proxyconf.Servers() {
+	for _, s := range proxyconf.ServersFor(in.Platform.ID()) {
 		conf, err := s.Render(params)
 		if err != nil {
 			return "", err
