@@ -22,6 +22,8 @@ type installOptions struct {
 	host hostOptions
 	opts installer.InstallOptions
 	yes  bool
+	// ipDetect is how --ip auto finds the public address.
+	ipDetect string
 }
 
 func newInstallCmd(s *streams) *cobra.Command {
@@ -41,6 +43,7 @@ edited config file is never overwritten. Without --yes the plan is shown
 and confirmed first; --dry-run only shows it.`,
 		Example: `  sudo chatbox install --domain chat.example.com --email you@example.com
   sudo chatbox install --ip 203.0.113.7 --private
+  sudo chatbox install --ip auto
   sudo chatbox install --domain chat.example.com --behind-proxy
   sudo chatbox install --domain chat.example.com --dns cloudflare --dns-token TOKEN
   chatbox install --dry-run --os openbsd --domain chat.example.com`,
@@ -52,7 +55,8 @@ and confirmed first; --dry-run only shows it.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.opts.Domain, "domain", "", "the room's DNS name, e.g. chat.example.com")
-	f.StringVar(&o.opts.IP, "ip", "", "the box's public IP address, when it has no DNS name")
+	f.StringVar(&o.opts.IP, "ip", "", "the box's public IP address, when it has no DNS name; auto finds it (see --ip-detect) and asks")
+	f.StringVar(&o.ipDetect, "ip-detect", "cloudflare.trace", "how --ip auto finds the public address: cloudflare.trace, or url:https://… answering it")
 	f.StringVar(&o.opts.Email, "email", "", "contact address for the certificate authority (optional)")
 	f.StringVar(&o.opts.Hostname, "hostname", "", "host name to set (default: the --domain)")
 	f.BoolVar(&o.opts.Private, "private", false, "protect the room with a password")
@@ -68,6 +72,13 @@ and confirmed first; --dry-run only shows it.`,
 func runInstall(ctx context.Context, s *streams, o installOptions) error {
 	if err := validateInstall(o.opts); err != nil {
 		return err
+	}
+	if o.opts.IP == ipAuto {
+		ip, err := findPublicIP(ctx, s, o.ipDetect, o.yes || o.host.dryRun)
+		if err != nil {
+			return err
+		}
+		o.opts.IP = ip
 	}
 	self, err := os.Executable()
 	if err != nil {
@@ -100,7 +111,7 @@ func validateInstall(o installer.InstallOptions) error {
 		if o.Domain != "" {
 			return usagef("give either --domain or --ip, not both")
 		}
-		if net.ParseIP(o.IP) == nil {
+		if o.IP != ipAuto && net.ParseIP(o.IP) == nil {
 			return usagef("--ip: %q is not an IP address", o.IP)
 		}
 	}

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -173,4 +176,60 @@ func TestTheCloudInitExampleRunsAValidInstall(t *testing.T) {
 	if code := run(context.Background(), plan, strings.NewReader(""), &out, &errb); code != 0 {
 		t.Errorf("chatbox %s: exit %d: %s", strings.Join(plan, " "), code, errb.String())
 	}
+}
+
+// --ip auto asks a "what is my IP" service, as dyndns does: a public
+// answer is shown and used, a private one refused with why and what the
+// box would do, and garbage refused with what to give instead.
+func TestInstallIPAuto(t *testing.T) {
+	answers := map[string]string{"/public": "203.0.113.7\n", "/private": "fl=1\nip=10.1.2.3\nts=1\n", "/garbage": "<html>not an address</html>"}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, answers[r.URL.Path])
+	}))
+	defer srv.Close()
+	cases := []struct {
+		path, in string
+		code     int
+		want     string // in stdout when it works, stderr when not
+	}{
+		{"/public", "y\nn\n", 0, "This box's public address, found with url:" + srv.URL + "/public: 203.0.113.7\nUse 203.0.113.7 for the room? [y/N] "},
+		{"/public", "n\n", 1, "--ip auto: 203.0.113.7 was not confirmed; nothing was changed"},
+		{"/private", "y\n", 1, "says this box's address is 10.1.2.3, and 10.1.2.3 is not a public address (it is in 10.0.0.0/8): a public CA issues certificates only for public addresses it can reach. " +
+			"Give the public address with --ip ADDR or a name with --domain NAME; with --ip 10.1.2.3 the room would serve its own CA's certificate, which each person trusts once at http://10.1.2.3/trust"},
+		{"/garbage", "y\n", 1, "--ip auto: the public address could not be found with url:" + srv.URL + "/garbage ("},
+	}
+	for _, c := range cases {
+		t.Run(c.path+" answered "+strings.TrimSpace(c.in), func(t *testing.T) {
+			var out, errb bytes.Buffer
+			args := []string{"install", "--ip", "auto", "--ip-detect", "url:" + srv.URL + c.path, "--os", "openbsd", "--root", t.TempDir()}
+			code := run(context.Background(), args, strings.NewReader(c.in), &out, &errb)
+			if c.code == 0 {
+				// Not root here: the install itself stops after the
+				// address was found and confirmed.
+				if !strings.Contains(out.String(), c.want) {
+					t.Errorf("stdout lacks %q:\n%s\nstderr:\n%s", c.want, out.String(), errb.String())
+				}
+				if strings.Contains(errb.String(), "--ip auto") {
+					t.Errorf("the address was refused: %s", errb.String())
+				}
+				// The next answer stays for the next question: the plan's
+				// (asked of root only; others are refused before it).
+				if os.Geteuid() == 0 && !strings.Contains(out.String(), "Go ahead? [y/N] Nothing was changed.") {
+					t.Errorf("the plan's question did not get its own answer:\n%s", out.String())
+				}
+				return
+			}
+			if code != c.code || !strings.Contains(errb.String(), c.want) {
+				t.Errorf("exit %d, stderr:\n%s\nwant exit %d and %q", code, errb.String(), c.code, c.want)
+			}
+		})
+	}
+	t.Run("a dry run shows the address and plans with it", func(t *testing.T) {
+		var out, errb bytes.Buffer
+		code := run(context.Background(), []string{"install", "--dry-run", "--os", "rocky", "--ip", "auto", "--ip-detect", "url:" + srv.URL + "/public"},
+			strings.NewReader(""), &out, &errb)
+		if code != 0 || !strings.Contains(out.String(), "found with url:"+srv.URL+"/public: 203.0.113.7\n# chatbox install on Rocky Linux") {
+			t.Errorf("exit %d:\n%s%s", code, out.String(), errb.String())
+		}
+	})
 }
