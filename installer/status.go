@@ -26,6 +26,9 @@ type Status struct {
 	Healthy   bool   `json:"healthy"`
 	URL       string `json:"url,omitempty"`
 	Config    string `json:"config"`
+	// Public is true when the room answered through its public URL, from
+	// this host.
+	Public bool `json:"public"`
 	// LocalCA is true when the room serves a certificate of the box's
 	// own local CA, which browsers warn about until it is trusted.
 	LocalCA bool `json:"local_ca"`
@@ -72,6 +75,16 @@ func (in *Installer) Status(ctx context.Context) Status {
 	}
 	st.Healthy = true
 	st.LocalCA, st.Warning = in.localCA(ctx, cfg)
+	if !st.LocalCA && strings.HasPrefix(st.URL, "https://") {
+		// Through DNS, the firewall, the reverse proxy and a certificate
+		// browsers trust: what a person's browser goes through.
+		public := strings.TrimSuffix(st.URL, "/") + "/healthz"
+		if err := in.probe().Healthy(ctx, public); err != nil {
+			st.Warning = fmt.Sprintf("the room answers on this host but not at %s (%v); check the name's DNS record, the firewall and any reverse proxy from another machine (some routers do not let a host reach its own public address)", public, err)
+		} else {
+			st.Public = true
+		}
+	}
 	return st
 }
 

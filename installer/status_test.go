@@ -3,6 +3,7 @@ package installer
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -92,5 +93,27 @@ func TestStatusAndInstallSayWhenTheBoxServesItsLocalCA(t *testing.T) {
 				t.Errorf("a box with a public certificate warns: %q\n%s", st.Warning, out.String())
 			}
 		})
+	}
+}
+
+// status checks the room through its public URL as a browser would, and
+// says when only this host reaches it.
+func TestStatusChecksTheRoomThroughItsPublicURL(t *testing.T) {
+	ctx := context.Background()
+	var out bytes.Buffer
+	in, _, probe := newSim(t, "debian", &out)
+	if err := in.Install(ctx, opts(t)); err != nil {
+		t.Fatal(err)
+	}
+	if st := in.Status(ctx); !st.Public || st.Warning != "" {
+		t.Errorf("a room that answers publicly: public=%v warning=%q", st.Public, st.Warning)
+	}
+	probe.public = errors.New("dial tcp 203.0.113.7:443: connection refused")
+	st := in.Status(ctx)
+	if st.Public || !st.Healthy {
+		t.Errorf("public=%v healthy=%v, want false and true", st.Public, st.Healthy)
+	}
+	if want := "the room answers on this host but not at https://chat.example.com/healthz (dial tcp 203.0.113.7:443: connection refused); check the name's DNS record, the firewall"; !strings.Contains(st.Warning, want) {
+		t.Errorf("warning %q, want %q", st.Warning, want)
 	}
 }
