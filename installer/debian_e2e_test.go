@@ -214,8 +214,13 @@ func TestDebianInstallUnderSystemd(t *testing.T) {
 				t.Errorf("install wrote /%s beside the package's files", p)
 			}
 		}
-		if out, _ := c.exec(ctx, "systemctl", "show", "--property=FragmentPath,ActiveState", "chatbox.service"); out != "FragmentPath=/usr/lib/systemd/system/chatbox.service\nActiveState=active" {
-			t.Errorf("the service does not run from the package's unit:\n%s", out)
+		// Debian 12's systemd names its vendor directory /lib/systemd/system
+		// (the same as /usr/lib/systemd/system on a merged /usr).
+		if out, _ := c.exec(ctx, "systemctl", "show", "--value", "--property=FragmentPath", "chatbox.service"); !strings.HasSuffix(out, "lib/systemd/system/chatbox.service") || strings.HasPrefix(out, "/etc") {
+			t.Errorf("the service does not run from the package's unit: FragmentPath=%s", out)
+		}
+		if out, _ := c.exec(ctx, "systemctl", "is-active", "chatbox.service"); out != "active" {
+			t.Errorf("the packaged service is %q", out)
 		}
 		if err := healthz(ctx); err != nil {
 			t.Errorf("/healthz of the packaged box: %v", err)
