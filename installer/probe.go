@@ -163,16 +163,18 @@ func waitHealthy(ctx context.Context, p Probe, url string, timeout, interval tim
 		if err == nil {
 			return nil
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("chatbox did not answer %s within %s: %w (see chatbox logs)", url, timeout, err)
-		}
+		// The first failure is told even when it came after the deadline
+		// (a slow first check on a loaded machine): it was waited for.
 		if note != nil {
 			switch {
 			case n == 1:
 				note("waiting for chatbox to answer %s (up to %s)", url, timeout)
-			case n%healthReportEvery == 0:
+			case n%healthReportEvery == 0 && !time.Now().After(deadline):
 				note("still waiting after %s: %v", time.Since(start).Round(time.Second), err)
 			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("chatbox did not answer %s within %s: %w (see chatbox logs)", url, timeout, err)
 		}
 		select {
 		case <-ctx.Done():
