@@ -262,6 +262,10 @@ func TestDebianInstallUnderSystemd(t *testing.T) {
 		}
 	})
 
+	t.Run("the firewall step reads real nftables and ufw back", func(t *testing.T) {
+		checkFirewalls(ctx, t, c, tree, installArgs)
+	})
+
 	t.Run("uninstall --purge leaves nothing of chatbox", func(t *testing.T) {
 		out, err := c.exec(ctx, "/root/chatbox", "uninstall", "--purge", "--yes")
 		if err != nil {
@@ -283,16 +287,19 @@ func TestDebianInstallUnderSystemd(t *testing.T) {
 		}
 	})
 
-	t.Run("the deb package installs the binary and unit and removes them", func(t *testing.T) {
+	t.Run("the deb package installs at Debian's paths, install defers to it, and dpkg --purge leaves nothing", func(t *testing.T) {
 		deb := buildDeb(ctx, t, bin, "v0.0.0-e2e")
 		mustRun(ctx, t, "cp", deb, filepath.Join(tree, "root/chatbox.deb"))
 		if out, err := c.exec(ctx, "dpkg", "-i", "/root/chatbox.deb"); err != nil {
 			t.Fatalf("dpkg -i: %v\n%s", err, out)
 		}
-		for _, p := range []string{"usr/local/bin/chatbox", "usr/lib/systemd/system/chatbox.service"} {
+		for _, p := range []string{"usr/bin/chatbox", "usr/lib/systemd/system/chatbox.service"} {
 			if _, err := os.Stat(filepath.Join(tree, p)); err != nil {
 				t.Errorf("the package did not install /%s: %v", p, err)
 			}
+		}
+		if out, _ := c.exec(ctx, "dpkg", "-L", "chatbox"); strings.Contains(out, "/usr/local") {
+			t.Errorf("the package owns something under /usr/local:\n%s", out)
 		}
 		if out, err := c.exec(ctx, "chatbox", "version"); err != nil || !strings.HasPrefix(out, "chatbox ") {
 			t.Errorf("the packaged chatbox version: %v %q", err, out)
@@ -300,18 +307,130 @@ func TestDebianInstallUnderSystemd(t *testing.T) {
 		if out, _ := c.exec(ctx, "systemctl", "is-active", "chatbox.service"); out == "active" {
 			t.Error("installing the package started the service; only chatbox install should")
 		}
-		if out, err := c.exec(ctx, "dpkg", "-r", "chatbox"); err != nil {
-			t.Fatalf("dpkg -r: %v\n%s", err, out)
+
+		out, err := c.exec(ctx, "/usr/bin/chatbox", "install", "--yes", "--ip", "127.0.0.1", "--hostname", e2eHostname, "--skip-firewall")
+		t.Logf("install over the package:\n%s", out)
+		if err != nil {
+			t.Fatalf("install over the package: %v", err)
 		}
-		for _, p := range []string{"usr/local/bin/chatbox", "usr/lib/systemd/system/chatbox.service"} {
+		if !strings.Contains(out, "Using the chatbox package's binary, /usr/bin/chatbox ... left to the package (apt-get install --only-upgrade chatbox updates it)") {
+			t.Error("install did not leave the binary to the package")
+		}
+		for _, p := range []string{"usr/local/bin/chatbox", "etc/systemd/system/chatbox.service"} {
 			if _, err := os.Lstat(filepath.Join(tree, p)); !errors.Is(err, fs.ErrNotExist) {
-				t.Errorf("/%s is still there after dpkg -r", p)
+				t.Errorf("install wrote /%s beside the package's files", p)
 			}
+		}
+		// Debian 12's systemd names its vendor directory /lib/systemd/system
+		// (the same as /usr/lib/systemd/system on a merged /usr).
+		if out, _ := c.exec(ctx, "systemctl", "show", "--value", "--property=FragmentPath", "chatbox.service"); !strings.HasSuffix(out, "lib/systemd/system/chatbox.service") || strings.HasPrefix(out, "/etc") {
+			t.Errorf("the service does not run from the package's unit: FragmentPath=%s", out)
+		}
+		if out, _ := c.exec(ctx, "systemctl", "is-active", "chatbox.service"); out != "active" {
+			t.Errorf("the packaged service is %q", out)
+		}
+		if err := healthz(ctx); err != nil {
+			t.Errorf("/healthz of the packaged box: %v", err)
+		}
+		if out, err := c.exec(ctx, "/usr/bin/chatbox", "update", "--self", "/root/chatbox"); err == nil ||
+			!strings.Contains(out, "update it with apt-get install --only-upgrade chatbox; nothing was changed") {
+			t.Errorf("update --self over the package: %v\n%s", err, out)
+		}
+		out, err = c.exec(ctx, "/usr/bin/chatbox", "uninstall", "--purge", "--yes")
+		t.Logf("uninstall over the package:\n%s", out)
+		if err != nil || !strings.Contains(out, "remove it with apt-get purge chatbox") {
+			t.Errorf("uninstall over the package (%v) does not say how to remove it", err)
+		}
+		if _, err := os.Stat(filepath.Join(tree, "usr/bin/chatbox")); err != nil {
+			t.Errorf("uninstall deleted the package's binary: %v", err)
+		}
+
+		if out, err := c.exec(ctx, "dpkg", "--purge", "chatbox"); err != nil {
+			t.Fatalf("dpkg --purge: %v\n%s", err, out)
+		}
+		for _, p := range []string{"usr/bin/chatbox", "usr/lib/systemd/system/chatbox.service", "usr/local/bin/chatbox.prev",
+			"etc/systemd/system/chatbox.service", "etc/systemd/system/multi-user.target.wants/chatbox.service", "usr/share/doc/chatbox"} {
+			if _, err := os.Lstat(filepath.Join(tree, p)); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("/%s is still there after dpkg --purge", p)
+			}
+		}
+		if fi, err := os.Stat(filepath.Join(tree, "usr/local/bin")); err != nil || !fi.IsDir() {
+			t.Errorf("/usr/local/bin is gone after dpkg --purge: %v", err)
+		}
+		if out, _ := c.exec(ctx, "dpkg-query", "-W", "-f=${Status}", "chatbox"); strings.Contains(out, "installed") {
+			t.Errorf("dpkg still lists chatbox: %q", out)
 		}
 	})
 	if t.Failed() {
 		t.Logf("journal:\n%s", c.journal(ctx))
 	}
+}
+
+// checkFirewalls installs Debian's nftables and ufw in the container and
+// runs chatbox against them. The container shares the machine's network
+// without CAP_NET_ADMIN, so nft cannot read or change that network's
+// rules from inside it (the test logs what nft says there); the firewall
+// runs are made in a fresh network namespace over the container's files
+// (unshare --net, then nsenter into the container's mount and pid
+// namespaces): the real nft, ufw and kernel, and nothing of this machine's
+// firewall touched.
+func checkFirewalls(ctx context.Context, t *testing.T, c *container, tree string, installArgs []string) {
+	if out, err := c.exec(ctx, "apt-get", "install", "-y", "-q", "--no-install-recommends", "nftables", "ufw", "procps"); err != nil {
+		t.Fatalf("install nftables and ufw: %v\n%s", err, out)
+	}
+	out, err := c.exec(ctx, "nft", "list", "ruleset")
+	t.Logf("nft list ruleset inside the container (shared network, no CAP_NET_ADMIN): %v: %s", err, out)
+
+	rules := "table inet filter {\n\tchain input {\n\t\ttype filter hook input priority filter; policy drop;\n" +
+		"\t\tct state established,related accept\n\t\tiifname \"lo\" accept\n\t\ttcp dport 22 accept\n\t}\n}\n"
+	if err := os.WriteFile(filepath.Join(tree, "root/drop.nft"), []byte(rules), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := treeState(t, tree)
+	out, err = c.netns(ctx, "nft -f /root/drop.nft && exec "+strings.Join(installArgs, " "))
+	t.Logf("install under an nftables drop policy:\n%s", out)
+	if err == nil {
+		t.Error("install succeeded under a drop policy that keeps 80 and 443 out")
+	}
+	for _, want := range []string{"[7/12] Opening ports 80 and 443 in the firewall ... failed",
+		"nftables keeps TCP 80 (policy drop of chain inet filter input)",
+		"nft insert rule inet filter input tcp dport { 80, 443 } accept", "--skip-firewall"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("install's report lacks %q", want)
+		}
+	}
+	if strings.Contains(out, "as asked") || strings.Contains(out, "is running") {
+		t.Error("install ended as if it had done what was asked")
+	}
+	if after := treeState(t, tree); after != before {
+		t.Errorf("the failed install changed chatbox's files:\n--- before\n%s--- after\n%s", before, after)
+	}
+
+	test := filepath.Join(t.TempDir(), "linux.test")
+	cmd := exec.CommandContext(ctx, "go", "test", "-c", "-o", test, "../platform/linux")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build the platform/linux tests: %v\n%s", err, msg)
+	}
+	mustRun(ctx, t, "cp", test, filepath.Join(tree, "root/linux.test"))
+	out, err = c.netns(ctx, "CHATBOX_FIREWALL_NETNS=1 exec /root/linux.test -test.v -test.count=1 -test.run TestRealFirewallsInAFreshNetworkNamespace")
+	t.Logf("the Debian backend against real nftables and ufw:\n%s", out)
+	if err != nil || !strings.Contains(out, "--- PASS: TestRealFirewallsInAFreshNetworkNamespace") {
+		t.Errorf("the firewall tests in a fresh network namespace failed: %v", err)
+	}
+}
+
+// netns runs a shell script over the container's files and processes in
+// a fresh, empty network namespace, as root with every capability.
+func (c *container) netns(ctx context.Context, script string) (string, error) {
+	args := []string{"--net", "--", "nsenter", "--target", strconv.Itoa(c.leader), "--mount", "--uts", "--ipc", "--pid", "--",
+		"/usr/bin/env", "-i", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root", "LANG=C.UTF-8",
+		// A mount namespace of its own, for a /proc that is not
+		// systemd-nspawn's read-only /proc/sys (ufw sets sysctls).
+		"unshare", "--mount", "--propagation", "private", "--",
+		"sh", "-c", "mount -t proc proc /proc && " + script}
+	out, err := exec.CommandContext(ctx, "unshare", args...).CombinedOutput()
+	return strings.TrimSpace(string(out)), err
 }
 
 // buildDeb packages bin as version, as release.sh does (nfpm and

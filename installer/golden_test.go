@@ -65,6 +65,17 @@ func TestGoldenPlans(t *testing.T) {
 			}
 			golden(t, osID+"/install.txt", out.Bytes())
 		})
+		t.Run("install --behind-proxy on "+osID+" leaves 80 and 443 to the web server", func(t *testing.T) {
+			var out bytes.Buffer
+			in, _, _ := newSim(t, osID, &out)
+			in.DryRun = true
+			opts := InstallOptions{Domain: "chat.example.com", BehindProxy: true, Binary: testBinary(t, "chatbox v1"),
+				Retry: "sudo chatbox install --domain=chat.example.com --behind-proxy"}
+			if err := in.Install(ctx, opts); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, osID+"/install-behind-proxy.txt", out.Bytes())
+		})
 		t.Run("uninstall --purge on "+osID+" removes what install added", func(t *testing.T) {
 			var out bytes.Buffer
 			in := installed(t, osID, &out)

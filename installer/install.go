@@ -18,6 +18,7 @@ import (
 	"github.com/chatbox-dev/chatbox/installer/proxyconf"
 	"github.com/chatbox-dev/chatbox/internal/roomurl"
 	"github.com/chatbox-dev/chatbox/platform"
+	"github.com/chatbox-dev/chatbox/platform/firewall"
 )
 
 // minFree is the disk space install wants: the binary, its previous copy
@@ -33,6 +34,9 @@ type InstallOptions struct {
 	Private  bool   // a password-protected room
 	DNS      string // "" or "cloudflare": DNS provider for DNS-01 and dynamic DNS
 	DNSToken string // the provider's API token
+	// SkipFirewall leaves the firewall alone: the owner opens TCP 80 and
+	// 443 another way (a cloud provider's firewall, rules of their own).
+	SkipFirewall bool
 	// BehindProxy installs in proxy mode: another web server keeps ports
 	// 80 and 443 and passes the room's requests to chatbox on loopback.
 	BehindProxy bool
@@ -83,6 +87,7 @@ type installState struct {
 	restart       bool // the binary, config or unit changed
 	password      string
 	started       bool
+	warning       string // what works but not as it should, read from the running box
 }
 
 // ErrNoAddress is returned by Install for a first install (no config on
@@ -114,8 +119,15 @@ func (in *Installer) Install(ctx context.Context, o InstallOptions) error {
 	if name := o.hostname(); name != "" {
 		hostTitle += " to " + name
 	}
+	// A deb or rpm of chatbox owns the binary and the unit; install uses
+	// them as they are.
+	pkg, packaged := p.Packaged(ctx, in.Host)
+	binTitle := "Installing the binary as " + paths.Binary
+	if packaged {
+		binTitle = "Using the chatbox package's binary, " + pkg.Binary
+	}
 	firewall := step{"Opening ports 80 and 443 in the firewall", func(ctx context.Context, r *run) (string, error) {
-		return "", p.OpenFirewall(ctx, r.host)
+		return in.openFirewall(ctx, r, o)
 	}, ""}
 	if o.BehindProxy {
 		firewall = step{"Writing the reverse proxy's configuration", func(ctx context.Context, r *run) (string, error) {
@@ -133,7 +145,10 @@ func (in *Installer) Install(ctx context.Context, o InstallOptions) error {
 		{"Creating the " + p.User() + " user and directories", func(ctx context.Context, r *run) (string, error) {
 			return "", p.CreateUser(ctx, r.host)
 		}, ""},
-		{"Installing the binary as " + paths.Binary, func(ctx context.Context, r *run) (string, error) {
+		{binTitle, func(ctx context.Context, r *run) (string, error) {
+			if packaged {
+				return "left to the package (" + pkg.Upgrade + " updates it)", nil
+			}
 			changed, err := in.installBinary(ctx, r.host, o.Binary)
 			st.restart = st.restart || changed
 			return "", err
@@ -170,6 +185,9 @@ func (in *Installer) Install(ctx context.Context, o InstallOptions) error {
 	if res.changes == 0 {
 		fmt.Fprintln(in.Out, "Nothing to do: chatbox is installed and running as asked; nothing was changed.")
 	}
+	if st.started {
+		_, st.warning = in.localCA(ctx, st.cfg)
+	}
 	in.summary(st, o)
 	return nil
 }
@@ -197,6 +215,9 @@ func (in *Installer) preflight(ctx context.Context, h *platform.Host, o InstallO
 	}
 	if !h.Live {
 		return "ok", nil
+	}
+	if err := in.waitCloudInit(ctx, h); err != nil {
+		return "", err
 	}
 	ours := in.Platform.ServiceActive(ctx, h)
 	for _, port := range in.ports(cfg) {
@@ -392,6 +413,50 @@ func (in *Installer) writeConfig(ctx context.Context, h *platform.Host, o Instal
 	return "", p.FixLabels(ctx, h, paths.ConfigDir)
 }
 
+// webPorts are the ports the room is reached on from the Internet.
+var webPorts = []int{80, 443}
+
+// FirewallError is a firewall that still keeps the room's ports closed
+// after the firewall step: someone else's rules, which chatbox does not
+// change.
+type FirewallError struct {
+	State firewall.State
+}
+
+func (e *FirewallError) Error() string {
+	return fmt.Sprintf("%s, so the room cannot be reached from the Internet; to open them: %s (or, if another firewall in front of this host opens them, run install again with --skip-firewall)",
+		e.State, e.State.Fix)
+}
+
+// openFirewall opens the room's ports, then reads the firewall's own view
+// back and reports done only when it lets them in. A dry run or a tree
+// under --root reads nothing back.
+func (in *Installer) openFirewall(ctx context.Context, r *run, o InstallOptions) (string, error) {
+	p := in.Platform
+	if o.SkipFirewall {
+		return "skipped (--skip-firewall: TCP 80 and 443 are yours to open)", nil
+	}
+	changed, err := r.changes(func() error { return p.OpenFirewall(ctx, r.host) })
+	if err != nil {
+		return "", err
+	}
+	if in.DryRun || !r.host.Live {
+		return "", nil
+	}
+	st, err := p.FirewallState(ctx, r.host, webPorts...)
+	if err != nil {
+		return "", fmt.Errorf("%w; check that TCP 80 and 443 are open to the Internet, then run install again with --skip-firewall", err)
+	}
+	if !st.Open() {
+		return "", &FirewallError{State: st}
+	}
+	status := "already done"
+	if changed {
+		status = "done"
+	}
+	return status + " (" + st.String() + ")", nil
+}
+
 // healthURL is where the service answers /healthz over plain HTTP.
 func healthURL(cfg config.Config) string {
 	if cfg.Server.Mode == config.ModeProxy {
@@ -412,7 +477,7 @@ func (in *Installer) writeProxyConfigs(ctx context.Context, h *platform.Host, cf
 		domain = u.Hostname()
 	}
 	params := proxyconf.Params{Domain: domain, Upstream: cfg.Server.Listen, MaxFileSize: int64(cfg.Room.MaxFileSize)}
-	for _, s := range proxyconf.Servers() {
+	for _, s := range proxyconf.ServersFor(in.Platform.ID()) {
 		conf, err := s.Render(params)
 		if err != nil {
 			return "", err
@@ -540,11 +605,35 @@ func (in *Installer) summary(st *installState, o InstallOptions) {
 	} else {
 		lines = append(lines, "Anyone with the link can join.")
 	}
+	if st.warning != "" {
+		lines = append(lines, "")
+		lines = append(lines, wrap("Warning: "+st.warning, 72)...)
+	}
 	if st.cfg.Server.Mode == config.ModeProxy {
 		lines = append(lines, "", "Behind your web server: chatbox listens on "+st.cfg.Server.Listen+".",
 			"Configurations for nginx, Caddy and Apache are in "+ProxyDocDir+"/.")
 	}
 	printBox(in, lines)
+}
+
+// wrap breaks s into lines of at most width runes, between words.
+func wrap(s string, width int) []string {
+	var lines []string
+	line := ""
+	for _, w := range strings.Fields(s) {
+		if line != "" && len([]rune(line))+1+len([]rune(w)) > width {
+			lines = append(lines, line)
+			line = ""
+		}
+		if line != "" {
+			line += " "
+		}
+		line += w
+	}
+	if line != "" {
+		lines = append(lines, line)
+	}
+	return lines
 }
 
 func printBox(in *Installer, lines []string) {

@@ -48,6 +48,9 @@ type Installer struct {
 	// HealthTimeout bounds the wait for a (re)started service to answer;
 	// zero means 90 seconds.
 	HealthTimeout time.Duration
+	// CloudInitTimeout bounds the wait for cloud-init to finish setting a
+	// fresh host up before install changes it; zero means 10 minutes.
+	CloudInitTimeout time.Duration
 
 	// healthInterval is the time between two health checks; zero means
 	// 250ms. Tests shorten it.

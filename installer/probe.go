@@ -2,12 +2,15 @@ package installer
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -26,6 +29,12 @@ type Probe interface {
 	LocalAddrs() []string
 	// Healthy asks url once and reports why it is not healthy.
 	Healthy(ctx context.Context, url string) error
+	// UnderCloudInit reports whether this process was started by
+	// cloud-init (its runcmd, say), which then waits for it.
+	UnderCloudInit() bool
+	// CertIssuer connects to the TLS server at addr, asking for name, and
+	// returns the common name of the issuer of the certificate it serves.
+	CertIssuer(ctx context.Context, addr, name string) (string, error)
 }
 
 // SystemProbe is the Probe of the machine this process runs on.
@@ -90,6 +99,55 @@ func (SystemProbe) Healthy(ctx context.Context, url string) error {
 	return nil
 }
 
+// UnderCloudInit walks this process's ancestors in /proc and reports
+// whether one of them runs cloud-init.
+func (SystemProbe) UnderCloudInit() bool {
+	pid := os.Getppid()
+	for range 64 {
+		if pid <= 1 {
+			return false
+		}
+		cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if err != nil {
+			return false
+		}
+		if strings.Contains(string(cmdline), "cloud-init") {
+			return true
+		}
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return false
+		}
+		// The fields after the command name, which is in parentheses.
+		f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+		if len(f) < 2 {
+			return false
+		}
+		if pid, err = strconv.Atoi(f[1]); err != nil {
+			return false
+		}
+	}
+	return false
+}
+
+// CertIssuer reads the certificate addr serves for name, without
+// checking it (the question is who issued it).
+func (SystemProbe) CertIssuer(ctx context.Context, addr, name string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	d := tls.Dialer{Config: &tls.Config{ServerName: name, InsecureSkipVerify: true}} //nolint:gosec // only the issuer's name is read
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	certs := conn.(*tls.Conn).ConnectionState().PeerCertificates
+	if len(certs) == 0 {
+		return "", fmt.Errorf("%s served no certificate", addr)
+	}
+	return certs[0].Issuer.CommonName, nil
+}
+
 // healthReportEvery is how many failed health checks pass between two
 // "still waiting" lines: about every five seconds at the usual interval.
 const healthReportEvery = 20
@@ -105,16 +163,18 @@ func waitHealthy(ctx context.Context, p Probe, url string, timeout, interval tim
 		if err == nil {
 			return nil
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("chatbox did not answer %s within %s: %w (see chatbox logs)", url, timeout, err)
-		}
+		// The first failure is told even when it came after the deadline
+		// (a slow first check on a loaded machine): it was waited for.
 		if note != nil {
 			switch {
 			case n == 1:
 				note("waiting for chatbox to answer %s (up to %s)", url, timeout)
-			case n%healthReportEvery == 0:
+			case n%healthReportEvery == 0 && !time.Now().After(deadline):
 				note("still waiting after %s: %v", time.Since(start).Round(time.Second), err)
 			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("chatbox did not answer %s within %s: %w (see chatbox logs)", url, timeout, err)
 		}
 		select {
 		case <-ctx.Done():

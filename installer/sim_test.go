@@ -51,6 +51,11 @@ type simHost struct {
 	// timersStayOff makes systemctl enable of a timer do nothing, as a
 	// broken unit would.
 	timersStayOff bool
+	// fwOutput is what a command reading the firewall prints, by its
+	// command line, instead of what the simulated firewall would.
+	fwOutput map[string]string
+	// cloudInitWait is `cloud-init status --wait`.
+	cloudInitWait func(ctx context.Context) ([]byte, error)
 }
 
 func newSimHost(t *testing.T, root string, w io.Writer) *simHost {
@@ -59,6 +64,7 @@ func newSimHost(t *testing.T, root string, w io.Writer) *simHost {
 
 func (s *simHost) path(p string) string { return filepath.Join(s.root, p) }
 
+// exists reports whether p is on the simulated host.
 func (s *simHost) exists(p string) bool {
 	_, err := os.Lstat(s.path(p))
 	return err == nil
@@ -137,6 +143,47 @@ func (s *simHost) Query(_ context.Context, c platform.Cmd) bool {
 	}
 	s.t.Errorf("simHost: unexpected query %q", a)
 	return false
+}
+
+// Output answers the commands that read a firewall's state back with
+// real output (and documented stand-ins) kept with the parsers, chosen by
+// what the simulated firewall allows; fwOutput overrides a command.
+func (s *simHost) Output(ctx context.Context, c platform.Cmd) ([]byte, error) {
+	a := strings.Join(c.Args, " ")
+	if a == "cloud-init status --wait" && s.cloudInitWait != nil {
+		return s.cloudInitWait(ctx)
+	}
+	if out, ok := s.fwOutput[a]; ok {
+		return []byte(out), nil
+	}
+	file := ""
+	switch a {
+	case "ufw status verbose":
+		rules, _ := os.ReadFile(s.path("/etc/ufw/user.rules"))
+		file = "ufw/active-closed.txt"
+		if bytes.Contains(rules, []byte("--dport 80 ")) && bytes.Contains(rules, []byte("--dport 443 ")) {
+			file = "ufw/active-open.txt"
+		}
+	case "firewall-cmd --list-all":
+		file = "firewalld/fresh.txt"
+		if s.firewall {
+			file = "firewalld/services-added.txt"
+		}
+	case "pfctl -si":
+		return []byte("Status: Enabled for 0 days 00:00:03           Debug: err\n"), nil
+	case "pfctl -sr":
+		conf, _ := os.ReadFile(s.path("/etc/pf.conf"))
+		file = "pf/default.txt"
+		if bytes.Contains(conf, []byte(`anchor "chatbox"`)) {
+			file = "pf/with-anchor.txt"
+		}
+	case "pfctl -a chatbox -sr":
+		file = "pf/anchor-chatbox.txt"
+	default:
+		s.t.Errorf("simHost: unexpected read %q", a)
+		return nil, errInjected
+	}
+	return os.ReadFile(filepath.Join("..", "platform", "firewall", "testdata", file))
 }
 
 func (s *simHost) appendLine(p, line string) {
@@ -285,8 +332,22 @@ type fakeProbe struct {
 	addrs    []string
 	health   func() error
 	asked    int // health checks made
+	// issuer is who issued the certificate the box serves; "" answers
+	// that nothing serves one.
+	issuer string
+	// underCloudInit: install was started by cloud-init.
+	underCloudInit bool
+	// public is what the room's public https:// URL answers.
+	public error
 }
 
+func (p *fakeProbe) CertIssuer(context.Context, string, string) (string, error) {
+	if p.issuer == "" {
+		return "", errors.New("connection refused")
+	}
+	return p.issuer, nil
+}
+func (p *fakeProbe) UnderCloudInit() bool             { return p.underCloudInit }
 func (p *fakeProbe) IsRoot() bool                     { return !p.notRoot }
 func (p *fakeProbe) FreeBytes(string) (uint64, error) { return 10 << 30, nil }
 func (p *fakeProbe) PortInUse(port string) bool       { return p.portUsed[port] }
@@ -297,7 +358,10 @@ func (p *fakeProbe) LookupHost(_ context.Context, name string) ([]string, error)
 	}
 	return nil, fmt.Errorf("lookup %s: no such host", name)
 }
-func (p *fakeProbe) Healthy(context.Context, string) error {
+func (p *fakeProbe) Healthy(_ context.Context, url string) error {
+	if strings.HasPrefix(url, "https://") {
+		return p.public
+	}
 	p.asked++
 	if p.health != nil {
 		return p.health()
@@ -306,48 +370,12 @@ func (p *fakeProbe) Healthy(context.Context, string) error {
 }
 
 // fixture fills root with what a fresh host of osID has that the plans
-// look at: systemd, ufw and cloud-init on Ubuntu, firewalld and SELinux
-// tools on RHEL-family systems, pf.conf on OpenBSD.
+// look at (FreshHost): the golden plans and `install --os ID --dry-run`
+// plan from the same host.
 func fixture(t *testing.T, root, osID string) {
 	t.Helper()
-	put := func(p, data string, mode fs.FileMode) {
-		t.Helper()
-		if err := os.MkdirAll(filepath.Dir(filepath.Join(root, p)), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(root, p), []byte(data), mode); err != nil {
-			t.Fatal(err)
-		}
-	}
-	put("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\n", 0o644)
-	put("/etc/group", "root:x:0:\n", 0o644)
-	switch osID {
-	case "openbsd":
-		put("/etc/myname", "openbsd.my.domain\n", 0o644)
-		put("/etc/hosts", "127.0.0.1\tlocalhost\n::1\t\tlocalhost\n", 0o644)
-		put("/etc/pf.conf", "set skip on lo\nblock return\npass\n", 0o600)
-		return
-	case "debian", "ubuntu", "raspbian":
-		put("/etc/hostname", "localhost\n", 0o644)
-		put("/etc/hosts", "127.0.0.1\tlocalhost\n127.0.1.1\tlocalhost\n", 0o644)
-		put("/var/lib/dpkg/status", "Package: ca-certificates\nStatus: install ok installed\n\n"+
-			"Package: apt\nStatus: install ok installed\nVersion: 2.6.1\n\n", 0o644)
-		put("/etc/apt/sources.list.d/debian.sources", "Types: deb\nURIs: http://mirror.example/debian\nSuites: trixie trixie-updates\n", 0o644)
-	default:
-		put("/etc/hostname", "localhost.localdomain\n", 0o644)
-		put("/etc/hosts", "127.0.0.1   localhost localhost.localdomain\n", 0o644)
-		put("/usr/bin/firewall-cmd", "#!/bin/sh\n", 0o755)
-		put("/usr/sbin/restorecon", "#!/bin/sh\n", 0o755)
-		put("/usr/bin/dnf", "#!/bin/sh\n", 0o755)
-	}
-	if err := os.MkdirAll(filepath.Join(root, "/run/systemd/system"), 0o755); err != nil {
+	if err := FreshHost(root, osID); err != nil {
 		t.Fatal(err)
-	}
-	if osID == "ubuntu" || osID == "rocky" || osID == "almalinux" {
-		put("/etc/cloud/cloud.cfg", "preserve_hostname: false\n", 0o644)
-	}
-	if osID == "ubuntu" {
-		put("/usr/sbin/ufw", "#!/bin/sh\n", 0o755)
 	}
 }
 

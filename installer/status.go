@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/user"
 	"strconv"
 	"strings"
 
+	"github.com/chatbox-dev/chatbox/config"
 	"github.com/nxadm/tail"
 
 	"github.com/chatbox-dev/chatbox/chat/datadir"
@@ -30,6 +33,14 @@ type Status struct {
 	PushKey bool `json:"push_key"`
 	// PushKeyFile is where it is kept.
 	PushKeyFile string `json:"push_key_file,omitempty"`
+	// Public is true when the room answered through its public URL, from
+	// this host.
+	Public bool `json:"public"`
+	// LocalCA is true when the room serves a certificate of the box's
+	// own local CA, which browsers warn about until it is trusted.
+	LocalCA bool `json:"local_ca"`
+	// Warning says, in a sentence, what works but not as it should.
+	Warning string `json:"warning,omitempty"`
 	// Problem says what is wrong, in a sentence, when something is.
 	Problem string `json:"problem,omitempty"`
 }
@@ -40,6 +51,9 @@ func (in *Installer) Status(ctx context.Context) Status {
 	paths := p.Paths()
 	st := Status{OS: p.Name(), Config: paths.Config}
 	st.Installed = h.Exists(paths.Binary) && h.Exists(paths.ServiceFile)
+	if pkg, ok := p.Packaged(ctx, h); ok {
+		st.Installed = h.Exists(pkg.Binary) && h.Exists(pkg.Unit) && h.Exists(paths.Config)
+	}
 	if !st.Installed {
 		st.Problem = "not installed on this host"
 		return st
@@ -69,7 +83,58 @@ func (in *Installer) Status(ctx context.Context) Status {
 		return st
 	}
 	st.Healthy = true
+	st.LocalCA, st.Warning = in.localCA(ctx, cfg)
+	if !st.LocalCA && strings.HasPrefix(st.URL, "https://") {
+		// Through DNS, the firewall, the reverse proxy and a certificate
+		// browsers trust: what a person's browser goes through.
+		public := strings.TrimSuffix(st.URL, "/") + "/healthz"
+		if err := in.probe().Healthy(ctx, public); err != nil {
+			st.Warning = fmt.Sprintf("the room answers on this host but not at %s (%v); check the name's DNS record, the firewall and any reverse proxy from another machine (some routers do not let a host reach its own public address)", public, err)
+		} else {
+			st.Public = true
+		}
+	}
 	return st
+}
+
+// localCAIssuer begins the name of the box's own CA (box/localca.go).
+const localCAIssuer = "chatbox local CA"
+
+// localCA asks the running box which certificate it serves and, when it
+// is one of its local CA, says that browsers warn and how to fix it.
+func (in *Installer) localCA(ctx context.Context, cfg config.Config) (bool, string) {
+	if cfg.Server.Mode == config.ModeProxy {
+		return false, ""
+	}
+	name := cfg.Server.Domain
+	if name == "" {
+		name = cfg.Server.IP
+	}
+	_, port, err := net.SplitHostPort(cfg.Server.HTTPSListen)
+	if err != nil || name == "" {
+		return false, ""
+	}
+	issuer, err := in.probe().CertIssuer(ctx, net.JoinHostPort("127.0.0.1", port), name)
+	if err != nil || !strings.HasPrefix(issuer, localCAIssuer) {
+		return false, ""
+	}
+	trust := (&url.URL{Scheme: "http", Host: hostForURL(name), Path: "/trust"}).String()
+	fix := "a public certificate has not been issued yet; `sudo chatbox logs` says why (usually the name's DNS record, or ports 80 and 443 not reachable from the Internet)"
+	if ip := net.ParseIP(name); ip != nil && (ip.IsPrivate() || ip.IsLoopback() || ip.IsLinkLocalUnicast() || cgnat.Contains(ip)) {
+		fix = fmt.Sprintf("public CAs issue certificates only for public addresses, so for one browsers trust set server.domain (a name pointing here) or server.ip (the public address) in %s and run systemctl restart chatbox", in.Platform.Paths().Config)
+	}
+	return true, fmt.Sprintf("the room serves a certificate of the box's own CA, so browsers warn until each person trusts it (%s shows how); %s", trust, fix)
+}
+
+// cgnat is the shared address space of carrier-grade NAT (RFC 6598).
+var cgnat = &net.IPNet{IP: net.IPv4(100, 64, 0, 0), Mask: net.CIDRMask(10, 32)}
+
+// hostForURL brackets an IPv6 address for a URL.
+func hostForURL(host string) string {
+	if strings.Contains(host, ":") {
+		return "[" + host + "]"
+	}
+	return host
 }
 
 // Logs writes the service's last lines of log to w and, with follow,

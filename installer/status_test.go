@@ -3,6 +3,7 @@ package installer
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -72,5 +73,72 @@ func TestStatusShowsThePushKey(t *testing.T) {
 	}
 	if st := in.Status(ctx); !st.PushKey {
 		t.Error("status does not see the push key")
+	}
+}
+
+// A box that serves its local CA's certificate says so in status and in
+// the install summary, with the /trust address and what to fix; read from
+// the certificate the running box serves.
+func TestStatusAndInstallSayWhenTheBoxServesItsLocalCA(t *testing.T) {
+	ctx := context.Background()
+	cases := []struct {
+		name, domain, ip, issuer string
+		want                     []string // in the warning; none means no warning
+	}{
+		{"a private address", "", "192.168.1.20", "chatbox local CA for 192.168.1.20",
+			[]string{"browsers warn until each person trusts it (http://192.168.1.20/trust shows how)", "set server.domain", "systemctl restart chatbox"}},
+		{"a domain still waiting for its certificate", "chat.example.com", "", "chatbox local CA for chat.example.com",
+			[]string{"http://chat.example.com/trust", "sudo chatbox logs"}},
+		{"a domain with a public certificate", "chat.example.com", "", "R11", nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var out bytes.Buffer
+			in, _, probe := newSim(t, "debian", &out)
+			probe.issuer = c.issuer
+			o := opts(t)
+			o.Domain, o.IP = c.domain, c.ip
+			if err := in.Install(ctx, o); err != nil {
+				t.Fatal(err)
+			}
+			st := in.Status(ctx)
+			if st.LocalCA != (c.want != nil) {
+				t.Errorf("status says local_ca=%v with the certificate issued by %q", st.LocalCA, c.issuer)
+			}
+			summary := strings.Join(strings.Fields(strings.ReplaceAll(out.String(), "|", " ")), " ")
+			for _, w := range c.want {
+				if !strings.Contains(st.Warning, w) {
+					t.Errorf("status's warning %q lacks %q", st.Warning, w)
+				}
+				if !strings.Contains(summary, w) {
+					t.Errorf("the install summary lacks %q:\n%s", w, out.String())
+				}
+			}
+			if c.want == nil && (st.Warning != "" || strings.Contains(out.String(), "Warning")) {
+				t.Errorf("a box with a public certificate warns: %q\n%s", st.Warning, out.String())
+			}
+		})
+	}
+}
+
+// status checks the room through its public URL as a browser would, and
+// says when only this host reaches it.
+func TestStatusChecksTheRoomThroughItsPublicURL(t *testing.T) {
+	ctx := context.Background()
+	var out bytes.Buffer
+	in, _, probe := newSim(t, "debian", &out)
+	if err := in.Install(ctx, opts(t)); err != nil {
+		t.Fatal(err)
+	}
+	if st := in.Status(ctx); !st.Public || st.Warning != "" {
+		t.Errorf("a room that answers publicly: public=%v warning=%q", st.Public, st.Warning)
+	}
+	probe.public = errors.New("dial tcp 203.0.113.7:443: connection refused")
+	st := in.Status(ctx)
+	if st.Public || !st.Healthy {
+		t.Errorf("public=%v healthy=%v, want false and true", st.Public, st.Healthy)
+	}
+	if want := "the room answers on this host but not at https://chat.example.com/healthz (dial tcp 203.0.113.7:443: connection refused); check the name's DNS record, the firewall"; !strings.Contains(st.Warning, want) {
+		t.Errorf("warning %q, want %q", st.Warning, want)
 	}
 }

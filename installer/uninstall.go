@@ -15,6 +15,7 @@ type UninstallOptions struct {
 
 // Uninstall stops and removes the service, the binary and the config, and
 // with Purge the data and the service account. It never removes packages
+// (chatbox's own included: it says how)
 // and leaves the host name, firewall rules and automatic updates, which
 // serve the host without chatbox too; DataLeft says whether the data
 // stayed.
@@ -24,6 +25,18 @@ func (in *Installer) Uninstall(ctx context.Context, o UninstallOptions) error {
 	if !in.DryRun {
 		fmt.Fprintf(in.Out, "Uninstalling chatbox from %s\n", p.Name())
 	}
+	pkg, packaged := p.Packaged(ctx, in.Host)
+	binary := step{"Removing " + paths.Binary, func(ctx context.Context, r *run) (string, error) {
+		if err := r.host.Remove(ctx, paths.Binary); err != nil {
+			return "", err
+		}
+		return "", r.host.Remove(ctx, paths.PrevBinary())
+	}, "nothing to remove"}
+	if packaged {
+		binary = step{"Leaving " + pkg.Binary + " to the chatbox package", func(context.Context, *run) (string, error) {
+			return "left for " + pkg.Remove, nil
+		}, ""}
+	}
 	steps := []step{
 		{"Stopping and removing the chatbox service and its timers", func(ctx context.Context, r *run) (string, error) {
 			if err := in.removeJobs(ctx, r.host); err != nil {
@@ -31,12 +44,7 @@ func (in *Installer) Uninstall(ctx context.Context, o UninstallOptions) error {
 			}
 			return "", p.RemoveService(ctx, r.host)
 		}, "nothing to remove"},
-		{"Removing " + paths.Binary, func(ctx context.Context, r *run) (string, error) {
-			if err := r.host.Remove(ctx, paths.Binary); err != nil {
-				return "", err
-			}
-			return "", r.host.Remove(ctx, paths.PrevBinary())
-		}, "nothing to remove"},
+		binary,
 		{"Removing " + paths.ConfigDir, func(ctx context.Context, r *run) (string, error) {
 			return "", r.host.Remove(ctx, paths.ConfigDir)
 		}, "nothing to remove"},
@@ -55,9 +63,12 @@ func (in *Installer) Uninstall(ctx context.Context, o UninstallOptions) error {
 	if err != nil || in.DryRun {
 		return err
 	}
-	if res.changes == 0 {
+	switch {
+	case packaged:
+		fmt.Fprintf(in.Out, "chatbox's service and config are removed; its package is still installed: remove it with %s.\n", pkg.Remove)
+	case res.changes == 0:
 		fmt.Fprintln(in.Out, "Nothing to do: chatbox was not installed here.")
-	} else {
+	default:
 		fmt.Fprintln(in.Out, "chatbox is uninstalled.")
 	}
 	return nil

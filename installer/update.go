@@ -61,6 +61,16 @@ func (e *RollbackError) Unwrap() error { return e.Err }
 // option it applies OS updates and leaves the binary alone. A release from
 // the channel is fetched and verified before anything on the host changes.
 func (in *Installer) Update(ctx context.Context, o UpdateOptions) error {
+	var notes []string
+	if pkg, ok := in.Platform.Packaged(ctx, in.Host); ok {
+		if o.Self != "" || o.Version != "" {
+			return fmt.Errorf("chatbox was installed from its package, which owns %s: update it with %s; nothing was changed", pkg.Binary, pkg.Upgrade)
+		}
+		if o.FromChannel {
+			o.FromChannel, o.System = false, true
+			notes = append(notes, "chatbox came from its package, so the system's updates update it ("+pkg.Upgrade+" does it alone); the release channel is not used")
+		}
+	}
 	system := o.System || o.Self == "" && !o.FromChannel
 	if o.Self != "" {
 		if err := checkBinary(ctx, o.Self); err != nil {
@@ -82,7 +92,6 @@ func (in *Installer) Update(ctx context.Context, o UpdateOptions) error {
 	}
 	p := in.Platform
 	var steps []step
-	var notes []string
 	if system {
 		steps = append(steps, step{"Applying system updates", func(ctx context.Context, r *run) (string, error) {
 			n, err := p.UpdateSystem(ctx, r.host)

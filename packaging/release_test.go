@@ -339,7 +339,7 @@ func TestRelease(t *testing.T) {
 				}
 			}
 			contents := run(t, ctx, dpkgDeb, "--contents", deb)
-			for _, want := range []string{"-rwxr-xr-x root/root", "./usr/local/bin/chatbox\n", "-rw-r--r-- root/root", "./usr/lib/systemd/system/chatbox.service\n"} {
+			for _, want := range []string{"-rwxr-xr-x root/root", "./usr/bin/chatbox\n", "-rw-r--r-- root/root", "./usr/lib/systemd/system/chatbox.service\n"} {
 				if !strings.Contains(contents, want) {
 					t.Errorf("dpkg-deb --contents has no %q:\n%s", want, contents)
 				}
@@ -355,10 +355,19 @@ func TestRelease(t *testing.T) {
 			}
 
 			files := debFiles(t, ctx, dpkgDeb, deb)
-			wantFiles := map[string][]byte{
-				"./usr/local/bin/chatbox":                  readFile(t, filepath.Join(dist, "chatbox-"+debBinary(tg))),
-				"./usr/lib/systemd/system/chatbox.service": SystemdUnit(),
+			if strings.Contains(contents, "./usr/local") {
+				t.Errorf("the package ships something under /usr/local, which Debian Policy forbids:\n%s", contents)
 			}
+			wantFiles := map[string][]byte{
+				"./usr/bin/chatbox":                        readFile(t, filepath.Join(dist, "chatbox-"+debBinary(tg))),
+				"./usr/lib/systemd/system/chatbox.service": readFile(t, "chatbox-package.service"),
+				"./usr/share/doc/chatbox/copyright":        readFile(t, "deb/copyright"),
+				"./usr/share/lintian/overrides/chatbox":    readFile(t, "deb/lintian-overrides"),
+			}
+			if _, ok := files["./usr/share/doc/chatbox/changelog.Debian.gz"]; !ok {
+				t.Error("the package has no changelog.Debian.gz")
+			}
+			delete(files, "./usr/share/doc/chatbox/changelog.Debian.gz")
 			if len(files) != len(wantFiles) {
 				t.Errorf("the package has %d files, want %d", len(files), len(wantFiles))
 			}
@@ -377,7 +386,7 @@ func TestRelease(t *testing.T) {
 			if want := "chatbox 0.0.0~test 1 " + tg.rpmArch + "\n"; got != want {
 				t.Errorf("rpm -qp says %q, want %q", got, want)
 			}
-			if got, want := run(t, ctx, rpmTool, "-qpl", pkg), "/usr/lib/systemd/system/chatbox.service\n/usr/local/bin/chatbox\n"; got != want {
+			if got, want := run(t, ctx, rpmTool, "-qpl", pkg), "/usr/bin/chatbox\n/usr/lib/systemd/system/chatbox.service\n"; got != want {
 				t.Errorf("rpm -qpl lists %q, want %q", got, want)
 			}
 			scripts := run(t, ctx, rpmTool, "-qp", "--scripts", pkg)

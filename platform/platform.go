@@ -13,6 +13,8 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+
+	"github.com/chatbox-dev/chatbox/platform/firewall"
 )
 
 // Paths are where chatbox keeps its files on a host.
@@ -79,7 +81,13 @@ type Platform interface {
 	// error saying what the host reports instead. It changes nothing.
 	JobState(ctx context.Context, h *Host, j Job) error
 	// OpenFirewall lets TCP 80 and 443 in, permanently, never closing SSH.
+	// Where it cannot do so safely (another program's rules, such as an
+	// nftables drop policy) it leaves the firewall alone, and
+	// FirewallState tells.
 	OpenFirewall(ctx context.Context, h *Host) error
+	// FirewallState reads back, from the firewall's own view of itself,
+	// what it does with new TCP connections to ports. It changes nothing.
+	FirewallState(ctx context.Context, h *Host, ports ...int) (firewall.State, error)
 	// InstallService writes the service definition and enables it.
 	InstallService(ctx context.Context, h *Host) error
 	// RestartService (re)starts the service.
@@ -96,6 +104,11 @@ type Platform interface {
 	// their packages where the platform can tell; ErrCannotTell when it
 	// cannot read its socket table. It changes nothing.
 	Listeners(ctx context.Context, h *Host, ports ...int) ([]Listener, error)
+	// Packaged says whether chatbox's own deb or rpm package is installed,
+	// and then how its package manager updates and removes it: the package
+	// owns the binary and the unit, and install, update --self and
+	// uninstall leave them to it.
+	Packaged(ctx context.Context, h *Host) (Package, bool)
 	// RemoveService stops, disables and deletes the service definition.
 	RemoveService(ctx context.Context, h *Host) error
 	// UpdateSystem applies OS updates now. It returns sentences a person
@@ -107,6 +120,21 @@ type Platform interface {
 	// LogFile is the file the service logs to when LogsCommand is nil.
 	LogFile() string
 }
+
+// Package is chatbox installed from its deb or rpm package.
+type Package struct {
+	// Binary and Unit are the package's files.
+	Binary, Unit string
+	// Upgrade and Remove are the package manager's commands that update
+	// and remove the package.
+	Upgrade, Remove string
+}
+
+// Packaged binary and unit: where the deb and rpm packages put them.
+const (
+	PackagedBinary = "/usr/bin/chatbox"
+	PackagedUnit   = "/usr/lib/systemd/system/chatbox.service"
+)
 
 // Host is one machine (or a tree under Root) that is being changed.
 type Host struct {
@@ -171,6 +199,11 @@ func (h *Host) Exec(ctx context.Context, args ...string) error {
 // recording Runner answers false, so plans show every change.
 func (h *Host) Query(ctx context.Context, args ...string) bool {
 	return h.Runner.Query(ctx, Command(args...))
+}
+
+// Output runs the read-only command args and returns its standard output.
+func (h *Host) Output(ctx context.Context, args ...string) ([]byte, error) {
+	return h.Runner.Output(ctx, Command(args...))
 }
 
 // WriteFile writes data to p unless p already holds exactly data with the

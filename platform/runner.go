@@ -79,6 +79,10 @@ type Runner interface {
 	Run(ctx context.Context, c Cmd) ([]byte, error)
 	// Query runs a read-only command and reports whether it succeeded.
 	Query(ctx context.Context, c Cmd) bool
+	// Output runs a read-only command and returns what it printed on its
+	// standard output: the host's own view of its state, read back after
+	// a change. It fails when the command does.
+	Output(ctx context.Context, c Cmd) ([]byte, error)
 	// WriteFile replaces a file atomically: it is never seen half-written.
 	WriteFile(ctx context.Context, f File) error
 	// Remove deletes a file or a directory tree.
@@ -157,6 +161,34 @@ func (x Exec) Query(ctx context.Context, c Cmd) bool {
 	c.OKExit = nil
 	_, err := x.Run(ctx, c)
 	return err == nil
+}
+
+// Output runs c and returns its standard output; a failure carries its
+// standard error.
+func (x Exec) Output(ctx context.Context, c Cmd) ([]byte, error) {
+	args := c.Args
+	if x.Root != "" && x.Root != "/" && !c.OnHost {
+		args = append([]string{"chroot", x.Root}, args...)
+	}
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	cmd.Env = append(os.Environ(), c.Env...)
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 10 * time.Second
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	if err == nil {
+		return stdout.Bytes(), nil
+	}
+	code := -1
+	var exit *exec.ExitError
+	if errors.As(err, &exit) && ctx.Err() == nil {
+		code = exit.ExitCode()
+	}
+	if ctx.Err() != nil {
+		err = ctx.Err()
+	}
+	return stdout.Bytes(), &CmdError{Cmd: c.String(), Code: code, Output: stderr.Bytes(), Err: err}
 }
 
 // WriteFile writes f under Root through a temporary file and a rename.
@@ -271,6 +303,9 @@ func (ReadOnly) Run(context.Context, Cmd) ([]byte, error) { return nil, ErrReadO
 // Query runs c as Exec does and reports whether it exited 0.
 func (r ReadOnly) Query(ctx context.Context, c Cmd) bool { return Exec(r).Query(ctx, c) }
 
+// Output runs c as Exec does and returns its standard output.
+func (r ReadOnly) Output(ctx context.Context, c Cmd) ([]byte, error) { return Exec(r).Output(ctx, c) }
+
 // WriteFile refuses.
 func (ReadOnly) WriteFile(context.Context, File) error { return ErrReadOnly }
 
@@ -287,6 +322,20 @@ type Recorder struct {
 	Root string
 	// Answer answers queries; nil answers false to every one.
 	Answer func(Cmd) bool
+	// Outputs answers Output; nil answers ErrNotRun to every command.
+	Outputs func(Cmd) ([]byte, error)
+}
+
+// ErrNotRun is what a Recorder answers when asked for a command's output
+// it was not given: a plan runs nothing, so it reads nothing back.
+var ErrNotRun = errors.New("a plan runs no command, so it reads no state back")
+
+// Output asks Outputs, printing nothing.
+func (r *Recorder) Output(_ context.Context, c Cmd) ([]byte, error) {
+	if r.Outputs == nil {
+		return nil, ErrNotRun
+	}
+	return r.Outputs(c)
 }
 
 // Run prints the command and returns no output.

@@ -58,6 +58,28 @@ func (s Systemd) Install(ctx context.Context, h *Host) error {
 	return nil
 }
 
+// EnableVendor enables the unit a package put in systemd's vendor
+// directory. A copy that chatbox install wrote to /etc/systemd/system
+// before would take precedence and run another binary, so it goes.
+func (s Systemd) EnableVendor(ctx context.Context, h *Host) error {
+	if h.SameFile(s.UnitPath(), s.Unit, 0o644) {
+		if err := h.Remove(ctx, s.UnitPath()); err != nil {
+			return err
+		}
+		if h.Live {
+			if err := h.Exec(ctx, "systemctl", "daemon-reload"); err != nil {
+				return err
+			}
+		}
+	}
+	if !s.enabled(h) {
+		if _, err := h.Run(ctx, s.systemctl(h, "enable", s.Name)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Restart restarts the service, clearing its failure state first, always:
 // a unit with Restart=on-failure whose start failed sits in "activating
 // (auto-restart)", where is-failed is false, while its start-limit counter
@@ -103,7 +125,8 @@ func (s Systemd) Stop(ctx context.Context, h *Host) error {
 	return h.Exec(ctx, "systemctl", "stop", s.Name)
 }
 
-// Remove stops and disables the service and deletes its unit.
+// Remove stops and disables the service and deletes its unit from
+// /etc/systemd/system (a package's unit is the package's).
 func (s Systemd) Remove(ctx context.Context, h *Host) error {
 	if !h.Exists(s.UnitPath()) && !s.enabled(h) {
 		return nil

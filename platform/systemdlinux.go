@@ -9,6 +9,17 @@ type SystemdLinux struct {
 	Service Systemd
 	// Nologin is the shell of the service account.
 	Nologin string
+	// Package says whether chatbox's package is installed, with the
+	// package manager's commands; nil means never.
+	Package func(ctx context.Context, h *Host) (Package, bool)
+}
+
+// Packaged asks Package.
+func (s *SystemdLinux) Packaged(ctx context.Context, h *Host) (Package, bool) {
+	if s.Package == nil {
+		return Package{}, false
+	}
+	return s.Package(ctx, h)
 }
 
 // Paths returns the standard Linux paths.
@@ -41,8 +52,12 @@ func (s *SystemdLinux) RemoveUser(ctx context.Context, h *Host) error {
 	return h.Exec(ctx, "userdel", s.User())
 }
 
-// InstallService writes the hardened unit and enables it.
+// InstallService writes the hardened unit and enables it; where chatbox's
+// package is installed it enables the package's unit instead.
 func (s *SystemdLinux) InstallService(ctx context.Context, h *Host) error {
+	if _, ok := s.Packaged(ctx, h); ok {
+		return s.Service.EnableVendor(ctx, h)
+	}
 	return s.Service.Install(ctx, h)
 }
 
@@ -64,7 +79,8 @@ func (s *SystemdLinux) ServiceActive(ctx context.Context, h *Host) bool {
 	return s.Service.Active(ctx, h)
 }
 
-// RemoveService stops, disables and deletes the unit.
+// RemoveService stops, disables and deletes the unit; the package's unit
+// is the package manager's to delete.
 func (s *SystemdLinux) RemoveService(ctx context.Context, h *Host) error {
 	return s.Service.Remove(ctx, h)
 }

@@ -38,9 +38,10 @@ func runHostname(ctx context.Context, s *streams, o hostnameOptions, retry strin
 	if err := config.ValidateHostname(o.name); err != nil {
 		return usagef("%w", err)
 	}
-	in, err := o.host.installer(ctx, s)
+	in, cleanup, err := o.host.installer(ctx, s)
 	if err != nil {
 		return err
 	}
+	defer cleanup()
 	return in.SetHostname(ctx, o.name, retry)
 }

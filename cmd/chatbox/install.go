@@ -22,6 +22,8 @@ type installOptions struct {
 	host hostOptions
 	opts installer.InstallOptions
 	yes  bool
+	// ipDetect is how --ip auto finds the public address.
+	ipDetect string
 }
 
 func newInstallCmd(s *streams) *cobra.Command {
@@ -41,6 +43,7 @@ edited config file is never overwritten. Without --yes the plan is shown
 and confirmed first; --dry-run only shows it.`,
 		Example: `  sudo chatbox install --domain chat.example.com --email you@example.com
   sudo chatbox install --ip 203.0.113.7 --private
+  sudo chatbox install --ip auto
   sudo chatbox install --domain chat.example.com --behind-proxy
   sudo chatbox install --domain chat.example.com --dns cloudflare --dns-token TOKEN
   chatbox install --dry-run --os openbsd --domain chat.example.com`,
@@ -52,13 +55,15 @@ and confirmed first; --dry-run only shows it.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.opts.Domain, "domain", "", "the room's DNS name, e.g. chat.example.com")
-	f.StringVar(&o.opts.IP, "ip", "", "the box's public IP address, when it has no DNS name")
+	f.StringVar(&o.opts.IP, "ip", "", "the box's public IP address, when it has no DNS name; auto finds it (see --ip-detect) and asks")
+	f.StringVar(&o.ipDetect, "ip-detect", "cloudflare.trace", "how --ip auto finds the public address: cloudflare.trace, or url:https://… answering it")
 	f.StringVar(&o.opts.Email, "email", "", "contact address for the certificate authority (optional)")
 	f.StringVar(&o.opts.Hostname, "hostname", "", "host name to set (default: the --domain)")
 	f.BoolVar(&o.opts.Private, "private", false, "protect the room with a password")
 	f.StringVar(&o.opts.DNS, "dns", "", "DNS provider for certificates and dynamic DNS: cloudflare")
 	f.StringVar(&o.opts.DNSToken, "dns-token", "", "the DNS provider's API token")
 	f.BoolVar(&o.opts.BehindProxy, "behind-proxy", false, "serve the room through the web server (nginx, Apache, Caddy) that holds ports 80 and 443; needs --domain")
+	f.BoolVar(&o.opts.SkipFirewall, "skip-firewall", false, "leave the firewall alone: you open TCP 80 and 443 yourself (a cloud firewall, rules of your own)")
 	f.BoolVarP(&o.yes, "yes", "y", false, "do not ask before changing the system")
 	o.host.addFlags(f)
 	return cmd
@@ -68,15 +73,23 @@ func runInstall(ctx context.Context, s *streams, o installOptions) error {
 	if err := validateInstall(o.opts); err != nil {
 		return err
 	}
+	if o.opts.IP == ipAuto {
+		ip, err := findPublicIP(ctx, s, o.ipDetect, o.yes || o.host.dryRun)
+		if err != nil {
+			return err
+		}
+		o.opts.IP = ip
+	}
 	self, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("find this binary: %w", err)
 	}
 	o.opts.Binary = self
-	in, err := o.host.installer(ctx, s)
+	in, cleanup, err := o.host.installer(ctx, s)
 	if err != nil {
 		return err
 	}
+	defer cleanup()
 	if !o.host.dryRun && !o.yes {
 		ok, err := confirm(ctx, s, o.host, func(plan *installer.Installer) error { return installUsage(plan.Install(ctx, o.opts)) })
 		if err != nil || !ok {
@@ -98,7 +111,7 @@ func validateInstall(o installer.InstallOptions) error {
 		if o.Domain != "" {
 			return usagef("give either --domain or --ip, not both")
 		}
-		if net.ParseIP(o.IP) == nil {
+		if o.IP != ipAuto && net.ParseIP(o.IP) == nil {
 			return usagef("--ip: %q is not an IP address", o.IP)
 		}
 	}
@@ -161,47 +174,74 @@ func (o *hostOptions) addFlags(f *pflag.FlagSet) {
 }
 
 // installer detects the platform and sets up the host to change: a
-// Recorder printing the plan for a dry run, the real machine otherwise.
-func (o hostOptions) installer(ctx context.Context, s *streams) (*installer.Installer, error) {
+// Recorder printing the plan for a dry run (on a fresh host of --os when
+// that is not this machine's OS), the real machine otherwise. The caller
+// calls cleanup when done.
+func (o hostOptions) installer(ctx context.Context, s *streams) (*installer.Installer, func(), error) {
 	root := "/"
 	if o.root != "" {
 		abs, err := filepath.Abs(o.root)
 		if err != nil {
-			return nil, usagef("--root: %v", err)
+			return nil, noCleanup, usagef("--root: %v", err)
 		}
 		if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
-			return nil, usagef("--root: %s is not a directory", o.root)
+			return nil, noCleanup, usagef("--root: %s is not a directory", o.root)
 		}
 		root = abs
 	}
 	if backends := installer.Backends(); o.osID != "" && !slices.Contains(backends.IDs(), o.osID) {
-		return nil, usagef("--os %q is not supported; chatbox installs on %s", o.osID, backends.Supported())
+		return nil, noCleanup, usagef("--os %q is not supported; chatbox installs on %s", o.osID, backends.Supported())
 	}
 	p, err := installer.Detect(ctx, root, o.osID)
 	if err != nil {
-		return nil, err
+		return nil, noCleanup, err
 	}
 	var r platform.Runner = platform.Exec{Root: root}
-	if o.dryRun {
+	live := root == "/"
+	cleanup := noCleanup
+	if o.dryRun && o.osID != "" && o.root == "" && !isThisMachine(ctx, o.osID) {
+		// A plan for another OS is a plan for a fresh host of it, never
+		// one read from this machine.
+		fresh, ferr := os.MkdirTemp("", "chatbox-fresh-"+o.osID+"-")
+		if ferr != nil {
+			return nil, noCleanup, fmt.Errorf("make a fresh %s host to plan on: %w", o.osID, ferr)
+		}
+		cleanup = func() { os.RemoveAll(fresh) }
+		if ferr := installer.FreshHost(fresh, o.osID); ferr != nil {
+			cleanup()
+			return nil, noCleanup, ferr
+		}
+		root = fresh
+		r = &platform.Recorder{W: s.out, Answer: installer.FreshAnswer}
+	} else if o.dryRun {
 		r = &platform.Recorder{W: s.out}
 	} else if euid := o.euid; euid == nil && os.Geteuid() != 0 || euid != nil && euid() != 0 {
-		return nil, usagef("this changes the system and must run as root; try sudo, or add --dry-run to see the plan")
+		return nil, noCleanup, usagef("this changes the system and must run as root; try sudo, or add --dry-run to see the plan")
 	}
 	return &installer.Installer{
 		Platform: p,
-		Host:     &platform.Host{Root: root, Live: root == "/", Runner: r},
+		Host:     &platform.Host{Root: root, Live: live, Runner: r},
 		Out:      s.out,
 		DryRun:   o.dryRun,
-	}, nil
+	}, cleanup, nil
+}
+
+func noCleanup() {}
+
+// isThisMachine reports whether osID is the OS this machine runs.
+func isThisMachine(ctx context.Context, osID string) bool {
+	p, err := installer.Detect(ctx, "/", "")
+	return err == nil && p.ID() == osID
 }
 
 // confirm prints the plan and asks whether to go ahead.
 func confirm(ctx context.Context, s *streams, o hostOptions, plan func(*installer.Installer) error) (bool, error) {
 	o.dryRun = true
-	in, err := o.installer(ctx, s)
+	in, cleanup, err := o.installer(ctx, s)
 	if err != nil {
 		return false, err
 	}
+	defer cleanup()
 	if err := plan(in); err != nil {
 		return false, err
 	}

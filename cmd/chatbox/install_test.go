@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -114,4 +118,118 @@ func TestInstallAsksBeforeChanging(t *testing.T) {
 	if entries, _ := os.ReadDir(root); len(entries) != 1 {
 		t.Errorf("the root was changed after answering no: %v", entries)
 	}
+}
+
+// `install --os ID --dry-run` for an OS other than this machine's plans
+// for a fresh host of it, exactly the golden plan, and leaves nothing
+// behind: nothing of this machine (its firewall, its host name tools)
+// leaks into the plan.
+func TestInstallDryRunForAnotherOSIsTheGoldenPlan(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	for _, osID := range installer.Backends().IDs() {
+		if isThisMachine(context.Background(), osID) {
+			continue
+		}
+		t.Run("on "+osID, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			code := run(context.Background(), []string{"install", "--dry-run", "--os", osID, "--domain", "chat.example.com",
+				"--email", "admin@example.com", "--private"}, strings.NewReader(""), &out, &errb)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errb.String())
+			}
+			want, err := os.ReadFile(filepath.Join("..", "..", "installer", "testdata", osID, "install.txt"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out.String() != string(want) {
+				t.Errorf("the plan is not the golden plan installer/testdata/%s/install.txt:\n--- got:\n%s--- want:\n%s", osID, out.String(), want)
+			}
+		})
+	}
+	if entries, _ := os.ReadDir(tmp); len(entries) != 0 {
+		t.Errorf("the plans left %d fresh hosts behind", len(entries))
+	}
+}
+
+// docs/cloud-init.yaml is cloud-config whose runcmd runs install.sh with
+// flags chatbox install accepts.
+func TestTheCloudInitExampleRunsAValidInstall(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "docs", "cloud-init.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(data), "#cloud-config\n") {
+		t.Error("the example does not begin with #cloud-config, so cloud-init ignores it")
+	}
+	var args []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "  - sh /root/chatbox-install.sh "); ok {
+			args = strings.Fields(rest)
+		}
+	}
+	if len(args) == 0 {
+		t.Fatal("the example's runcmd does not run install.sh")
+	}
+	var out, errb bytes.Buffer
+	plan := append([]string{"install", "--dry-run", "--os", "debian"}, args...)
+	if code := run(context.Background(), plan, strings.NewReader(""), &out, &errb); code != 0 {
+		t.Errorf("chatbox %s: exit %d: %s", strings.Join(plan, " "), code, errb.String())
+	}
+}
+
+// --ip auto asks a "what is my IP" service, as dyndns does: a public
+// answer is shown and used, a private one refused with why and what the
+// box would do, and garbage refused with what to give instead.
+func TestInstallIPAuto(t *testing.T) {
+	answers := map[string]string{"/public": "203.0.113.7\n", "/private": "fl=1\nip=10.1.2.3\nts=1\n", "/garbage": "<html>not an address</html>"}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, answers[r.URL.Path])
+	}))
+	defer srv.Close()
+	cases := []struct {
+		path, in string
+		code     int
+		want     string // in stdout when it works, stderr when not
+	}{
+		{"/public", "y\nn\n", 0, "This box's public address, found with url:" + srv.URL + "/public: 203.0.113.7\nUse 203.0.113.7 for the room? [y/N] "},
+		{"/public", "n\n", 1, "--ip auto: 203.0.113.7 was not confirmed; nothing was changed"},
+		{"/private", "y\n", 1, "says this box's address is 10.1.2.3, and 10.1.2.3 is not a public address (it is in 10.0.0.0/8): a public CA issues certificates only for public addresses it can reach. " +
+			"Give the public address with --ip ADDR or a name with --domain NAME; with --ip 10.1.2.3 the room would serve its own CA's certificate, which each person trusts once at http://10.1.2.3/trust"},
+		{"/garbage", "y\n", 1, "--ip auto: the public address could not be found with url:" + srv.URL + "/garbage ("},
+	}
+	for _, c := range cases {
+		t.Run(c.path+" answered "+strings.TrimSpace(c.in), func(t *testing.T) {
+			var out, errb bytes.Buffer
+			args := []string{"install", "--ip", "auto", "--ip-detect", "url:" + srv.URL + c.path, "--os", "openbsd", "--root", t.TempDir()}
+			code := run(context.Background(), args, strings.NewReader(c.in), &out, &errb)
+			if c.code == 0 {
+				// Not root here: the install itself stops after the
+				// address was found and confirmed.
+				if !strings.Contains(out.String(), c.want) {
+					t.Errorf("stdout lacks %q:\n%s\nstderr:\n%s", c.want, out.String(), errb.String())
+				}
+				if strings.Contains(errb.String(), "--ip auto") {
+					t.Errorf("the address was refused: %s", errb.String())
+				}
+				// The next answer stays for the next question: the plan's
+				// (asked of root only; others are refused before it).
+				if os.Geteuid() == 0 && !strings.Contains(out.String(), "Go ahead? [y/N] Nothing was changed.") {
+					t.Errorf("the plan's question did not get its own answer:\n%s", out.String())
+				}
+				return
+			}
+			if code != c.code || !strings.Contains(errb.String(), c.want) {
+				t.Errorf("exit %d, stderr:\n%s\nwant exit %d and %q", code, errb.String(), c.code, c.want)
+			}
+		})
+	}
+	t.Run("a dry run shows the address and plans with it", func(t *testing.T) {
+		var out, errb bytes.Buffer
+		code := run(context.Background(), []string{"install", "--dry-run", "--os", "rocky", "--ip", "auto", "--ip-detect", "url:" + srv.URL + "/public"},
+			strings.NewReader(""), &out, &errb)
+		if code != 0 || !strings.Contains(out.String(), "found with url:"+srv.URL+"/public: 203.0.113.7\n# chatbox install on Rocky Linux") {
+			t.Errorf("exit %d:\n%s%s", code, out.String(), errb.String())
+		}
+	})
 }

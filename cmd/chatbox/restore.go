@@ -28,9 +28,10 @@ Install chatbox on the new box first (chatbox install), then restore.`,
 }
 
 func runRestore(ctx context.Context, s *streams, host hostOptions, file string) error {
-	in, err := host.installer(ctx, s)
+	in, cleanup, err := host.installer(ctx, s)
 	if err != nil {
 		return err
 	}
+	defer cleanup()
 	return in.Restore(ctx, file)
 }

@@ -58,6 +58,9 @@ func runStatus(ctx context.Context, s *streams, asJSON bool) error {
 			} else {
 				fmt.Fprintf(s.out, "Answering:  %s\n", yes[st.Healthy])
 				fmt.Fprintf(s.out, "Room:       %s\n", st.URL)
+				if st.Healthy && !st.LocalCA {
+					fmt.Fprintf(s.out, "Public URL: %s\n", map[bool]string{true: "answers", false: "does not answer from this host"}[st.Public])
+				}
 			}
 			fmt.Fprintf(s.out, "Config:     %s\n", st.Config)
 			if st.PushKeyFile != "" {
@@ -66,6 +69,9 @@ func runStatus(ctx context.Context, s *streams, asJSON bool) error {
 				} else {
 					fmt.Fprintf(s.out, "Push key:   not yet; the service makes %s at its first start\n", st.PushKeyFile)
 				}
+			}
+			if st.Warning != "" {
+				fmt.Fprintf(s.out, "Warning:    %s\n", st.Warning)
 			}
 		}
 	}

@@ -38,10 +38,11 @@ left as they are.`,
 }
 
 func runUninstall(ctx context.Context, s *streams, o uninstallOptions, opts installer.UninstallOptions) error {
-	in, err := o.host.installer(ctx, s)
+	in, cleanup, err := o.host.installer(ctx, s)
 	if err != nil {
 		return err
 	}
+	defer cleanup()
 	if !o.host.dryRun && !o.yes {
 		ok, err := confirm(ctx, s, o.host, func(plan *installer.Installer) error { return plan.Uninstall(ctx, opts) })
 		if err != nil || !ok {

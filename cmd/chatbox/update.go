@@ -88,10 +88,11 @@ func runUpdate(ctx context.Context, s *streams, o updateOptions, retry string) e
 	if o.check {
 		host.dryRun = true // --check changes nothing, so it needs no root
 	}
-	in, err := host.installer(ctx, s)
+	in, cleanup, err := host.installer(ctx, s)
 	if err != nil {
 		return err
 	}
+	defer cleanup()
 	uo := installer.UpdateOptions{
 		System:      o.system,
 		Self:        o.self,

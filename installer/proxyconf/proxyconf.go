@@ -52,8 +52,30 @@ func (s Server) Render(p Params) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
+// ServersFor are the proxies chatbox writes configurations for, in the
+// order they are printed, with the hints of the OS family of osID (an
+// os-release ID): where its packages of nginx, Caddy and Apache read their
+// configuration, and how they are reloaded.
+func ServersFor(osID string) []Server {
+	servers := Servers()
+	switch osID {
+	case "debian", "ubuntu", "raspbian":
+		return servers
+	case "openbsd":
+		servers[0].Hint = "the http block of /etc/nginx/nginx.conf (package nginx), then nginx -t && rcctl reload nginx"
+		servers[1].Hint = "a site block in /etc/caddy/Caddyfile (package caddy), then rcctl reload caddy"
+		servers[2].Hint = "/etc/apache2/httpd2.conf (package apache-httpd; load mod_proxy, mod_proxy_http, mod_proxy_wstunnel, mod_headers, mod_rewrite and mod_ssl there), then apachectl2 configtest && rcctl reload apache2"
+	default: // the RHEL family
+		selinux := "; SELinux lets the web server reach chatbox once: setsebool -P httpd_can_network_connect 1"
+		servers[0].Hint = "/etc/nginx/conf.d/chatbox.conf (package nginx), then nginx -t && systemctl reload nginx" + selinux
+		servers[1].Hint = "a site block in /etc/caddy/Caddyfile (package caddy), then systemctl reload caddy" + selinux
+		servers[2].Hint = "/etc/httpd/conf.d/chatbox.conf (packages httpd and mod_ssl), then apachectl configtest && systemctl reload httpd" + selinux
+	}
+	return servers
+}
+
 // Servers are the proxies chatbox writes configurations for, in the
-// order they are printed.
+// order they are printed, with Debian's hints.
 func Servers() []Server {
 	return []Server{
 		{Name: "nginx", File: "nginx.conf", Hint: "/etc/nginx/sites-available/chatbox (link it into sites-enabled), then nginx -t && systemctl reload nginx", tmpl: nginxTmpl},

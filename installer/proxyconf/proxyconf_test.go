@@ -43,3 +43,31 @@ func TestEachConfigurationHasWhatTheRoomNeeds(t *testing.T) {
 		})
 	}
 }
+
+// Each OS family is told its own packages, paths and reload commands: no
+// Debian apache2 or sites-available on a RHEL-family host or on OpenBSD.
+func TestServersForNameEachFamilysPackages(t *testing.T) {
+	cases := map[string]struct{ want, not []string }{
+		"debian":  {[]string{"sites-available", "a2enmod", "systemctl reload apache2"}, []string{"httpd", "rcctl"}},
+		"rocky":   {[]string{"/etc/httpd/conf.d/chatbox.conf", "systemctl reload httpd", "/etc/nginx/conf.d/chatbox.conf", "httpd_can_network_connect"}, []string{"apache2", "sites-available", "a2enmod"}},
+		"fedora":  {[]string{"packages httpd and mod_ssl"}, []string{"apache2"}},
+		"openbsd": {[]string{"apache-httpd", "rcctl reload nginx", "rcctl reload apache2"}, []string{"systemctl", "sites-available"}},
+	}
+	for osID, c := range cases {
+		var hints []string
+		for _, s := range ServersFor(osID) {
+			hints = append(hints, s.Hint)
+		}
+		all := strings.Join(hints, "\n")
+		for _, w := range c.want {
+			if !strings.Contains(all, w) {
+				t.Errorf("%s: the hints lack %q:\n%s", osID, w, all)
+			}
+		}
+		for _, n := range c.not {
+			if strings.Contains(all, n) {
+				t.Errorf("%s: the hints name %q, which is another family's:\n%s", osID, n, all)
+			}
+		}
+	}
+}

@@ -4,7 +4,7 @@
 # writes the config and starts the room, so this script never starts
 # anything new. After an upgrade it restarts a box that is already running,
 # so the new binary serves. Safe to run any number of times.
-set -u
+set -eu
 
 if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
 	systemctl daemon-reload >/dev/null 2>&1 || true

@@ -6,7 +6,7 @@
 # config in /etc/chatbox and the room's data in /var/lib/chatbox are kept
 # (`chatbox uninstall --purge`, run before removing the package, removes
 # everything). Safe to run any number of times.
-set -u
+set -eu
 
 case "${1:-}" in
 remove | 0) ;;

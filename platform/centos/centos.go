@@ -5,9 +5,11 @@ package centos
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/chatbox-dev/chatbox/packaging"
 	"github.com/chatbox-dev/chatbox/platform"
+	"github.com/chatbox-dev/chatbox/platform/firewall"
 )
 
 // Backend makes RHEL-family platforms.
@@ -36,6 +38,13 @@ func (b Backend) Platform(rel platform.OSRelease) (platform.Platform, error) {
 	r.SystemdLinux = platform.SystemdLinux{
 		Service: platform.Systemd{Name: "chatbox.service", Unit: packaging.SystemdUnit(), Relabel: r.FixLabels},
 		Nologin: "/sbin/nologin",
+		Package: func(ctx context.Context, h *platform.Host) (platform.Package, bool) {
+			if !h.Query(ctx, "rpm", "-q", "--quiet", "chatbox") {
+				return platform.Package{}, false
+			}
+			return platform.Package{Binary: platform.PackagedBinary, Unit: platform.PackagedUnit,
+				Upgrade: pm(h) + " upgrade chatbox", Remove: pm(h) + " remove chatbox"}, true
+		},
 	}
 	return r, nil
 }
@@ -162,6 +171,23 @@ func (r *RHEL) OpenFirewall(ctx context.Context, h *platform.Host) error {
 		return h.Exec(ctx, "firewall-cmd", "--reload")
 	}
 	return nil
+}
+
+// FirewallState reads firewalld's default zone (firewall-cmd --list-all)
+// when firewalld runs, else the nftables ruleset.
+func (r *RHEL) FirewallState(ctx context.Context, h *platform.Host, ports ...int) (firewall.State, error) {
+	if !h.HasCommand("firewall-cmd") || !h.Query(ctx, "firewall-cmd", "--state") {
+		return platform.NftState(ctx, h, ports...)
+	}
+	out, err := h.Output(ctx, "firewall-cmd", "--list-all")
+	if err != nil {
+		return firewall.State{}, fmt.Errorf("read firewalld's zone: %w", err)
+	}
+	z, err := firewall.ParseFirewalld(out)
+	if err != nil {
+		return firewall.State{}, err
+	}
+	return z.State(ports...), nil
 }
 
 // UpdateSystem applies every update now and says when a reboot is needed.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/chatbox-dev/chatbox/packaging"
 	"github.com/chatbox-dev/chatbox/platform"
+	"github.com/chatbox-dev/chatbox/platform/firewall"
 )
 
 // Backend makes Debian-family platforms.
@@ -39,7 +40,17 @@ func (b Backend) Platform(rel platform.OSRelease) (platform.Platform, error) {
 	return &Debian{rel: rel, name: name, SystemdLinux: platform.SystemdLinux{
 		Service: platform.Systemd{Name: "chatbox.service", Unit: packaging.SystemdUnit()},
 		Nologin: "/usr/sbin/nologin",
+		Package: debPackage,
 	}}, nil
+}
+
+// debPackage reports whether dpkg says chatbox's package is installed.
+func debPackage(_ context.Context, h *platform.Host) (platform.Package, bool) {
+	if !dpkgInstalled(h)["chatbox"] {
+		return platform.Package{}, false
+	}
+	return platform.Package{Binary: platform.PackagedBinary, Unit: platform.PackagedUnit,
+		Upgrade: "apt-get install --only-upgrade chatbox", Remove: "apt-get purge chatbox"}, true
 }
 
 // Debian is a Debian-family host.
@@ -184,27 +195,42 @@ func (d *Debian) EnableAutoUpdates(ctx context.Context, h *platform.Host) error 
 
 // OpenFirewall allows TCP 80 and 443 in ufw when ufw is installed. It only
 // adds allow rules, never enables ufw or changes its policy, so SSH stays
-// as reachable as it was. ufw keeps its rules across reboots.
+// as reachable as it was. ufw keeps its rules across reboots. An nftables
+// ruleset belongs to whoever wrote /etc/nftables.conf, so it is left
+// alone: FirewallState says when it keeps the ports closed.
 func (d *Debian) OpenFirewall(ctx context.Context, h *platform.Host) error {
-	if h.HasCommand("ufw") {
-		rules, _ := h.ReadFile("/etc/ufw/user.rules")
-		for _, port := range []string{"80", "443"} {
-			if bytes.Contains(rules, []byte("-p tcp --dport "+port+" -j ACCEPT")) {
-				continue
-			}
-			if err := h.Exec(ctx, "ufw", "allow", port+"/tcp"); err != nil {
-				return err
-			}
-		}
+	if !h.HasCommand("ufw") {
 		return nil
 	}
-	if h.HasCommand("nft") {
-		conf, _ := h.ReadFile("/etc/nftables.conf")
-		if bytes.Contains(conf, []byte("policy drop")) && !bytes.Contains(conf, []byte("dport { 80, 443 }")) {
-			h.Note("/etc/nftables.conf drops incoming connections by default; add `tcp dport { 80, 443 } accept` to its input chain")
+	rules, _ := h.ReadFile("/etc/ufw/user.rules")
+	for _, port := range []string{"80", "443"} {
+		if bytes.Contains(rules, []byte("-p tcp --dport "+port+" -j ACCEPT")) {
+			continue
+		}
+		if err := h.Exec(ctx, "ufw", "allow", port+"/tcp"); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// FirewallState reads ufw's status when ufw is active, else the nftables
+// ruleset.
+func (d *Debian) FirewallState(ctx context.Context, h *platform.Host, ports ...int) (firewall.State, error) {
+	if h.HasCommand("ufw") {
+		out, err := h.Output(ctx, "ufw", "status", "verbose")
+		if err != nil {
+			return firewall.State{}, fmt.Errorf("read ufw's rules: %w", err)
+		}
+		u, err := firewall.ParseUFW(out)
+		if err != nil {
+			return firewall.State{}, err
+		}
+		if u.Active {
+			return u.State(ports...), nil
+		}
+	}
+	return platform.NftState(ctx, h, ports...)
 }
 
 // UpdateSystem repairs an interrupted dpkg run and applies every update

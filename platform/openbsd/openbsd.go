@@ -11,6 +11,7 @@ import (
 
 	"github.com/chatbox-dev/chatbox/packaging"
 	"github.com/chatbox-dev/chatbox/platform"
+	"github.com/chatbox-dev/chatbox/platform/firewall"
 )
 
 // Backend makes OpenBSD platforms.
@@ -177,6 +178,39 @@ func (o *OpenBSD) OpenFirewall(ctx context.Context, h *platform.Host) error {
 		return err
 	}
 	return h.Exec(ctx, "pfctl", "-f", "/etc/pf.conf")
+}
+
+// FirewallState reads pf's loaded rules (pfctl -sr) and those of the
+// anchors they load (pfctl -a NAME -sr), and whether pf is on (pfctl -si).
+func (o *OpenBSD) FirewallState(ctx context.Context, h *platform.Host, ports ...int) (firewall.State, error) {
+	info, err := h.Output(ctx, "pfctl", "-si")
+	if err != nil {
+		return firewall.State{}, fmt.Errorf("ask pf whether it is on: %w", err)
+	}
+	enabled := bytes.Contains(info, []byte("Status: Enabled"))
+	main, err := h.Output(ctx, "pfctl", "-sr")
+	if err != nil {
+		return firewall.State{}, fmt.Errorf("read pf's rules: %w", err)
+	}
+	pf, err := firewall.ParsePF(enabled, main, nil)
+	if err != nil {
+		return firewall.State{}, err
+	}
+	anchors := map[string][]byte{}
+	for _, name := range pf.Anchors() {
+		if anchors[name], err = h.Output(ctx, "pfctl", "-a", name, "-sr"); err != nil {
+			return firewall.State{}, fmt.Errorf("read the rules of pf's anchor %s: %w", name, err)
+		}
+	}
+	if pf, err = firewall.ParsePF(enabled, main, anchors); err != nil {
+		return firewall.State{}, err
+	}
+	return pf.State(ports...), nil
+}
+
+// Packaged is always false: chatbox has no OpenBSD package.
+func (o *OpenBSD) Packaged(context.Context, *platform.Host) (platform.Package, bool) {
+	return platform.Package{}, false
 }
 
 func (o *OpenBSD) enabled(h *platform.Host) bool {

@@ -1,0 +1,56 @@
+package packaging
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The unit the packages install is the unit chatbox install writes, run
+// from the package's binary.
+func TestThePackagedUnitRunsThePackagedBinary(t *testing.T) {
+	unit := string(SystemdUnit())
+	want := strings.ReplaceAll(unit[strings.Index(unit, "[Unit]"):], "/usr/local/bin/chatbox", "/usr/bin/chatbox")
+	got := string(readFile(t, "chatbox-package.service"))
+	if i := strings.Index(got, "[Unit]"); i < 0 || got[i:] != want {
+		t.Errorf("chatbox-package.service is not packaging/chatbox.service with ExecStart=/usr/bin/chatbox; make it so:\n%s", want)
+	}
+	if strings.Contains(got, "/usr/local") {
+		t.Error("the packaged unit names /usr/local")
+	}
+}
+
+// The .deb built as release.sh builds it (a static, stripped binary,
+// nfpm and packaging/nfpm.yaml) passes Debian's lintian with no error or
+// warning; each override is justified in packaging/deb/lintian-overrides.
+func TestTheDebPassesLintian(t *testing.T) {
+	lintian := lookPath(t, "lintian", "apt-get install lintian")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	bin, deb := filepath.Join(dir, "chatbox"), filepath.Join(dir, "chatbox.deb")
+	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "../cmd/chatbox")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build chatbox: %v\n%s", err, out)
+	}
+	pack := exec.CommandContext(ctx, "go", "tool", "nfpm", "package", "--config", "packaging/nfpm.yaml", "--packager", "deb", "--target", deb)
+	pack.Dir = repoRoot(t)
+	pack.Env = append(os.Environ(), "CHATBOX_VERSION=v1.2.3", "CHATBOX_ARCH=amd64", "CHATBOX_BINARY="+bin)
+	if out, err := pack.CombinedOutput(); err != nil {
+		t.Fatalf("nfpm: %v\n%s", err, out)
+	}
+	cmd := exec.CommandContext(ctx, lintian, "--no-cfg", "--fail-on", "error,warning", "--info", deb)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	t.Logf("lintian:\n%s", out.String())
+	if err != nil {
+		t.Errorf("lintian finds errors or warnings in the .deb (%v)", err)
+	}
+}
