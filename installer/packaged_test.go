@@ -33,7 +33,7 @@ func TestAPackagedInstallDefersToThePackageManager(t *testing.T) {
 			if err := in.Install(ctx, opts(t)); err != nil {
 				t.Fatalf("install: %v\n%s", err, out.String())
 			}
-			for _, want := range []string{"[4/10] Using the chatbox package's binary, /usr/bin/chatbox ... left to the package (" + c.upgrade + " updates it)",
+			for _, want := range []string{"[4/12] Using the chatbox package's binary, /usr/bin/chatbox ... left to the package (" + c.upgrade + " updates it)",
 				"run: systemctl enable chatbox.service"} {
 				if !strings.Contains(out.String(), want) {
 					t.Errorf("install does not say %q:\n%s", want, out.String())

@@ -129,7 +129,7 @@ func TestInstallSchedulesChatboxUpdate(t *testing.T) {
 	t.Run("a chatbox from the apt repository is updated by unattended-upgrades, not by the timer", func(t *testing.T) {
 		var out bytes.Buffer
 		in, sim, _ := newSim(t, "debian", &out)
-		sim.put("/var/lib/dpkg/info/chatbox.list", "/usr/local/bin/chatbox\n")
+		sim.appendLine("/var/lib/dpkg/status", "Package: chatbox\nStatus: install ok installed\nVersion: 1.0.0-1\n")
 		if err := in.Install(ctx, opts(t)); err != nil {
 			t.Fatal(err)
 		}

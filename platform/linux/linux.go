@@ -380,11 +380,11 @@ Unattended-Upgrade::Origins-Pattern {
 // chatboxOriginFile holds chatboxOrigin.
 const chatboxOriginFile = "/etc/apt/apt.conf.d/99chatbox-origin"
 
-// PackageUpdates reports whether dpkg installed chatbox; then it adds
-// chatbox's repository to unattended-upgrades' origins (on) or takes it
-// out (off).
+// PackageUpdates reports whether dpkg installed chatbox (as Packaged
+// tells); then it adds chatbox's repository to unattended-upgrades'
+// origins (on) or takes it out (off).
 func (d *Debian) PackageUpdates(ctx context.Context, h *platform.Host, on bool) (bool, error) {
-	if !h.Exists("/var/lib/dpkg/info/chatbox.list") {
+	if _, ok := debPackage(ctx, h); !ok {
 		return false, nil
 	}
 	if !on {
