@@ -37,6 +37,9 @@ func (s *Server) handleSubscribe(w http.ResponseWriter, req *http.Request) {
 		Endpoint string    `json:"endpoint"`
 		Keys     push.Keys `json:"keys"`
 		Mode     push.Mode `json:"mode"`
+		// Token is the browser's, when it holds Nick: nobody else may have
+		// a held nickname's pings sent to their device.
+		Token string `json:"token"`
 		// ExpirationTime is part of PushSubscription.toJSON(); the push
 		// service's 404 or 410 says when it ends.
 		ExpirationTime json.RawMessage `json:"expirationTime"`
@@ -46,6 +49,10 @@ func (s *Server) handleSubscribe(w http.ResponseWriter, req *http.Request) {
 	}
 	if s.opts.Push == nil {
 		s.writeError(w, errPushOff)
+		return
+	}
+	if err := s.room.CheckNick(body.Nick, body.Token); err != nil {
+		s.writeError(w, err)
 		return
 	}
 	sub := push.Subscription{

@@ -218,3 +218,23 @@ func TestAPingReachesSomeoneOutOfTheRoomThroughTheirDevice(t *testing.T) {
 		t.Errorf("a ping to bob, whose only device is muted: %d, want 409", res.StatusCode)
 	}
 }
+
+// A nickname another browser holds cannot have its pings sent to a
+// stranger's device: the subscription needs the holder's token, as a post
+// under that nickname does.
+func TestAHeldNicknamesPushesNeedItsToken(t *testing.T) {
+	tr, svc, ps := newPushRoom(t, nil)
+	tr.join(t, "alice", aliceToken)
+	res, raw := tr.do(t, "POST", "/api/push", subscription(ps.NewDevice(t), "alice", "all"), nil)
+	if res.StatusCode != http.StatusConflict || !strings.Contains(string(raw), "nick_taken") {
+		t.Fatalf("a stranger subscribing as alice: %d %s, want 409 nick_taken", res.StatusCode, raw)
+	}
+	sub := subscription(ps.NewDevice(t), "alice", "all")
+	sub["token"] = aliceToken
+	if res, raw := tr.do(t, "POST", "/api/push", sub, nil); res.StatusCode != http.StatusCreated {
+		t.Fatalf("alice's own browser subscribing: %d %s", res.StatusCode, raw)
+	}
+	if n := svc.Len(); n != 1 {
+		t.Fatalf("%d subscriptions kept, want alice's own one", n)
+	}
+}
