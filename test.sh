@@ -15,6 +15,7 @@ command -v dpkg-deb >/dev/null 2>&1 || need_pkgs+=(dpkg)
 command -v rpm >/dev/null 2>&1 || need_pkgs+=(rpm)
 command -v nginx >/dev/null 2>&1 || need_pkgs+=(nginx-light)
 command -v caddy >/dev/null 2>&1 || need_pkgs+=(caddy)
+command -v node >/dev/null 2>&1 || need_pkgs+=(nodejs)
 if ((${#need_pkgs[@]})); then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "==> installing ${need_pkgs[*]}"
@@ -37,6 +38,9 @@ echo "==> go vet"
 go vet ./...
 echo "==> staticcheck"
 go tool staticcheck ./...
+
+echo "==> node --test (the page's modules)"
+node --test chat/web/test/
 
 echo "==> go test (with end-to-end suites)"
 CHATBOX_E2E=1 go test -count=1 -timeout 75m ./...

@@ -77,7 +77,7 @@ func TestBrowserScreenshots(t *testing.T) {
 	say(t, bob, "yes, from pier 3")
 	waitForText(t, alice, "yes, from pier 3")
 	say(t, bob, "bring the `tide table` please")
-	waitForText(t, alice, "bring the `tide table` please")
+	waitForText(t, alice, "bring the tide table please")
 	say(t, alice, "/ping bob will do")
 	run(t, alice,
 		chromedp.SetUploadFiles(chromedp.ID("file-input"), []string{pic}),
