@@ -188,13 +188,13 @@ func TestBrowserFollowsTheConversation(t *testing.T) {
 	// Reading history: new messages do not move the view, and a control
 	// counts them.
 	run(t, bob, chromedp.Evaluate[chromedp.Void](jsScroller+`.scrollTop = 200`), settled)
-	top := get(t, bob, chromedp.Evaluate[int](`Math.round(` + jsScroller + `.scrollTop)`))
+	top := get(t, bob, chromedp.Evaluate[int](`Math.round(`+jsScroller+`.scrollTop)`))
 	for i := range 3 {
 		tr.post(t, "carol", fmt.Sprintf("while bob reads %d", i))
 	}
 	waitForText(t, bob, "while bob reads 2")
 	run(t, bob, settled)
-	if now := get(t, bob, chromedp.Evaluate[int](`Math.round(` + jsScroller + `.scrollTop)`)); now != top {
+	if now := get(t, bob, chromedp.Evaluate[int](`Math.round(`+jsScroller+`.scrollTop)`)); now != top {
 		t.Errorf("new messages moved the view from %d to %d while bob read history", top, now)
 	}
 	run(t, bob, until(`(() => { const j = document.getElementById("jump"); return j && !j.hidden && j.textContent === "3 new messages ↓"; })()`),
@@ -351,13 +351,13 @@ func TestBrowserScrollsBackThroughHistory(t *testing.T) {
 		after := get(t, bob, chromedp.Evaluate[float64](fmt.Sprintf(`document.getElementById("m%d").getBoundingClientRect().top`, int(before[0]))))
 		// The scroll to 0 moved it; measure against where it is after
 		// that scroll, which is the top of the list.
-		top := get(t, bob, chromedp.Evaluate[float64](jsScroller + `.getBoundingClientRect().top`))
+		top := get(t, bob, chromedp.Evaluate[float64](jsScroller+`.getBoundingClientRect().top`))
 		shown := get(t, bob, chromedp.Evaluate[int](`document.querySelectorAll("#messages li.msg[data-id]").length`))
 		t.Logf("page %d: %d messages shown; the old first message sits %.0f px below the list's top", step+1, shown, after-top)
 		if after-top < 0 {
 			t.Errorf("after loading older messages, the message that was first jumped to %.0f px above the view", after-top)
 		}
-		if jump := get(t, bob, chromedp.Evaluate[float64](jsScroller + `.scrollTop`)); jump < 100 {
+		if jump := get(t, bob, chromedp.Evaluate[float64](jsScroller+`.scrollTop`)); jump < 100 {
 			t.Errorf("after loading older messages the view is at scrollTop %.0f: it jumped to the new top", jump)
 		}
 	}
