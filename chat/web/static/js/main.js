@@ -1020,7 +1020,7 @@ function wireViewer() {
 // long the conversation is. Arrow keys move between messages.
 function wireMessageFocus() {
   const s = $("scroller");
-  const inner = (li) => li.querySelectorAll("a, button");
+  const inner = (li) => li.querySelectorAll("a, button, summary");
   s.addEventListener("focusin", (ev) => {
     const li = ev.target.closest("li.msg");
     if (li) for (const e of inner(li)) e.tabIndex = 0;
@@ -1054,7 +1054,7 @@ function wire() {
   $("compose").addEventListener("submit", submit);
   $("text").addEventListener("keydown", onKey);
   $("text").addEventListener("input", onInput);
-  $("copy-link").addEventListener("click", () => copy(location.origin + "/", "Room link"));
+  $("copy-link").addEventListener("click", () => { closeMenu(true); copy(location.origin + "/", "Room link"); });
   $("menu-button").addEventListener("click", () => toggleMenu());
   $("menu-nick").addEventListener("click", () => {
     closeMenu(false);

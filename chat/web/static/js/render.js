@@ -89,6 +89,7 @@ function appendLinks(e, text, pictures) {
     a.href = m[0];
     a.rel = "noopener noreferrer nofollow";
     a.target = "_blank";
+    a.tabIndex = -1; // reached through the message (see main.js)
     e.append(a);
     last = m.index + m[0].length;
     const id = roomFileID(m[0]);
@@ -136,9 +137,12 @@ function isPGP(text) {
 
 function renderPGP(body, text, ctx) {
   const details = el("details", "pgp");
-  details.append(el("summary", "", "OpenPGP message (" + text.length + " characters)"), el("pre", "", text));
+  const summary = el("summary", "", "OpenPGP message (" + text.length + " characters)");
+  summary.tabIndex = -1;
+  details.append(summary, el("pre", "", text));
   const b = el("button", "copy-pgp", "Copy");
   b.type = "button";
+  b.tabIndex = -1;
   b.addEventListener("click", () => ctx.copy(text, "OpenPGP message"));
   body.append(details, b);
 }
@@ -155,6 +159,7 @@ function renderFile(body, f) {
   const line = el("div", "file");
   const a = el("a", "", f.name);
   a.href = f.url;
+  a.tabIndex = -1;
   if (f.thumb) { a.target = "_blank"; a.rel = "noopener"; } else { a.download = f.name; }
   line.append(a, el("span", "file-info", fileKind(f.name, f.type) + " · " + formatSize(f.size)));
   body.append(line);
