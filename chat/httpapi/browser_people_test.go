@@ -363,3 +363,45 @@ func TestBrowserScreensFollowTheRoom(t *testing.T) {
 	}
 	run(t, dave, until(`document.getElementById("pick-nick").checkVisibility()`))
 }
+
+// Drawing history costs time in proportion to its length: the page's own
+// modules draw 1000 and then 4000 messages, the way the first page of
+// history is drawn, and 4000 may take at most 8 times as long as 1000
+// (linear is 4 times; quadratic would be 16).
+func TestBrowserDrawsHistoryInLinearTime(t *testing.T) {
+	b := newBrowser(t)
+	tr := newTestRoom(t, nil)
+	p := b.page(t, tr.srv.URL)
+	joinAs(t, p, "alice")
+	ctx, cancel := context.WithTimeout(p, 90*time.Second)
+	defer cancel()
+	ms, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`(async () => {
+		const { Model } = await import("/static/js/model.js");
+		const render = await import("/static/js/render.js");
+		const ctx = { me: "alice", features: { reply: true, react: true, edit: true }, reactions: ["👍"], lookup: () => null,
+			canChange: () => true, onNick() {}, onReply() {}, onReact() {}, onEdit() {}, onDelete() {}, onJump() {}, copy() {} };
+		const draw = (n) => {
+			const m = new Model(); m.nick = "alice";
+			const list = document.createElement("ol"); document.body.append(list);
+			const t0 = performance.now();
+			const frag = document.createDocumentFragment(); let prev = null;
+			for (let i = 1; i <= n; i++) {
+				const msg = { id: i, ts: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(), nick: i % 3 ? "bob" : "alice", kind: "text",
+					text: "message " + i + " with a link https://example.org/" + i + " and `+"`code`"+`" };
+				m.add(msg); frag.append(render.message(msg, prev, ctx)); prev = msg;
+			}
+			list.append(frag); list.getBoundingClientRect();
+			const took = performance.now() - t0; list.remove(); return took;
+		};
+		draw(200); // warm up
+		return [draw(1000), draw(4000)];
+	})()`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+	// Absolute times depend on the machine; the ratio does not.
+	t.Logf("drawing 1000 messages took %.0f ms, 4000 took %.0f ms (%.1f times)", ms[0], ms[1], ms[1]/ms[0])
+	if ms[1] > 8*ms[0]+50 {
+		t.Errorf("4000 messages took %.0f ms against %.0f ms for 1000: drawing is worse than linear", ms[1], ms[0])
+	}
+}

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,7 @@ import (
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+	"github.com/gorilla/websocket"
 
 	"github.com/chatbox-dev/chatbox/internal/testpics"
 )
@@ -27,6 +29,12 @@ type gate struct {
 	wsDown     bool
 	holdThumbs chan struct{}
 	posts      int
+	// roomExtra is added to GET /api/room's answer (fields a newer server
+	// states); takenNick is answered on /ws as a nickname held by another
+	// browser; tokens records the token each /ws request carried.
+	roomExtra map[string]any
+	takenNick string
+	tokens    []string
 }
 
 func (g *gate) set(change func(g *gate)) {
@@ -41,7 +49,10 @@ func gated(t *testing.T, tr *testRoom) (*gate, string) {
 	g := &gate{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		g.mu.Lock()
-		held, wsDown, hold := g.holdPosts, g.wsDown, g.holdThumbs
+		held, wsDown, hold, extra, taken := g.holdPosts, g.wsDown, g.holdThumbs, g.roomExtra, g.takenNick
+		if req.URL.Path == "/ws" {
+			g.tokens = append(g.tokens, req.URL.Query().Get("token"))
+		}
 		fail := false
 		post := req.Method == "POST" && req.URL.Path == "/api/messages"
 		if post {
@@ -53,6 +64,30 @@ func gated(t *testing.T, tr *testRoom) (*gate, string) {
 		}
 		g.mu.Unlock()
 		switch {
+		case req.URL.Path == "/ws" && taken != "" && req.URL.Query().Get("nick") == taken:
+			// As the protocol says a server answers a held nickname.
+			up := websocket.Upgrader{}
+			conn, err := up.Upgrade(w, req, nil)
+			if err != nil {
+				return
+			}
+			conn.WriteJSON(map[string]string{"type": "error", "code": "nick_taken", "error": taken + " is taken — try " + taken + "2", "suggest": taken + "2"})
+			conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(4409, "nickname taken"))
+			conn.Close()
+			return
+		case req.Method == "GET" && req.URL.Path == "/api/room" && extra != nil:
+			rec := httptest.NewRecorder()
+			tr.web.ServeHTTP(rec, req)
+			var info map[string]any
+			if err := json.Unmarshal(rec.Body.Bytes(), &info); err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			for k, v := range extra {
+				info[k] = v
+			}
+			writeJSON(w, rec.Code, info)
+			return
 		case req.URL.Path == "/ws" && wsDown:
 			http.Error(w, "down for the test", http.StatusServiceUnavailable)
 			return
@@ -369,5 +404,41 @@ func TestBrowserScrollsBackThroughHistory(t *testing.T) {
 		if ids[i] <= ids[i-1] {
 			t.Fatalf("messages out of order at %d: %d after %d", i, ids[i], ids[i-1])
 		}
+	}
+}
+
+// Issue 11's nicknames, as the page meets them (the server's side is
+// stood in for by the gate until it exists): a server that holds
+// nicknames is sent this browser's token, and a held name is refused
+// beside the nickname field with the server's suggestion, one click away.
+func TestBrowserNicknameTakenIsToldByTheField(t *testing.T) {
+	b := newBrowser(t)
+	tr := newTestRoom(t, nil)
+	g, url := gated(t, tr)
+	g.set(func(g *gate) {
+		g.roomExtra = map[string]any{"nick_hold": 600, "nick_max_length": 25, "nick_rule": "A nickname is 1 to 25 letters or digits, with -, _ or . inside."}
+		g.takenNick = "alice"
+	})
+	p := b.page(t, url)
+	run(t, p, chromedp.WaitVisible(chromedp.ID("nick")),
+		until(`document.getElementById("nick-rule").textContent === "A nickname is 1 to 25 letters or digits, with -, _ or . inside."`),
+		chromedp.SendKeys(chromedp.ID("nick"), "bad name"),
+		chromedp.Click(chromedp.CSS("#nick-form button[type=submit]")),
+		until(`document.getElementById("nick-error").textContent === "A nickname is 1 to 25 letters or digits, with -, _ or . inside."`),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById("nick").value = ""`),
+		chromedp.SendKeys(chromedp.ID("nick"), "alice"),
+		chromedp.Click(chromedp.CSS("#nick-form button[type=submit]")),
+		until(`document.getElementById("pick-nick").checkVisibility() && document.getElementById("nick-error").textContent === "alice is taken — try alice2"`),
+		until(`document.getElementById("nick-suggest").textContent === "Use alice2"`),
+		chromedp.Click(chromedp.ID("nick-suggest")),
+		chromedp.Click(chromedp.CSS("#nick-form button[type=submit]")),
+		chromedp.WaitVisible(chromedp.ID("room")),
+		until(`document.getElementById("members").textContent.includes("alice2")`),
+	)
+	g.mu.Lock()
+	tokens := append([]string(nil), g.tokens...)
+	g.mu.Unlock()
+	if len(tokens) < 2 || len(tokens[0]) < 22 || tokens[0] != tokens[len(tokens)-1] {
+		t.Errorf("the /ws requests carried tokens %q, want one token of 22 or more characters, the same each time", tokens)
 	}
 }

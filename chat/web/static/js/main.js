@@ -575,10 +575,9 @@ function onEvent(ev) {
 }
 
 function onError(ev) {
-  if (ev.code === CODE.nickTaken && !state.model.connected) {
-    state.nickError = ev; // the close (4409) follows
-    return;
-  }
+  // On connecting, a close (4409) follows and the nickname form says it;
+  // on a rename, the connection stays and the box says it.
+  if (ev.code === CODE.nickTaken) state.nickError = ev;
   if (ev.client_id && state.model.pending.has(ev.client_id)) {
     sendFailed(state.model.pending.get(ev.client_id), new ApiError(ev.error, { code: ev.code, status: 400 }));
     return;
@@ -1021,8 +1020,14 @@ function wireViewer() {
 function wireMessageFocus() {
   const s = $("scroller");
   const inner = (li) => li.querySelectorAll("a, button, summary");
+  const withTools = (li) => {
+    const msg = li && li.dataset.id && state.model.messages.get(Number(li.dataset.id));
+    if (msg) render.tools(li, msg, ctx());
+  };
+  s.addEventListener("pointerover", (ev) => withTools(ev.target.closest && ev.target.closest("li.msg")), { passive: true });
   s.addEventListener("focusin", (ev) => {
     const li = ev.target.closest("li.msg");
+    withTools(li);
     if (li) for (const e of inner(li)) e.tabIndex = 0;
   });
   s.addEventListener("focusout", (ev) => {

@@ -39,6 +39,12 @@ export function fileKind(name, type) {
   return ext ? ext.toUpperCase() + " file" : "File";
 }
 
+// Formatters are made once: making one per message costs more than the
+// rest of drawing it.
+const timeFormat = new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit" });
+const fullFormat = new Intl.DateTimeFormat([], { dateStyle: "medium", timeStyle: "medium" });
+const dayFormat = new Intl.DateTimeFormat([], { weekday: "long", year: "numeric", month: "long", day: "numeric" });
+
 /** dayLabel names a day: Today, Yesterday, or the date. */
 export function dayLabel(ts, now = new Date()) {
   const key = dayKey(ts);
@@ -46,7 +52,7 @@ export function dayLabel(ts, now = new Date()) {
   const y = new Date(now);
   y.setDate(y.getDate() - 1);
   if (key === dayKey(y)) return "Yesterday";
-  return new Date(ts).toLocaleDateString([], { weekday: "long", year: "numeric", month: "long", day: "numeric" });
+  return dayFormat.format(new Date(ts));
 }
 
 const urlPattern = /\bhttps?:\/\/[^\s<>"']+[^\s<>"'.,;:!?)\]]/g;
@@ -210,8 +216,8 @@ export function message(m, prev, ctx) {
   const time = el("time");
   time.dateTime = m.ts;
   const d = new Date(m.ts);
-  time.textContent = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-  time.title = d.toLocaleString();
+  time.textContent = timeFormat.format(d);
+  time.title = fullFormat.format(d);
   meta.append(nick, time);
   if (m.edited) meta.append(el("span", "edited", "edited"));
   li.append(meta);
@@ -258,28 +264,37 @@ export function message(m, prev, ctx) {
     li.append(row);
   }
 
-  if (m.kind !== "deleted" && (ctx.features.reply || ctx.features.react || m.nick === ctx.me)) {
-    const tools = el("div", "tools");
-    const tool = (label, title, fn) => {
-      const b = el("button", "tool", label);
-      b.type = "button";
-      b.tabIndex = -1;
-      b.title = title;
-      b.setAttribute("aria-label", title);
-      b.addEventListener("click", fn);
-      tools.append(b);
-    };
-    tool("↩", "Reply", () => ctx.onReply(m.id));
-    if (ctx.features.react) {
-      for (const emoji of ctx.reactions) tool(emoji, "React " + emoji, () => ctx.onReact(m.id, emoji, !(reactions[emoji] || []).includes(ctx.me)));
-    }
-    if (ctx.features.edit && m.nick === ctx.me && ctx.canChange(m)) {
-      if (m.kind !== "file") tool("✎", "Edit", () => ctx.onEdit(m.id));
-      tool("🗑", "Delete", () => ctx.onDelete(m.id));
-    }
-    if (tools.childElementCount > 1 || ctx.features.reply) li.append(tools);
-  }
   return li;
+}
+
+/**
+ * tools adds a message's own buttons (reply, react, edit, delete) when a
+ * pointer or focus first comes to it: most messages are never touched, and
+ * drawing a history stays cheap.
+ */
+export function tools(li, m, ctx) {
+  if (li.querySelector(".tools") || m.kind === "deleted" || m.kind === "system") return;
+  if (!ctx.features.reply && !ctx.features.react) return;
+  const reactions = m.reactions || {};
+  const box = el("div", "tools");
+  const tool = (label, title, fn) => {
+    const b = el("button", "tool", label);
+    b.type = "button";
+    b.tabIndex = li.contains(document.activeElement) ? 0 : -1;
+    b.title = title;
+    b.setAttribute("aria-label", title);
+    b.addEventListener("click", fn);
+    box.append(b);
+  };
+  if (ctx.features.reply) tool("↩", "Reply", () => ctx.onReply(m.id));
+  if (ctx.features.react) {
+    for (const emoji of ctx.reactions) tool(emoji, "React " + emoji, () => ctx.onReact(m.id, emoji, !(reactions[emoji] || []).includes(ctx.me)));
+  }
+  if (ctx.features.edit && m.nick === ctx.me && ctx.canChange(m)) {
+    if (m.kind !== "file") tool("✎", "Edit", () => ctx.onEdit(m.id));
+    tool("🗑", "Delete", () => ctx.onDelete(m.id));
+  }
+  li.append(box);
 }
 
 /**
