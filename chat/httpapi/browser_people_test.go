@@ -405,3 +405,15 @@ func TestBrowserDrawsHistoryInLinearTime(t *testing.T) {
 		t.Errorf("4000 messages took %.0f ms against %.0f ms for 1000: drawing is worse than linear", ms[1], ms[0])
 	}
 }
+
+// The box keeps a draft across a reload, and Tab completes a name of
+// someone in the room.
+func TestBrowserComposerKeepsTheDraftAndCompletesNames(t *testing.T) {
+	_, alice, _ := aliceAndBob(t)
+	run(t, alice, until(`document.getElementById("members").textContent.includes("bob")`),
+		chromedp.SendKeys(chromedp.ID("text"), "half a thought"),
+		chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("room")),
+		until(`document.getElementById("text").value === "half a thought"`),
+		setText(""), chromedp.Focus(chromedp.ID("text")), chromedp.SendKeys(chromedp.ID("text"), "bo"), pressTab,
+		until(`document.getElementById("text").value === "bob: " && document.activeElement.id === "text"`))
+}
