@@ -17,6 +17,11 @@ command -v nginx >/dev/null 2>&1 || need_pkgs+=(nginx-light)
 command -v caddy >/dev/null 2>&1 || need_pkgs+=(caddy)
 command -v apt-ftparchive >/dev/null 2>&1 || need_pkgs+=(apt-utils)
 command -v gpg >/dev/null 2>&1 || need_pkgs+=(gnupg)
+command -v node >/dev/null 2>&1 || need_pkgs+=(nodejs)
+command -v lintian >/dev/null 2>&1 || need_pkgs+=(lintian)
+# Apache's binary and modules only: the test writes its own configuration,
+# and the apache2 package would start a server on port 80.
+command -v apache2 >/dev/null 2>&1 || [ -x /usr/sbin/apache2 ] || need_pkgs+=(apache2-bin)
 if ((${#need_pkgs[@]})); then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "==> installing ${need_pkgs[*]}"
@@ -39,6 +44,9 @@ echo "==> go vet"
 go vet ./...
 echo "==> staticcheck"
 go tool staticcheck ./...
+
+echo "==> node --test (the page's modules)"
+node --test chat/web/test/
 
 echo "==> go test (with end-to-end suites)"
 CHATBOX_E2E=1 go test -count=1 -timeout 75m ./...

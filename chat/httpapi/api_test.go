@@ -40,7 +40,7 @@ func TestHealthAndAPIIndex(t *testing.T) {
 
 func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 	tr := newTestRoom(t, nil)
-	for _, path := range []string{"/", "/static/app.js", "/api/room", "/api/nothing", "/healthz", "/favicon.ico"} {
+	for _, path := range []string{"/", "/static/js/main.js", "/api/room", "/api/nothing", "/healthz", "/favicon.ico"} {
 		t.Run(path, func(t *testing.T) {
 			res, _ := tr.do(t, "GET", path, nil, nil)
 			csp := res.Header.Get("Content-Security-Policy")

@@ -106,7 +106,10 @@ func TestBrowserInstallablePushAndOffline(t *testing.T) {
 	}
 	d := ps.NewDevice(t)
 	sub := fmt.Sprintf(`{"endpoint":%q,"keys":{"p256dh":%q,"auth":%q},"nick":"bob","mode":"pings"}`, d.Endpoint, d.P256dh, d.Auth)
-	status := get(t, tab, chromedp.Evaluate[int](`fetch("/api/push", {method: "POST", headers: {"Content-Type": "application/json"}, body: `+jsString(sub)+`}).then(r => r.status)`, chromedp.EvalAwaitPromise))
+	// The page adds its browser's token, as push.js does: bob's browser
+	// holds his name.
+	status := get(t, tab, chromedp.Evaluate[int](`fetch("/api/push", {method: "POST", headers: {"Content-Type": "application/json"},
+		body: JSON.stringify(Object.assign(JSON.parse(`+jsString(sub)+`), {token: localStorage.getItem("chatbox.token")}))}).then(r => r.status)`, chromedp.EvalAwaitPromise))
 	if status != 201 {
 		t.Fatalf("the page's subscription: %d", status)
 	}

@@ -8,6 +8,7 @@ const modeKey = "chatbox.push.mode";
 const state = {
   ws: null,
   nick: "",
+  token: "",        // the browser's nickname token, when it has one
   info: null,       // GET /api/push
   reg: null,        // the service worker's registration
   problem: "",      // why notifications cannot work here, in a sentence
@@ -37,12 +38,13 @@ function tellVisible() {
   }
 }
 
-// The room's page hands over each new connection (see app.js).
+// The room's page hands over each new connection (see js/main.js).
 window.addEventListener("chatbox:socket", (ev) => {
-  const { ws, nick: n } = ev.detail || {};
+  const { ws, nick: n, token } = ev.detail || {};
   if (!ws) return;
   state.ws = ws;
   state.nick = n || state.nick;
+  state.token = token || state.token;
   ws.addEventListener("open", () => {
     tellVisible();
     resubscribe();
@@ -157,7 +159,9 @@ async function subscribe(mode) {
       applicationServerKey: keyBytes(info.public_key),
     });
   }
-  await send("POST", Object.assign(sub.toJSON(), { nick: nick(), mode }));
+  const body = Object.assign(sub.toJSON(), { nick: nick(), mode });
+  if (state.token) body.token = state.token;
+  await send("POST", body);
 }
 
 async function unsubscribe() {
