@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, vet, staticcheck, unit tests, and the
 # end-to-end suites with real parts (headless Chromium, Pebble, a debootstrap
-# chroot booted with systemd-nspawn). Installs what those need when run as
+# chroot booted with systemd-nspawn, Debian virtual machines under QEMU). Installs what those need when run as
 # root on a Debian-family machine; elsewhere it tells you what is missing.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -15,6 +15,12 @@ command -v dpkg-deb >/dev/null 2>&1 || need_pkgs+=(dpkg)
 command -v rpm >/dev/null 2>&1 || need_pkgs+=(rpm)
 command -v nginx >/dev/null 2>&1 || need_pkgs+=(nginx-light)
 command -v caddy >/dev/null 2>&1 || need_pkgs+=(caddy)
+# The VM suite (internal/vmtest): QEMU, a NoCloud seed, an apt proxy.
+command -v qemu-system-x86_64 >/dev/null 2>&1 || need_pkgs+=(qemu-system-x86)
+command -v qemu-img >/dev/null 2>&1 || need_pkgs+=(qemu-utils)
+command -v genisoimage >/dev/null 2>&1 || need_pkgs+=(genisoimage)
+command -v apt-cacher-ng >/dev/null 2>&1 || need_pkgs+=(apt-cacher-ng)
+command -v mkfs.ext4 >/dev/null 2>&1 || [ -x /usr/sbin/mkfs.ext4 ] || need_pkgs+=(e2fsprogs)
 if ((${#need_pkgs[@]})); then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "==> installing ${need_pkgs[*]}"
