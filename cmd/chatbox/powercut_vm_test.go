@@ -23,15 +23,15 @@ import (
 	"github.com/chatbox-dev/chatbox/internal/vmtest"
 )
 
-// powerCutInit is the short boot's /init: it lists the uploads on disk
-// (the test checks that each belongs to a stored message) and starts the
-// box on the machine's own ext4 disk.
+// powerCutInit is the short boot's /init: it starts the box on the
+// machine's own ext4 disk, and serves a listing of the uploads on disk on
+// port 8081 (the test checks, once the box has opened its store and swept
+// what a cut left half-done, that each belongs to a stored message).
 const powerCutInit = `#!/bin/sh
-echo "vmtest-files: [$(ls /run/box/data/files 2>/dev/null | tr '\n' ' ')]"
 cd /run/box
-HOME=/run/box /run/box/chatbox serve --dev --listen 0.0.0.0:80 --data /run/box/data --config /run/box/config.toml
-echo "vmtest: chatbox exited with status $?"
-exec sleep 1000000
+(HOME=/run/box /run/box/chatbox serve --dev --listen 0.0.0.0:80 --data /run/box/data --config /run/box/config.toml
+echo "vmtest: chatbox exited with status $?") &
+exec python3 -m http.server 8081 --bind 0.0.0.0 --directory /run/box/data/files
 `
 
 // TestVMPowerCutsLoseNothing cuts a real machine's power while the host
@@ -42,7 +42,8 @@ exec sleep 1000000
 // keeps the page cache. After each cut the machine boots again: ext4
 // replays its journal, the store opens, every message that got a 201 is
 // there with its text, every upload that got a 201 is served whole, and
-// every upload on disk belongs to a stored message.
+// every upload on disk belongs to a stored message once the box has
+// opened its store.
 //
 // To keep a boot short under emulation, the machine does not boot systemd:
 // its init mounts the data disk and starts chatbox serve (see vmtest's
@@ -78,7 +79,7 @@ func TestVMPowerCutsLoseNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	vm := env.BootInit(ctx, t, img, disk, "power-cut", vmtest.Options{})
+	vm := env.BootInit(ctx, t, img, disk, "power-cut", vmtest.Options{ExtraPorts: []int{8081}})
 	url := fmt.Sprintf("http://127.0.0.1:%d", vm.HTTPPort)
 	var acked []storedMessage
 	uploads := map[string][32]byte{} // file id -> sha256 of what was sent
@@ -96,7 +97,7 @@ func TestVMPowerCutsLoseNothing(t *testing.T) {
 		}
 		step()
 		if cut > 0 {
-			l, h, n := checkAfterPowerCut(t, url, vm.Console(), acked, uploads)
+			l, h, n := checkAfterPowerCut(ctx, t, url, fmt.Sprintf("http://127.0.0.1:%d/", vm.Ports[8081]), acked, uploads)
 			lost, halfWritten, checked = lost+l, halfWritten+h, n
 			if t.Failed() {
 				t.FailNow()
@@ -174,7 +175,7 @@ func TestVMPowerCutsLoseNothing(t *testing.T) {
 // checkAfterPowerCut compares the booted box with what was acknowledged
 // before the cut. It returns the lost messages, the uploads not served
 // whole or on disk without a message, and how many messages it checked.
-func checkAfterPowerCut(t *testing.T, url, console string, acked []storedMessage, uploads map[string][32]byte) (lost, bad, checked int) {
+func checkAfterPowerCut(ctx context.Context, t *testing.T, url, listing string, acked []storedMessage, uploads map[string][32]byte) (lost, bad, checked int) {
 	t.Helper()
 	stored := map[uint64]storedMessage{}
 	for after := uint64(0); ; {
@@ -223,16 +224,32 @@ func checkAfterPowerCut(t *testing.T, url, console string, acked []storedMessage
 			t.Errorf("upload %s: %d, %d bytes, not what was sent", m.File.URL, res.StatusCode, len(body))
 		}
 	}
-	// What the init listed on disk before the box started: nothing of an
-	// upload whose message was not stored may stay.
-	onDisk := regexp.MustCompile(`vmtest-files: \[([^\]]*)\]`).FindAllStringSubmatch(lastBoot(console), -1)
-	if len(onDisk) == 0 {
-		t.Fatalf("the boot did not list the uploads on disk:\n%s", lastBoot(console))
+	// The upload folders on disk, as the guest lists them.
+	var page string
+	err := vmtest.WaitFor(ctx, "the guest's listing of files/", time.Minute, time.Second, func(ctx context.Context) (bool, error) {
+		res, err := http.Get(listing)
+		if err != nil {
+			return false, err
+		}
+		body, err := io.ReadAll(res.Body)
+		res.Body.Close()
+		page = string(body)
+		return err == nil && (res.StatusCode == http.StatusOK || res.StatusCode == http.StatusNotFound), fmt.Errorf("status %d", res.StatusCode)
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, id := range strings.Fields(onDisk[len(onDisk)-1][1]) {
-		if !referenced[id] && !strings.HasPrefix(id, ".") {
+	onDisk := map[string]bool{}
+	for _, m := range regexp.MustCompile(`href="([0-9a-f]+)/"`).FindAllStringSubmatch(page, -1) {
+		onDisk[m[1]] = true
+		if !referenced[m[1]] {
 			bad++
-			t.Errorf("upload %s is on disk without a stored message", id)
+			t.Errorf("upload %s is on disk without a stored message", m[1])
+		}
+	}
+	for id := range referenced {
+		if !onDisk[id] { // also shows that the listing is read right
+			t.Errorf("the stored upload %s is not in the guest's listing of files/", id)
 		}
 	}
 	return lost, bad, checked
