@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, vet, staticcheck, unit tests, and the
 # end-to-end suites with real parts (headless Chromium, Pebble, a debootstrap
-# chroot booted with systemd-nspawn). Installs what those need when run as
+# chroot booted with systemd-nspawn, Debian virtual machines under QEMU). Installs what those need when run as
 # root on a Debian-family machine; elsewhere it tells you what is missing.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -22,6 +22,13 @@ command -v lintian >/dev/null 2>&1 || need_pkgs+=(lintian)
 # Apache's binary and modules only: the test writes its own configuration,
 # and the apache2 package would start a server on port 80.
 command -v apache2 >/dev/null 2>&1 || [ -x /usr/sbin/apache2 ] || need_pkgs+=(apache2-bin)
+# The VM suite (internal/vmtest): QEMU, a NoCloud seed, an apt proxy.
+command -v qemu-system-x86_64 >/dev/null 2>&1 || need_pkgs+=(qemu-system-x86)
+command -v qemu-img >/dev/null 2>&1 || need_pkgs+=(qemu-utils)
+command -v genisoimage >/dev/null 2>&1 || need_pkgs+=(genisoimage)
+command -v apt-cacher-ng >/dev/null 2>&1 || need_pkgs+=(apt-cacher-ng)
+command -v qemu-aarch64-static >/dev/null 2>&1 || need_pkgs+=(qemu-user-static)
+command -v mkfs.ext4 >/dev/null 2>&1 || [ -x /usr/sbin/mkfs.ext4 ] || need_pkgs+=(e2fsprogs)
 if ((${#need_pkgs[@]})); then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "==> installing ${need_pkgs[*]}"

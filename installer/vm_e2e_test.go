@@ -1,0 +1,260 @@
+package installer
+
+// The VM runs: chatbox install on fresh Debian 12 and Debian 13 virtual
+// machines under QEMU (internal/vmtest), seeded by cloud-init as a VPS
+// provider does, with a certificate from an in-process Pebble that
+// validates through the machine's forwarded ports. Unlike the nspawn run
+// above, each machine has its own kernel: its firewall really drops, and a
+// reboot is a reboot.
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/chatbox-dev/chatbox/internal/vmtest"
+)
+
+const vmDomain = "box.test"
+
+// TestVMInstallOnDebian has not yet passed end to end: it runs only with
+// CHATBOX_VM_INSTALL=1 (and CHATBOX_E2E=1) until it has.
+func TestVMInstallOnDebian(t *testing.T) {
+	if os.Getenv("CHATBOX_VM_INSTALL") != "1" {
+		t.Skip("the install walk-through on VMs is unfinished; set CHATBOX_VM_INSTALL=1 (with CHATBOX_E2E=1) to run it")
+	}
+	env := vmtest.Setup(t)
+	bin := buildChatbox(context.Background(), t)
+	for _, r := range []vmtest.Release{vmtest.Debian12(), vmtest.Debian13()} {
+		t.Run(r.Name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
+			defer cancel()
+			vmInstallWalkthrough(ctx, t, env, r, bin)
+		})
+	}
+}
+
+// vmInstallWalkthrough installs chatbox on a fresh machine of r and checks
+// the room from the host, across a reboot, and behind the firewall.
+func vmInstallWalkthrough(ctx context.Context, t *testing.T, env *vmtest.Env, r vmtest.Release, bin string) {
+	img := env.Image(ctx, t, r)
+	httpPort, _ := vmtest.FreePort()
+	httpsPort, _ := vmtest.FreePort()
+	pebble := vmtest.StartPebble(t, httpPort, httpsPort)
+
+	// The seed, as a provider's: a name that is not the box's, and the
+	// owner's config that points the box at Pebble.
+	userData := fmt.Sprintf(`write_files:
+  - path: /etc/chatbox/config.toml
+    permissions: '0644'
+    content: |
+      [server]
+      domain = %q
+      [tls]
+      ca = %q
+      ca_root = "/etc/chatbox/pebble-server.pem"
+      email = "admin@box.test"
+  - path: /etc/chatbox/pebble-server.pem
+    content: |
+%s
+  - path: /etc/hosts
+    append: true
+    content: |
+      %s %s
+`, vmDomain, pebble.Directory, indent(string(pebble.ServerRoot), "      "), strings.Split(vmtest.PebbleGuestAddr, ":")[0], vmtest.PebbleName)
+	vm := env.Boot(ctx, t, img, vmtest.Options{Hostname: "seed-name", UserData: userData,
+		HTTPPort: httpPort, HTTPSPort: httpsPort, ExtraPorts: []int{8081},
+		GuestForwards: []vmtest.GuestForward{pebble.Forward()}})
+
+	raw, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := vm.Copy(ctx, raw, "/root/chatbox", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if got := vm.MustRun(ctx, t, "hostname"); got != "seed-name" {
+		t.Fatalf("cloud-init named the machine %q, want the seed's seed-name", got)
+	}
+
+	// The owner's firewall, as on many VPSes: ufw on, SSH allowed.
+	done := vmtest.Step(t, "ufw on, SSH allowed")
+	vm.MustRun(ctx, t, "DEBIAN_FRONTEND=noninteractive apt-get install -y -q ufw >/dev/null && ufw allow 22/tcp && ufw --force enable")
+	done()
+
+	done = vmtest.Step(t, "chatbox install --domain "+vmDomain)
+	out, err := vm.Run(ctx, "/root/chatbox install --domain "+vmDomain+" --yes")
+	done()
+	t.Logf("install:\n%s", out)
+	if err != nil {
+		t.Fatalf("install: %v\n%s", err, journal(ctx, vm))
+	}
+
+	client := vmHTTPS(vm, pebble.Roots)
+	var leaf *x509.Certificate
+	done = vmtest.Step(t, "the page over HTTPS with Pebble's certificate")
+	err = vmtest.WaitFor(ctx, "the box to serve a certificate from Pebble", 3*time.Minute, 2*time.Second, func(ctx context.Context) (bool, error) {
+		res, err := client.Get("https://" + vmDomain + "/")
+		if err != nil {
+			return false, err
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK || !strings.Contains(string(body), "<html") {
+			return false, fmt.Errorf("GET / = %d", res.StatusCode)
+		}
+		leaf = res.TLS.PeerCertificates[0]
+		return true, nil
+	})
+	done()
+	if err != nil {
+		t.Fatalf("%v\n%s\npebble:\n%s", err, journal(ctx, vm), pebble.Log.String())
+	}
+	orders := pebble.Orders()
+	t.Logf("certificate serial %x issued after %d order(s)", leaf.SerialNumber, orders)
+
+	done = vmtest.Step(t, "a message over the WebSocket")
+	wsMessage(ctx, t, vm, pebble.Roots, "hello from the host")
+	done()
+
+	t.Run("a reboot keeps the service, the name, the certificate and the history", func(t *testing.T) {
+		done := vmtest.Step(t, "reboot")
+		vm.Reboot(ctx, t, 5*time.Minute)
+		done()
+		if out, _ := vm.Run(ctx, "systemctl is-active chatbox.service"); out != "active" {
+			t.Errorf("after the reboot the service is %q\n%s", out, journal(ctx, vm))
+		}
+		if got := vm.MustRun(ctx, t, "hostname"); got != vmDomain {
+			t.Errorf("after the reboot the host name is %q, want %q (cloud-init's seed says seed-name)", got, vmDomain)
+		}
+		var again *x509.Certificate
+		err := vmtest.WaitFor(ctx, "the box to answer over HTTPS after the reboot", 2*time.Minute, 2*time.Second, func(ctx context.Context) (bool, error) {
+			res, err := client.Get("https://" + vmDomain + "/api/messages?after=0")
+			if err != nil {
+				return false, err
+			}
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if !strings.Contains(string(body), "hello from the host") {
+				return false, fmt.Errorf("history %d %.200s", res.StatusCode, body)
+			}
+			again = res.TLS.PeerCertificates[0]
+			return true, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !again.Equal(leaf) || pebble.Orders() != orders {
+			t.Errorf("after the reboot: certificate %x (was %x), %d orders at Pebble (was %d)", again.SerialNumber, leaf.SerialNumber, pebble.Orders(), orders)
+		}
+	})
+
+	t.Run("the firewall lets 80 and 443 through and drops another port", func(t *testing.T) {
+		vm.MustRun(ctx, t, "(setsid python3 -m http.server 8081 >/dev/null 2>&1 &)")
+		vm.MustRun(ctx, t, "for i in $(seq 50); do python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", 8081), timeout=1)' 2>/dev/null && exit 0; sleep 0.2; done; exit 1")
+		if err := rawGet(vm.Ports[8081]); err == nil {
+			t.Error("the test listener on 8081 answered the host through the firewall")
+		} else {
+			t.Logf("8081 through ufw: %v", err)
+		}
+		if err := rawGet(vm.HTTPPort); err != nil {
+			t.Errorf("port 80 through ufw: %v", err)
+		}
+		// The same listener answers once ufw lets it: the drop was ufw's.
+		vm.MustRun(ctx, t, "ufw allow 8081/tcp")
+		if err := rawGet(vm.Ports[8081]); err != nil {
+			t.Errorf("8081 allowed in ufw: %v", err)
+		}
+	})
+}
+
+// rawGet asks for / over plain HTTP on host loopback's port and wants any
+// HTTP answer within 5 s. Through QEMU's forward the host's connection is
+// accepted at once; a guest firewall that drops shows as no answer.
+func rawGet(port int) error {
+	c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 5*time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	fmt.Fprintf(c, "GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n")
+	buf := make([]byte, 12)
+	n, err := io.ReadAtLeast(c, buf, 8)
+	if err != nil {
+		return fmt.Errorf("no answer: %v", err)
+	}
+	if !strings.HasPrefix(string(buf[:n]), "HTTP/") {
+		return fmt.Errorf("answer %q", buf[:n])
+	}
+	return nil
+}
+
+// vmHTTPS is a client that reaches vmDomain on the machine's forwarded
+// 443 and trusts only roots.
+func vmHTTPS(vm *vmtest.VM, roots *x509.CertPool) *http.Client {
+	d := &net.Dialer{Timeout: 10 * time.Second}
+	return &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: roots, ServerName: vmDomain},
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return d.DialContext(ctx, network, fmt.Sprintf("127.0.0.1:%d", vm.HTTPSPort))
+		},
+	}}
+}
+
+// wsMessage sends text over a WebSocket to the box and waits for the
+// message event that carries it back.
+func wsMessage(ctx context.Context, t *testing.T, vm *vmtest.VM, roots *x509.CertPool, text string) {
+	t.Helper()
+	nd := &net.Dialer{Timeout: 10 * time.Second}
+	d := websocket.Dialer{
+		TLSClientConfig:  &tls.Config{RootCAs: roots, ServerName: vmDomain},
+		HandshakeTimeout: 20 * time.Second,
+		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return nd.DialContext(ctx, network, fmt.Sprintf("127.0.0.1:%d", vm.HTTPSPort))
+		},
+	}
+	conn, res, err := d.DialContext(ctx, "wss://"+vmDomain+"/ws?nick=host", nil)
+	if err != nil {
+		t.Fatalf("dial the WebSocket: %v (%v)", err, res)
+	}
+	defer conn.Close()
+	if err := conn.WriteJSON(map[string]string{"type": "message", "text": text}); err != nil {
+		t.Fatal(err)
+	}
+	conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	for {
+		var ev struct {
+			Type    string `json:"type"`
+			Message struct {
+				Text string `json:"text"`
+			} `json:"message"`
+		}
+		if err := conn.ReadJSON(&ev); err != nil {
+			t.Fatalf("waiting for the message event: %v", err)
+		}
+		if ev.Type == "message" && ev.Message.Text == text {
+			return
+		}
+	}
+}
+
+func journal(ctx context.Context, vm *vmtest.VM) string {
+	out, _ := vm.Run(ctx, "journalctl --no-pager --lines=40 --unit=chatbox.service")
+	return "journal:\n" + out
+}
+
+func indent(s, prefix string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return prefix + strings.Join(lines, "\n"+prefix)
+}
