@@ -48,6 +48,7 @@ window.addEventListener("chatbox:socket", (ev) => {
   ws.addEventListener("open", () => {
     tellVisible();
     resubscribe();
+    hideOldButton();
   });
 });
 
@@ -291,6 +292,19 @@ function themeColours() {
   }
 }
 
+// hideOldButton lets the Alerts panel take over from the page's own ping
+// notifications (which would show each ping a second time) where pushes
+// work; on a box with push turned off, the page's own stay. It asks the
+// box only once the page is in the room (a private room's /api/push wants
+// the session).
+async function hideOldButton() {
+  if (state.problem || !state.ws) return;
+  let on = false;
+  try { on = (await pushInfo()).enabled; } catch { return; }
+  const old = document.getElementById("notify-button");
+  if (old && on) old.hidden = true;
+}
+
 function start() {
   themeColours();
   const link = el("link", { rel: "stylesheet", href: "/static/push.css" });
@@ -301,10 +315,7 @@ function start() {
     button.addEventListener("click", openDialog);
   }
   registerWorker().then(() => {
-    // Where pushes work, the Alerts panel takes over from the page's own
-    // ping notifications (which would show each ping a second time).
-    const old = document.getElementById("notify-button");
-    if (old && !state.problem) old.hidden = true;
+    hideOldButton();
     if (visible()) clearNotifications();
     resubscribe();
   });
