@@ -48,7 +48,7 @@ window.addEventListener("chatbox:socket", (ev) => {
   ws.addEventListener("open", () => {
     tellVisible();
     resubscribe();
-    hideOldButton();
+    swapButtons();
   });
 });
 
@@ -292,17 +292,20 @@ function themeColours() {
   }
 }
 
-// hideOldButton lets the Alerts panel take over from the page's own ping
-// notifications (which would show each ping a second time) where pushes
-// work; on a box with push turned off, the page's own stay. It asks the
-// box only once the page is in the room (a private room's /api/push wants
-// the session).
-async function hideOldButton() {
-  if (state.problem || !state.ws) return;
+// swapButtons shows the Alerts button where the box sends pushes, and
+// lets it take over from the page's own ping notifications (which would
+// show each ping a second time) where pushes work here; on a box with
+// push turned off, the page's own button stays alone. It asks the box only
+// once the page is in the room (a private room's /api/push wants the
+// session).
+async function swapButtons() {
+  if (!state.ws) return;
   let on = false;
   try { on = (await pushInfo()).enabled; } catch { return; }
+  const button = document.getElementById("push-button");
+  if (button) button.hidden = !on;
   const old = document.getElementById("notify-button");
-  if (old && on) old.hidden = true;
+  if (old && on && !state.problem) old.hidden = true;
 }
 
 function start() {
@@ -310,12 +313,9 @@ function start() {
   const link = el("link", { rel: "stylesheet", href: "/static/push.css" });
   document.head.append(link);
   const button = document.getElementById("push-button");
-  if (button) {
-    button.hidden = false;
-    button.addEventListener("click", openDialog);
-  }
+  if (button) button.addEventListener("click", openDialog);
   registerWorker().then(() => {
-    hideOldButton();
+    swapButtons();
     if (visible()) clearNotifications();
     resubscribe();
   });

@@ -449,8 +449,14 @@ function setNewBelow(n) {
 
 function wireScrolling() {
   const s = $("scroller");
+  // Only a scroll up (a person reading back) lets go of the bottom: the
+  // scroll event of the view's own follow can arrive after the content
+  // grew again (a picture, then a message), and must not read as one.
+  let last = s.scrollTop;
   s.addEventListener("scroll", () => {
-    state.stuck = atBottom();
+    const up = s.scrollTop < last;
+    last = s.scrollTop;
+    if (up || !state.stuck) state.stuck = atBottom();
     if (state.stuck) setNewBelow(0);
     if (s.scrollTop < 400) loadOlder();
   }, { passive: true });
