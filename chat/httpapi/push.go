@@ -1,7 +1,12 @@
 package httpapi
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"io/fs"
 	"net"
 	"net/http"
 
@@ -147,7 +152,32 @@ func (s *Server) handleManifest(w http.ResponseWriter, req *http.Request) {
 func (s *Server) handleServiceWorker(w http.ResponseWriter, req *http.Request) {
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
-	http.ServeFileFS(w, req, web.Files, "sw.js")
+	w.Write(s.worker)
+}
+
+// serviceWorker is sw.js with its cache named after the page's files: a
+// box with other files serves another worker, which the browser installs
+// in the old one's place, filling a new cache and deleting the old.
+func serviceWorker() []byte {
+	sw, err := fs.ReadFile(web.Files, "sw.js")
+	if err != nil {
+		panic("httpapi: embedded service worker: " + err.Error())
+	}
+	sum := sha256.New()
+	fs.WalkDir(web.Files, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		raw, err := fs.ReadFile(web.Files, path)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(sum, "%s %d\n", path, len(raw))
+		sum.Write(raw)
+		return nil
+	})
+	version := hex.EncodeToString(sum.Sum(nil))[:12]
+	return bytes.Replace(sw, []byte(`"chatbox-static-v1"`), []byte(`"chatbox-static-`+version+`"`), 1)
 }
 
 // forgetPushSession deletes the push subscriptions made in the session of

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -236,5 +237,26 @@ func TestAHeldNicknamesPushesNeedItsToken(t *testing.T) {
 	}
 	if n := svc.Len(); n != 1 {
 		t.Fatalf("%d subscriptions kept, want alice's own one", n)
+	}
+}
+
+// The service worker is served from the root, never cached by HTTP, and
+// names its cache after the page's files, so a box with new files
+// replaces every browser's cache of the old ones.
+func TestTheServiceWorkerNamesItsCacheAfterThePagesFiles(t *testing.T) {
+	tr := newTestRoom(t, nil)
+	res, raw := tr.do(t, "GET", "/sw.js", nil, nil)
+	if res.StatusCode != 200 || res.Header.Get("Cache-Control") != "no-cache" || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/javascript") {
+		t.Fatalf("GET /sw.js: %d %v", res.StatusCode, res.Header)
+	}
+	if !regexp.MustCompile(`const CACHE = "chatbox-static-[0-9a-f]{12}";`).Match(raw) {
+		t.Errorf("the worker's cache is not named after the files: %.300s", raw)
+	}
+	res, raw = tr.do(t, "GET", "/manifest.webmanifest", nil, nil)
+	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "application/manifest+json" || !strings.Contains(string(raw), `"display":"standalone"`) {
+		t.Errorf("GET /manifest.webmanifest: %d %s", res.StatusCode, raw)
+	}
+	if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "worker-src 'self'") || !strings.Contains(csp, "manifest-src 'self'") {
+		t.Errorf("CSP %q", csp)
 	}
 }

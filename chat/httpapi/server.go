@@ -58,6 +58,8 @@ type Server struct {
 	// ctx bounds the work WebSocket events start: it ends when the box
 	// shuts down.
 	ctx context.Context
+	// worker is the service worker as served (see serviceWorker).
+	worker []byte
 }
 
 // New returns the HTTP server of room. ctx bounds the work that outlives
@@ -66,7 +68,7 @@ func New(ctx context.Context, room *chat.Room, opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{room: room, opts: opts, log: opts.Logger, addrs: newAddrResolver(opts.TrustedProxies), ctx: ctx}
+	s := &Server{room: room, opts: opts, log: opts.Logger, addrs: newAddrResolver(opts.TrustedProxies), ctx: ctx, worker: serviceWorker()}
 	s.table = s.buildRoutes()
 	s.handler = s.routes()
 	return s

@@ -6,6 +6,8 @@
 // is ever in its cache.
 "use strict";
 
+// The box names the cache after its page's files when it serves this
+// worker: another version of the box is another worker and another cache.
 const CACHE = "chatbox-static-v1";
 const PRECACHE = [
   "/static/app.js",
