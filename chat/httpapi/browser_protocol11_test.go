@@ -106,16 +106,18 @@ func TestBrowserReactsRepliesEditsAndDeletes(t *testing.T) {
 	waitForText(t, bob, "lunch at noon?")
 
 	// Bob reacts with the first emoji of the set.
-	run(t, bob, chromedp.Evaluate[chromedp.Void](`(() => { const li = [...document.querySelectorAll("#messages .msg")].pop();
-		li.dispatchEvent(new PointerEvent("pointerover", { bubbles: true })); })()`),
-		until(`document.querySelector("#messages .msg .tools .tool[title^='React']") !== null`),
+	run(t, bob, until(`(() => { const li = [...document.querySelectorAll("#messages .msg")].pop();
+		li.dispatchEvent(new PointerEvent("pointerover", { bubbles: true }));
+		return li.querySelector(".tools .tool[title^='React']") !== null; })()`),
 		chromedp.Evaluate[chromedp.Void](`document.querySelector("#messages .msg .tools .tool[title^='React']").click()`))
 	run(t, alice, until(`(() => { const r = document.querySelector("#messages .msg .reaction .count"); return r && r.textContent === "1"; })()`))
 
 	// Bob replies; the reply quotes alice and jumps to her message.
-	run(t, bob, chromedp.Evaluate[chromedp.Void](`(() => { const li = [...document.querySelectorAll("#messages .msg")].pop();
-		li.dispatchEvent(new PointerEvent("pointerover", { bubbles: true })); })()`),
-		until(`document.querySelector("#messages .msg .tools .tool[title='Reply']") !== null`),
+	// The pointer rests on the message (again and again: the reaction's
+	// event may draw the message afresh, without its tools, meanwhile).
+	run(t, bob, until(`(() => { const li = [...document.querySelectorAll("#messages .msg")].pop();
+		li.dispatchEvent(new PointerEvent("pointerover", { bubbles: true }));
+		return li.querySelector(".tools .tool[title='Reply']") !== null; })()`),
 		chromedp.Evaluate[chromedp.Void](`document.querySelector("#messages .msg .tools .tool[title='Reply']").click()`),
 		chromedp.WaitVisible(chromedp.ID("reply-bar")))
 	say(t, bob, "yes!")
