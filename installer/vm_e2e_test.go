@@ -1,3 +1,5 @@
+//go:build linux
+
 package installer
 
 // The VM runs: chatbox install on fresh Debian 12 and Debian 13 virtual

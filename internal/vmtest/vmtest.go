@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package vmtest boots real Debian virtual machines under QEMU for the
 // end-to-end suite: images built with debootstrap and cached between runs,
 // a NoCloud seed as a VPS provider gives one, a copy-on-write overlay per
