@@ -106,19 +106,18 @@ func TestBrowserReactsRepliesEditsAndDeletes(t *testing.T) {
 	waitForText(t, bob, "lunch at noon?")
 
 	// Bob reacts with the first emoji of the set.
+	// The pointer rests on the message (again and again: an event may
+	// draw the message afresh, without its tools, meanwhile) and clicks
+	// once the tool is there.
 	run(t, bob, until(`(() => { const li = [...document.querySelectorAll("#messages .msg")].pop();
 		li.dispatchEvent(new PointerEvent("pointerover", { bubbles: true }));
-		return li.querySelector(".tools .tool[title^='React']") !== null; })()`),
-		chromedp.Evaluate[chromedp.Void](`document.querySelector("#messages .msg .tools .tool[title^='React']").click()`))
+		const b = li.querySelector(".tools .tool[title^='React']"); if (!b) return false; b.click(); return true; })()`))
 	run(t, alice, until(`(() => { const r = document.querySelector("#messages .msg .reaction .count"); return r && r.textContent === "1"; })()`))
 
 	// Bob replies; the reply quotes alice and jumps to her message.
-	// The pointer rests on the message (again and again: the reaction's
-	// event may draw the message afresh, without its tools, meanwhile).
 	run(t, bob, until(`(() => { const li = [...document.querySelectorAll("#messages .msg")].pop();
 		li.dispatchEvent(new PointerEvent("pointerover", { bubbles: true }));
-		return li.querySelector(".tools .tool[title='Reply']") !== null; })()`),
-		chromedp.Evaluate[chromedp.Void](`document.querySelector("#messages .msg .tools .tool[title='Reply']").click()`),
+		const b = li.querySelector(".tools .tool[title='Reply']"); if (!b) return false; b.click(); return true; })()`),
 		chromedp.WaitVisible(chromedp.ID("reply-bar")))
 	say(t, bob, "yes!")
 	run(t, alice, until(`(() => { const q = document.querySelector("#messages .msg .quote"); return q && q.textContent.includes("lunch at noon?"); })()`))
