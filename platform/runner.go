@@ -124,9 +124,9 @@ type Exec struct {
 	Root string
 }
 
-// Run runs c and returns its combined output. Cancelling ctx sends the
-// command SIGTERM, then SIGKILL after ten seconds.
-func (x Exec) Run(ctx context.Context, c Cmd) ([]byte, error) {
+// command makes the process for c: in the chroot unless c runs on the
+// host; cancelling ctx sends it SIGTERM, then SIGKILL after ten seconds.
+func (x Exec) command(ctx context.Context, c Cmd) *exec.Cmd {
 	args := c.Args
 	if x.Root != "" && x.Root != "/" && !c.OnHost {
 		args = append([]string{"chroot", x.Root}, args...)
@@ -135,6 +135,13 @@ func (x Exec) Run(ctx context.Context, c Cmd) ([]byte, error) {
 	cmd.Env = append(os.Environ(), c.Env...)
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 10 * time.Second
+	return cmd
+}
+
+// Run runs c and returns its combined output. Cancelling ctx sends the
+// command SIGTERM, then SIGKILL after ten seconds.
+func (x Exec) Run(ctx context.Context, c Cmd) ([]byte, error) {
+	cmd := x.command(ctx, c)
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	cmd.Stderr = &out
@@ -166,14 +173,7 @@ func (x Exec) Query(ctx context.Context, c Cmd) bool {
 // Output runs c and returns its standard output; a failure carries its
 // standard error.
 func (x Exec) Output(ctx context.Context, c Cmd) ([]byte, error) {
-	args := c.Args
-	if x.Root != "" && x.Root != "/" && !c.OnHost {
-		args = append([]string{"chroot", x.Root}, args...)
-	}
-	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
-	cmd.Env = append(os.Environ(), c.Env...)
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-	cmd.WaitDelay = 10 * time.Second
+	cmd := x.command(ctx, c)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
