@@ -15,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/chatbox-dev/chatbox/internal/atomicfile"
 )
 
 // Cmd is one command to run on a host.
@@ -217,45 +219,13 @@ func rooted(root, p string) string {
 	return h.Path(p)
 }
 
-// writeAtomic writes data to a temporary file next to name, sets its mode
-// and owner, syncs it and renames it over name, so an interrupted write
-// leaves either the old file or the new one.
-func writeAtomic(name string, data []byte, mode fs.FileMode, uid, gid int) (err error) {
-	dir := filepath.Dir(name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+// writeAtomic makes name's folder and replaces name whole with data,
+// with its mode and, unless uid is negative, its owner.
+func writeAtomic(name string, data []byte, mode fs.FileMode, uid, gid int) error {
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
 		return fmt.Errorf("write %s: %w", name, err)
 	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(name)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err = tmp.Write(data); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if err = tmp.Chmod(mode.Perm()); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if uid >= 0 {
-		if err = tmp.Chown(uid, gid); err != nil {
-			return fmt.Errorf("write %s: %w", name, err)
-		}
-	}
-	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if err = os.Rename(tmp.Name(), name); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	return nil
+	return atomicfile.WriteOwned(name, data, mode, uid, gid)
 }
 
 // lookupOwner resolves "user:group" in the passwd and group files under root.

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/chatbox-dev/chatbox/chat/datadir"
+	"github.com/chatbox-dev/chatbox/internal/atomicfile"
 )
 
 // Key is the box's VAPID key pair: a P-256 key, both halves base64url
@@ -52,7 +53,10 @@ func LoadOrCreateKey(l datadir.Layout, now time.Time) (Key, error) {
 	if err != nil {
 		return Key{}, err
 	}
-	if err := writeFileAtomic(l.VAPIDKey(), append(raw, '\n')); err != nil {
+	if err := os.MkdirAll(filepath.Dir(l.VAPIDKey()), 0o700); err != nil {
+		return Key{}, fmt.Errorf("store the VAPID key: %w", err)
+	}
+	if err := atomicfile.Write(l.VAPIDKey(), append(raw, '\n'), 0o600); err != nil {
 		return Key{}, fmt.Errorf("store the VAPID key: %w", err)
 	}
 	return k, nil
@@ -89,43 +93,4 @@ func (k Key) check() error {
 		return errors.New("its public key does not match its private key")
 	}
 	return nil
-}
-
-// writeFileAtomic writes data to path (0600, its folder 0700): to a file
-// beside it, flushed, then renamed over it, and the folder flushed.
-func writeFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // gone once renamed
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"aead.dev/minisign"
+	"github.com/chatbox-dev/chatbox/internal/atomicfile"
 	"github.com/chatbox-dev/chatbox/internal/release"
 )
 
@@ -212,9 +213,5 @@ func endorseOne(pubFile string, stdout io.Writer) error {
 }
 
 func writeFile(path string, data []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.Write(path, data, 0o644)
 }
