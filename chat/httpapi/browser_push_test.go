@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
+	"log"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"slices"
@@ -16,7 +19,9 @@ import (
 	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cachestorage"
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/security"
 	"github.com/chromedp/cdproto/serviceworker"
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
@@ -407,4 +412,79 @@ func TestBrowserAlertsPanelOnAPhone(t *testing.T) {
 		}
 	}
 	run(t, tab, chromedp.KeyEvent(kb.Escape), until(`!document.getElementById("push-dialog").open`))
+}
+
+// A box still on its own certificate authority: the browser refuses the
+// service worker, and so notifications, and the page says why and how to
+// fix it. The room is served over HTTPS with a certificate of a CA the
+// browser does not know, and the browser is told to go on past the
+// warning, as a person does who clicks "Proceed"; the box says it serves
+// its local CA's certificate, as box/ does until it has one from Let's
+// Encrypt.
+func TestBrowserPushExplainsTheLocalCA(t *testing.T) {
+	b := newBrowser(t)
+	const trust = "http://203.0.113.7/trust"
+	tr, _, _ := newPushRoom(t, func(o *testOptions, _ *push.Options) {
+		o.Web.LocalCA = func() bool { return true }
+		o.Web.TrustURL = func() string { return trust }
+	})
+	srv := httptest.NewUnstartedServer(tr.web)
+	// The browser's refusals of the certificate are expected.
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+
+	tab := b.page(t, "about:blank")
+	call(t, tab, security.SetIgnoreCertificateErrors, security.SetIgnoreCertificateErrorsParams{Ignore: true})
+	run(t, tab, chromedp.Navigate(srv.URL))
+	joinAs(t, tab, "dave")
+	run(t, tab,
+		chromedp.WaitVisible(chromedp.ID("push-button")),
+		chromedp.Click(chromedp.ID("push-button")),
+		chromedp.WaitVisible(chromedp.ID("push-problem")),
+		until(`document.getElementById("push-modes").disabled`))
+	text := get(t, tab, chromedp.Text(chromedp.ID("push-problem")))
+	for _, want := range []string{"certificate your browser trusts", "its own certificate authority", "domain name", "Let's Encrypt", trust} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the page says %q, without %q", text, want)
+		}
+	}
+	// What the page says is what happened: the browser refused the worker.
+	if reg := get(t, tab, chromedp.Evaluate[bool](`navigator.serviceWorker.getRegistration().then(r => r !== undefined)`, chromedp.EvalAwaitPromise)); reg {
+		t.Error("the browser registered the service worker of a site whose certificate it does not trust")
+	}
+}
+
+// On iOS Safari, notifications come only to a room added to the Home
+// Screen: a tab has neither Notification nor PushManager. The page says
+// so and how to add it. Chromium plays Safari on an iPhone: its user
+// agent and platform, navigator.standalone false, and without those two.
+func TestBrowserPushOnIOSExplainsTheHomeScreen(t *testing.T) {
+	b := newBrowser(t)
+	tr, _, _ := newPushRoom(t, nil)
+	tab := b.page(t, "about:blank")
+	call(t, tab, emulation.SetUserAgentOverride, emulation.SetUserAgentOverrideParams{
+		UserAgent: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+		Platform:  "iPhone",
+	})
+	call(t, tab, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: `
+		Object.defineProperty(Navigator.prototype, "standalone", { get: () => false, configurable: true });
+		delete window.PushManager;
+		delete window.Notification;`})
+	run(t, tab, chromedp.EmulateViewport(390, 760, chromedp.EmulateScale(2), chromedp.EmulateMobile), chromedp.Navigate(tr.srv.URL))
+	if got := get(t, tab, chromedp.Evaluate[string](`[navigator.platform, navigator.standalone, "PushManager" in window, "Notification" in window].join()`)); got != "iPhone,false,false,false" {
+		t.Fatalf("the page is not the one Safari shows on an iPhone: %s", got)
+	}
+	joinAs(t, tab, "erin")
+	run(t, tab,
+		chromedp.WaitVisible(chromedp.ID("push-button")),
+		chromedp.Click(chromedp.ID("push-button")),
+		chromedp.WaitVisible(chromedp.ID("push-problem")),
+		chromedp.WaitVisible(chromedp.ID("push-install-hint")),
+		until(`document.getElementById("push-modes").disabled`))
+	problem := get(t, tab, chromedp.Text(chromedp.ID("push-problem")))
+	hint := get(t, tab, chromedp.Text(chromedp.ID("push-install-hint")))
+	if !strings.Contains(problem, "Home Screen") || !strings.Contains(hint, "tap Share, then Add to Home Screen") {
+		t.Errorf("the page says %q and %q", problem, hint)
+	}
 }
