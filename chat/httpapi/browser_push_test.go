@@ -457,8 +457,9 @@ func TestBrowserPushExplainsTheLocalCA(t *testing.T) {
 
 // On iOS Safari, notifications come only to a room added to the Home
 // Screen: a tab has neither Notification nor PushManager. The page says
-// so and how to add it. Chromium plays Safari on an iPhone: its user
-// agent and platform, navigator.standalone false, and without those two.
+// so and how to add it. Chromium plays Safari on an iPhone: it names
+// itself and its platform as Safari does there, navigator.standalone is
+// false, and those two are gone.
 func TestBrowserPushOnIOSExplainsTheHomeScreen(t *testing.T) {
 	b := newBrowser(t)
 	tr, _, _ := newPushRoom(t, nil)
