@@ -11,6 +11,7 @@
 #   bench/run.sh                      # 1,000, 5,000 and 10,000 clients
 #   CLIENTS="1000" DURATION=10s bench/run.sh
 #   CLIENTS=10000 REPEAT=3 ROOM_ONLY=1 DURATION=20s bench/run.sh
+#   CLIENTS=10000 PUSH_SUBS=10000 PUSH_RATE=500 ROOM_ONLY=1 DURATION=30s bench/run.sh
 #
 # Knobs (environment): CLIENTS, RATE (msg/s room-wide), DURATION, NICKS
 # (distinct nicknames; 0 = one per client), ACK_RATE, PORT, GOFLAGS for
@@ -20,6 +21,14 @@
 # REPEAT (floor and chatbox pairs per client count), ROOM_ONLY=1 to skip
 # the binary, ready and acks steps, and KEEP=1 to keep the work folder
 # (binaries, data, server logs, summaries).
+#
+# PUSH_SUBS=N gives chatbox's runs N Web Push subscriptions (every
+# message) at a stand-in push service the generator runs, and posts a
+# message to everyone as the load phase starts: the room's figures are
+# then taken while those pushes go out, and the generator reports their
+# rate and how long each subscription waited for its push. PUSH_RATE sets
+# push.per_second for it (the config's default otherwise); choose
+# DURATION so that N / PUSH_RATE seconds of pushes fall in the load phase.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,6 +42,8 @@ SERVER_ENV=${SERVER_ENV:-}
 SERVER_WRAP=${SERVER_WRAP:-}
 GEN_WRAP=${GEN_WRAP:-}
 REPEAT=${REPEAT:-1}
+PUSH_SUBS=${PUSH_SUBS:-0}
+PUSH_RATE=${PUSH_RATE:-}
 
 # Each WebSocket costs a descriptor on both sides.
 ulimit -n "$(ulimit -Hn)"
@@ -46,11 +57,23 @@ cat >"$work/bench.toml" <<'TOML'
 [limits]
 room_posts_per_minute = 100000000
 TOML
+if [ -n "$PUSH_RATE" ]; then
+  printf '[push]\nper_second = %s\n' "$PUSH_RATE" >>"$work/bench.toml"
+fi
 
 server_pid=
+# serve --dev pushes to the generator's stand-in push service, on
+# loopback, trusting its certificate alone.
+push_env=
+push_flags=()
+if [ "$PUSH_SUBS" -gt 0 ]; then
+  push_env="SSL_CERT_FILE=$work/push-cert.pem"
+  push_flags=(-push-subs "$PUSH_SUBS" -push-certs "$work")
+fi
+
 start_server() { # $1: name of the data folder
   rm -rf "${work:?}/$1"
-  env $SERVER_ENV $SERVER_WRAP "$work/chatbox" serve --dev --config "$work/bench.toml" --listen "127.0.0.1:$PORT" --data "$work/$1" 2>"$work/$1.log" &
+  env $SERVER_ENV $push_env $SERVER_WRAP "$work/chatbox" serve --dev --config "$work/bench.toml" --listen "127.0.0.1:$PORT" --data "$work/$1" 2>"$work/$1.log" &
   server_pid=$!
 }
 start_floor() { # $1: name of the log
@@ -72,6 +95,7 @@ go build -o "$work/chatbox" ./cmd/chatbox
 go build -trimpath -ldflags='-s -w' -o "$work/chatbox-stripped" ./cmd/chatbox
 go build -o "$work/loadgen" ./bench/loadgen
 go build -o "$work/floor" ./bench/floor
+if [ "$PUSH_SUBS" -gt 0 ]; then "$work/loadgen" pushcert "$work"; fi
 
 echo "== machine"
 echo "date: $(date -u +%Y-%m-%dT%H:%MZ)  commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
@@ -113,7 +137,7 @@ for n in $CLIENTS; do
     start_server "room-$n-$i"
     $GEN_WRAP "$work/loadgen" room -url "http://127.0.0.1:$PORT" -pid "$server_pid" \
       -clients "$n" -nicks "$NICKS" -rate "$RATE" -duration "$DURATION" \
-      -label chatbox -summary "$work/room-$n-$i.json"
+      -label chatbox -summary "$work/room-$n-$i.json" "${push_flags[@]}"
     stop_server
     summaries+=("$work/floor-$n-$i.json" "$work/room-$n-$i.json")
   done

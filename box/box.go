@@ -96,7 +96,7 @@ func run(ctx context.Context, cfg config.Config, logw io.Writer, opts runOptions
 	if cfg.Server.Domain != "" {
 		publicURL = roomurl.New("https", cfg.Server.Domain, httpsPort).String()
 	}
-	room, web, err := openRoom(ctx, cfg, log, true, publicURL)
+	room, web, err := openRoom(ctx, cfg, log, serving{secure: true, publicURL: publicURL, certs: certs})
 	if err != nil {
 		return err
 	}

@@ -197,6 +197,20 @@ func (m *certManager) newIdentity(name string) (*identity, error) {
 	return &identity{name: name, localCA: ca, fallback: fallback, trustURL: trust.String(), hint: failureHint(m.cfg, name)}, nil
 }
 
+// servesLocalCA reports whether handshakes get the local CA's stand-in
+// right now: the certificate cache holds no valid one for the box's name.
+func (m *certManager) servesLocalCA() bool {
+	for _, c := range m.cache.AllMatchingCertificates(m.name()) {
+		if !c.Expired() {
+			return false
+		}
+	}
+	return true
+}
+
+// trustURL is the page that offers the box's local CA.
+func (m *certManager) trustURL() string { return m.id.Load().trustURL }
+
 // name is the name the box's certificate is for right now.
 func (m *certManager) name() string { return m.id.Load().name }
 

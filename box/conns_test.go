@@ -25,7 +25,7 @@ func guardedRoom(t *testing.T, limits ConnLimits) (string, *connGuard) {
 	cfg.Server.DataDir = t.TempDir()
 	log := slog.New(slog.DiscardHandler)
 	ctx, cancel := context.WithCancel(context.Background())
-	room, web, err := openRoom(ctx, cfg, log, false, "")
+	room, web, err := openRoom(ctx, cfg, log, serving{})
 	if err != nil {
 		t.Fatal(err)
 	}

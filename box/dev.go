@@ -24,7 +24,7 @@ import (
 // ends, then shuts down gracefully. It is what `chatbox serve --dev` runs.
 func RunDev(ctx context.Context, cfg config.Config, logw io.Writer) error {
 	log := slog.New(slog.NewTextHandler(logw, nil))
-	room, web, err := openRoom(ctx, cfg, log, false, "")
+	room, web, err := openRoom(ctx, cfg, log, serving{dev: true})
 	if err != nil {
 		return err
 	}

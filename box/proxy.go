@@ -24,7 +24,7 @@ func runProxy(ctx context.Context, cfg config.Config, logw io.Writer) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	log := newLogger(logw)
-	room, web, err := openRoom(ctx, cfg, log, false, cfg.Server.PublicURL)
+	room, web, err := openRoom(ctx, cfg, log, serving{publicURL: cfg.Server.PublicURL})
 	if err != nil {
 		return err
 	}

@@ -19,7 +19,7 @@ func TestTheVAPIDKeyOutlivesRestartsAndResets(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
 	l := datadir.Layout{Dir: cfg.Server.DataDir}
 
-	room, _, err := openRoom(t.Context(), cfg, log, true, "")
+	room, _, err := openRoom(t.Context(), cfg, log, serving{secure: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +31,7 @@ func TestTheVAPIDKeyOutlivesRestartsAndResets(t *testing.T) {
 		t.Fatal(err)
 	}
 	room.Close()
-	room, _, err = openRoom(t.Context(), cfg, log, true, "")
+	room, _, err = openRoom(t.Context(), cfg, log, serving{secure: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,15 +43,30 @@ func RoomOptions(cfg config.Config) chat.Options {
 	}
 }
 
-// openRoom opens the room of cfg and its HTTP transport; secure says the
-// room is served over HTTPS.
-func openRoom(ctx context.Context, cfg config.Config, log *slog.Logger, secure bool, publicURL string) (*chat.Room, *httpapi.Server, error) {
+// serving is how the box serves the room, as its HTTP transport needs to
+// know.
+type serving struct {
+	// secure says the room is served over HTTPS.
+	secure bool
+	// publicURL is the room's address, when the box knows it.
+	publicURL string
+	// certs are the box's certificates, when it serves HTTPS itself.
+	certs *certManager
+	// dev is `chatbox serve --dev`: on loopback alone, it may send
+	// pushes to a push service on loopback (a stand-in, as in bench/).
+	dev bool
+}
+
+// openRoom opens the room of cfg and its HTTP transport.
+func openRoom(ctx context.Context, cfg config.Config, log *slog.Logger, how serving) (*chat.Room, *httpapi.Server, error) {
+	secure, publicURL := how.secure, how.publicURL
 	opts := RoomOptions(cfg)
 	opts.Logger = log
 	var pusher *push.Service
 	if cfg.Push.Enabled {
 		popts := PushOptions(cfg, publicURL)
 		popts.Logger = log
+		popts.LoopbackEndpoints = how.dev
 		p, err := push.New(ctx, popts)
 		if err != nil {
 			// The room matters more than its notifications.
@@ -73,7 +88,14 @@ func openRoom(ctx context.Context, cfg config.Config, log *slog.Logger, secure b
 		// password change made while the box was down go now.
 		pusher.Renewed(room.State().Generation)
 	}
+	var localCA func() bool
+	var trustURL func() string
+	if how.certs != nil {
+		localCA, trustURL = how.certs.servesLocalCA, how.certs.trustURL
+	}
 	web := httpapi.New(ctx, room, httpapi.Options{
+		LocalCA:          localCA,
+		TrustURL:         trustURL,
 		SecureCookies:    secure,
 		TrustedProxies:   cfg.Server.Proxies(),
 		AllowedOrigins:   publicOrigins(cfg),

@@ -4,6 +4,7 @@
 //	loadgen acks  -url http://127.0.0.1:18080 -rate 100 -duration 20s
 //	loadgen ready -bin ./chatbox -runs 10
 //	loadgen compare floor-1000.json room-1000.json floor-10000.json room-10000.json
+//	loadgen pushcert DIR
 //
 // room opens many WebSocket clients, posts through the HTTP API at a set
 // rate room-wide and reports, for every delivered message, the time from
@@ -13,7 +14,9 @@
 // acknowledged. ready reports how fast `chatbox serve --dev` answers
 // /healthz. compare reads the summaries room -summary wrote, pairs of the
 // floor (bench/floor) and chatbox run with the same clients, and prints
-// them side by side with chatbox's ratio to the floor.
+// them side by side with chatbox's ratio to the floor. pushcert writes
+// the certificate of the stand-in push service room -push-subs runs, for
+// the server to trust (SSL_CERT_FILE=DIR/push-cert.pem).
 //
 // Everything goes to loopback only. Each client connects from its own
 // address in 127.0.0.0/8 (all of it is loopback on Linux), so the room's
@@ -46,7 +49,7 @@ func main() {
 	}
 }
 
-const usage = "usage: loadgen room|acks|ready [flags], or loadgen compare FLOOR.json ROOM.json...; loadgen CMD -h lists the flags"
+const usage = "usage: loadgen room|acks|ready [flags], loadgen compare FLOOR.json ROOM.json..., or loadgen pushcert DIR; loadgen CMD -h lists the flags"
 
 func run(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) == 0 {
@@ -72,6 +75,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		fs.IntVar(&cfg.dialers, "dialers", 200, "connections opened at once while clients join")
 		fs.StringVar(&cfg.summary, "summary", "", "write the load phase's figures to this file as JSON, for loadgen compare")
 		fs.StringVar(&cfg.label, "label", "chatbox", "the server's name in the summary")
+		fs.IntVar(&cfg.pushSubs, "push-subs", 0, "Web Push subscriptions to make before the load phase, at a stand-in push service in this process (the server must be serve --dev, trusting -push-certs through SSL_CERT_FILE); a message to everyone starts their pushes with the load phase")
+		fs.StringVar(&cfg.pushCerts, "push-certs", ".", "the folder `loadgen pushcert` wrote the stand-in push service's certificate to")
 		target = func() string { return cfg.url }
 		run = func() error { return runRoom(ctx, cfg, out) }
 	case "acks":
@@ -82,6 +87,16 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		fs.DurationVar(&cfg.duration, "duration", 20*time.Second, "how long to post")
 		target = func() string { return cfg.url }
 		run = func() error { return runAcks(ctx, cfg, out) }
+	case "pushcert":
+		if err := fs.Parse(args[1:]); errors.Is(err, flag.ErrHelp) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if fs.NArg() != 1 {
+			return errors.New("usage: loadgen pushcert DIR")
+		}
+		return writePushCert(fs.Arg(0))
 	case "compare":
 		if err := fs.Parse(args[1:]); errors.Is(err, flag.ErrHelp) {
 			return nil

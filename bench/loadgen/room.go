@@ -31,12 +31,21 @@ type roomConfig struct {
 	summary string
 	// label names the server in the summary ("floor", "chatbox").
 	label string
+	// pushSubs, when above 0, is how many push subscriptions to make
+	// before the load phase, at a push receiver of this process with the
+	// certificate in pushCerts; a message to everyone starts their pushes
+	// as the load phase starts.
+	pushSubs  int
+	pushCerts string
 }
 
 // Phases stamp the messages they post, so clients count only their own.
 const (
 	phaseLoad  = 1
 	phaseStorm = 2
+	// phasePush stamps the message to every push subscription, which
+	// no client counts.
+	phasePush = 9
 )
 
 // roomRun holds one run of the room scenario.
@@ -106,8 +115,36 @@ func runRoom(ctx context.Context, cfg roomConfig, out io.Writer) error {
 	perClient := float64(idleN.b.rss-idle0.b.rss) / float64(cfg.clients) / 1024
 	r.printf("idle, %d clients:    rss %s (%.1f KiB per client), cpu %.3f cores", cfg.clients, mib(idleN.b.rss), perClient, cores(idleN.a, idleN.b))
 
+	var pushes *pushReceiver
+	var pushSent time.Duration
+	if cfg.pushSubs > 0 {
+		if pushes, err = startPushReceiver(cfg.pushCerts, epoch); err != nil {
+			return err
+		}
+		defer pushes.close()
+		start := time.Now()
+		if err := pushes.subscribeAll(ctx, cfg.url, cfg.pushSubs); err != nil {
+			return err
+		}
+		r.printf("push: %d subscriptions (every message) at a stand-in push service, made in %.1f s", cfg.pushSubs, time.Since(start).Seconds())
+		pushSent = r.post.sinceEpoch()
+		if _, err := r.post.post(ctx, phasePush); err != nil {
+			return fmt.Errorf("the message to everyone: %w", err)
+		}
+	}
 	if err := r.load(ctx); err != nil {
 		return err
+	}
+	if pushes != nil {
+		// The pushes went on beside the load phase; the rest are waited for.
+		if pushes.firsts() < cfg.pushSubs {
+			r.printf("push: %d of %d subscriptions had their push when the load phase ended", pushes.firsts(), cfg.pushSubs)
+		}
+		err := pushes.waitPushes(ctx, cfg.pushSubs, 5*time.Minute)
+		pushes.report(r.printf, cfg.pushSubs, pushSent)
+		if err != nil {
+			return err
+		}
 	}
 	if cfg.missed > 0 {
 		if err := r.storm(ctx); err != nil {

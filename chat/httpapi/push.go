@@ -27,11 +27,19 @@ func (s *Server) handlePushInfo(w http.ResponseWriter, req *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"enabled": false, "reason": errPushOff.Msg})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	info := map[string]any{
 		"enabled":    true,
 		"public_key": s.opts.Push.PublicKey(),
 		"modes":      []push.Mode{push.ModePings, push.ModeAll, push.ModeNone},
-	})
+		"local_ca":   false,
+	}
+	if s.opts.LocalCA != nil && s.opts.LocalCA() {
+		info["local_ca"] = true
+		if s.opts.TrustURL != nil {
+			info["trust_url"] = s.opts.TrustURL()
+		}
+	}
+	writeJSON(w, http.StatusOK, info)
 }
 
 // handleSubscribe stores the browser's subscription for a nickname and,

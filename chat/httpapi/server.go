@@ -43,6 +43,14 @@ type Options struct {
 	UploadRateWindow time.Duration
 	// Push is the box's Web Push service; nil turns push off.
 	Push *push.Service
+	// LocalCA reports whether the box serves a certificate of its own
+	// certificate authority right now, which browsers do not trust: they
+	// then refuse the service worker, and so notifications (GET
+	// /api/push says so, for the page to explain). nil means never.
+	LocalCA func() bool
+	// TrustURL is the page that offers the box's own CA (http://NAME/trust),
+	// when it has one.
+	TrustURL func() string
 	// Logger receives the transport's log; nil discards it.
 	Logger *slog.Logger
 }
@@ -136,7 +144,7 @@ func (s *Server) buildRoutes() []Route {
 		{API: true, Method: "GET", Path: "/files/{id}/{name}", Doc: "an uploaded file: pictures inline, everything else as an attachment", handler: s.handleFile},
 		{API: true, Method: "GET", Path: "/rss/all.xml", Doc: "RSS 2.0 feed of the newest messages", handler: s.handleFeedAll},
 		{API: true, Method: "GET", Path: "/rss/ping/{nick}.xml", pattern: "/rss/ping/{feed}", Doc: "RSS 2.0 feed of the pings to nick", handler: s.handleFeedPings},
-		{API: true, Method: "GET", Path: "/api/push", Doc: `Web Push: {"enabled","public_key","modes"}`, handler: s.handlePushInfo},
+		{API: true, Method: "GET", Path: "/api/push", Doc: `Web Push: {"enabled","public_key","modes","local_ca","trust_url"?}`, handler: s.handlePushInfo},
 		{API: true, Method: "POST", Path: "/api/push", Doc: `{"nick","endpoint","keys":{"p256dh","auth"},"mode"} -> 201; this browser's push subscription (mode "pings", "all" or "none")`, handler: s.handleSubscribe},
 		{API: true, Method: "DELETE", Path: "/api/push", Doc: `{"endpoint"} -> {"deleted":bool}; ends a push subscription`, handler: s.handleUnsubscribe},
 		{API: true, Method: "GET", Path: "/ws", Query: "nick=NICK&token=TOKEN", Doc: `WebSocket: events {"type":"message"|"join"|"leave"|"nick"|"presence"|"typing"|"destroy"|"edit"|"delete"|"react"|"error"}; send {"type":"message","text","reply_to"?}, {"type":"edit","id","text"}, {"type":"delete","id"}, {"type":"react","id","emoji","on"}, {"type":"nick","nick"}, {"type":"typing"}, {"type":"cancel_destroy"}, {"type":"visible","visible"}, {"type":"quit"}`, handler: s.handleWS(s.newUpgrader())},

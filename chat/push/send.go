@@ -238,8 +238,9 @@ var errPrivateAddress = errors.New("the push endpoint is at a private or local a
 
 // publicClient is the HTTP client for pushes when none is given: a
 // subscription names any URL, so it connects only to public addresses
-// (never the box itself or its network), and follows no redirect.
-func publicClient() *http.Client {
+// (never the box itself or its network; loopback too with loopback), and
+// follows no redirect.
+func publicClient(loopback bool) *http.Client {
 	dialer := &net.Dialer{
 		Timeout: 10 * time.Second,
 		Control: func(_, address string, _ syscall.RawConn) error {
@@ -247,7 +248,7 @@ func publicClient() *http.Client {
 			if err != nil {
 				return err
 			}
-			if !publicAddr(ap.Addr()) {
+			if !publicAddr(ap.Addr()) && !(loopback && ap.Addr().Unmap().IsLoopback()) {
 				return errPrivateAddress
 			}
 			return nil

@@ -59,6 +59,10 @@ type Options struct {
 	// HTTPClient sends the pushes; nil means a client that reaches only
 	// public addresses (a subscription names any URL it likes).
 	HTTPClient *http.Client
+	// LoopbackEndpoints lets that client also reach push services on
+	// loopback: for a box that serves loopback alone (serve --dev), where
+	// a stand-in push service runs beside it, as in bench/.
+	LoopbackEndpoints bool
 	// Fold makes the form of a nickname under which two spellings are one
 	// person; nil means strings.ToLower.
 	Fold func(string) string
@@ -152,7 +156,7 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 		opts.Fold = strings.ToLower
 	}
 	if opts.HTTPClient == nil {
-		opts.HTTPClient = publicClient()
+		opts.HTTPClient = publicClient(opts.LoopbackEndpoints)
 	}
 	if err := opts.Layout.Check(); err != nil {
 		return nil, err

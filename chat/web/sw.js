@@ -99,6 +99,13 @@ function roomPage(client) {
   return new URL(client.url).pathname === "/";
 }
 
+// roomInFront says whether the person is looking at the room in one of
+// the windows wins: a focused, visible page of it, which shows the message
+// itself.
+function roomInFront(wins) {
+  return wins.some((c) => roomPage(c) && c.focused && c.visibilityState === "visible");
+}
+
 // Pushes are shown one after the other: two at once would each count the
 // notification shown before either, and one would be lost from the count.
 let showing = Promise.resolve();
@@ -106,7 +113,7 @@ let showing = Promise.resolve();
 self.addEventListener("push", (event) => {
   let p = {};
   try { p = event.data ? event.data.json() : {}; } catch { p = {}; }
-  showing = showing.then(() => notify(p)).catch(() => {});
+  showing = showing.then(() => notify(p)).catch((e) => console.error("chatbox: a push showed no notification:", e));
   event.waitUntil(showing);
 });
 
@@ -114,8 +121,7 @@ self.addEventListener("push", (event) => {
 // is in front of the person.
 async function notify(p) {
   const wins = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
-  // The person is looking at the room: it shows the message itself.
-  if (wins.some((c) => roomPage(c) && c.focused && c.visibilityState === "visible")) return;
+  if (roomInFront(wins)) return;
   let count = Number(p.count) || 1;
   let tag = p.tag || "chatbox-room";
   if (p.ping && count === 1) {
@@ -140,21 +146,40 @@ async function notify(p) {
   });
 }
 
-// The room at the notification's message: the page already open, or a
-// new one.
+// clickPlan says what a click on a notification whose data is data does,
+// given the windows open on the box (the service worker's origin is
+// origin): a page of the room already open is told to show the message
+// and brought to the front (the focused one first, then a visible one);
+// with none, the room opens at the message. It returns
+// {open: client, message} or {url}, or null for a link off the box.
+function clickPlan(data, origin, wins) {
+  data = data || {};
+  const url = new URL(data.url || "/", origin);
+  if (url.origin !== origin) return null;
+  const pages = wins.filter(roomPage);
+  const open = pages.find((c) => c.focused) ||
+    pages.find((c) => c.visibilityState === "visible") || pages[0];
+  if (open) return { open, message: { type: "chatbox:open", id: data.id, hash: url.hash } };
+  return { url: url.href };
+}
+
+// openAt opens the room at the message of notification: the page already
+// open, or a new one.
+async function openAt(notification) {
+  const wins = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+  const plan = clickPlan(notification.data, self.location.origin, wins);
+  if (!plan) return;
+  if (plan.open) {
+    // The message first: the page shows it even where the browser does
+    // not let the worker bring it to the front.
+    plan.open.postMessage(plan.message);
+    await plan.open.focus();
+    return;
+  }
+  await self.clients.openWindow(plan.url);
+}
+
 self.addEventListener("notificationclick", (event) => {
   event.notification.close();
-  const data = event.notification.data || {};
-  const url = new URL(data.url || "/", self.location.origin);
-  if (url.origin !== self.location.origin) return;
-  event.waitUntil((async () => {
-    const wins = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
-    const open = wins.find(roomPage);
-    if (open) {
-      open.postMessage({ type: "chatbox:open", id: data.id, hash: url.hash });
-      await open.focus();
-      return;
-    }
-    await self.clients.openWindow(url.href);
-  })());
+  event.waitUntil(openAt(event.notification));
 });

@@ -12,6 +12,7 @@ const state = {
   info: null,       // GET /api/push
   reg: null,        // the service worker's registration
   problem: "",      // why notifications cannot work here, in a sentence
+  untrusted: false, // the browser refused the worker for the box's certificate
   installPrompt: null,
   dialog: null,
 };
@@ -23,6 +24,12 @@ const local = {
 
 function nick() {
   return local.get("chatbox.nick") || state.nick;
+}
+
+// permission is the page's notification permission; iOS Safari has no
+// Notification in a tab, only in a room added to the Home Screen.
+function permission() {
+  return "Notification" in window ? Notification.permission : "default";
 }
 
 function visible() {
@@ -86,12 +93,10 @@ async function registerWorker() {
     state.reg = await navigator.serviceWorker.register("/sw.js", { scope: "/" });
   } catch (e) {
     // Browsers refuse a service worker from a site whose certificate they
-    // do not trust, as on a box still on its own certificate authority.
-    state.problem = e && e.name === "SecurityError"
-      ? "Notifications need a certificate your browser trusts, and this box's is its own. " +
-        "Its owner can fix that by giving the box a domain name that points to it, " +
-        "so it gets a certificate from Let's Encrypt (chatbox status shows why it has none)."
-      : "Notifications are unavailable: " + (e && e.message ? e.message : String(e));
+    // do not trust, as on a box still on its own certificate authority:
+    // problemText says so once the box has said which (GET /api/push).
+    if (e && e.name === "SecurityError") state.untrusted = true;
+    else state.problem = "Notifications are unavailable: " + (e && e.message ? e.message : String(e));
     return;
   }
   if (!("PushManager" in window) || !("Notification" in window)) {
@@ -101,13 +106,29 @@ async function registerWorker() {
   }
 }
 
+// problemText says why notifications cannot work on this device, and how
+// to fix it, or "" when they can.
+function problemText() {
+  if (state.untrusted) {
+    const info = state.info || {};
+    if (!info.local_ca) {
+      return "Notifications need a certificate your browser trusts, and it does not trust this site's.";
+    }
+    return "Notifications need a certificate your browser trusts, and this box still has only one of its own " +
+      "certificate authority, which browsers do not know. Its owner fixes that by giving the box a domain name " +
+      "that points to it, so it gets a certificate from Let's Encrypt (chatbox status says why it has none)." +
+      (info.trust_url ? " Or install the box's own certificate on this device from " + info.trust_url + " and reload the room." : "");
+  }
+  return state.problem;
+}
+
 navigator.serviceWorker && navigator.serviceWorker.addEventListener("message", (ev) => {
   const d = ev.data || {};
   if (d.type !== "chatbox:open") return;
-  if (/^#m\d+$/.test(d.hash || "")) {
+  // The room shows the notification's message (js/main.js).
+  if (/^#m\d+$/.test(d.hash || "") && d.hash === "#m" + d.id) {
     history.replaceState(null, "", d.hash);
-    const el = document.getElementById(d.hash.slice(1));
-    if (el) el.scrollIntoView({ block: "center" });
+    window.dispatchEvent(new CustomEvent("chatbox:jump", { detail: { id: Number(d.id) } }));
   }
   window.focus();
 });
@@ -177,7 +198,7 @@ async function unsubscribe() {
 // have forgotten it, and the browser may have renewed it.
 async function resubscribe() {
   const mode = local.get(modeKey);
-  if (!mode || mode === "none" || !state.reg || Notification.permission !== "granted") return;
+  if (!mode || mode === "none" || !state.reg || permission() !== "granted") return;
   try { await subscribe(mode); } catch { /* tried again on the next connection */ }
 }
 
@@ -187,7 +208,7 @@ async function choose(mode) {
     if (mode === "none") {
       await unsubscribe();
     } else {
-      if (Notification.permission !== "granted") {
+      if (permission() !== "granted") {
         const p = await Notification.requestPermission();
         if (p !== "granted") {
           say(p === "denied"
@@ -257,17 +278,18 @@ function renderDialog() {
   const d = state.dialog;
   if (!d) return;
   const problem = d.querySelector("#push-problem");
-  problem.hidden = !state.problem;
-  problem.textContent = state.problem;
-  const off = Boolean(state.problem) || (state.info && !state.info.enabled);
-  if (state.info && !state.info.enabled && !state.problem) {
+  const text = problemText();
+  problem.hidden = !text;
+  problem.textContent = text;
+  const off = Boolean(text) || (state.info && !state.info.enabled);
+  if (state.info && !state.info.enabled && !text) {
     problem.hidden = false;
     problem.textContent = state.info.reason || "Notifications are off on this box.";
   }
   d.querySelector("#push-modes").disabled = off;
   const mode = local.get(modeKey) || "none";
   for (const r of d.querySelectorAll("input[name=push-mode]")) {
-    r.checked = r.value === (Notification.permission === "granted" ? mode : "none");
+    r.checked = r.value === (permission() === "granted" ? mode : "none");
   }
   d.querySelector("#push-install").hidden = !state.installPrompt;
   const hint = d.querySelector("#push-install-hint");
@@ -305,7 +327,7 @@ async function swapButtons() {
   const button = document.getElementById("push-button");
   if (button) button.hidden = !on;
   const old = document.getElementById("notify-button");
-  if (old && on && !state.problem) old.hidden = true;
+  if (old && on && !problemText()) old.hidden = true;
 }
 
 function start() {

@@ -1078,6 +1078,8 @@ function wire() {
   $("menu-help").addEventListener("click", () => { closeMenu(false); showNote(HELP.join(" · ")); $("text").focus(); });
   $("menu-quit").addEventListener("click", () => { closeMenu(false); quit(); });
   $("menu-destroy").addEventListener("click", () => { closeMenu(false); destroyRoom(); });
+  // A click on a notification, in the page already open (push.js).
+  window.addEventListener("chatbox:jump", (ev) => jumpTo(ev.detail.id));
   $("cancel-destroy").addEventListener("click", cancelDestroy);
   $("rejoin").addEventListener("click", start);
   $("attach").addEventListener("click", () => $("file-input").click());
