@@ -27,6 +27,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -524,6 +525,9 @@ func cachedTree(ctx context.Context, t *testing.T, mirror *url.URL) string {
 		return dir
 	}
 	tmp := dir + ".tmp"
+	// A debootstrap killed in its second stage leaves /proc mounted in
+	// the tree, which RemoveAll cannot remove and cp -a would copy.
+	unmountUnder(t, tmp)
 	os.RemoveAll(tmp)
 	start := time.Now()
 	mustRun(ctx, t, "/usr/sbin/debootstrap", "--variant=minbase", "--include="+e2eInclude, e2eSuite, tmp, mirror.String())
@@ -536,6 +540,27 @@ func cachedTree(ctx context.Context, t *testing.T, mirror *url.URL) string {
 	}
 	t.Logf("debootstrap %s took %s; cached in %s", e2eSuite, time.Since(start).Round(time.Second), dir)
 	return dir
+}
+
+// unmountUnder detaches every mount below dir, deepest first.
+func unmountUnder(t *testing.T, dir string) {
+	data, err := os.ReadFile("/proc/self/mounts")
+	if err != nil {
+		t.Fatalf("read the mount table: %v", err)
+	}
+	var points []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) > 1 && strings.HasPrefix(f[1], dir+"/") {
+			points = append(points, f[1])
+		}
+	}
+	slices.SortFunc(points, func(a, b string) int { return len(b) - len(a) })
+	for _, p := range points {
+		if err := syscall.Unmount(p, syscall.MNT_DETACH); err != nil {
+			t.Fatalf("unmount %s, left by an earlier debootstrap: %v", p, err)
+		}
+		t.Logf("unmounted %s, left by an earlier debootstrap", p)
+	}
 }
 
 func fnv32(s string) uint32 {
