@@ -89,6 +89,10 @@ func checkProxies(ctx context.Context, t *testing.T, c *container, tree string) 
 		t.Fatalf("clear chatbox's directories: %v\n%s", err, out)
 	}
 
+	if out, err := c.exec(ctx, "apt-get", "update", "-q"); err != nil {
+		t.Fatalf("apt-get update: %v\n%s", err, out)
+	}
+
 	servers := []frontServer{{
 		name: "nginx", pkg: "nginx", owner: `nginx(-[a-z]+)?`, welcome: "Welcome to nginx!",
 		place: placeNginx,
