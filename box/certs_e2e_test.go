@@ -151,6 +151,52 @@ func TestIPOnlyBoxGetsAShortLivedCertificate(t *testing.T) {
 	}
 }
 
+// An IP-only box on an IPv6 address: listening on every address, as an
+// installed box does (":80", ":443"), it answers on its IPv6 address and
+// its IP certificate is for that address. ::1 stands in for a global IPv6
+// address: Pebble checks the box at the address itself, and loopback is
+// the only IPv6 address every machine running the tests has.
+func TestIPv6OnlyBoxGetsACertificateForItsAddress(t *testing.T) {
+	requireE2E(t)
+	if ln, err := net.Listen("tcp6", "[::1]:0"); err != nil {
+		t.Fatalf("this machine has no IPv6 loopback to test on: %v", err)
+	} else {
+		ln.Close()
+	}
+	for _, challenge := range []string{"http-01", "tls-alpn-01"} {
+		t.Run("over "+strings.ToUpper(challenge), func(t *testing.T) {
+			p := freePorts(t)
+			dnsSrv := startDNS(t, testZone, nil, nil)
+			ca := startPebble(t, p, dnsSrv.addr, 5)
+			cfg := boxConfig(t, p, ca.directory, ca.serverRoot)
+			cfg.Server.HTTPListen = fmt.Sprintf(":%d", p.http)
+			cfg.Server.HTTPSListen = fmt.Sprintf(":%d", p.https)
+			cfg.Server.IP = "::1"
+			cfg.TLS.Challenge = challenge
+			startBox(t, cfg)
+
+			resp := waitForTrustedCert(t, "::1", p, ca.roots, issueTimeout)
+			leaf := checkServedChain(t, resp, "::1", ca.roots)
+			if len(leaf.IPAddresses) != 1 || !leaf.IPAddresses[0].Equal(net.IPv6loopback) {
+				t.Errorf("the certificate is for IPs %v, want ::1", leaf.IPAddresses)
+			}
+			if got := ca.profiles(); len(got) == 0 || slices.ContainsFunc(got, func(p string) bool { return p != "shortlived" }) {
+				t.Errorf("the box ordered with profiles %q, want shortlived", got)
+			}
+			// Plain HTTP on the IPv6 address sends the browser to the
+			// bracketed address.
+			c := client(net.JoinHostPort("::1", fmt.Sprint(p.http)), nil, false)
+			res, _, err := get(c, fmt.Sprintf("http://[::1]:%d/api/room?x=1", p.http))
+			if err != nil {
+				t.Fatalf("GET over plain HTTP on [::1]: %v", err)
+			}
+			if want := fmt.Sprintf("https://[::1]:%d/api/room?x=1", p.https); res.StatusCode != http.StatusPermanentRedirect || res.Header.Get("Location") != want {
+				t.Errorf("plain HTTP on [::1] answered %s to %q, want 308 to %q", res.Status, res.Header.Get("Location"), want)
+			}
+		})
+	}
+}
+
 func TestIssuanceFailureKeepsTheRoomServing(t *testing.T) {
 	requireE2E(t)
 	p := freePorts(t)

@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -221,6 +222,47 @@ func TestOnceHandlesIPv4AndIPv6(t *testing.T) {
 	b.checkRecords(t, "AAAA", wantRecord{"2001:db8::7", 3600, false})
 	if got := b.cf.Writes(); got != 2 {
 		t.Errorf("writes = %d, want 2", got)
+	}
+}
+
+// An IPv6-only box (dyndns.ipv4 = "none") asks its "what is my IP" service
+// over IPv6 and gets the AAAA record, and no A record; a unique local
+// address found instead is never published.
+func TestOnceOnAnIPv6OnlyBox(t *testing.T) {
+	ln, err := net.Listen("tcp6", "[::1]:0")
+	if err != nil {
+		t.Fatalf("this machine has no IPv6 loopback to test on: %v", err)
+	}
+	var answer atomic.Value
+	answer.Store("2001:db8::7")
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, answer.Load())
+	}))
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
+	t.Cleanup(srv.Close)
+
+	b := newBox(t, "")
+	b.cfg.DynDNS.IPv4 = "none"
+	b.cfg.DynDNS.IPv6 = "url:" + srv.URL
+	changes, err := b.updater(t).Once(context.Background())
+	if err != nil {
+		t.Fatalf("Once: %v", err)
+	}
+	if want := "[chat.example.com AAAA 2001:db8::7: created]"; fmt.Sprint(changes) != want {
+		t.Errorf("changes = %v\nwant %s", changes, want)
+	}
+	b.checkRecords(t, "AAAA", wantRecord{"2001:db8::7", 1, false})
+	b.checkRecords(t, "A")
+
+	answer.Store("fd12:3456::1")
+	if _, err := b.updater(t).Once(context.Background()); err == nil || !strings.Contains(err.Error(), "fd12:3456::1 is not a public address (it is in fc00::/7)") {
+		t.Errorf("Once with a unique local address found: %v; want it refused as not public", err)
+	}
+	b.checkRecords(t, "AAAA", wantRecord{"2001:db8::7", 1, false})
+	if got := b.cf.Writes(); got != 1 {
+		t.Errorf("writes = %d, want only the first AAAA record's", got)
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/chatbox-dev/chatbox/chat"
 	"github.com/chatbox-dev/chatbox/chat/admin"
 	"github.com/chatbox-dev/chatbox/chat/datadir"
+	"github.com/chatbox-dev/chatbox/config"
 )
 
 func opts(t *testing.T) InstallOptions {
@@ -783,5 +784,31 @@ func TestUpdateSystemSaysWhatItDid(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the output lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+// --ip takes an IPv6 address: the config holds it as given (the box's
+// certificate is for it), and the room's address brackets it.
+func TestInstallWithAnIPv6Address(t *testing.T) {
+	var out bytes.Buffer
+	in, sim, _ := newSim(t, "debian", &out)
+	o := opts(t)
+	o.Domain, o.IP, o.Retry = "", "2001:db8::7", "sudo chatbox install --ip 2001:db8::7"
+	if err := in.Install(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(sim.root, "etc/chatbox/config.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse(data)
+	if err != nil {
+		t.Fatalf("the config install wrote: %v", err)
+	}
+	if cfg.Server.IP != "2001:db8::7" || cfg.Server.Domain != "" {
+		t.Errorf("server.ip = %q, server.domain = %q; want the IPv6 address and no domain", cfg.Server.IP, cfg.Server.Domain)
+	}
+	if !strings.Contains(out.String(), "  https://[2001:db8::7]/ ") {
+		t.Errorf("install does not show the room at https://[2001:db8::7]/:\n%s", out.String())
 	}
 }

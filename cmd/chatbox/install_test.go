@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -229,6 +230,68 @@ func TestInstallIPAuto(t *testing.T) {
 		code := run(context.Background(), []string{"install", "--dry-run", "--os", "rocky", "--ip", "auto", "--ip-detect", "url:" + srv.URL + "/public"},
 			strings.NewReader(""), &out, &errb)
 		if code != 0 || !strings.Contains(out.String(), "found with url:"+srv.URL+"/public: 203.0.113.7\n# chatbox install on Rocky Linux") {
+			t.Errorf("exit %d:\n%s%s", code, out.String(), errb.String())
+		}
+	})
+}
+
+// On an IPv6-only box --ip auto finds no IPv4 address and asks over IPv6:
+// a global address is used, and unique local, link-local and loopback
+// ones are refused with why. The service listens on [::1] only, as one
+// reached over IPv6 alone: the IPv4 attempt cannot connect to it.
+func TestInstallIPAutoOnIPv6(t *testing.T) {
+	ln, err := net.Listen("tcp6", "[::1]:0")
+	if err != nil {
+		t.Fatalf("this machine has no IPv6 loopback to test on: %v", err)
+	}
+	answers := map[string]string{"/global": "2001:db8::7\n", "/ula": "fd12:3456::1\n", "/linklocal": "fl=1\nip=fe80::1\nts=1\n", "/loopback": "::1"}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, answers[r.URL.Path])
+	}))
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
+	defer srv.Close()
+	refusal := func(addr, prefix string) string {
+		return "says this box's address is " + addr + ", and " + addr + " is not a public address (it is in " + prefix + "): a public CA issues certificates only for public addresses it can reach. " +
+			"Give the public address with --ip ADDR or a name with --domain NAME; with --ip " + addr + " the room would serve its own CA's certificate, which each person trusts once at http://[" + addr + "]/trust"
+	}
+	cases := []struct {
+		path, want string // the refusal in stderr; "" for an address that is used
+	}{
+		{"/global", ""},
+		{"/ula", refusal("fd12:3456::1", "fc00::/7")},
+		{"/linklocal", refusal("fe80::1", "fe80::/10")},
+		{"/loopback", refusal("::1", "::1/128")},
+	}
+	for _, c := range cases {
+		t.Run(c.path, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			method := "url:" + srv.URL + c.path
+			code := run(context.Background(), []string{"install", "--ip", "auto", "--ip-detect", method, "--os", "openbsd", "--root", t.TempDir()},
+				strings.NewReader("y\nn\n"), &out, &errb)
+			if c.want != "" {
+				if code != 1 || !strings.Contains(errb.String(), c.want) {
+					t.Errorf("exit %d, stderr:\n%s\nwant exit 1 and %q", code, errb.String(), c.want)
+				}
+				return
+			}
+			for _, want := range []string{"No public IPv4 address was found with " + method + " (detect public IPv4 address: ",
+				"the room will be reachable over IPv6 only.\nThis box's public address, found with " + method + ": 2001:db8::7\nUse 2001:db8::7 for the room? [y/N] "} {
+				if !strings.Contains(out.String(), want) {
+					t.Errorf("stdout lacks %q:\n%s\nstderr:\n%s", want, out.String(), errb.String())
+				}
+			}
+			if strings.Contains(errb.String(), "--ip auto") {
+				t.Errorf("the address was refused: %s", errb.String())
+			}
+		})
+	}
+	t.Run("a dry run shows the address and plans with it", func(t *testing.T) {
+		var out, errb bytes.Buffer
+		code := run(context.Background(), []string{"install", "--dry-run", "--os", "debian", "--ip", "auto", "--ip-detect", "url:" + srv.URL + "/global"},
+			strings.NewReader(""), &out, &errb)
+		if code != 0 || !strings.Contains(out.String(), ": 2001:db8::7\n# chatbox install on Debian") {
 			t.Errorf("exit %d:\n%s%s", code, out.String(), errb.String())
 		}
 	})
