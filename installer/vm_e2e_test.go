@@ -44,7 +44,7 @@ func TestVMInstallOnDebian(t *testing.T) {
 			ictx, cancel := context.WithTimeout(context.Background(), 45*time.Minute)
 			defer cancel()
 			img := env.Image(ictx, t, r)
-			ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
+			ctx, cancel := context.WithTimeout(context.Background(), 70*time.Minute)
 			defer cancel()
 			vmInstallWalkthrough(ctx, t, env, img, bin)
 		})
@@ -135,7 +135,7 @@ func vmInstallWalkthrough(ctx context.Context, t *testing.T, env *vmtest.Env, im
 
 	t.Run("a reboot keeps the service, the name, the certificate and the history", func(t *testing.T) {
 		done := vmtest.Step(t, "reboot")
-		vm.Reboot(ctx, t, 10*time.Minute)
+		vm.Reboot(ctx, t, 15*time.Minute)
 		done()
 		if out, _ := vm.Run(ctx, "systemctl is-active chatbox.service"); out != "active" {
 			t.Errorf("after the reboot the service is %q\n%s", out, journal(ctx, vm))
@@ -199,7 +199,7 @@ func vmInstallWalkthrough(ctx context.Context, t *testing.T, env *vmtest.Env, im
 		if err == nil || !strings.Contains(out, "rolled back to the previous binary") {
 			t.Fatalf("want a failed update that rolled back, got %v", err)
 		}
-		vm.Reboot(ctx, t, 10*time.Minute)
+		vm.Reboot(ctx, t, 15*time.Minute)
 		// The binary the service runs, not just the file: /proc/PID/exe.
 		running := vm.MustRun(ctx, t, "systemctl is-active chatbox.service >/dev/null && sha256sum < /proc/$(systemctl show --property=MainPID --value chatbox.service)/exe")
 		if running != good {
@@ -225,7 +225,7 @@ func vmInstallWalkthrough(ctx context.Context, t *testing.T, env *vmtest.Env, im
 		if err != nil {
 			t.Fatalf("uninstall --purge: %v", err)
 		}
-		vm.Reboot(ctx, t, 10*time.Minute)
+		vm.Reboot(ctx, t, 15*time.Minute)
 		for _, p := range []string{"/etc/systemd/system/chatbox.service", "/etc/systemd/system/multi-user.target.wants/chatbox.service",
 			"/etc/systemd/system/chatbox-update.timer", "/etc/systemd/system/timers.target.wants/chatbox-update.timer",
 			"/etc/systemd/system/chatbox-backup.timer", "/etc/systemd/system/timers.target.wants/chatbox-backup.timer",
