@@ -308,6 +308,11 @@ func (vm *VM) WaitBooted(ctx context.Context, limit time.Duration) error {
 		failed, _ := vm.Run(ctx, "systemctl --failed --no-legend --plain")
 		if bad := unexpectedFailures(failed); len(bad) > 0 {
 			status, _ := vm.Run(ctx, "systemctl status --no-pager --lines=15 "+strings.Join(bad, " "))
+			if strings.Contains(failed, "cloud-") {
+				// The unit says only that a stage exited non-zero; cloud-init says why.
+				ci, _ := vm.Run(ctx, "cloud-init status --long; grep -E 'WARNING|ERROR|Traceback|Error' /var/log/cloud-init.log | tail -40")
+				status += "\ncloud-init:\n" + ci
+			}
 			return fmt.Errorf("%s booted degraded: units failed that the image should not fail:\n%s\n%s", vm.Name, failed, status)
 		}
 		vm.t.Logf("%s booted degraded; its failed units are known to be harmless here:\n%s", vm.Name, failed)
