@@ -300,7 +300,19 @@ func (vm *VM) WaitBooted(ctx context.Context, limit time.Duration) error {
 	if wait < 30*time.Second {
 		wait = 30 * time.Second
 	}
-	state, err := vm.Run(ctx, fmt.Sprintf("timeout %d systemctl is-system-running --wait", int(wait.Seconds())))
+	// Polled rather than `is-system-running --wait`, which once answered
+	// nothing with status 1 while no job was left (a loaded machine, the
+	// boot's end); a state other than starting ends the wait.
+	var state string
+	err = WaitFor(ctx, vm.Name+" to finish booting (systemctl is-system-running)", wait, 2*time.Second, func(ctx context.Context) (bool, error) {
+		out, err := vm.Run(ctx, "systemctl is-system-running")
+		state = out
+		switch out {
+		case "initializing", "starting", "":
+			return false, fmt.Errorf("state %q (%v)", out, err)
+		}
+		return true, nil
+	})
 	switch state {
 	case "running":
 		return nil
