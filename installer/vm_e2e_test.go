@@ -37,19 +37,23 @@ func TestVMInstallOnDebian(t *testing.T) {
 	}
 	env := vmtest.Setup(t)
 	bin := buildChatbox(context.Background(), t)
-	for _, r := range []vmtest.Release{vmtest.Debian12(), vmtest.Debian13()} {
+	for _, r := range []vmtest.Release{vmtest.Debian13(), vmtest.Debian12()} {
 		t.Run(r.Name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
+			// An image build from an empty cache takes 20 minutes or more
+			// on a busy 2-core machine; it has a bound of its own.
+			ictx, cancel := context.WithTimeout(context.Background(), 45*time.Minute)
 			defer cancel()
-			vmInstallWalkthrough(ctx, t, env, r, bin)
+			img := env.Image(ictx, t, r)
+			ctx, cancel := context.WithTimeout(context.Background(), 70*time.Minute)
+			defer cancel()
+			vmInstallWalkthrough(ctx, t, env, img, bin)
 		})
 	}
 }
 
-// vmInstallWalkthrough installs chatbox on a fresh machine of r and checks
+// vmInstallWalkthrough installs chatbox on a fresh machine of img and checks
 // the room from the host, across a reboot, and behind the firewall.
-func vmInstallWalkthrough(ctx context.Context, t *testing.T, env *vmtest.Env, r vmtest.Release, bin string) {
-	img := env.Image(ctx, t, r)
+func vmInstallWalkthrough(ctx context.Context, t *testing.T, env *vmtest.Env, img *vmtest.Image, bin string) {
 	httpPort, _ := vmtest.FreePort()
 	httpsPort, _ := vmtest.FreePort()
 	pebble := vmtest.StartPebble(t, httpPort, httpsPort)
@@ -131,7 +135,7 @@ func vmInstallWalkthrough(ctx context.Context, t *testing.T, env *vmtest.Env, r 
 
 	t.Run("a reboot keeps the service, the name, the certificate and the history", func(t *testing.T) {
 		done := vmtest.Step(t, "reboot")
-		vm.Reboot(ctx, t, 5*time.Minute)
+		vm.Reboot(ctx, t, 15*time.Minute)
 		done()
 		if out, _ := vm.Run(ctx, "systemctl is-active chatbox.service"); out != "active" {
 			t.Errorf("after the reboot the service is %q\n%s", out, journal(ctx, vm))
@@ -162,6 +166,7 @@ func vmInstallWalkthrough(ctx context.Context, t *testing.T, env *vmtest.Env, r 
 	})
 
 	t.Run("the firewall lets 80 and 443 through and drops another port", func(t *testing.T) {
+		defer vmtest.Step(t, "firewall")()
 		vm.MustRun(ctx, t, "(setsid python3 -m http.server 8081 >/dev/null 2>&1 &)")
 		vm.MustRun(ctx, t, "for i in $(seq 50); do python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", 8081), timeout=1)' 2>/dev/null && exit 0; sleep 0.2; done; exit 1")
 		if err := rawGet(vm.Ports[8081]); err == nil {
@@ -176,6 +181,69 @@ func vmInstallWalkthrough(ctx context.Context, t *testing.T, env *vmtest.Env, r 
 		vm.MustRun(ctx, t, "ufw allow 8081/tcp")
 		if err := rawGet(vm.Ports[8081]); err != nil {
 			t.Errorf("8081 allowed in ufw: %v", err)
+		}
+	})
+
+	t.Run("update --self with a broken binary rolls back, and the rolled-back binary runs after a reboot", func(t *testing.T) {
+		defer vmtest.Step(t, "update --self with a broken binary, then reboot")()
+		good := vm.MustRun(ctx, t, "sha256sum < /usr/local/bin/chatbox")
+		broken, err := os.ReadFile(buildBroken(ctx, t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := vm.Copy(ctx, broken, "/root/broken", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		out, err := vm.Run(ctx, "/root/chatbox update --self /root/broken")
+		t.Logf("update --self (a binary that exits at once):\n%s", out)
+		if err == nil || !strings.Contains(out, "rolled back to the previous binary") {
+			t.Fatalf("want a failed update that rolled back, got %v", err)
+		}
+		vm.Reboot(ctx, t, 15*time.Minute)
+		// The binary the service runs, not just the file: /proc/PID/exe.
+		running := vm.MustRun(ctx, t, "systemctl is-active chatbox.service >/dev/null && sha256sum < /proc/$(systemctl show --property=MainPID --value chatbox.service)/exe")
+		if running != good {
+			t.Errorf("after the reboot the service runs a binary with sha256 %q, want the rolled-back one's %q\n%s", running, good, journal(ctx, vm))
+		}
+		err = vmtest.WaitFor(ctx, "the box's /healthz over HTTPS after the reboot", 2*time.Minute, 2*time.Second, func(ctx context.Context) (bool, error) {
+			res, err := client.Get("https://" + vmDomain + "/healthz")
+			if err != nil {
+				return false, err
+			}
+			res.Body.Close()
+			return res.StatusCode == http.StatusOK, fmt.Errorf("GET /healthz = %d", res.StatusCode)
+		})
+		if err != nil {
+			t.Error(err)
+		}
+	})
+
+	t.Run("uninstall --purge, then a reboot: nothing of chatbox runs or remains", func(t *testing.T) {
+		defer vmtest.Step(t, "uninstall --purge, then reboot")()
+		out, err := vm.Run(ctx, "/root/chatbox uninstall --purge --yes")
+		t.Logf("uninstall --purge:\n%s", out)
+		if err != nil {
+			t.Fatalf("uninstall --purge: %v", err)
+		}
+		vm.Reboot(ctx, t, 15*time.Minute)
+		for _, p := range []string{"/etc/systemd/system/chatbox.service", "/etc/systemd/system/multi-user.target.wants/chatbox.service",
+			"/etc/systemd/system/chatbox-update.timer", "/etc/systemd/system/timers.target.wants/chatbox-update.timer",
+			"/etc/systemd/system/chatbox-backup.timer", "/etc/systemd/system/timers.target.wants/chatbox-backup.timer",
+			"/usr/local/bin/chatbox", "/usr/local/bin/chatbox.prev", "/etc/chatbox", "/var/lib/chatbox"} {
+			if out, err := vm.Run(ctx, "test ! -e "+p+" && test ! -L "+p); err != nil {
+				t.Errorf("%s is still there after uninstall --purge and a reboot (%v %s)", p, err, out)
+			}
+		}
+		checks := map[string]string{
+			"units named chatbox": "systemctl list-units --all --no-legend --plain 'chatbox*'; systemctl list-unit-files --no-legend --plain 'chatbox*'",
+			"chatbox processes":   "pgrep -a -x chatbox || true",
+			"the chatbox user":    "getent passwd chatbox || true",
+			"listeners on 80/443": "ss -Htln '( sport = :80 or sport = :443 )'",
+		}
+		for what, cmd := range checks {
+			if out := vm.MustRun(ctx, t, cmd); out != "" {
+				t.Errorf("%s after uninstall --purge and a reboot:\n%s", what, out)
+			}
 		}
 	})
 }

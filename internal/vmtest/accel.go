@@ -5,7 +5,6 @@ package vmtest
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -45,7 +44,7 @@ func (e *Env) probeAccel(ctx context.Context, img *Image) string {
 	}
 	defer os.RemoveAll(dir)
 	console := filepath.Join(dir, "console")
-	cmd := exec.Command("qemu-system-x86_64", "-accel", "kvm", "-cpu", "host", "-m", "256", "-nodefaults", "-no-user-config",
+	cmd := niceCommand("qemu-system-x86_64", "-accel", "kvm", "-cpu", "host", "-m", "256", "-nodefaults", "-no-user-config",
 		"-display", "none", "-no-reboot", "-serial", "file:"+console, "-kernel", img.Kernel,
 		"-append", "console=ttyS0 panic=-1 root=/dev/vmtest-none")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}

@@ -33,6 +33,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -187,4 +188,23 @@ func debianMirror() (string, error) {
 		}
 	}
 	return "", errors.New("no http:// Debian mirror in /etc/apt/sources.list or /etc/apt/sources.list.d")
+}
+
+// guestNice is the niceness QEMU runs at: emulation takes all the CPU it
+// is given, and the machines the suite runs on are shared with other work
+// (a CI run's other tests), which must not starve while a guest boots.
+const guestNice = 10
+
+// niceCommand is exec.Command that runs name at niceness guestNice, or
+// the test's own when that is higher already.
+func niceCommand(name string, args ...string) *exec.Cmd {
+	// Linux's getpriority(2) returns 20 - nice.
+	own := 0
+	if p, err := syscall.Getpriority(syscall.PRIO_PROCESS, 0); err == nil {
+		own = 20 - p
+	}
+	if own >= guestNice {
+		return exec.Command(name, args...)
+	}
+	return exec.Command("nice", append([]string{"-n", fmt.Sprint(guestNice - own), name}, args...)...)
 }
