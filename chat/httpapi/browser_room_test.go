@@ -23,12 +23,12 @@ import (
 // slow or broken on purpose: a delay on posts, posts that lose their
 // connection, a WebSocket that is refused, thumbnails held back.
 type gate struct {
-	mu         sync.Mutex
-	holdPosts  chan struct{}
-	failPosts  int
+	mu        sync.Mutex
+	holdPosts chan struct{}
+	failPosts int
 	// losePosts posts reach the room, which stores them, and then lose
 	// their connection before the answer.
-	losePosts int
+	losePosts  int
 	wsDown     bool
 	holdThumbs chan struct{}
 	posts      int
