@@ -99,7 +99,21 @@ func get[T any](t *testing.T, page context.Context, action chromedp.Action[T]) T
 
 // until waits for a JavaScript expression to become true on the page.
 func until(expr string) chromedp.Action[chromedp.Void] {
-	return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(15*time.Second))
+	return awaited(expr, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(15*time.Second)))
+}
+
+// awaited makes a failed wait say what it waited for.
+func awaited(expr string, wait chromedp.Action[chromedp.Void]) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		if _, err := wait(ctx, tg); err != nil {
+			what := strings.Join(strings.Fields(expr), " ")
+			if len(what) > 300 {
+				what = what[:300] + "…"
+			}
+			return fmt.Errorf("waiting for %s: %w", what, err)
+		}
+		return nil
+	})
 }
 
 // joinAs answers the nickname form and waits for the room.
