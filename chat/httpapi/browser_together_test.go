@@ -296,7 +296,8 @@ func TestBrowserDestroyAsksInThePage(t *testing.T) {
 	fromMenu(bob)
 	say(t, alice, "/destroy")
 	run(t, alice, until(asked), chromedp.Click(chromedp.ID("destroy-go")),
-		until(`!document.getElementById("destroy-ask").open && document.activeElement.id === "text"`))
+		until(`!document.getElementById("destroy-ask").open && document.activeElement.id === "text"`),
+		until(`document.getElementById("countdown-text").textContent.startsWith("You dropped the bomb")`))
 	run(t, bob, until(`document.getElementById("countdown").checkVisibility() && document.getElementById("countdown-text").textContent.startsWith("alice dropped the bomb")`),
 		until(`!document.getElementById("destroy-ask").open`))
 	if tr.State().DestroyAt.IsZero() {

@@ -617,15 +617,16 @@ function drawTyping() {
 function startCountdown(at, by) {
   stopCountdown();
   const end = new Date(at).getTime();
+  const who = by === state.model.nick ? "You" : by;
   $("countdown").hidden = false;
   $("cancel-destroy").hidden = !state.lim.cancelDestroy;
   const tick = () => {
     const left = Math.max(0, Math.ceil((end - Date.now()) / 1000));
-    $("countdown-text").textContent = by + " dropped the bomb: this room and everything in it will be destroyed in " + left + " s.";
+    $("countdown-text").textContent = who + " dropped the bomb: this room and everything in it will be destroyed in " + left + " s.";
   };
   tick();
   // Said once to a screen reader; the seconds are for the eyes.
-  announce(by + " started a countdown: the room will be destroyed in " +
+  announce(who + " started a countdown: the room will be destroyed in " +
     Math.max(0, Math.ceil((end - Date.now()) / 1000)) + " seconds" +
     (state.lim.cancelDestroy ? ". Anyone can cancel it." : "."));
   state.countdown = setInterval(tick, 1000);
