@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 
 	"github.com/chatbox-dev/chatbox/internal/testpics"
@@ -93,7 +94,12 @@ func TestBrowserScreenshots(t *testing.T) {
 
 	for _, sc := range screens {
 		look(t, bob, sc)
-		run(t, bob, until(`document.fonts.status === "loaded"`))
+		// The pointer rests on the header, not on a message (whose tools
+		// would show as on hover).
+		run(t, bob, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := chromedp.Call(ctx, input.DispatchMouseEvent, input.DispatchMouseEventParams{Type: input.DispatchMouseEventTypeMouseMoved, X: 2, Y: 2})
+			return err
+		}), until(`document.fonts.status === "loaded" && !document.querySelector("#messages .msg:hover")`))
 		png := get(t, bob, chromedp.CaptureScreenshot())
 		name := filepath.Join(dir, "room-"+sc.name+".png")
 		if err := os.WriteFile(name, png, 0o644); err != nil {

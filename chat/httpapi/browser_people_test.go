@@ -228,21 +228,17 @@ func TestBrowserReadableByEveryone(t *testing.T) {
 	bob := b.page(t, tr.srv.URL)
 	joinAs(t, bob, "bob")
 
-	// The message box within 5 Tab presses of the top of the page.
-	// A click on the room's title puts the start of Tab navigation at the top.
-	run(t, bob, chromedp.Click(chromedp.CSS(".bar .title")))
-	presses := 0
-	for presses < 12 {
-		run(t, bob, pressTab)
-		presses++
-		if get(t, bob, chromedp.Evaluate[string](`document.activeElement.id`)) == "text" {
-			break
+	// The message box within 5 Tab presses of the top of the page, on a
+	// desktop and on a phone (where the header has one button more).
+	for _, sc := range []screen{screens[0], screens[2]} {
+		look(t, bob, sc)
+		presses, path := tabsToComposer(t, bob)
+		t.Logf("%s: the message box is %d Tab presses from the top (%s)", sc.name, presses, strings.Join(path, " → "))
+		if presses > 5 {
+			t.Errorf("%s: reaching the message box took %d Tab presses (or more), want at most 5: %s", sc.name, presses, strings.Join(path, " → "))
 		}
 	}
-	t.Logf("the message box is %d Tab presses from the top", presses)
-	if presses > 5 {
-		t.Errorf("reaching the message box took %d Tab presses (or more), want at most 5", presses)
-	}
+	look(t, bob, screens[0])
 
 	// Escape closes the menu and focus returns; so does a click outside.
 	run(t, bob, chromedp.Click(chromedp.ID("menu-button")), chromedp.WaitVisible(chromedp.ID("menu")), pressEscape,
@@ -304,6 +300,24 @@ func TestBrowserReadableByEveryone(t *testing.T) {
 	if sizes[0] < 23.5 || sizes[1] < 23.5 || sizes[2] < 20 {
 		t.Errorf("with the browser's font at 24 px the page's text is %v px: sizes are fixed, not rem", sizes)
 	}
+}
+
+// tabsToComposer clicks the room's title, which puts the start of Tab
+// navigation at the top, and presses Tab until the message box has focus
+// (at most 12 times). It returns the presses and what each one reached.
+func tabsToComposer(t *testing.T, p context.Context) (int, []string) {
+	t.Helper()
+	run(t, p, chromedp.Click(chromedp.CSS(".bar .title")))
+	var path []string
+	for len(path) < 12 {
+		run(t, p, pressTab)
+		at := get(t, p, chromedp.Evaluate[string](`(() => { const e = document.activeElement; return e.id || (e.tagName.toLowerCase() + "." + e.className); })()`))
+		path = append(path, at)
+		if at == "text" {
+			break
+		}
+	}
+	return len(path), path
 }
 
 // Point 6: every screen follows the room's real state, and there is no

@@ -60,8 +60,7 @@ func TestBrowserAnyoneCancelsTheCountdown(t *testing.T) {
 	joinAs(t, alice, "alice")
 	bob := b.page(t, tr.srv.URL)
 	joinAs(t, bob, "bob")
-	acceptDialogs(alice)
-	say(t, alice, "/destroy")
+	destroyFromTheBox(t, alice)
 	run(t, bob, chromedp.WaitVisible(chromedp.ID("cancel-destroy")), chromedp.Click(chromedp.ID("cancel-destroy")))
 	run(t, alice,
 		until(`[...document.querySelectorAll("#messages .msg.system")].some(e => e.textContent === "bob cancelled the countdown: the room stays.")`),

@@ -35,7 +35,7 @@ import (
 // true, asking every 100 ms: animation frames, which until waits on, may
 // not come to a tab in the background.
 func untilEvery(expr string) chromedp.Action[chromedp.Void] {
-	return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(15*time.Second), chromedp.WithPollingInterval(100*time.Millisecond))
+	return awaited(expr, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(15*time.Second), chromedp.WithPollingInterval(100*time.Millisecond)))
 }
 
 // call runs one DevTools command on a page's target with a deadline.

@@ -23,9 +23,12 @@ import (
 // slow or broken on purpose: a delay on posts, posts that lose their
 // connection, a WebSocket that is refused, thumbnails held back.
 type gate struct {
-	mu         sync.Mutex
-	holdPosts  chan struct{}
-	failPosts  int
+	mu        sync.Mutex
+	holdPosts chan struct{}
+	failPosts int
+	// losePosts posts reach the room, which stores them, and then lose
+	// their connection before the answer.
+	losePosts  int
 	wsDown     bool
 	holdThumbs chan struct{}
 	posts      int
@@ -53,13 +56,16 @@ func gated(t *testing.T, tr *testRoom) (*gate, string) {
 		if req.URL.Path == "/ws" {
 			g.tokens = append(g.tokens, req.URL.Query().Get("token"))
 		}
-		fail := false
+		fail, lose := false, false
 		post := req.Method == "POST" && req.URL.Path == "/api/messages"
 		if post {
 			g.posts++
 			if g.failPosts > 0 {
 				g.failPosts--
 				fail = true
+			} else if g.losePosts > 0 {
+				g.losePosts--
+				lose = true
 			}
 		}
 		g.mu.Unlock()
@@ -90,6 +96,14 @@ func gated(t *testing.T, tr *testRoom) (*gate, string) {
 			return
 		case req.URL.Path == "/ws" && wsDown:
 			http.Error(w, "down for the test", http.StatusServiceUnavailable)
+			return
+		case lose:
+			// The room stores the message; its answer is lost on the way.
+			tr.web.ServeHTTP(httptest.NewRecorder(), req)
+			conn, _, err := http.NewResponseController(w).Hijack()
+			if err == nil {
+				conn.Close()
+			}
 			return
 		case fail:
 			// The connection breaks before any answer.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -98,7 +99,21 @@ func get[T any](t *testing.T, page context.Context, action chromedp.Action[T]) T
 
 // until waits for a JavaScript expression to become true on the page.
 func until(expr string) chromedp.Action[chromedp.Void] {
-	return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(15*time.Second))
+	return awaited(expr, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(15*time.Second)))
+}
+
+// awaited makes a failed wait say what it waited for.
+func awaited(expr string, wait chromedp.Action[chromedp.Void]) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		if _, err := wait(ctx, tg); err != nil {
+			what := strings.Join(strings.Fields(expr), " ")
+			if len(what) > 300 {
+				what = what[:300] + "…"
+			}
+			return fmt.Errorf("waiting for %s: %w", what, err)
+		}
+		return nil
+	})
 }
 
 // joinAs answers the nickname form and waits for the room.
@@ -237,8 +252,8 @@ func TestBrowserDestroyShowsCountdownThenLauncher(t *testing.T) {
 	say(t, alice, "last words")
 	waitForText(t, bob, "last words")
 
-	acceptDialogs(alice)
-	say(t, alice, "/destroy")
+	dialogs := nativeDialogs(t, alice)
+	destroyFromTheBox(t, alice)
 	run(t, bob,
 		chromedp.WaitVisible(chromedp.ID("countdown")),
 		until(`document.getElementById("countdown").textContent.includes("alice dropped the bomb")`),
@@ -257,20 +272,37 @@ func TestBrowserDestroyShowsCountdownThenLauncher(t *testing.T) {
 	if !tr.State().Private {
 		t.Fatal("the new room is not private")
 	}
+	if n := dialogs.Load(); n != 0 {
+		t.Errorf("%d native dialogs opened", n)
+	}
 }
 
-// acceptDialogs answers every confirm() and alert() on the page with OK,
-// as a person clicking through would.
-func acceptDialogs(ctx context.Context) {
+// nativeDialogs counts the confirm() and alert() boxes the page opens,
+// answering each with OK as a person clicking through would. The room asks
+// its questions in the page: a test expects none.
+func nativeDialogs(t *testing.T, ctx context.Context) *atomic.Int32 {
+	var n atomic.Int32
 	dialogs := chromedp.Events(ctx, page.JavascriptDialogOpening)
 	go func() {
-		for _, err := range dialogs {
+		for ev, err := range dialogs {
 			if err != nil {
 				return
 			}
+			n.Add(1)
+			t.Logf("a native dialog opened: %q", ev.Message)
 			chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
 		}
 	}()
+	return &n
+}
+
+// destroyFromTheBox types /destroy and answers the page's question with
+// "Destroy the room".
+func destroyFromTheBox(t *testing.T, p context.Context) {
+	t.Helper()
+	say(t, p, "/destroy")
+	run(t, p, until(`document.getElementById("destroy-ask").open`), chromedp.Click(chromedp.ID("destroy-go")),
+		until(`!document.getElementById("destroy-ask").open`))
 }
 
 func TestBrowserBigRoomShowsHowManyAreIn(t *testing.T) {

@@ -101,6 +101,16 @@ test("typing fades, and never shows the person typing", () => {
   assert.equal(typingLine(["a", "b", "c"]), "Several people are typing…");
 });
 
+test("a message from someone typing ends their typing at once", () => {
+  const m = new Model();
+  m.nick = "alice";
+  m.typing("bob", 0, 5000);
+  m.typing("carol", 0, 5000);
+  assert.equal(m.spoke("bob"), true);
+  assert.deepEqual(m.typers(1000), ["carol"]);
+  assert.equal(m.spoke("bob"), false, "bob's second message changes nothing");
+});
+
 test("edits, deletes and reactions change the stored message", () => {
   const m = new Model();
   m.add(msg(1, "alice", { file: { url: "/files/x/y" } }));

@@ -39,6 +39,8 @@ const state = {
   wasConnected: false,
   bannerTimer: null,
   unread: new notify.Unread(),
+  // The question "destroy the room?" while it is asked: { back }.
+  askDestroy: null,
 };
 state.model.nick = storage.get("nick") || "";
 
@@ -48,6 +50,7 @@ const screens = ["loading", "launcher", "login", "pick-nick", "room", "gone"];
 
 function show(id) {
   for (const p of screens) $(p).hidden = p !== id;
+  if (id !== "room") { state.askDestroy = null; drawAskDestroy(); }
   // Only the launcher, the login and the "goodbye" wait on the room: they
   // ask for its state every few seconds, so they never contradict it.
   clearInterval(state.poll);
@@ -393,6 +396,9 @@ function addMessage(msg, live) {
     if (li) li.remove();
   }
   if (change === "update") { redraw(msg.id); return; }
+  // Whoever sent it has stopped typing it: the line goes at once, not
+  // when its few seconds run out.
+  if (m.spoke(msg.nick)) drawTyping();
   const li = render.message(msg, m.before(msg.id), ctx());
   if (change === "append") {
     $("messages").append(li);
@@ -611,18 +617,21 @@ function drawTyping() {
 function startCountdown(at, by) {
   stopCountdown();
   const end = new Date(at).getTime();
+  const who = by === state.model.nick ? "You" : by;
   $("countdown").hidden = false;
   $("cancel-destroy").hidden = !state.lim.cancelDestroy;
   const tick = () => {
     const left = Math.max(0, Math.ceil((end - Date.now()) / 1000));
-    $("countdown-text").textContent = by + " dropped the bomb: this room and everything in it will be destroyed in " + left + " s.";
+    $("countdown-text").textContent = who + " dropped the bomb: this room and everything in it will be destroyed in " + left + " s.";
   };
   tick();
   // Said once to a screen reader; the seconds are for the eyes.
-  announce(by + " started a countdown: the room will be destroyed in " +
+  announce(who + " started a countdown: the room will be destroyed in " +
     Math.max(0, Math.ceil((end - Date.now()) / 1000)) + " seconds" +
     (state.lim.cancelDestroy ? ". Anyone can cancel it." : "."));
   state.countdown = setInterval(tick, 1000);
+  // Someone else dropped the bomb first: the question is moot.
+  if (state.askDestroy) answerDestroy(false);
 }
 
 function stopCountdown() {
@@ -635,8 +644,40 @@ function announce(text) {
   $("announce").textContent = text;
 }
 
+// askDestroy asks, in the page, whether to destroy the room; back is
+// where focus returns when the question goes. The question is part of the
+// page's state and is drawn from it: it goes by itself when the room
+// moves on (a countdown starts, the room goes, the page leaves the room).
+function askDestroy(back) {
+  state.askDestroy = { back: back || $("text") };
+  drawAskDestroy();
+}
+
+function drawAskDestroy() {
+  const dlg = $("destroy-ask");
+  const want = !!state.askDestroy && current() === "room" && !state.countdown;
+  if (want && !dlg.open) {
+    $("destroy-ask-text").textContent = "Everything said and shared here will be wiped for everyone" +
+      (state.lim.cancelDestroy ? ", after a countdown that anyone in the room can cancel." : ", after a short countdown.");
+    dlg.showModal();
+    $("destroy-keep").focus();
+  } else if (!want && dlg.open) {
+    dlg.close();
+  }
+}
+
+// answerDestroy settles the question: yes destroys the room.
+function answerDestroy(yes) {
+  const ask = state.askDestroy;
+  state.askDestroy = null;
+  drawAskDestroy();
+  if (!ask) return;
+  if (ask.back && ask.back.isConnected && ask.back.checkVisibility()) ask.back.focus();
+  else if (current() === "room") $("text").focus();
+  if (yes) destroyRoom();
+}
+
 async function destroyRoom() {
-  if (!confirm("Destroy the room? Everything said and shared here will be wiped for everyone.")) return;
   try {
     await api("POST", "/api/destroy", withToken({ nick: state.model.nick }));
   } catch (e) {
@@ -672,7 +713,7 @@ async function submit(ev) {
     case "error": showError($("hint"), what.error); return;
     case "help": clear(); showNote(HELP.join(" · ")); return;
     case "quit": clear(); quit(); return;
-    case "destroy": clear(); destroyRoom(); return;
+    case "destroy": clear(); askDestroy($("text")); return;
     case "cancel": clear(); cancelDestroy(); return;
     case "nick":
       clear();
@@ -1074,10 +1115,20 @@ function wire() {
     fillLine("/nick ");
     showNote(state.lim.nickRule + " Type the new nickname and press Enter.");
   });
-  $("menu-sound").addEventListener("click", () => { notify.setSound(!notify.soundOn()); drawSound(); });
+  $("menu-sound").addEventListener("click", () => {
+    notify.setSound(!notify.soundOn());
+    drawSound();
+    // Turned on, it plays once: the person hears what it will sound like,
+    // and the click lets the page play sound later.
+    notify.chime();
+  });
   $("menu-help").addEventListener("click", () => { closeMenu(false); showNote(HELP.join(" · ")); $("text").focus(); });
   $("menu-quit").addEventListener("click", () => { closeMenu(false); quit(); });
-  $("menu-destroy").addEventListener("click", () => { closeMenu(false); destroyRoom(); });
+  $("menu-destroy").addEventListener("click", () => { closeMenu(false); askDestroy($("menu-button")); });
+  $("destroy-keep").addEventListener("click", () => answerDestroy(false));
+  $("destroy-go").addEventListener("click", () => answerDestroy(true));
+  // Escape (the dialog's cancel) and any other close are a "no".
+  $("destroy-ask").addEventListener("close", () => { if (state.askDestroy) answerDestroy(false); });
   // A click on a notification, in the page already open (push.js).
   window.addEventListener("chatbox:jump", (ev) => jumpTo(ev.detail.id));
   $("cancel-destroy").addEventListener("click", cancelDestroy);

@@ -202,6 +202,10 @@ export class Model {
   /** typing notes that nick is typing, as of now (ms). */
   typing(nick, now, showMs) { this.typingUntil.set(nick, now + showMs); }
 
+  /** spoke notes that nick's message arrived: they are no longer typing
+   * it. It says whether the typing line changes. */
+  spoke(nick) { return this.typingUntil.delete(nick); }
+
   /** typers lists who is typing now, other than this page's person. */
   typers(now) {
     const out = [];
