@@ -50,6 +50,7 @@ const state = {
   password: "",
   keyNote: false,
   events: Promise.resolve(),
+  busy: false,
 };
 state.model.nick = storage.get("nick") || "";
 
@@ -79,8 +80,10 @@ async function fetchRoom() {
 // pollRoom moves a waiting screen on when the room changed under it.
 async function pollRoom() {
   const was = state.room;
+  if (state.busy) return;
   let room;
   try { room = await fetchRoom(); } catch { return; }
+  if (state.busy) return;
   const screen = current();
   if (screen === "launcher" && room.exists && $("created").hidden) return start();
   if (screen === "login" && (!room.exists || room.authorized)) return start();
@@ -138,6 +141,8 @@ function showLauncher(room) {
 async function createRoom(priv) {
   $("launcher-error").textContent = "";
   const encrypted = $("create-encrypted").checked;
+  // While the room and its key are made, no poll moves the screen on.
+  state.busy = encrypted;
   try {
     const res = await api("POST", "/api/room", encrypted ? { private: priv, encrypted: true } : { private: priv });
     if (encrypted) {
@@ -168,6 +173,8 @@ async function createRoom(priv) {
       return;
     }
     showError($("launcher-error"), e.message);
+  } finally {
+    state.busy = false;
   }
 }
 
@@ -348,12 +355,12 @@ function roomLink() {
   return state.vault ? state.vault.link(location.origin) : location.origin + "/";
 }
 
-// opened is a message as the page shows it (an encrypted room's opened).
-function opened(msg) {
+// readable is a message as the page shows it (an encrypted room's opened).
+function readable(msg) {
   return state.vault && msg ? state.vault.openMessage(msg) : Promise.resolve(msg);
 }
 
-function openedAll(list) {
+function readableAll(list) {
   return state.vault ? Promise.all((list || []).map((m) => state.vault.openMessage(m))) : Promise.resolve(list);
 }
 
@@ -427,7 +434,7 @@ function connect() {
       // meanwhile: follow it rather than knock on a closed door.
       try {
         const room = await fetchRoom();
-        if (!room.exists || !room.authorized) { stopSocket(); start(); return false; }
+        if (!room.exists || !room.authorized || (state.vault && room.room_id !== state.vault.roomID)) { stopSocket(); start(); return false; }
         $("private-mark").hidden = !room.private;
       } catch { /* still down: try again */ }
       return true;
@@ -486,7 +493,7 @@ async function catchUp() {
   if (m.lastID === 0) {
     const { data, headers } = await request("GET", "/api/messages?limit=" + HISTORY_PAGE);
     const reached = !headers.get("X-Next-Before");
-    drawHistory(await openedAll(data), reached);
+    drawHistory(await readableAll(data), reached);
     if (/^#m\d+$/.test(location.hash)) {
       const target = $(location.hash.slice(1));
       if (target) { state.stuck = false; target.scrollIntoView({ block: "center" }); }
@@ -495,7 +502,7 @@ async function catchUp() {
   }
   for (let after = m.lastID; after;) {
     const { data, headers } = await request("GET", "/api/messages?after=" + after + "&limit=1000");
-    for (const msg of await openedAll(data)) addMessage(msg, false);
+    for (const msg of await readableAll(data)) addMessage(msg, false);
     after = data.length ? Number(headers.get("X-Next-After")) || 0 : 0;
   }
 }
@@ -527,7 +534,7 @@ async function loadOlder() {
   try {
     const { data, headers } = await request("GET", "/api/messages?before=" + m.firstID + "&limit=" + HISTORY_PAGE);
     const firstBefore = m.messages.get(m.firstID);
-    const fresh = m.addOlder(await openedAll(data), !headers.get("X-Next-Before"));
+    const fresh = m.addOlder(await readableAll(data), !headers.get("X-Next-Before"));
     const scroller = $("scroller");
     const list = $("messages");
     const oldHeight = scroller.scrollHeight;
@@ -898,7 +905,7 @@ async function deliver(p) {
   if (p.replyTo) body.reply_to = p.replyTo;
   try {
     if (state.vault) Object.assign(body, await sealedPost(p.text));
-    const msg = await opened(await api("POST", "/api/messages", body));
+    const msg = await readable(await api("POST", "/api/messages", body));
     addMessage(msg, false);
     if (msg && msg.kind === "ping") showNote("Pinged " + msg.to + ": they are in the room.");
   } catch (e) {
@@ -981,7 +988,7 @@ async function finishEdit(text) {
     const old = state.model.messages.get(id);
     const sealed = state.vault && old ? await state.vault.seal(old.kind === "ping" ? "ping" : "text", old.nick, text) : text;
     let m = await api("PATCH", "/api/messages/" + id, withToken({ nick: state.model.nick, text: sealed }));
-    if (m && state.vault && old) m = await opened({ kind: old.kind, nick: old.nick, ...m });
+    if (m && state.vault && old) m = await readable({ kind: old.kind, nick: old.nick, ...m });
     if (m && state.model.edit(m)) redraw(id);
     state.editing = 0;
     $("reply-bar").hidden = true;
