@@ -102,7 +102,8 @@ export class Vault {
       for (const nick of nicks || []) {
         let emoji;
         try { emoji = await c.open(this.key, this.roomID, "reaction", nick, env); } catch { continue; }
-        (reactions[emoji] ||= []).includes(nick) || reactions[emoji].push(nick);
+        const who = (reactions[emoji] ||= []);
+        if (!who.includes(nick)) who.push(nick);
         (reactionEnvelopes[emoji] ||= {})[nick] = env;
       }
     }));
