@@ -628,3 +628,62 @@ func TestBrowserEncryptedRoom(t *testing.T) {
 		}
 	}
 }
+
+// A private encrypted room: its key is made from the link's key and the
+// room's password together (PBKDF2, 600,000 iterations), so the link alone
+// does not open it; whoever has both reads it.
+func TestBrowserEncryptedPrivateRoom(t *testing.T) {
+	br := newBrowser(t)
+	box := newBoxAt(t)
+	alice := br.page(t, box.url)
+	run(t, alice,
+		chromedp.WaitVisible(chromedp.ID("launcher")),
+		chromedp.Click(chromedp.ID("create-encrypted")),
+		chromedp.Click(chromedp.ID("create-private")),
+		chromedp.WaitVisible(chromedp.ID("ready")),
+		chromedp.WaitVisible(chromedp.ID("ready-password")),
+	)
+	link := get(t, alice, chromedp.Text(chromedp.ID("ready-link")))
+	password := get(t, alice, chromedp.Text(chromedp.ID("ready-password-text")))
+	if !strings.Contains(link, "#k=") || password == "" {
+		t.Fatalf("the ready screen shows the link %q and the password %q", link, password)
+	}
+	shot := filepath.Join(screenshotDir(t), "encrypted-ready-private-desktop-light.png")
+	if err := os.WriteFile(shot, get(t, alice, chromedp.CaptureScreenshot()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run(t, alice, chromedp.Click(chromedp.ID("ready-enter")))
+	joinAs(t, alice, "alice")
+	say(t, alice, "the password and the link, together")
+
+	// The room's record says how the key is derived.
+	res, err := http.Get(box.url + "/api/room")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var room struct {
+		Encrypted bool `json:"encrypted"`
+	}
+	_ = json.NewDecoder(res.Body).Decode(&room)
+	res.Body.Close()
+	if !room.Encrypted {
+		t.Fatal("the room is not encrypted")
+	}
+
+	// Bob has the link and the password: he reads the room.
+	bob := br.page(t, link)
+	run(t, bob, chromedp.WaitVisible(chromedp.ID("login")), chromedp.SendKeys(chromedp.ID("password"), password),
+		chromedp.Click(chromedp.CSS("#login-form button[type=submit]")))
+	joinAs(t, bob, "bob")
+	waitForText(t, bob, "the password and the link, together")
+	kdf := get(t, bob, chromedp.Evaluate[[]any](`fetch("/api/room").then(r => r.json()).then(r => [r.kdf.name, r.kdf.iterations, r.kdf.salt.length])`, chromedp.EvalAwaitPromise))
+	if kdf[0] != "PBKDF2-SHA-256" || kdf[1].(float64) != 600000 || kdf[2].(float64) != 22 {
+		t.Errorf("the room's kdf is %v, want PBKDF2-SHA-256, 600000 iterations and a 16-byte salt", kdf)
+	}
+
+	// Carol has the password and a link cut of its key: she is told.
+	carol := br.page(t, box.url)
+	run(t, carol, chromedp.WaitVisible(chromedp.ID("login")), chromedp.SendKeys(chromedp.ID("password"), password),
+		chromedp.Click(chromedp.CSS("#login-form button[type=submit]")),
+		chromedp.WaitVisible(chromedp.ID("nokey")))
+}
