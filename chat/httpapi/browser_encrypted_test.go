@@ -86,6 +86,8 @@ func (l *requestLog) count() int {
 type boxAt struct {
 	dir  string
 	addr string
+	// change sets the room's options (it starts with none).
+	change func(*chat.Options)
 	url  string
 	log  *requestLog
 	room *chat.Room
@@ -96,6 +98,9 @@ func (b *boxAt) start(t *testing.T) {
 	t.Helper()
 	opts := roomOptions(b.dir)
 	opts.CreateOnStart = false
+	if b.change != nil {
+		b.change(&opts)
+	}
 	room, err := chat.Open(context.Background(), opts)
 	if err != nil {
 		t.Fatalf("open room: %v", err)
@@ -129,9 +134,9 @@ func (b *boxAt) stop() {
 	b.room, b.srv = nil, nil
 }
 
-func newBoxAt(t *testing.T) *boxAt {
+func newBoxAt(t *testing.T, change func(*chat.Options)) *boxAt {
 	t.Helper()
-	b := &boxAt{dir: t.TempDir(), addr: "127.0.0.1:0", log: &requestLog{}}
+	b := &boxAt{dir: t.TempDir(), addr: "127.0.0.1:0", log: &requestLog{}, change: change}
 	b.start(t)
 	t.Cleanup(b.stop)
 	return b
@@ -312,7 +317,7 @@ func pageBytes(t *testing.T, p context.Context, urlExpr string) []byte {
 // the words or bytes, and a message it changes is marked, not garbled.
 func TestBrowserEncryptedRoom(t *testing.T) {
 	br := newBrowser(t)
-	box := newBoxAt(t)
+	box := newBoxAt(t, nil)
 	shots := screenshotDir(t)
 	shoot := func(p context.Context, name string, sc screen) {
 		t.Helper()
@@ -634,7 +639,7 @@ func TestBrowserEncryptedRoom(t *testing.T) {
 // does not open it; whoever has both reads it.
 func TestBrowserEncryptedPrivateRoom(t *testing.T) {
 	br := newBrowser(t)
-	box := newBoxAt(t)
+	box := newBoxAt(t, nil)
 	alice := br.page(t, box.url)
 	run(t, alice,
 		chromedp.WaitVisible(chromedp.ID("launcher")),
@@ -686,4 +691,28 @@ func TestBrowserEncryptedPrivateRoom(t *testing.T) {
 	run(t, carol, chromedp.WaitVisible(chromedp.ID("login")), chromedp.SendKeys(chromedp.ID("password"), password),
 		chromedp.Click(chromedp.CSS("#login-form button[type=submit]")),
 		chromedp.WaitVisible(chromedp.ID("nokey")))
+}
+
+// A room the command line made encrypted has no key yet: the first
+// browser makes it and is shown the link; the room's bare address then
+// says it has no key.
+func TestBrowserEncryptedRoomFromTheCommandLine(t *testing.T) {
+	br := newBrowser(t)
+	box := newBoxAt(t, func(o *chat.Options) { o.CreateOnStart, o.Encrypted = true, true })
+	alice := br.page(t, box.url)
+	run(t, alice, chromedp.WaitVisible(chromedp.ID("ready")))
+	link := get(t, alice, chromedp.Text(chromedp.ID("ready-link")))
+	if !regexp.MustCompile(`/#k=[A-Za-z0-9_-]{43}$`).MatchString(link) {
+		t.Fatalf("the first browser is shown the link %q", link)
+	}
+	run(t, alice, chromedp.Click(chromedp.ID("ready-enter")))
+	joinAs(t, alice, "alice")
+	say(t, alice, "first words in a fresh room")
+	waitForText(t, alice, "first words in a fresh room")
+
+	bare := br.page(t, box.url)
+	run(t, bare, chromedp.WaitVisible(chromedp.ID("nokey")))
+	bob := br.page(t, link)
+	joinAs(t, bob, "bob")
+	waitForText(t, bob, "first words in a fresh room")
 }

@@ -346,6 +346,9 @@ function showReady(password) {
   show("ready");
   $("ready-link").textContent = state.vault.link(location.origin);
   $("ready-password").hidden = !password;
+  $("ready-text").textContent = state.room && state.room.kdf
+    ? "Share this link with the people you invite, and the room's password apart from it: the two together read the room."
+    : "Share this link with the people you invite: whoever has it reads the room.";
   $("ready-password-text").textContent = password;
   $("ready-error").textContent = "";
   $("copy-ready-link").focus();
