@@ -298,17 +298,44 @@ func pointAndClick(text, tool string) chromedp.Action[chromedp.Void] {
 		const b = li.querySelector(".tools .tool[title^='` + tool + `']"); if (!b) return false; b.click(); return true; })()`)
 }
 
-// pageBytes fetches a URL in the page (a blob: URL too) and returns its
-// bytes.
-func pageBytes(t *testing.T, p context.Context, urlExpr string) []byte {
+// allowDownloads lets a page's browser save downloads into dir.
+func allowDownloads(t *testing.T, p context.Context, dir string) {
 	t.Helper()
-	s := get(t, p, chromedp.Evaluate[string](`(async () => { const b = new Uint8Array(await (await fetch(`+urlExpr+`)).arrayBuffer());
-		let s = ""; for (let i = 0; i < b.length; i += 0x8000) s += String.fromCharCode(...b.subarray(i, i + 0x8000)); return btoa(s); })()`, chromedp.EvalAwaitPromise))
-	raw, err := base64.StdEncoding.DecodeString(s)
-	if err != nil {
-		t.Fatal(err)
+	if _, err := chromedp.CallBrowser(p, cdpbrowser.SetDownloadBehavior, cdpbrowser.SetDownloadBehaviorParams{
+		Behavior: cdpbrowser.SetDownloadBehaviorBehaviorAllow, DownloadPath: dir,
+		BrowserContextID: chromedp.FromContext(p).BrowserContextID,
+	}); err != nil {
+		t.Fatalf("allow downloads: %v", err)
 	}
-	return raw
+}
+
+// waitForDownload waits until the browser has saved name in dir (it
+// renames a download to its name once complete) with size bytes (any,
+// when size is negative), and returns what it saved.
+func waitForDownload(t *testing.T, dir, name string, size int) []byte {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		got, err := os.ReadFile(filepath.Join(dir, name))
+		if err == nil && (len(got) == size || size < 0 && len(got) > 0) {
+			return got
+		}
+		if time.Now().After(deadline) {
+			names, _ := os.ReadDir(dir)
+			t.Fatalf("waited 20 s for the browser to save %s (%d bytes); the folder holds %v, the file %d bytes (%v)", name, size, names, len(got), err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// saveURL has the page save a URL (a blob: URL: the page's CSP keeps
+// fetch to the box) as name into the downloads folder dir, and returns its
+// bytes. size is the length expected (negative: any).
+func saveURL(t *testing.T, p context.Context, urlExpr, dir, name string, size int) []byte {
+	t.Helper()
+	run(t, p, chromedp.Evaluate[chromedp.Void](`(() => { const a = document.createElement("a"); a.href = `+urlExpr+`; a.download = `+jsString(name)+`;
+		document.body.append(a); a.click(); a.remove(); })()`))
+	return waitForDownload(t, dir, name, size)
 }
 
 // An encrypted room, as issue 13 asks to show it: two people chat and
@@ -450,36 +477,21 @@ func TestBrowserEncryptedRoom(t *testing.T) {
 	// viewer, byte for byte.
 	run(t, bob, until(`(() => { const i = document.querySelector("#messages .msg.file .picture img");
 		return i && i.src.startsWith("blob:") && i.complete && i.naturalWidth === 300; })()`))
-	thumbPlain := pageBytes(t, bob, `document.querySelector("#messages .msg.file .picture img").src`)
+	downloads := t.TempDir()
+	allowDownloads(t, bob, downloads)
+	thumbPlain := saveURL(t, bob, `document.querySelector("#messages .msg.file .picture img").src`, downloads, "thumb.bin", -1)
 	run(t, bob, chromedp.Click(chromedp.CSS("#messages .msg.file .picture")),
 		until(`(() => { const i = document.getElementById("viewer-img"); return i.src.startsWith("blob:") && i.complete && i.naturalWidth === 900; })()`))
-	if got := pageBytes(t, bob, `document.getElementById("viewer-img").src`); !bytes.Equal(got, picture) {
+	if got := saveURL(t, bob, `document.getElementById("viewer-img").src`, downloads, "lighthouse-seen.png", len(picture)); !bytes.Equal(got, picture) {
 		t.Errorf("bob's picture is %d bytes, not the %d alice shared", len(got), len(picture))
 	}
 	run(t, bob, chromedp.Click(chromedp.ID("viewer-close")), chromedp.WaitNotVisible(chromedp.ID("viewer")))
 
 	// Bob saves the PDF: his browser saves it under its name, decrypted.
-	downloads := t.TempDir()
-	if _, err := chromedp.CallBrowser(bob, cdpbrowser.SetDownloadBehavior, cdpbrowser.SetDownloadBehaviorParams{
-		Behavior: cdpbrowser.SetDownloadBehaviorBehaviorAllow, DownloadPath: downloads,
-		BrowserContextID: chromedp.FromContext(bob).BrowserContextID,
-	}); err != nil {
-		t.Fatalf("allow downloads: %v", err)
-	}
 	run(t, bob, until(`[...document.querySelectorAll("#messages .msg.file .file a")].some(a => a.textContent === "committee-minutes.pdf")`),
 		chromedp.Evaluate[chromedp.Void](`[...document.querySelectorAll("#messages .msg.file .file a")].find(a => a.textContent === "committee-minutes.pdf").click()`))
-	saved := filepath.Join(downloads, "committee-minutes.pdf")
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		got, err := os.ReadFile(saved)
-		if err == nil && bytes.Equal(got, pdf) {
-			break
-		}
-		if time.Now().After(deadline) {
-			names, _ := os.ReadDir(downloads)
-			t.Fatalf("waited 20 s for bob's browser to save committee-minutes.pdf as shared (%d bytes); the folder holds %v, the file %d bytes (%v)", len(pdf), names, len(got), err)
-		}
-		time.Sleep(100 * time.Millisecond)
+	if got := waitForDownload(t, downloads, "committee-minutes.pdf", len(pdf)); !bytes.Equal(got, pdf) {
+		t.Errorf("bob's browser saved committee-minutes.pdf, but not the bytes alice shared")
 	}
 
 	// The envelopes and the files open by the document alone.
@@ -609,7 +621,9 @@ func TestBrowserEncryptedRoom(t *testing.T) {
 		}
 	}
 	// The reload opened the room with the key this tab kept.
-	run(t, bob, chromedp.WaitVisible(chromedp.ID("encrypted-mark")))
+	run(t, bob, chromedp.WaitVisible(chromedp.ID("encrypted-mark")),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById("m`+strconv.FormatInt(second, 10)+`").scrollIntoView({ block: "center" })`))
+	shoot(bob, "tampered", screens[0])
 
 	// No request ever carried the key, in any form, nor the words.
 	if box.log.count() < 20 {
