@@ -119,7 +119,7 @@ type Service struct {
 	// encrypted says the room is encrypted: its notifications carry no
 	// text (see Encrypted).
 	encrypted atomic.Bool
-	renew      chan struct{}
+	renew     chan struct{}
 
 	vis  visibility
 	pend pendingSet
