@@ -123,6 +123,7 @@ func Open(ctx context.Context, opts Options) (*Room, error) {
 	r.state.Store(&st)
 	r.ctx, r.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	r.hub.SetWelcomeRoom(st.Encryption())
+	r.tellEncrypted(st)
 	if !st.Exists && st.DestroyedAt.IsZero() && opts.CreateOnStart {
 		password, err := r.CreateKind(RoomKind{Private: opts.Private, Encrypted: opts.Encrypted})
 		if err != nil {

@@ -1,13 +1,19 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/base64"
 	"fmt"
+	"mime/multipart"
 	"net/http"
+	"net/textproto"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/chatbox-dev/chatbox/chat"
+	"github.com/chatbox-dev/chatbox/internal/testpics"
 )
 
 // testEnvelope makes an envelope with a ct of n bytes: the box cannot
@@ -174,5 +180,138 @@ func TestPlainTextIsRefusedInAnEncryptedRoomOnEveryPath(t *testing.T) {
 	plain := newTestRoom(t, nil)
 	if res, raw := plain.do(t, "POST", "/api/messages", map[string]string{"nick": "alice", "text": "hi", "to": "bob"}, nil); res.StatusCode != http.StatusBadRequest {
 		t.Errorf("to in a plain room: %d %s", res.StatusCode, raw)
+	}
+}
+
+// shareEncrypted uploads an encrypted room's file: the fields nick, text
+// (the envelope), file and, unless thumb is nil, thumb.
+func (tr *testRoom) shareEncrypted(t *testing.T, nick, text string, data, thumb []byte) (*http.Response, []byte) {
+	t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	mw.WriteField("nick", nick)
+	if text != "" {
+		mw.WriteField("text", text)
+	}
+	part := func(field string, b []byte) {
+		h := make(textproto.MIMEHeader)
+		h.Set("Content-Disposition", `form-data; name="`+field+`"; filename="blob"`)
+		h.Set("Content-Type", "application/octet-stream")
+		pw, err := mw.CreatePart(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pw.Write(b)
+	}
+	part("file", data)
+	if thumb != nil {
+		part("thumb", thumb)
+	}
+	mw.Close()
+	return tr.do(t, "POST", "/api/files", body.String(), func(r *http.Request) {
+		r.Header.Set("Content-Type", mw.FormDataContentType())
+	})
+}
+
+func TestAnEncryptedRoomsFilesAreKeptAndServedAsTheyCame(t *testing.T) {
+	const maxFile = 200 << 10
+	tr := newEncryptedRoom(t, func(o *testOptions) { o.MaxFileSize = maxFile; o.Quota = 10 * maxFile })
+	// A real PNG, as if a browser had sent it in the clear: the box must
+	// not notice, strip, decode or thumbnail it.
+	pic := testpics.PNG(320, 240)
+	desc := testEnvelope(120, 5)
+	thumb := bytes.Repeat([]byte{0xee, 0x01}, 3000)
+	res, raw := tr.shareEncrypted(t, "alice", desc, pic, thumb)
+	if res.StatusCode != http.StatusCreated {
+		t.Fatalf("upload: %d %s", res.StatusCode, raw)
+	}
+	m := decode[chat.Message](t, raw)
+	if m.Kind != chat.KindFile || m.Text != desc || m.File == nil || m.File.Name != "encrypted" || m.File.Type != "application/octet-stream" || m.File.Size != int64(len(pic)) || m.File.Thumb == "" {
+		t.Fatalf("the file's message: %s", raw)
+	}
+	res, got := tr.do(t, "GET", m.File.URL, nil, nil)
+	if res.StatusCode != http.StatusOK || !bytes.Equal(got, pic) {
+		t.Fatalf("GET %s: %d, %d bytes, want the %d bytes sent", m.File.URL, res.StatusCode, len(got), len(pic))
+	}
+	if ct, cd := res.Header.Get("Content-Type"), res.Header.Get("Content-Disposition"); ct != "application/octet-stream" || !strings.HasPrefix(cd, "attachment") {
+		t.Errorf("the file is served as %q, %q", ct, cd)
+	}
+	res, got = tr.do(t, "GET", m.File.Thumb, nil, nil)
+	if res.StatusCode != http.StatusOK || !bytes.Equal(got, thumb) || res.Header.Get("Content-Type") != "application/octet-stream" {
+		t.Errorf("GET %s: %d %q, %d bytes, want the %d bytes sent", m.File.Thumb, res.StatusCode, res.Header.Get("Content-Type"), len(got), len(thumb))
+	}
+	// On disk: the bytes as sent, and no thumbnail the box made.
+	dirs := uploadDirs(t, tr.dir)
+	if len(dirs) != 1 {
+		t.Fatalf("%d upload folders", len(dirs))
+	}
+	onDisk, err := os.ReadFile(filepath.Join(tr.dir, "files", dirs[0], "original"))
+	if err != nil || !bytes.Equal(onDisk, pic) {
+		t.Errorf("the stored file differs from what was sent (%v)", err)
+	}
+	if th, _ := os.ReadFile(filepath.Join(tr.dir, "files", dirs[0], "thumb")); !bytes.Equal(th, thumb) {
+		t.Errorf("the stored thumbnail is not the one sent")
+	}
+
+	// Without a description, with plain text, or too big: refused.
+	if res, raw := tr.shareEncrypted(t, "alice", "", pic, nil); res.StatusCode != http.StatusBadRequest || !strings.Contains(string(raw), chat.SayEncrypted) {
+		t.Errorf("no text: %d %s", res.StatusCode, raw)
+	}
+	if res, raw := tr.shareEncrypted(t, "alice", "holiday.jpg", pic, nil); res.StatusCode != http.StatusBadRequest || !strings.Contains(string(raw), chat.SayEncrypted) {
+		t.Errorf("plain text: %d %s", res.StatusCode, raw)
+	}
+	// max_file_size plus a tag for each of its chunks fits; a byte more
+	// does not.
+	most := chat.MaxEncryptedFileSize(maxFile)
+	if most != maxFile+4*16 {
+		t.Fatalf("the most of a %d-byte file is %d, want %d", maxFile, most, maxFile+4*16)
+	}
+	if res, raw := tr.shareEncrypted(t, "alice", desc, bytes.Repeat([]byte{1}, int(most)), nil); res.StatusCode != http.StatusCreated {
+		t.Errorf("a file of %d bytes: %d %s", most, res.StatusCode, raw)
+	}
+	if res, raw := tr.shareEncrypted(t, "alice", desc, bytes.Repeat([]byte{1}, int(most)+1), nil); res.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("a file of %d bytes: %d %s", most+1, res.StatusCode, raw)
+	}
+	if res, raw := tr.shareEncrypted(t, "alice", desc, pic, make([]byte, chat.MaxEncryptedThumb+1)); res.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("a thumbnail over 256 KiB: %d %s", res.StatusCode, raw)
+	}
+	// A room that is not encrypted takes neither text nor thumb.
+	plain := newTestRoom(t, nil)
+	if res, raw := plain.shareEncrypted(t, "alice", desc, pic, nil); res.StatusCode != http.StatusBadRequest {
+		t.Errorf("text in a plain room's upload: %d %s", res.StatusCode, raw)
+	}
+}
+
+func TestAnEncryptedRoomsFeedSaysOnlyWhoAndWhen(t *testing.T) {
+	tr := newEncryptedRoom(t, nil)
+	bob := tr.dial(t, "bob", nil)
+	bob.next()
+	tr.post(t, "alice", testEnvelope(30, 1))
+	res, raw := tr.do(t, "POST", "/api/messages", map[string]string{"nick": "alice", "text": testEnvelope(30, 2), "to": "bob"}, nil)
+	if res.StatusCode != http.StatusCreated {
+		t.Fatalf("ping: %d %s", res.StatusCode, raw)
+	}
+	if res, raw := tr.shareEncrypted(t, "alice", testEnvelope(60, 3), []byte("ciphertext bytes, really"), nil); res.StatusCode != http.StatusCreated {
+		t.Fatalf("upload: %d %s", res.StatusCode, raw)
+	}
+	for _, path := range []string{"/rss/all.xml", "/rss/ping/bob.xml"} {
+		res, raw := tr.do(t, "GET", path, nil, nil)
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d", path, res.StatusCode)
+		}
+		f := tr.feed(t, path, nil)
+		if len(f.Channel.Items) == 0 {
+			t.Fatalf("%s has no items", path)
+		}
+		for _, it := range f.Channel.Items {
+			if it.Title != "alice: encrypted message" || it.Description != "encrypted message" || it.Enclosure != nil || it.PubDate == "" {
+				t.Errorf("%s: item %+v", path, it)
+			}
+		}
+		for _, leak := range []string{`"ct"`, "ct&#34;", "encrypted/", "/files/"} {
+			if strings.Contains(string(raw), leak) {
+				t.Errorf("%s holds %q:\n%s", path, leak, raw)
+			}
+		}
 	}
 }
