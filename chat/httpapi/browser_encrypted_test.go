@@ -3,13 +3,10 @@ package httpapi
 import (
 	"bytes"
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -88,10 +85,10 @@ type boxAt struct {
 	addr string
 	// change sets the room's options (it starts with none).
 	change func(*chat.Options)
-	url  string
-	log  *requestLog
-	room *chat.Room
-	srv  *httptest.Server
+	url    string
+	log    *requestLog
+	room   *chat.Room
+	srv    *httptest.Server
 }
 
 func (b *boxAt) start(t *testing.T) {
@@ -157,9 +154,6 @@ func (b *boxAt) storedMessages(t *testing.T) []chat.Message {
 	return out
 }
 
-// A decryptor written from docs/ENCRYPTION.md alone, to check what the
-// browser made.
-
 var b64url = base64.RawURLEncoding
 
 type envelope struct {
@@ -168,88 +162,29 @@ type envelope struct {
 	CT string `json:"ct"`
 }
 
-func docAD(lines ...string) []byte { return []byte(strings.Join(append([]string{"chatbox/v1"}, lines...), "\n")) }
-
-func docGCM(t *testing.T, key []byte) cipher.AEAD {
+// scanNone scans the data directory (scanDataDir) and fails the test for
+// each needle found.
+func scanNone(t *testing.T, dir string, needles map[string][]byte) {
 	t.Helper()
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		t.Fatal(err)
+	list := make([][]byte, 0, len(needles))
+	for _, n := range needles {
+		list = append(list, n)
 	}
-	gcm, err := cipher.NewGCM(block)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return gcm
-}
-
-func docOpen(t *testing.T, key []byte, roomID, kind, nick, text string) ([]byte, error) {
-	t.Helper()
-	var e envelope
-	if err := json.Unmarshal([]byte(text), &e); err != nil || e.V != 1 {
-		return nil, fmt.Errorf("not an envelope: %q", text)
-	}
-	iv, err1 := b64url.DecodeString(e.IV)
-	ct, err2 := b64url.DecodeString(e.CT)
-	if err := errors.Join(err1, err2); err != nil || len(iv) != 12 {
-		return nil, fmt.Errorf("envelope %q: bad iv or ct", text)
-	}
-	return docGCM(t, key).Open(nil, iv, ct, docAD(roomID, kind, nick))
-}
-
-func docDecryptFile(t *testing.T, key []byte, roomID, nick string, prefix []byte, chunk int, stored []byte) ([]byte, error) {
-	t.Helper()
-	gcm := docGCM(t, key)
-	var out []byte
-	for i := 0; ; i++ {
-		n := min(chunk+16, len(stored))
-		last := n == len(stored)
-		iv := binary.BigEndian.AppendUint32(bytes.Clone(prefix), uint32(i))
-		flag := "0"
-		if last {
-			flag = "1"
-		}
-		plain, err := gcm.Open(nil, iv, stored[:n], docAD(roomID, "file-chunk", nick, strconv.Itoa(i), flag))
-		if err != nil {
-			return nil, fmt.Errorf("chunk %d: %w", i, err)
-		}
-		out = append(out, plain...)
-		stored = stored[n:]
-		if last {
-			return out, nil
+	found := scanDataDir(t, dir, list...)
+	for what, n := range needles {
+		if where := found[string(n)]; len(where) > 0 {
+			t.Errorf("the data directory holds %s in the clear, in %v", what, where)
 		}
 	}
-}
-
-// scanDataDir reads every file under dir as bytes and fails the test for
-// each needle found in one.
-func scanDataDir(t *testing.T, dir string, needles map[string][]byte) {
-	t.Helper()
 	files := 0
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		raw, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		files++
-		for what, needle := range needles {
-			if bytes.Contains(raw, needle) {
-				t.Errorf("%s holds %s in the clear", path, what)
-			}
+	_ = filepath.WalkDir(filepath.Join(dir, "files"), func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			files++
 		}
 		return nil
 	})
-	if err != nil {
-		t.Fatalf("scan %s: %v", dir, err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "messages.db")); err != nil {
-		t.Fatalf("the scan found no messages.db: %v", err)
-	}
-	if files < 3 {
-		t.Fatalf("the scan read %d files: the uploads are missing", files)
+	if files < 2 {
+		t.Errorf("the data directory's files/ holds %d files: the uploads are missing from the scan", files)
 	}
 }
 
@@ -398,7 +333,7 @@ func TestBrowserEncryptedRoom(t *testing.T) {
 	if err != nil || !room.Encrypted || room.RoomID == "" {
 		t.Fatalf("GET /api/room after creating: %+v (%v)", room, err)
 	}
-	if plain, err := docOpen(t, key, room.RoomID, "keycheck", "", room.KeyCheck); err != nil || string(plain) != "chatbox key check" {
+	if plain, err := docDecrypt(key, room.RoomID, "keycheck", "", room.KeyCheck); err != nil || string(plain) != "chatbox key check" {
 		t.Fatalf("the key check the browser made does not open by the document (%q, %v)", plain, err)
 	}
 
@@ -501,7 +436,7 @@ func TestBrowserEncryptedRoom(t *testing.T) {
 	for _, msg := range stored {
 		switch msg.Kind {
 		case "text", "ping":
-			plain, err := docOpen(t, key, room.RoomID, string(msg.Kind), msg.Nick, msg.Text)
+			plain, err := docDecrypt(key, room.RoomID, string(msg.Kind), msg.Nick, msg.Text)
 			if err != nil {
 				t.Errorf("message %d (%s from %s) does not open by the document: %v", msg.ID, msg.Kind, msg.Nick, err)
 				continue
@@ -522,16 +457,11 @@ func TestBrowserEncryptedRoom(t *testing.T) {
 			}
 			sawText++
 		case "file":
-			plain, err := docOpen(t, key, room.RoomID, "file", msg.Nick, msg.Text)
+			plain, err := docDecrypt(key, room.RoomID, "file", msg.Nick, msg.Text)
 			if err != nil {
 				t.Fatalf("file message %d's description does not open: %v", msg.ID, err)
 			}
-			var d struct {
-				Name   string `json:"name"`
-				Size   int    `json:"size"`
-				Prefix string `json:"prefix"`
-				Chunk  int    `json:"chunk"`
-			}
+			var d docFile
 			if err := json.Unmarshal(plain, &d); err != nil || msg.File == nil {
 				t.Fatalf("file message %d: description %q (%v), file %+v", msg.ID, plain, err, msg.File)
 			}
@@ -544,11 +474,26 @@ func TestBrowserEncryptedRoom(t *testing.T) {
 			if ct := res.Header.Get("Content-Type"); ct != "application/octet-stream" {
 				t.Errorf("%s is served as %q", msg.File.URL, ct)
 			}
-			prefix, _ := b64url.DecodeString(d.Prefix)
-			got, err := docDecryptFile(t, key, room.RoomID, msg.Nick, prefix, d.Chunk, raw)
+			got, err := docDecryptFile(key, room.RoomID, msg.Nick, d, raw)
 			want := map[string][]byte{"lighthouse.png": picture, "committee-minutes.pdf": pdf}[d.Name]
-			if err != nil || !bytes.Equal(got, want) || d.Size != len(want) {
+			if err != nil || !bytes.Equal(got, want) {
 				t.Errorf("%s does not decrypt by the document to what was shared (%v)", d.Name, err)
+			}
+			if d.Name == "lighthouse.png" {
+				// The thumbnail too, as bob's browser decrypted it.
+				if d.Thumb == nil || msg.File.Thumb == "" {
+					t.Fatalf("the picture has no thumbnail: description %+v, file %+v", d, msg.File)
+				}
+				res, err := http.Get(box.url + msg.File.Thumb)
+				if err != nil {
+					t.Fatal(err)
+				}
+				raw, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				got, err := docDecryptThumb(key, room.RoomID, msg.Nick, d, raw)
+				if err != nil || !bytes.Equal(got, thumbPlain) || d.Thumb.W != 300 || d.Thumb.H != 200 {
+					t.Errorf("the thumbnail does not decrypt by the document to what bob saw (%v), or is not 300x200 (%dx%d)", err, d.Thumb.W, d.Thumb.H)
+				}
 			}
 			sawFiles++
 		}
@@ -587,7 +532,7 @@ func TestBrowserEncryptedRoom(t *testing.T) {
 	// The box changes a message in its store: bob reads it as "could not
 	// be decrypted", and the messages around it as they were.
 	box.stop()
-	scanDataDir(t, box.dir, map[string][]byte{
+	scanNone(t, box.dir, map[string][]byte{
 		"the link's key":                   key,
 		"the link's key (base64url)":       []byte(m[1]),
 		"a word of a message":              []byte("thursday"),
