@@ -408,6 +408,10 @@ func TestBrowserEncryptedRoom(t *testing.T) {
 			chromedp.WaitNotVisible(chromedp.ID("upload-preview")),
 		)
 	}
+	// Alice sees her picture, decrypted, as everyone does.
+	run(t, alice, until(`(() => { const i = document.querySelector("#messages .msg.file .picture img");
+		return i && i.src.startsWith("blob:") && i.complete && i.naturalWidth === 300; })()`),
+		until(`[...document.querySelectorAll("#messages .msg.file .file a")].map(a => a.textContent).join() === "lighthouse.png,committee-minutes.pdf"`))
 	// Bob sees the thumbnail, decrypted, and the whole picture in the
 	// viewer, byte for byte.
 	run(t, bob, until(`(() => { const i = document.querySelector("#messages .msg.file .picture img");
