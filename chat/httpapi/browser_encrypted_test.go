@@ -296,8 +296,10 @@ func TestBrowserEncryptedRoom(t *testing.T) {
 	// Alice makes the room from the launcher, encrypted, and is shown the
 	// link to share.
 	alice := br.page(t, box.url)
+	run(t, alice, chromedp.WaitVisible(chromedp.ID("launcher")))
+	shoot(alice, "launcher", screens[2])
+	look(t, alice, screens[0])
 	run(t, alice,
-		chromedp.WaitVisible(chromedp.ID("launcher")),
 		chromedp.Click(chromedp.ID("create-encrypted")),
 		chromedp.Click(chromedp.ID("create-public")),
 		chromedp.WaitVisible(chromedp.ID("ready")),
