@@ -3,6 +3,7 @@ package httpapi
 import (
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"io/fs"
 	"net/http"
 	"regexp"
@@ -23,9 +24,28 @@ func TestThePageLoadsEveryScriptAndStyleWithTheIntegrityOfWhatIsServed(t *testin
 		t.Fatalf("GET /: %d %q", res.StatusCode, res.Header.Get("Content-Type"))
 	}
 	page := string(raw)
-	if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self';") || strings.Contains(csp, "unsafe-inline") {
-		t.Errorf("the page's policy is %q", csp)
+	// The one inline script is the import map, allowed by its hash alone,
+	// and it names the integrity of every module as served.
+	maps := regexp.MustCompile(`<script type="importmap">([^<]*)</script>`).FindAllStringSubmatch(page, -1)
+	if len(maps) != 1 {
+		t.Fatalf("the page has %d import maps, want 1", len(maps))
 	}
+	mapSum := sha256.Sum256([]byte(maps[0][1]))
+	csp := res.Header.Get("Content-Security-Policy")
+	if want := "script-src 'self' 'sha256-" + base64.StdEncoding.EncodeToString(mapSum[:]) + "';"; !strings.Contains(csp, want) || strings.Contains(csp, "unsafe-inline") {
+		t.Errorf("the page's policy is %q, want %q in it", csp, want)
+	}
+	var importMap struct{ Integrity map[string]string }
+	if err := json.Unmarshal([]byte(maps[0][1]), &importMap); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range importMap.Integrity {
+		_, body := tr.do(t, "GET", path, nil, nil)
+		if sum := sha256.Sum256(body); "sha256-"+base64.StdEncoding.EncodeToString(sum[:]) != want {
+			t.Errorf("the import map's integrity of %s is not that of what is served", path)
+		}
+	}
+	page = strings.Replace(page, maps[0][0], "", 1)
 	tags := regexp.MustCompile(`<(script|link)\b[^>]*>`).FindAllString(page, -1)
 	attr := func(tag, name string) string {
 		m := regexp.MustCompile(`\b` + name + `="([^"]*)"`).FindStringSubmatch(tag)
@@ -70,6 +90,9 @@ func TestThePageLoadsEveryScriptAndStyleWithTheIntegrityOfWhatIsServed(t *testin
 		if !covered["/"+m] {
 			t.Errorf("the page loads or preloads no /%s with its integrity", m)
 		}
+	}
+	if len(importMap.Integrity) != len(modules) {
+		t.Errorf("the import map names %d modules, there are %d", len(importMap.Integrity), len(modules))
 	}
 	if checked < len(modules)+3 {
 		t.Errorf("checked %d tags; the test reads the wrong page", checked)

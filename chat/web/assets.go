@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"regexp"
@@ -96,15 +97,25 @@ func page(files fs.FS) ([]byte, error) {
 		return nil, failed
 	}
 	var preload bytes.Buffer
+	imports := map[string]string{}
 	for _, name := range modules {
-		if loaded["/"+name] {
-			continue
-		}
 		raw, err := fs.ReadFile(files, name)
 		if err != nil {
 			return nil, err
 		}
+		imports["/"+name] = integrity(raw)
+		if loaded["/"+name] {
+			continue
+		}
 		fmt.Fprintf(&preload, "<link rel=\"modulepreload\" href=\"/%s\" integrity=\"%s\">\n", name, integrity(raw))
+	}
+	// A modulepreload that fails its integrity does not stop an import of
+	// the same module fetching it again unchecked: the import map's
+	// integrity is what Chromium checks every import against. It is the
+	// page's one inline script, data and no code, allowed by its hash
+	// alone (ImportMapPolicy).
+	if len(imports) > 0 {
+		preload.Write(importMap(imports))
 	}
 	first := bytes.Index(out, []byte("<script"))
 	if first < 0 {
@@ -140,6 +151,28 @@ func Worker() ([]byte, error) {
 	version := hex.EncodeToString(sum.Sum(nil))[:12]
 	return bytes.Replace(sw, []byte(`"chatbox-static-v1"`), []byte(`"chatbox-static-`+version+`"`), 1), nil
 }
+
+// importMap is the page's import map: the integrity of every module.
+func importMap(imports map[string]string) []byte {
+	raw, _ := json.Marshal(map[string]any{"integrity": imports}) // sorted keys
+	return slices.Concat([]byte(`<script type="importmap">`), raw, []byte("</script>\n"))
+}
+
+// ImportMapPolicy is the Content-Security-Policy source that allows the
+// page's import map and nothing else inline: its SHA-256.
+func ImportMapPolicy() (string, error) {
+	p, err := Page()
+	if err != nil {
+		return "", err
+	}
+	m := importMapScript.FindSubmatch(p)
+	if m == nil {
+		return "", fmt.Errorf("the page has no import map")
+	}
+	return "'" + integrity(m[1]) + "'", nil
+}
+
+var importMapScript = regexp.MustCompile(`<script type="importmap">([^<]*)</script>`)
 
 // Assets returns every embedded file of the page as the box serves it,
 // sorted by path: the page as Page makes it, the service worker as Worker

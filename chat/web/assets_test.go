@@ -33,6 +33,7 @@ func TestThePageRefusesWhatItCannotVouchFor(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := `<link rel="icon" href="/static/i.svg"><link rel="modulepreload" href="/static/js/b.js" integrity="` + integrity([]byte("export const b = 1;")) + `">
+<script type="importmap">{"integrity":{"/static/js/a.js":"` + integrity([]byte("import {b} from './b.js';")) + `","/static/js/b.js":"` + integrity([]byte("export const b = 1;")) + `"}}</script>
 <script type="module" src="/static/js/a.js" integrity="` + integrity([]byte("import {b} from './b.js';")) + `"></script>`
 	if string(got) != want {
 		t.Errorf("the page:\n%s\nwant:\n%s", got, want)
