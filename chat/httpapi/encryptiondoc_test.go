@@ -283,17 +283,26 @@ func TestAFileEncryptedAsTheDocSaysGoesThroughTheBoxAndTheScanSeesOnlyCiphertext
 		}
 	}
 	desc := docFile{Name: "secret-holiday.txt", Type: "text/plain", Size: int64(len(plain)), Prefix: base64.RawURLEncoding.EncodeToString(prefix), Chunk: 65536}
+	thumbIV := bytes.Repeat([]byte{3}, 12)
+	thumbPlain := []byte("a thumbnail's pixels, plainly")
+	desc.Thumb = &struct {
+		IV   string `json:"iv"`
+		Type string `json:"type"`
+		W    int    `json:"w"`
+		H    int    `json:"h"`
+	}{IV: base64.RawURLEncoding.EncodeToString(thumbIV), Type: "image/jpeg", W: 300, H: 200}
+	thumb := docSeal(t, key, thumbIV, thumbPlain, docAD("chatbox/v1", roomID, "thumb", "alice"))
 	descJSON, _ := json.Marshal(desc)
 	iv := bytes.Repeat([]byte{9}, 12)
 	env := fmt.Sprintf(`{"v":1,"iv":%q,"ct":%q}`, base64.RawURLEncoding.EncodeToString(iv),
 		base64.RawURLEncoding.EncodeToString(docSeal(t, key, iv, descJSON, docAD("chatbox/v1", roomID, "file", "alice"))))
-	res, raw := tr.shareEncrypted(t, "alice", env, stored, nil)
+	res, raw := tr.shareEncrypted(t, "alice", env, stored, thumb)
 	if res.StatusCode != 201 {
 		t.Fatalf("upload: %d %s", res.StatusCode, raw)
 	}
 	m := decode[struct {
 		Text string
-		File struct{ URL string }
+		File struct{ URL, Thumb string }
 	}](t, raw)
 	gotDesc, err := docDecrypt(key, roomID, "file", "alice", m.Text)
 	if err != nil {
@@ -308,6 +317,10 @@ func TestAFileEncryptedAsTheDocSaysGoesThroughTheBoxAndTheScanSeesOnlyCiphertext
 	if err != nil || !bytes.Equal(got, plain) || d.Name != "secret-holiday.txt" {
 		t.Fatalf("the served file opens to %d bytes (want %d), name %q: %v", len(got), len(plain), d.Name, err)
 	}
+	_, servedThumb := tr.do(t, "GET", m.File.Thumb, nil, nil)
+	if got, err := docDecryptThumb(key, roomID, "alice", d, servedThumb); err != nil || !bytes.Equal(got, thumbPlain) {
+		t.Errorf("the served thumbnail opens to %q: %v", got, err)
+	}
 	// Cut or reordered, it does not open.
 	if _, err := docDecryptFile(key, roomID, "alice", d, served[:len(served)-1]); err == nil {
 		t.Error("a cut file opened")
@@ -315,8 +328,8 @@ func TestAFileEncryptedAsTheDocSaysGoesThroughTheBoxAndTheScanSeesOnlyCiphertext
 	if _, err := docDecryptFile(key, roomID, "alice", d, served[:65536+16]); err == nil {
 		t.Error("a file cut at a chunk's end opened")
 	}
-	found := scanDataDir(t, tr.dir, []byte("a holiday picture"), []byte("secret-holiday"), stored[100:140])
-	if len(found["a holiday picture"]) > 0 || len(found["secret-holiday"]) > 0 {
+	found := scanDataDir(t, tr.dir, []byte("a holiday picture"), []byte("secret-holiday"), []byte("a thumbnail's pixels"), stored[100:140])
+	if len(found["a holiday picture"]) > 0 || len(found["secret-holiday"]) > 0 || len(found["a thumbnail's pixels"]) > 0 {
 		t.Errorf("the data directory holds plaintext: %v", found)
 	}
 	if len(found[string(stored[100:140])]) == 0 {

@@ -5,6 +5,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"io/fs"
 	"log/slog"
@@ -58,8 +59,11 @@ type Server struct {
 	// ctx bounds the work WebSocket events start: it ends when the box
 	// shuts down.
 	ctx context.Context
-	// worker is the service worker as served (see serviceWorker).
+	// worker is the service worker as served (see serviceWorker), page
+	// the room's page (with the integrity of every script and
+	// stylesheet, see web.Page).
 	worker []byte
+	page   []byte
 }
 
 // New returns the HTTP server of room. ctx bounds the work that outlives
@@ -68,7 +72,11 @@ func New(ctx context.Context, room *chat.Room, opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{room: room, opts: opts, log: opts.Logger, addrs: newAddrResolver(opts.TrustedProxies), ctx: ctx, worker: serviceWorker()}
+	page, err := web.Page()
+	if err != nil {
+		panic("httpapi: embedded page: " + err.Error())
+	}
+	s := &Server{room: room, opts: opts, log: opts.Logger, addrs: newAddrResolver(opts.TrustedProxies), ctx: ctx, worker: serviceWorker(), page: page}
 	s.table = s.buildRoutes()
 	s.handler = s.routes()
 	return s
@@ -104,7 +112,7 @@ func (s *Server) buildRoutes() []Route {
 	return []Route{
 		{Method: "GET", Path: "/{$}", Doc: "the room's page, or the launcher when no room exists", handler: func(w http.ResponseWriter, req *http.Request) {
 			w.Header().Set("Cache-Control", "no-cache")
-			http.ServeFileFS(w, req, page, "index.html")
+			http.ServeContent(w, req, "index.html", time.Time{}, bytes.NewReader(s.page))
 		}},
 		{Method: "GET", Path: "/static/", Doc: "the page's scripts, styles and icons", handler: func(w http.ResponseWriter, req *http.Request) {
 			if strings.HasSuffix(req.URL.Path, "/") {
