@@ -139,11 +139,11 @@ func (a roomAdmin) SetPassword(ctx context.Context) (string, error) {
 	return a.room.SetPassword()
 }
 
-func (a roomAdmin) Reset(ctx context.Context, private bool) (string, error) {
+func (a roomAdmin) Reset(ctx context.Context, kind chat.RoomKind) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
-	return a.room.Reset(private)
+	return a.room.ResetKind(kind)
 }
 
 func (a roomAdmin) Destroy(ctx context.Context) (time.Time, error) {

@@ -19,6 +19,7 @@ func RoomOptions(cfg config.Config) chat.Options {
 	return chat.Options{
 		DataDir:            cfg.Server.DataDir,
 		Private:            cfg.Room.Private,
+		Encrypted:          cfg.Room.Encrypted,
 		CreateOnStart:      true,
 		MaxMessageLength:   cfg.Room.MaxMessageLength,
 		MaxPGPLength:       cfg.Room.MaxPGPLength,

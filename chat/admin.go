@@ -10,6 +10,11 @@ import (
 // creates a new one. It returns the new room's password when it is
 // private.
 func (r *Room) Reset(private bool) (string, error) {
+	return r.ResetKind(RoomKind{Private: private})
+}
+
+// ResetKind is Reset to a new room of kind k.
+func (r *Room) ResetKind(k RoomKind) (string, error) {
 	r.mu.Lock()
 	if r.countdown != nil {
 		r.countdown.Stop()
@@ -20,7 +25,7 @@ func (r *Room) Reset(private bool) (string, error) {
 	if st := r.State(); st.Exists {
 		return "", errors.New("the room could not be wiped; see the service's log")
 	}
-	return r.Create(private)
+	return r.CreateKind(k)
 }
 
 var errLauncherPublic = &Error{Code: CodeForbidden, Msg: "this box's owner lets only public rooms be made here; ask them for a private one"}
@@ -58,6 +63,7 @@ type Info struct {
 	Exists      bool
 	Private     bool
 	Locked      bool
+	Encrypted   bool
 	CreatedAt   time.Time
 	DestroyedAt time.Time
 	DestroyedBy string
@@ -80,7 +86,7 @@ func (r *Room) Info() (Info, error) {
 		return Info{}, fmt.Errorf("count the messages: %w", err)
 	}
 	return Info{
-		Exists: st.Exists, Private: st.Private, Locked: st.Locked, CreatedAt: st.CreatedAt,
+		Exists: st.Exists, Private: st.Private, Locked: st.Locked, Encrypted: st.Exists && st.Encrypted, CreatedAt: st.CreatedAt,
 		DestroyedAt: st.DestroyedAt, DestroyedBy: st.DestroyedBy,
 		DestroyAt: at, DestroyBy: by,
 		Members: r.hub.Members(), Clients: r.hub.Count(), Messages: count,

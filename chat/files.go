@@ -25,6 +25,11 @@ type Upload struct {
 	name  string
 	size  int64
 	saved bool
+	// An encrypted room's upload: the envelope describing the file (its
+	// text), and whether the browser sent an encrypted thumbnail.
+	encrypted bool
+	text      string
+	thumb     bool
 	// reserved is what the upload holds of the room's staging budget
 	// until it is committed or discarded.
 	reserved int64
@@ -45,7 +50,12 @@ func (r *Room) BeginUpload(declared int64) (*Upload, error) {
 	if r.State().Locked {
 		return nil, errLocked
 	}
-	if declared > r.opts.MaxFileSize {
+	encrypted := r.State().Encrypted
+	most := r.opts.MaxFileSize
+	if encrypted {
+		most = MaxEncryptedFileSize(r.opts.MaxFileSize) + MaxEncryptedThumb
+	}
+	if declared > most {
 		return nil, r.FileTooLarge() // refused before reading a byte
 	}
 	used, err := r.files.Usage()
@@ -61,9 +71,9 @@ func (r *Room) BeginUpload(declared int64) (*Upload, error) {
 		}
 		return nil, r.quotaExceeded(used)
 	}
-	r.staging += r.opts.MaxFileSize
+	r.staging += most
 	r.uploadMu.Unlock()
-	u := &Upload{r: r, reserved: r.opts.MaxFileSize}
+	u := &Upload{r: r, reserved: most, encrypted: encrypted}
 	if u.stage, err = r.files.Stage(); err != nil {
 		u.release()
 		return nil, err
@@ -103,15 +113,64 @@ func (u *Upload) SetToken(token string) error {
 	return nil
 }
 
+// MaxEncryptedThumb is the most bytes of an encrypted room's thumbnail,
+// which the browser makes and encrypts.
+const MaxEncryptedThumb = 256 << 10
+
+var errPlainField = invalid("text", "text and thumb are for an encrypted room's files; send the fields file, nick and token (optional)")
+
+// SetText gives an encrypted room's upload its description: an envelope,
+// held to a message's limits.
+func (u *Upload) SetText(text string) error {
+	if !u.encrypted {
+		return errPlainField
+	}
+	if err := u.r.validateEnvelope(text); err != nil {
+		return err
+	}
+	u.text = text
+	return nil
+}
+
+// SaveThumb reads an encrypted room's thumbnail, made and encrypted by
+// the browser, from body: at most MaxEncryptedThumb bytes, kept as they
+// are.
+func (u *Upload) SaveThumb(body io.Reader) error {
+	if !u.encrypted {
+		return errPlainField
+	}
+	if u.thumb {
+		return invalid("thumb", "send one thumbnail per request")
+	}
+	u.thumb = true
+	_, err := u.r.files.SaveOpaqueThumb(u.stage, body, MaxEncryptedThumb)
+	var re *uploads.ReadError
+	switch {
+	case errors.Is(err, uploads.ErrTooLarge):
+		return &Error{Code: CodeTooLong, Limit: MaxEncryptedThumb, Msg: fmt.Sprintf("a thumbnail may be at most %s", bytesize.Text(MaxEncryptedThumb))}
+	case errors.As(err, &re):
+		return &Error{Code: CodeInvalid, Field: "thumb", Msg: "the upload is not valid multipart/form-data or ended early", Err: re.Err}
+	}
+	return err
+}
+
 // SaveFile reads the file, named name by its sender, from body. A failure
-// to read body is an *Error that wraps what the reader said.
+// to read body is an *Error that wraps what the reader said. An encrypted
+// room's file is kept as it came, up to max_file_size plus a tag for each
+// chunk.
 func (u *Upload) SaveFile(name string, body io.Reader) error {
 	if u.saved {
 		return invalid("file", "send one file per request")
 	}
 	u.saved = true
 	u.name = uploads.SanitizeFileName(name)
-	size, err := u.r.files.SaveOriginal(u.stage, body)
+	var size int64
+	var err error
+	if u.encrypted {
+		size, err = u.r.files.SaveOpaque(u.stage, body, MaxEncryptedFileSize(u.r.opts.MaxFileSize))
+	} else {
+		size, err = u.r.files.SaveOriginal(u.stage, body)
+	}
 	var re *uploads.ReadError
 	switch {
 	case errors.Is(err, uploads.ErrTooLarge):
@@ -137,6 +196,9 @@ func (u *Upload) Commit(ctx context.Context) (Message, error) {
 	if u.size == 0 {
 		return Message{}, invalid("file", "the file is empty")
 	}
+	if u.encrypted {
+		return u.commitOpaque(ctx)
+	}
 	meta, err := u.r.files.Describe(u.stage, u.name, u.size)
 	var pe *uploads.PixelsError
 	if errors.As(err, &pe) {
@@ -152,6 +214,25 @@ func (u *Upload) Commit(ctx context.Context) (Message, error) {
 	return u.r.commitUpload(ctx, u, meta)
 }
 
+// commitOpaque is Commit of an encrypted room's upload: its envelope
+// describes it, and its bytes are kept and served as they came.
+func (u *Upload) commitOpaque(ctx context.Context) (Message, error) {
+	if u.text == "" {
+		return Message{}, &Error{Code: CodeInvalid, Field: "text", Msg: SayEncrypted + " describing the file in the field named text"}
+	}
+	if !u.r.State().Encrypted {
+		return Message{}, &Error{Code: CodeConflict, Msg: "the room was reset while the file came; nothing was stored"}
+	}
+	meta, err := u.r.files.DescribeOpaque(u.stage, u.size, u.thumb)
+	if err != nil {
+		return Message{}, err
+	}
+	if err := u.r.ChargeRoom(UploadCost); err != nil {
+		return Message{}, err
+	}
+	return u.r.commitUpload(ctx, u, meta)
+}
+
 // Discard removes what the upload left, unless it was committed, and
 // gives back its share of the staging budget.
 func (u *Upload) Discard() {
@@ -159,6 +240,16 @@ func (u *Upload) Discard() {
 		os.RemoveAll(u.stage)
 	}
 	u.release()
+}
+
+// MaxUploadBytes is the most bytes of the parts of one upload: the file
+// and, in an encrypted room, its thumbnail and the envelope describing it.
+func (r *Room) MaxUploadBytes() int64 {
+	if !r.State().Encrypted {
+		return r.opts.MaxFileSize
+	}
+	envelope := int64(r.maxCT())*4/3 + 128
+	return MaxEncryptedFileSize(r.opts.MaxFileSize) + MaxEncryptedThumb + envelope
 }
 
 // FileTooLarge is the refusal of a file over the room's max_file_size.
@@ -210,7 +301,11 @@ func (r *Room) commitUpload(ctx context.Context, u *Upload, meta uploads.Meta) (
 	if meta.ThumbType != "" || meta.ThumbPending {
 		f.Thumb = uploads.ThumbURL(id)
 	}
-	stored, err := r.store1(ctx, Message{Nick: nick, Text: meta.Name, Kind: KindFile, File: f, Owner: owner})
+	text := meta.Name
+	if meta.Opaque {
+		text = u.text
+	}
+	stored, err := r.store1(ctx, Message{Nick: nick, Text: text, Kind: KindFile, File: f, Owner: owner})
 	if err != nil {
 		if rmErr := r.files.Remove(id); rmErr != nil {
 			r.log.Error("remove an upload whose message was not stored", "err", rmErr)

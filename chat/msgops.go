@@ -91,7 +91,13 @@ func (r *Room) Edit(ctx context.Context, from Sender, id uint64, text string) (M
 	if err != nil {
 		return Message{}, err
 	}
-	if err := ValidateText(text, TextLimits{Max: r.opts.MaxMessageLength, MaxPGP: r.opts.MaxPGPLength}); err != nil {
+	encrypted := r.State().Encrypted
+	if encrypted {
+		err = r.validateEnvelope(text)
+	} else {
+		err = ValidateText(text, TextLimits{Max: r.opts.MaxMessageLength, MaxPGP: r.opts.MaxPGPLength})
+	}
+	if err != nil {
 		return Message{}, err
 	}
 	if err := r.chargeChange(from, id, c, r.textCost(text)); err != nil {
@@ -99,6 +105,11 @@ func (r *Room) Edit(ctx context.Context, from Sender, id uint64, text string) (M
 	}
 	to, _, ping := ParsePing(text)
 	m, err := r.store.Edit(id, c, func(m *Message) error {
+		if encrypted {
+			// The envelope hides whether it is a ping: the message's kind
+			// and whom it pings stay as they were.
+			to, ping = m.To, m.Kind == KindPing
+		}
 		switch {
 		case m.Kind == KindText && ping:
 			return errEditToPing
@@ -165,7 +176,8 @@ func (r *Room) Delete(ctx context.Context, from Sender, id uint64) (Message, err
 	return Tombstone(old), nil
 }
 
-// React gives message id the reaction emoji (one of ReactionEmoji) from
+// React gives message id the reaction emoji (one of ReactionEmoji; in an
+// encrypted room, an envelope, kept by its exact string) from
 // from's nickname, or takes it back (on is false), and tells everyone the
 // message's whole set of reactions. A reaction that already is as asked
 // changes nothing and tells nobody.
@@ -179,10 +191,15 @@ func (r *Room) React(ctx context.Context, from Sender, id uint64, emoji string, 
 	if err := checkOwnerToken(from.Token); err != nil {
 		return nil, err
 	}
-	if !slices.Contains(reactionEmoji[:], emoji) {
+	st := r.State()
+	if st.Encrypted {
+		if err := validateReactionEnvelope(emoji); err != nil {
+			return nil, err
+		}
+	} else if !slices.Contains(reactionEmoji[:], emoji) {
 		return nil, invalid("emoji", "react with one of "+strings.Join(reactionEmoji[:], " "))
 	}
-	if r.State().Locked {
+	if st.Locked {
 		return nil, errLocked
 	}
 	// A reaction that is already as asked costs the room nothing.
@@ -205,7 +222,7 @@ func (r *Room) React(ctx context.Context, from Sender, id uint64, emoji string, 
 			return nil, err
 		}
 	}
-	rs, changed, err := r.store.React(id, from.Nick, emoji, on, MaxReactors)
+	rs, changed, err := r.store.React(id, from.Nick, emoji, on, MaxReactors, len(reactionEmoji))
 	if err != nil {
 		return nil, err
 	}

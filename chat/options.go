@@ -14,6 +14,9 @@ type Options struct {
 	DataDir string
 	// Private makes a room created at start-up private (with a password).
 	Private bool
+	// Encrypted makes a room created at start-up encrypted
+	// (docs/ENCRYPTION.md).
+	Encrypted bool
 	// CreateOnStart creates a room when none exists yet (serve --dev does).
 	CreateOnStart bool
 

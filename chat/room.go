@@ -122,8 +122,10 @@ func Open(ctx context.Context, opts Options) (*Room, error) {
 	}
 	r.state.Store(&st)
 	r.ctx, r.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	r.hub.SetWelcomeRoom(st.Encryption())
+	r.tellEncrypted(st)
 	if !st.Exists && st.DestroyedAt.IsZero() && opts.CreateOnStart {
-		password, err := r.Create(opts.Private)
+		password, err := r.CreateKind(RoomKind{Private: opts.Private, Encrypted: opts.Encrypted})
 		if err != nil {
 			store.Close()
 			return nil, err
@@ -132,6 +134,11 @@ func Open(ctx context.Context, opts Options) (*Room, error) {
 			r.initialPassword = password
 			r.log.Info("created a private room; the installer shows its password once, and `chatbox room password` sets a new one")
 		}
+	} else if st.Exists && !st.Private && opts.Private && st.Encrypted {
+		// An encrypted room's key may be derived from its first password
+		// (docs/ENCRYPTION.md): a new password would leave it behind, so
+		// its privacy is what it was made with.
+		r.log.Warn("the config says private, but this room is encrypted and public, and an encrypted room's privacy cannot change; reset it (chatbox room reset --private --encrypted) for a private one")
 	} else if st.Exists && !st.Private && opts.Private {
 		// The config says private: a room that is public is made so, or
 		// the box would say private while anyone with the link gets in.
@@ -190,10 +197,22 @@ func (r *Room) State() RoomState { return *r.state.Load() }
 
 var errRoomExists = errors.New("a room already exists here")
 
+// RoomKind is what a new room is: private (with a password) or not,
+// encrypted (docs/ENCRYPTION.md) or not.
+type RoomKind struct {
+	Private   bool
+	Encrypted bool
+}
+
 // Create makes a new room when none exists. For a private room it returns
 // the generated password, which is stored only as a slow hash.
 func (r *Room) Create(private bool) (password string, err error) {
-	password, _, err = r.create(private)
+	return r.CreateKind(RoomKind{Private: private})
+}
+
+// CreateKind is Create of a room of kind k.
+func (r *Room) CreateKind(k RoomKind) (password string, err error) {
+	password, _, err = r.create(k)
 	return password, err
 }
 
@@ -201,12 +220,12 @@ func (r *Room) Create(private bool) (password string, err error) {
 // none exists) as Create does and, for a private room, starts its
 // creator's session (see Login). It makes a private room only when the
 // owner allows it (Options.LauncherPrivate).
-func (r *Room) CreateAndLogin(private bool) (password, session string, err error) {
-	if private && !r.opts.LauncherPrivate {
+func (r *Room) CreateAndLogin(k RoomKind) (password, session string, err error) {
+	if k.Private && !r.opts.LauncherPrivate {
 		return "", "", errLauncherPublic
 	}
-	password, st, err := r.create(private)
-	if err != nil || !private {
+	password, st, err := r.create(k)
+	if err != nil || !k.Private {
 		return password, "", err
 	}
 	session, err = r.startSession(st.Generation)
@@ -214,9 +233,13 @@ func (r *Room) CreateAndLogin(private bool) (password, session string, err error
 }
 
 // create makes a new room and returns its password and record.
-func (r *Room) create(private bool) (password string, _ RoomState, err error) {
+func (r *Room) create(k RoomKind) (password string, _ RoomState, err error) {
 	var hash string
-	if private {
+	roomID, err := newRoomID()
+	if err != nil {
+		return "", RoomState{}, err
+	}
+	if k.Private {
 		if password, err = NewPassword(); err != nil {
 			return "", RoomState{}, err
 		}
@@ -233,8 +256,10 @@ func (r *Room) create(private bool) (password string, _ RoomState, err error) {
 		*st = RoomState{
 			Exists:       true,
 			Name:         "chatbox",
-			Private:      private,
+			Private:      k.Private,
 			PasswordHash: hash,
+			RoomID:       roomID,
+			Encrypted:    k.Encrypted,
 			CreatedAt:    r.now().UTC(),
 			LastID:       st.LastID,
 			Generation:   st.Generation + 1,
@@ -245,6 +270,7 @@ func (r *Room) create(private bool) (password string, _ RoomState, err error) {
 		return "", RoomState{}, err
 	}
 	r.state.Store(&st)
+	r.hub.SetWelcomeRoom(st.Encryption())
 	r.pw.forget()
 	r.renewed(st)
 	return password, st, nil
@@ -287,6 +313,8 @@ func (r *Room) makePrivate() error {
 	return nil
 }
 
+var errEncryptedPrivacy = &Error{Code: CodeConflict, Msg: "an encrypted room stays public or private for its whole life; reset it to make a private one"}
+
 // storePassword makes the room private with hash and ends every session.
 func (r *Room) storePassword(hash string) error {
 	r.writeMu.Lock()
@@ -294,6 +322,9 @@ func (r *Room) storePassword(hash string) error {
 	st, err := r.store.UpdateRoom(func(st *RoomState) error {
 		if !st.Exists {
 			return errNoRoom
+		}
+		if st.Encrypted && !st.Private {
+			return errEncryptedPrivacy
 		}
 		st.Private, st.PasswordHash = true, hash
 		st.Generation++
@@ -345,6 +376,23 @@ func (r *Room) Post(ctx context.Context, from Sender, text string) (Message, err
 // PostReply is Post of a message that answers message replyTo (none
 // when 0), which must be in the history.
 func (r *Room) PostReply(ctx context.Context, from Sender, text string, replyTo uint64) (Message, error) {
+	return r.Send(ctx, from, Draft{Text: text, ReplyTo: replyTo})
+}
+
+// Draft is a message to post: its text, the message it answers (none
+// when 0) and, in an encrypted room, whom it pings (none when empty; a
+// room that is not encrypted reads that from "/ping NICK text").
+type Draft struct {
+	Text    string
+	ReplyTo uint64
+	To      string
+}
+
+var errToPlain = invalid("to", "to is for encrypted rooms; here a ping is written /ping NICK text")
+
+// Send is Post of a draft.
+func (r *Room) Send(ctx context.Context, from Sender, d Draft) (Message, error) {
+	text := d.Text
 	if extra := r.textCost(text) - 1; extra > 0 && from.Addr != "" {
 		if err := r.ChargeAddr(from.Addr, extra); err != nil {
 			return Message{}, err
@@ -375,16 +423,31 @@ func (r *Room) PostReply(ctx context.Context, from Sender, text string, replyTo 
 			return first, nil
 		}
 	}
-	lim := TextLimits{Max: r.opts.MaxMessageLength, MaxPGP: r.opts.MaxPGPLength}
-	if err := ValidateText(text, lim); err != nil {
-		return Message{}, err
+	st := r.State()
+	m := Message{Nick: from.Nick, Text: text, Kind: KindText, ClientID: from.ClientID, ReplyTo: d.ReplyTo, Owner: ownerHash(from.Token)}
+	to, ping := d.To, d.To != ""
+	if st.Encrypted {
+		if err := r.validateEnvelope(text); err != nil {
+			return Message{}, err
+		}
+	} else {
+		if to != "" {
+			return Message{}, errToPlain
+		}
+		lim := TextLimits{Max: r.opts.MaxMessageLength, MaxPGP: r.opts.MaxPGPLength}
+		if err := ValidateText(text, lim); err != nil {
+			return Message{}, err
+		}
+		to, _, ping = ParsePing(text)
 	}
-	if r.State().Locked {
+	if st.Locked {
 		return Message{}, errLocked
 	}
-	m := Message{Nick: from.Nick, Text: text, Kind: KindText, ClientID: from.ClientID, ReplyTo: replyTo, Owner: ownerHash(from.Token)}
-	if to, _, ok := ParsePing(text); ok {
+	if ping {
 		if err := ValidateNick(to); err != nil {
+			if st.Encrypted {
+				return Message{}, invalid("to", "ping whom? to is a nickname")
+			}
 			return Message{}, invalid("text", "ping whom? write /ping NICK message")
 		}
 		if !r.hub.Present(to) && !r.reachable(to) {
@@ -544,6 +607,7 @@ func (r *Room) wipe(due time.Time) {
 		r.log.Error("remove uploaded files", "err", err)
 	}
 	r.state.Store(&st)
+	r.hub.SetWelcomeRoom(nil)
 	r.pw.forget()
 	r.renewed(st)
 	r.hub.ResetSequence(st.LastID)

@@ -55,6 +55,16 @@ type RoomState struct {
 	// password belongs to one generation and is good for no other, so a
 	// login whose check spans a change never outlives it.
 	Generation uint64 `json:"generation,omitempty"`
+	// RoomID is 16 random bytes in base64url, new each time a room is
+	// created; an encrypted room binds it into every envelope.
+	RoomID string `json:"room_id,omitempty"`
+	// Encrypted rooms hold only envelopes (docs/ENCRYPTION.md); a room is
+	// encrypted or not for its whole life.
+	Encrypted bool `json:"encrypted,omitempty"`
+	// KeyCheck is an envelope of a known text, given once by the first
+	// browser (Room.SetKey); KDF says how a passphrase makes the key.
+	KeyCheck string `json:"key_check,omitempty"`
+	KDF      *KDF   `json:"kdf,omitempty"`
 }
 
 // Store is the room's durable state in one bbolt file. A write returns

@@ -162,9 +162,9 @@ func Tombstone(m Message) Message {
 
 // React gives message id the reaction emoji from nick (on) or takes it
 // back (!on). A nickname gives each emoji once; a message holds the
-// reactions of at most maxReactors nicknames. changed is false when the
+// reactions of at most maxReactors nicknames, and at most perNick of each. changed is false when the
 // reaction already was as asked; rs is the message's whole set after it.
-func (s *Store) React(id uint64, nick, emoji string, on bool, maxReactors int) (rs Reactions, changed bool, err error) {
+func (s *Store) React(id uint64, nick, emoji string, on bool, maxReactors, perNick int) (rs Reactions, changed bool, err error) {
 	err = s.update(func(tx *bolt.Tx) error {
 		m, ok, err := getMessage(tx, id)
 		if err != nil {
@@ -188,6 +188,9 @@ func (s *Store) React(id uint64, nick, emoji string, on bool, maxReactors int) (
 			if !reacted(rs, nick) && reactors(rs) >= maxReactors {
 				return &Error{Code: CodeTooLong, Limit: int64(maxReactors), Msg: fmt.Sprintf("message %d has the reactions of %d people, as many as it may hold", id, maxReactors)}
 			}
+			if given(rs, nick) >= perNick {
+				return &Error{Code: CodeTooLong, Limit: int64(perNick), Msg: fmt.Sprintf("you gave message %d %d reactions, as many as one person may", id, perNick)}
+			}
 			rs[emoji] = append(rs[emoji], nick)
 		} else {
 			rs[emoji] = slices.DeleteFunc(rs[emoji], func(n string) bool { return n == nick })
@@ -210,6 +213,17 @@ func (s *Store) React(id uint64, nick, emoji string, on bool, maxReactors int) (
 		return nil, false, storeRefusal("store a reaction", err)
 	}
 	return rs, changed, nil
+}
+
+// given counts the reactions of rs that nick gave.
+func given(rs Reactions, nick string) int {
+	n := 0
+	for _, nicks := range rs {
+		if slices.Contains(nicks, nick) {
+			n++
+		}
+	}
+	return n
 }
 
 // reacted reports whether nick gave any of the reactions rs.

@@ -24,6 +24,21 @@ type Reacher interface {
 	Reaches(nick string) bool
 }
 
+// EncryptionWatcher is a Watcher that must know whether the room is
+// encrypted (a push must not show what the box cannot read): told when
+// the room opens and whenever a room is made or wiped.
+type EncryptionWatcher interface {
+	Encrypted(bool)
+}
+
+// tellEncrypted tells the watcher, if it asks, whether the room of st is
+// encrypted.
+func (r *Room) tellEncrypted(st RoomState) {
+	if w, ok := r.opts.Watcher.(EncryptionWatcher); ok {
+		w.Encrypted(st.Exists && st.Encrypted)
+	}
+}
+
 // reachable says whether the watcher reaches nick outside the room.
 func (r *Room) reachable(nick string) bool {
 	rc, ok := r.opts.Watcher.(Reacher)
@@ -39,6 +54,7 @@ func (r *Room) published(m Message) {
 
 // renewed tells the watcher, if any, of the room's new generation.
 func (r *Room) renewed(st RoomState) {
+	r.tellEncrypted(st)
 	if r.opts.Watcher != nil {
 		r.opts.Watcher.Renewed(st.Generation)
 	}

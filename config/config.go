@@ -151,7 +151,12 @@ type DynDNS struct {
 
 // Room configures the chat room.
 type Room struct {
-	Private          bool     `toml:"private"`
+	Private bool `toml:"private"`
+	// Encrypted makes the room created at start an encrypted one: the
+	// browsers encrypt, the box keeps only ciphertext (docs/ENCRYPTION.md).
+	// A room stays encrypted or not for its whole life; a room that
+	// exists already is not changed.
+	Encrypted        bool     `toml:"encrypted"`
 	MaxMessageLength int      `toml:"max_message_length"`
 	MaxPGPLength     int      `toml:"max_pgp_length"`
 	RetentionCount   int      `toml:"retention_messages"`

@@ -32,8 +32,10 @@ type InstallOptions struct {
 	Email    string // ACME contact
 	Hostname string // host name to set; defaults to Domain
 	Private  bool   // a password-protected room
-	DNS      string // "" or "cloudflare": DNS provider for DNS-01 and dynamic DNS
-	DNSToken string // the provider's API token
+	// Encrypted makes the room an encrypted one (docs/ENCRYPTION.md).
+	Encrypted bool
+	DNS       string // "" or "cloudflare": DNS provider for DNS-01 and dynamic DNS
+	DNSToken  string // the provider's API token
 	// SkipFirewall leaves the firewall alone: the owner opens TCP 80 and
 	// 443 another way (a cloud provider's firewall, rules of their own).
 	SkipFirewall bool
@@ -64,6 +66,7 @@ func NewConfig(p platform.Platform, o InstallOptions) (config.Config, error) {
 	cfg.Server.HTTPSListen = p.Listen().HTTPS
 	cfg.TLS.Email = o.Email
 	cfg.Room.Private = o.Private
+	cfg.Room.Encrypted = o.Encrypted
 	if o.BehindProxy {
 		cfg.Server.Mode = config.ModeProxy
 		cfg.Server.PublicURL = roomurl.Room(o.Domain)
@@ -379,6 +382,9 @@ func (in *Installer) checkConfigAgrees(o InstallOptions) error {
 	if o.Private && !cfg.Room.Private {
 		clash("room.private", "false", "a private room")
 	}
+	if o.Encrypted && !cfg.Room.Encrypted {
+		clash("room.encrypted", "false", "an encrypted room")
+	}
 	if len(clashes) == 0 {
 		return nil
 	}
@@ -538,6 +544,12 @@ func (in *Installer) takePassword(ctx context.Context, h *platform.Host, st *ins
 		info, err := c.Info(ctx)
 		if err != nil {
 			return fmt.Errorf("ask the room whether it is private: %w", err)
+		}
+		if info.Exists && !info.Private && info.Encrypted {
+			// Its key may be derived from its first password: it stays
+			// as it was made.
+			h.Note("%s says room.private = true, but the room is public and encrypted, and an encrypted room's privacy cannot change; `chatbox room reset --private --encrypted` makes a private one", in.Platform.Paths().Config)
+			return nil
 		}
 		if info.Exists && !info.Private {
 			if password, err = c.SetPassword(ctx); err != nil {

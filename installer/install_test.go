@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -206,6 +207,41 @@ func TestInstallMakesARunningPublicRoomPrivateWhenTheConfigSaysSo(t *testing.T) 
 	}
 }
 
+// A config edited to room.private = true while the service runs a public
+// encrypted room: install leaves the room as it is and says why, since
+// an encrypted room's privacy cannot change.
+func TestInstallLeavesAPublicEncryptedRoomPublic(t *testing.T) {
+	ctx := context.Background()
+	var out bytes.Buffer
+	in, sim, _ := newSim(t, "debian", &out)
+	room := serveRoom(t, in, sim, "")
+	o := opts(t)
+	o.Encrypted = true
+	if err := in.Install(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(sim.root, "/etc/chatbox/config.toml")
+	cfg, _ := os.ReadFile(file)
+	if !regexp.MustCompile(`(?m)^\s*encrypted = true$`).Match(cfg) {
+		t.Fatalf("install --encrypted wrote no encrypted = true:\n%s", cfg)
+	}
+	room.mu.Lock()
+	room.public, room.encrypted = true, true
+	room.mu.Unlock()
+	cfg = bytes.Replace(cfg, []byte("private = false"), []byte("private = true"), 1)
+	if err := os.WriteFile(file, cfg, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	o.Private = true
+	if err := in.Install(ctx, o); err != nil {
+		t.Fatalf("install on a public encrypted room with private set: %v\n%s", err, out.String())
+	}
+	if _, sets := room.taken(); sets != 0 || !strings.Contains(out.String(), "privacy cannot change") {
+		t.Errorf("set %d passwords, want none, and a note saying why:\n%s", sets, out.String())
+	}
+}
+
 // simRoom is the room of the simulated service. While the service runs it
 // answers on the admin socket under the host's root; like the real one,
 // it has a first password to hand over only after the start that created
@@ -216,10 +252,12 @@ type simRoom struct {
 	srv  *http.Server
 
 	mu      sync.Mutex
-	created bool   // the private room exists
-	public  bool   // the room has no password
-	first   string // the first password, until taken
-	sets    int    // SetPassword calls
+	created bool // the private room exists
+	public  bool // the room has no password
+	// encrypted rooms refuse a change of privacy, as the real one does.
+	encrypted bool
+	first     string // the first password, until taken
+	sets      int    // SetPassword calls
 }
 
 // serveRoom makes sim's service run a simRoom whose first password is
@@ -268,18 +306,21 @@ func (r *simRoom) taken() (bool, int) {
 func (r *simRoom) Info(context.Context) (chat.Info, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return chat.Info{Exists: true, Private: !r.public}, nil
+	return chat.Info{Exists: true, Private: !r.public, Encrypted: r.encrypted}, nil
 }
 
 func (r *simRoom) SetPassword(context.Context) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.encrypted && r.public {
+		return "", errors.New("an encrypted room stays public or private for its whole life")
+	}
 	r.sets++
 	r.public = false
 	return fmt.Sprintf("new-password-%d", r.sets), nil
 }
 
-func (r *simRoom) Reset(context.Context, bool) (string, error) {
+func (r *simRoom) Reset(context.Context, chat.RoomKind) (string, error) {
 	return "", errors.New("the installer does not reset rooms")
 }
 

@@ -34,7 +34,7 @@ type Service interface {
 	SetPassword(ctx context.Context) (string, error)
 	// Reset wipes the room at once, in the owner's name, and creates a
 	// new one. It returns the new room's password when it is private.
-	Reset(ctx context.Context, private bool) (string, error)
+	Reset(ctx context.Context, kind chat.RoomKind) (string, error)
 	// Destroy starts the destroy countdown in the owner's name and returns
 	// when it ends.
 	Destroy(ctx context.Context) (time.Time, error)
@@ -53,6 +53,7 @@ type RoomInfo struct {
 	Exists      bool      `json:"exists"`
 	Private     bool      `json:"private"`
 	Locked      bool      `json:"locked"`
+	Encrypted   bool      `json:"encrypted,omitempty"`
 	CreatedAt   time.Time `json:"created_at,omitzero"`
 	DestroyedAt time.Time `json:"destroyed_at,omitzero"`
 	DestroyedBy string    `json:"destroyed_by,omitempty"`
@@ -73,7 +74,7 @@ func roomInfo(info chat.Info) RoomInfo {
 		members = []string{}
 	}
 	return RoomInfo{
-		Exists: info.Exists, Private: info.Private, Locked: info.Locked, CreatedAt: info.CreatedAt,
+		Exists: info.Exists, Private: info.Private, Locked: info.Locked, Encrypted: info.Encrypted, CreatedAt: info.CreatedAt,
 		DestroyedAt: info.DestroyedAt, DestroyedBy: info.DestroyedBy,
 		DestroyAt: info.DestroyAt, DestroyBy: info.DestroyBy,
 		Members: members, Clients: info.Clients, Messages: info.Messages,
@@ -91,6 +92,8 @@ type PasswordResponse struct {
 type ResetRequest struct {
 	// Private asks for a private room in place of the wiped one.
 	Private bool `json:"private"`
+	// Encrypted asks for an encrypted room (docs/ENCRYPTION.md).
+	Encrypted bool `json:"encrypted,omitempty"`
 }
 
 // LockRequest is the body of POST /room/lock.

@@ -65,7 +65,8 @@ func (f *fakeService) SetPassword(context.Context) (string, error) {
 	return f.password, nil
 }
 
-func (f *fakeService) Reset(_ context.Context, private bool) (string, error) {
+func (f *fakeService) Reset(_ context.Context, kind chat.RoomKind) (string, error) {
+	private := kind.Private
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.err != nil {
@@ -170,14 +171,14 @@ func TestClientAndHandlerAgree(t *testing.T) {
 		}
 	})
 	t.Run("a private reset asks for a private room and returns its password", func(t *testing.T) {
-		got, err := c.Reset(ctx, true)
+		got, err := c.Reset(ctx, chat.RoomKind{Private: true})
 		private, _, _ := svc.seen()
 		if err != nil || got != svc.password || !private {
 			t.Errorf("Reset(true) = %q, %v; service saw private %v", got, err, private)
 		}
 	})
 	t.Run("a public reset returns no password", func(t *testing.T) {
-		got, err := c.Reset(ctx, false)
+		got, err := c.Reset(ctx, chat.RoomKind{})
 		private, _, _ := svc.seen()
 		if err != nil || got != "" || private {
 			t.Errorf("Reset(false) = %q, %v; service saw private %v", got, err, private)

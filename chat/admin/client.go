@@ -72,11 +72,11 @@ func (c *Client) SetPassword(ctx context.Context) (string, error) {
 	return out.Password, err
 }
 
-// Reset wipes the room at once and starts a new one, private or not. It
+// Reset wipes the room at once and starts a new one of kind k. It
 // returns the new room's password, or "" for a public room.
-func (c *Client) Reset(ctx context.Context, private bool) (string, error) {
+func (c *Client) Reset(ctx context.Context, k chat.RoomKind) (string, error) {
 	var out PasswordResponse
-	err := c.do(ctx, http.MethodPost, pathReset, ResetRequest{Private: private}, &out)
+	err := c.do(ctx, http.MethodPost, pathReset, ResetRequest{Private: k.Private, Encrypted: k.Encrypted}, &out)
 	return out.Password, err
 }
 

@@ -71,7 +71,7 @@ func (h *handler) reset(w http.ResponseWriter, req *http.Request) {
 		h.refuse(w, req, err)
 		return
 	}
-	password, err := h.svc.Reset(req.Context(), body.Private)
+	password, err := h.svc.Reset(req.Context(), chat.RoomKind{Private: body.Private, Encrypted: body.Encrypted})
 	if err != nil {
 		h.refuse(w, req, err)
 		return

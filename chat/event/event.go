@@ -126,4 +126,28 @@ type Event struct {
 	// Reactions is a react event's whole set for the message: empty, not
 	// absent, when the last reaction was taken back.
 	Reactions Reactions `json:"reactions,omitzero"`
+	// Room is, in the welcome (the first presence event) of an encrypted
+	// room, what a page needs to open it (see docs/ENCRYPTION.md).
+	Room *Encryption `json:"room,omitempty"`
+}
+
+// Encryption is what an encrypted room tells those let in: that it is
+// encrypted, its id (bound into every envelope), its key check and, when
+// the key is derived from a passphrase, how.
+type Encryption struct {
+	Encrypted bool   `json:"encrypted"`
+	RoomID    string `json:"room_id"`
+	// KeyCheck is an envelope of a known text; empty until the first
+	// browser gives the room its key.
+	KeyCheck string `json:"key_check"`
+	KDF      *KDF   `json:"kdf,omitempty"`
+}
+
+// KDF says how the room's AES key is derived from the link's key and a
+// passphrase.
+type KDF struct {
+	Name       string `json:"name"`
+	Iterations int    `json:"iterations"`
+	// Salt is 16 bytes, base64url without padding.
+	Salt string `json:"salt"`
 }

@@ -425,6 +425,9 @@ type Hub struct {
 	// how many were announced in it.
 	deltasSince time.Time
 	deltas      int
+	// room is what the welcome of an encrypted room carries about it
+	// (nil for a room that is not encrypted).
+	room *event.Encryption
 
 	// seqMu orders message events by id: a message stored after another
 	// never reaches clients before it.
@@ -707,11 +710,26 @@ func (h *Hub) announceLocked(ev event.Event) frame {
 	return prepare(ev)
 }
 
+// SetWelcomeRoom sets what the welcomes of an encrypted room say about
+// it from now on; nil for a room that is not encrypted. The hub keeps e
+// as it is: the caller does not change it afterwards.
+func (h *Hub) SetWelcomeRoom(e *event.Encryption) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.room = e
+}
+
 // welcomeLocked returns the presence event a newcomer gets: exact in a
 // small room; in a big one, the last presence event announced.
 func (h *Hub) welcomeLocked() frame {
 	if len(h.nicks) <= PresenceFull {
-		return prepare(event.Event{Type: "presence", Members: h.membersLocked(), Count: len(h.nicks)})
+		return prepare(event.Event{Type: "presence", Members: h.membersLocked(), Count: len(h.nicks), Room: h.room})
+	}
+	if h.room != nil {
+		// The shared presence event carries no room: this welcome is the
+		// newcomer's own.
+		members := h.membersLocked()
+		return prepare(event.Event{Type: "presence", Members: members[:min(len(members), PresenceFull)], Count: len(members), Room: h.room})
 	}
 	if h.presence == nil {
 		h.presence = h.presenceLocked()

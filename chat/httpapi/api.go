@@ -355,6 +355,12 @@ type roomInfo struct {
 	NickMaxLength int    `json:"nick_max_length"`
 	NickRule      string `json:"nick_rule"`
 	NickHold      int64  `json:"nick_hold"`
+	// Encrypted says the room holds only envelopes (docs/ENCRYPTION.md);
+	// those let in also get its id, key check and KDF.
+	Encrypted bool      `json:"encrypted"`
+	RoomID    string    `json:"room_id,omitempty"`
+	KeyCheck  *string   `json:"key_check,omitempty"`
+	KDF       *chat.KDF `json:"kdf,omitempty"`
 }
 
 func (s *Server) handleGetRoom(w http.ResponseWriter, req *http.Request) {
@@ -382,7 +388,11 @@ func (s *Server) handleGetRoom(w http.ResponseWriter, req *http.Request) {
 		info.Members = s.room.Members()
 		info.DestroyAt, _ = s.room.Countdown()
 		info.LastID = st.LastID
+		if e := st.Encryption(); e != nil {
+			info.RoomID, info.KeyCheck, info.KDF = e.RoomID, &e.KeyCheck, e.KDF
+		}
 	}
+	info.Encrypted = st.Exists && st.Encrypted
 	writeJSON(w, http.StatusOK, info)
 }
 
@@ -394,19 +404,23 @@ func (s *Server) handleCreateRoom(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	var body struct {
-		Private bool `json:"private"`
+		Private   bool `json:"private"`
+		Encrypted bool `json:"encrypted"`
 	}
 	if err := decodeJSON(w, req, 1<<10, &body); err != nil {
 		s.writeError(w, err)
 		return
 	}
 	// The creator of a private room is logged in at once.
-	password, session, err := s.room.CreateAndLogin(body.Private)
+	password, session, err := s.room.CreateAndLogin(chat.RoomKind{Private: body.Private, Encrypted: body.Encrypted})
 	if err != nil {
 		s.writeError(w, err)
 		return
 	}
 	resp := map[string]string{"url": s.roomURL(req)}
+	if st := s.room.State(); st.Encrypted {
+		resp["room_id"] = st.RoomID
+	}
 	if password != "" {
 		resp["password"] = password
 		s.setSessionCookie(w, req, session)
@@ -605,6 +619,7 @@ func (s *Server) handlePostMessage(w http.ResponseWriter, req *http.Request) {
 		ClientID string `json:"client_id"`
 		ReplyTo  uint64 `json:"reply_to"`
 		Token    string `json:"token"`
+		To       string `json:"to"`
 	}
 	if !s.acceptWrite(w, req, 1, int64(s.room.MaxPGPLength())*6+1024, &body) {
 		return
@@ -612,12 +627,30 @@ func (s *Server) handlePostMessage(w http.ResponseWriter, req *http.Request) {
 	// A repeated send (same nick and client_id) answers 201 with the
 	// message its first send stored, so a retry reads as a success.
 	from := chat.Sender{Addr: s.addrs.clientAddr(req), Nick: body.Nick, ClientID: body.ClientID, Token: body.Token}
-	m, err := s.room.PostReply(req.Context(), from, body.Text, body.ReplyTo)
+	m, err := s.room.Send(req.Context(), from, chat.Draft{Text: body.Text, ReplyTo: body.ReplyTo, To: body.To})
 	if err != nil {
 		s.writeError(w, err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, m)
+}
+
+// handleSetKey is PUT /api/room/key: the first browser of an encrypted
+// room gives it its key check (and KDF), once.
+func (s *Server) handleSetKey(w http.ResponseWriter, req *http.Request) {
+	var body struct {
+		KeyCheck string    `json:"key_check"`
+		KDF      *chat.KDF `json:"kdf"`
+	}
+	if !s.acceptWrite(w, req, 1, 4<<10, &body) {
+		return
+	}
+	e, err := s.room.SetKey(req.Context(), chat.Sender{Addr: s.addrs.clientAddr(req)}, body.KeyCheck, body.KDF)
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, e)
 }
 
 // nickBody is the body of a request made under a nickname: the nickname,

@@ -47,7 +47,7 @@ func (s *Server) handleUpload(w http.ResponseWriter, req *http.Request) {
 
 // upload reads the multipart request part by part into the room's upload.
 func (s *Server) upload(w http.ResponseWriter, req *http.Request) (chat.Message, error) {
-	limit := s.room.MaxFileSize() + uploadOverhead
+	limit := s.room.MaxUploadBytes() + uploadOverhead
 	declared := req.ContentLength - uploadOverhead
 	if req.ContentLength < 0 {
 		declared = -1
@@ -92,6 +92,20 @@ func (s *Server) upload(w http.ResponseWriter, req *http.Request) (chat.Message,
 			}
 		case "file":
 			if err := up.SaveFile(part.FileName(), part); err != nil {
+				return chat.Message{}, err
+			}
+		case "text":
+			// An encrypted room's description of the file: an envelope,
+			// as long as a message's may be.
+			raw, err := io.ReadAll(io.LimitReader(part, s.room.MaxUploadBytes()-s.room.MaxFileSize()+1))
+			if err != nil {
+				return chat.Message{}, readError(err)
+			}
+			if err := up.SetText(string(raw)); err != nil {
+				return chat.Message{}, err
+			}
+		case "thumb":
+			if err := up.SaveThumb(part); err != nil {
 				return chat.Message{}, err
 			}
 		default:
@@ -202,6 +216,12 @@ func (s *Server) handleThumb(w http.ResponseWriter, req *http.Request) {
 	}
 	if err != nil {
 		s.writeError(w, err)
+		return
+	}
+	if meta.Opaque {
+		// An encrypted room's thumbnail: ciphertext, for the page to
+		// decrypt.
+		s.serveUpload(w, req, id, true, "application/octet-stream", "attachment", "thumb")
 		return
 	}
 	s.serveUpload(w, req, id, true, meta.ThumbType, "inline", "thumbnail-"+id+thumbExt(meta.ThumbType))

@@ -1,12 +1,7 @@
 package httpapi
 
 import (
-	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
-	"fmt"
-	"io/fs"
 	"net"
 	"net/http"
 
@@ -167,25 +162,11 @@ func (s *Server) handleServiceWorker(w http.ResponseWriter, req *http.Request) {
 // box with other files serves another worker, which the browser installs
 // in the old one's place, filling a new cache and deleting the old.
 func serviceWorker() []byte {
-	sw, err := fs.ReadFile(web.Files, "sw.js")
+	sw, err := web.Worker()
 	if err != nil {
 		panic("httpapi: embedded service worker: " + err.Error())
 	}
-	sum := sha256.New()
-	fs.WalkDir(web.Files, ".", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		raw, err := fs.ReadFile(web.Files, path)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(sum, "%s %d\n", path, len(raw))
-		sum.Write(raw)
-		return nil
-	})
-	version := hex.EncodeToString(sum.Sum(nil))[:12]
-	return bytes.Replace(sw, []byte(`"chatbox-static-v1"`), []byte(`"chatbox-static-`+version+`"`), 1)
+	return sw
 }
 
 // forgetPushSession deletes the push subscriptions made in the session of

@@ -143,6 +143,9 @@ func (s *Server) writeFeed(w http.ResponseWriter, req *http.Request, st chat.Roo
 	w.Write([]byte("\n"))
 }
 
+// encryptedItem is what an item of an encrypted room says of its message.
+const encryptedItem = "encrypted message"
+
 // feedItem turns one message into an RSS item. Its guid joins the room's
 // creation time and the message id, so it never changes and never names
 // another message, not even in a room created after a destroy.
@@ -154,6 +157,10 @@ func feedItem(base string, st chat.RoomState, m chat.Message) rssItem {
 		PubDate:     m.TS.Format(time.RFC1123Z),
 	}
 	switch {
+	case st.Encrypted:
+		// The box cannot read it: the nickname and the time are all.
+		it.Title = m.Nick + ": " + encryptedItem
+		it.Description = encryptedItem
 	case m.File != nil:
 		it.Title = m.Nick + " shared " + m.File.Name
 		it.Description = fmt.Sprintf("%s (%s, %s)", m.File.Name, m.File.Type, bytesize.Text(m.File.Size))

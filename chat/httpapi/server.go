@@ -5,6 +5,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"io/fs"
 	"log/slog"
@@ -66,8 +67,11 @@ type Server struct {
 	// ctx bounds the work WebSocket events start: it ends when the box
 	// shuts down.
 	ctx context.Context
-	// worker is the service worker as served (see serviceWorker).
+	// worker is the service worker as served (see serviceWorker), page
+	// the room's page (with the integrity of every script and
+	// stylesheet, see web.Page).
 	worker []byte
+	page   []byte
 }
 
 // New returns the HTTP server of room. ctx bounds the work that outlives
@@ -76,7 +80,11 @@ func New(ctx context.Context, room *chat.Room, opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{room: room, opts: opts, log: opts.Logger, addrs: newAddrResolver(opts.TrustedProxies), ctx: ctx, worker: serviceWorker()}
+	page, err := web.Page()
+	if err != nil {
+		panic("httpapi: embedded page: " + err.Error())
+	}
+	s := &Server{room: room, opts: opts, log: opts.Logger, addrs: newAddrResolver(opts.TrustedProxies), ctx: ctx, worker: serviceWorker(), page: page}
 	s.table = s.buildRoutes()
 	s.handler = s.routes()
 	return s
@@ -112,7 +120,7 @@ func (s *Server) buildRoutes() []Route {
 	return []Route{
 		{Method: "GET", Path: "/{$}", Doc: "the room's page, or the launcher when no room exists", handler: func(w http.ResponseWriter, req *http.Request) {
 			w.Header().Set("Cache-Control", "no-cache")
-			http.ServeFileFS(w, req, page, "index.html")
+			http.ServeContent(w, req, "index.html", time.Time{}, bytes.NewReader(s.page))
 		}},
 		{Method: "GET", Path: "/static/", Doc: "the page's scripts, styles and icons", handler: func(w http.ResponseWriter, req *http.Request) {
 			if strings.HasSuffix(req.URL.Path, "/") {
@@ -128,12 +136,13 @@ func (s *Server) buildRoutes() []Route {
 		{Method: "GET", Path: "/sw.js", Doc: "the service worker: the page's own files for an instant start, an offline screen, push notifications", handler: s.handleServiceWorker},
 		{API: true, Method: "GET", Path: "/healthz", Doc: `liveness: {"status":"ok"}`, handler: handleHealth},
 		{API: true, Method: "GET", Path: "/api", Doc: "this list", handler: s.handleAPIIndex},
-		{API: true, Method: "GET", Path: "/api/room", Doc: `the room: {"exists","name","private","created_at","destroyed_at","destroyed_by","destroy_at","members","authorized","nick_max_length","nick_rule","nick_hold"}`, handler: s.handleGetRoom},
-		{API: true, Method: "POST", Path: "/api/room", Doc: `create the room when none exists: {"private":bool} -> {"url","password"}`, handler: s.handleCreateRoom},
+		{API: true, Method: "GET", Path: "/api/room", Doc: `the room: {"exists","name","private","encrypted","room_id","key_check","kdf","created_at","destroyed_at","destroyed_by","destroy_at","members","authorized","nick_max_length","nick_rule","nick_hold"}`, handler: s.handleGetRoom},
+		{API: true, Method: "POST", Path: "/api/room", Doc: `create the room when none exists: {"private":bool,"encrypted":bool} -> {"url","password","room_id"}`, handler: s.handleCreateRoom},
+		{API: true, Method: "PUT", Path: "/api/room/key", Doc: `an encrypted room's key, once: {"key_check","kdf"} -> 201 {"encrypted","room_id","key_check","kdf"}; 409 when it has one`, handler: s.handleSetKey},
 		{API: true, Method: "POST", Path: "/api/login", Doc: `private room: {"password"} -> session cookie`, handler: s.handleLogin},
 		{API: true, Method: "POST", Path: "/api/logout", Doc: `ends this session on the server and clears its cookie -> {"ok":true}`, handler: s.handleLogout},
 		{API: true, Method: "GET", Path: "/api/messages", Query: "after=ID&limit=N", Doc: "history, oldest first, a page of at most N messages (default 100, at most 1000) and 1 MiB; without after, the newest; before=ID reads back; X-Next-After or X-Next-Before names the next page", handler: s.handleListMessages},
-		{API: true, Method: "POST", Path: "/api/messages", Doc: `{"nick","text","reply_to"?,"token"?} -> 201 with the stored message; "/ping NICK text" pings NICK; 409 nick_taken when another browser holds nick`, handler: s.handlePostMessage},
+		{API: true, Method: "POST", Path: "/api/messages", Doc: `{"nick","text","reply_to"?,"token"?,"to"?} -> 201 with the stored message; "/ping NICK text" pings NICK (in an encrypted room, text is an envelope and "to" names whom it pings); 409 nick_taken when another browser holds nick`, handler: s.handlePostMessage},
 		{API: true, Method: "PATCH", Path: "/api/messages/{id}", Doc: `{"nick","token","text"} -> 200 with the edited message; your own, within the edit window`, handler: s.handleEditMessage},
 		{API: true, Method: "DELETE", Path: "/api/messages/{id}", Doc: `{"nick","token"} -> 200 with the tombstone; your own, within the edit window`, handler: s.handleDeleteMessage},
 		{API: true, Method: "POST", Path: "/api/messages/{id}/reactions", Doc: `{"nick","emoji","on","token"?} -> 200 {"id","reactions"}`, handler: s.handleReact},
@@ -147,7 +156,7 @@ func (s *Server) buildRoutes() []Route {
 		{API: true, Method: "GET", Path: "/api/push", Doc: `Web Push: {"enabled","public_key","modes","local_ca","trust_url"?}`, handler: s.handlePushInfo},
 		{API: true, Method: "POST", Path: "/api/push", Doc: `{"nick","endpoint","keys":{"p256dh","auth"},"mode"} -> 201; this browser's push subscription (mode "pings", "all" or "none")`, handler: s.handleSubscribe},
 		{API: true, Method: "DELETE", Path: "/api/push", Doc: `{"endpoint"} -> {"deleted":bool}; ends a push subscription`, handler: s.handleUnsubscribe},
-		{API: true, Method: "GET", Path: "/ws", Query: "nick=NICK&token=TOKEN", Doc: `WebSocket: events {"type":"message"|"join"|"leave"|"nick"|"presence"|"typing"|"destroy"|"edit"|"delete"|"react"|"error"}; send {"type":"message","text","reply_to"?}, {"type":"edit","id","text"}, {"type":"delete","id"}, {"type":"react","id","emoji","on"}, {"type":"nick","nick"}, {"type":"typing"}, {"type":"cancel_destroy"}, {"type":"visible","visible"}, {"type":"quit"}`, handler: s.handleWS(s.newUpgrader())},
+		{API: true, Method: "GET", Path: "/ws", Query: "nick=NICK&token=TOKEN", Doc: `WebSocket: events {"type":"message"|"join"|"leave"|"nick"|"presence"|"typing"|"destroy"|"edit"|"delete"|"react"|"error"}; send {"type":"message","text","reply_to"?,"to"?}, {"type":"edit","id","text"}, {"type":"delete","id"}, {"type":"react","id","emoji","on"}, {"type":"nick","nick"}, {"type":"typing"}, {"type":"cancel_destroy"}, {"type":"visible","visible"}, {"type":"quit"}`, handler: s.handleWS(s.newUpgrader())},
 	}
 }
 

@@ -35,9 +35,11 @@ func (s *Server) newUpgrader() *websocket.Upgrader {
 
 // clientEvent is what a client may send on the WebSocket.
 type clientEvent struct {
-	Type     string `json:"type"`
-	Text     string `json:"text,omitempty"`
-	Nick     string `json:"nick,omitempty"`
+	Type string `json:"type"`
+	Text string `json:"text,omitempty"`
+	Nick string `json:"nick,omitempty"`
+	// To is whom a message of an encrypted room pings.
+	To       string `json:"to,omitempty"`
 	ClientID string `json:"client_id,omitempty"`
 	// ReplyTo is the message a message answers; ID the message an edit,
 	// delete or react is about; Emoji and On a reaction given or taken
@@ -214,7 +216,7 @@ func (s *Server) handleClientEvent(c *fanout.Client, token string, raw []byte) (
 	case "message":
 		from := s.room.From(c)
 		from.ClientID, from.Token = ev.ClientID, token
-		m, err := s.room.PostReply(s.ctx, from, ev.Text, ev.ReplyTo)
+		m, err := s.room.Send(s.ctx, from, chat.Draft{Text: ev.Text, ReplyTo: ev.ReplyTo, To: ev.To})
 		if err != nil {
 			s.tellRefusal(c, err, ev.ClientID)
 		} else if ev.ClientID != "" {

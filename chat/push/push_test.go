@@ -317,3 +317,29 @@ func TestAFullQueueDropsPushesWithoutWaiting(t *testing.T) {
 		t.Error("1000 messages into a queue of 1 dropped nothing")
 	}
 }
+
+// An encrypted room's notifications carry no text: "NICK pinged you" for a
+// ping, "New message" otherwise, previews on or not.
+func TestAnEncryptedRoomsPushesCarryNoText(t *testing.T) {
+	ps := pushtest.New(t)
+	s := newService(t, ps, nil)
+	s.Encrypted(true)
+	bob, carol := ps.NewDevice(t), ps.NewDevice(t)
+	subscribe(t, s, bob, "bob", push.ModePings)
+	subscribe(t, s, carol, "carol", push.ModeAll)
+	env := `{"v":1,"iv":"oKGio6Slpqeoqaqr","ct":"jn0QQSrnIt0NB0n_Ti6oEF7FkQQ81-hTtM4"}`
+	s.Published(chat.Message{ID: 7, Nick: "alice", Kind: chat.KindPing, To: "bob", Text: env})
+	bodies := map[*pushtest.Device]string{}
+	for range 2 {
+		p := ps.Next(t, 10*time.Second)
+		bodies[p.Device] = payload(t, p).Body
+	}
+	if bodies[bob] != "alice pinged you" || bodies[carol] != "New message" {
+		t.Errorf("bob was told %q (want alice pinged you), carol %q (want New message)", bodies[bob], bodies[carol])
+	}
+	for _, b := range bodies {
+		if strings.Contains(b, "ct") || strings.Contains(b, "{") {
+			t.Errorf("a notification carries the envelope: %q", b)
+		}
+	}
+}

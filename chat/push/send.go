@@ -55,7 +55,10 @@ func (s *Service) payload(e pending) Payload {
 	switch {
 	case e.count > 1:
 		p.Body = fmt.Sprintf("%d new messages", e.count)
-	case !s.opts.Preview:
+	case s.encrypted.Load() && e.urgent && e.last.Kind == chat.KindPing:
+		// An encrypted room's text is for the page alone.
+		p.Body = e.last.Nick + " pinged you"
+	case !s.opts.Preview, s.encrypted.Load():
 		p.Body = "New message"
 	default:
 		p.Body = e.last.Nick + ": " + preview(e.last)

@@ -120,7 +120,10 @@ type Service struct {
 
 	queue      chan chat.Message
 	generation atomic.Uint64
-	renew      chan struct{}
+	// encrypted says the room is encrypted: its notifications carry no
+	// text (see Encrypted).
+	encrypted atomic.Bool
+	renew     chan struct{}
 
 	vis  visibility
 	pend pendingSet
@@ -407,6 +410,11 @@ func (s *Service) Published(m chat.Message) {
 		}
 	}
 }
+
+// Encrypted notes whether the room is encrypted: a notification of an
+// encrypted room says "New message" or "NICK pinged you", never its text,
+// which is ciphertext to the box.
+func (s *Service) Encrypted(on bool) { s.encrypted.Store(on) }
 
 // Renewed notes the room's new generation; the dispatcher then deletes
 // the subscriptions of older ones. It never waits.

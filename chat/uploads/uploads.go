@@ -5,8 +5,10 @@
 //
 // Uploads live under <data_dir>/files/<id>/, one folder per upload:
 //
-//	original   the bytes as uploaded (JPEG and PNG without their metadata)
-//	thumb      a re-encoded thumbnail (pictures only; no metadata)
+//	original   the bytes as uploaded (JPEG and PNG without their metadata;
+//	           an encrypted room's ciphertext as it came)
+//	thumb      a re-encoded thumbnail (pictures only; no metadata), or
+//	           the thumbnail an encrypted room's browser made and encrypted
 //	meta.json  Meta, written by the server
 //
 // An upload is staged in files/.incoming/ and renamed into place whole, so
@@ -74,6 +76,9 @@ type Meta struct {
 	// ThumbPending is a picture whose thumbnail is queued (QueueThumbnail)
 	// but not made yet.
 	ThumbPending bool `json:"thumb_pending,omitempty"`
+	// Opaque is an encrypted room's file: bytes the box cannot read,
+	// served as they are, as an attachment (see DescribeOpaque).
+	Opaque bool `json:"opaque,omitempty"`
 }
 
 // Dir is the uploads folder of a data directory.
@@ -115,19 +120,62 @@ func (d *Dir) Stage() (string, error) {
 // limit (ErrTooLarge), and flushes it to disk. A failure to read r is a
 // *ReadError.
 func (d *Dir) SaveOriginal(stage string, r io.Reader) (int64, error) {
-	f, err := os.OpenFile(filepath.Join(stage, originalName), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+	return save(filepath.Join(stage, originalName), r, d.maxFileSize)
+}
+
+// SaveOpaque is SaveOriginal of bytes the box cannot read (an encrypted
+// room's file, its limit given), and SaveOpaqueThumb of the thumbnail
+// made and encrypted by the browser: both are kept as they are.
+func (d *Dir) SaveOpaque(stage string, r io.Reader, limit int64) (int64, error) {
+	return save(filepath.Join(stage, originalName), r, limit)
+}
+
+// SaveOpaqueThumb saves an encrypted thumbnail of at most limit bytes.
+func (d *Dir) SaveOpaqueThumb(stage string, r io.Reader, limit int64) (int64, error) {
+	return save(filepath.Join(stage, thumbName), r, limit)
+}
+
+// OpaqueName is the name of every file of an encrypted room, and
+// OpaqueType its type: the box knows neither.
+const (
+	OpaqueName = "encrypted"
+	OpaqueType = "application/octet-stream"
+)
+
+// DescribeOpaque writes the record of a staged file the box cannot read:
+// named OpaqueName, never sniffed, stripped, decoded or thumbnailed; its
+// thumbnail, when the browser sent one, is kept as it came.
+func (d *Dir) DescribeOpaque(stage string, size int64, thumb bool) (Meta, error) {
+	meta := Meta{Name: OpaqueName, Size: size, Type: OpaqueType, Opaque: true}
+	if thumb {
+		meta.ThumbType = OpaqueType
+	}
+	raw, err := json.Marshal(meta)
+	if err != nil {
+		return meta, err
+	}
+	if err := writeFileSync(filepath.Join(stage, metaName), raw); err != nil {
+		return meta, err
+	}
+	return meta, syncDir(stage)
+}
+
+// save copies r to a new file at path, stopping at limit bytes
+// (ErrTooLarge), and flushes it to disk.
+func save(path string, r io.Reader, limit int64) (int64, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
 	if err != nil {
 		return 0, fmt.Errorf("save upload: %w", err)
 	}
 	defer f.Close()
-	n, err := io.Copy(f, io.LimitReader(r, d.maxFileSize+1))
+	n, err := io.Copy(f, io.LimitReader(r, limit+1))
 	var pe *fs.PathError
 	switch {
 	case errors.As(err, &pe):
 		return 0, fmt.Errorf("save upload: %w", err) // writing failed
 	case err != nil:
 		return 0, &ReadError{Err: err}
-	case n > d.maxFileSize:
+	case n > limit:
 		return 0, ErrTooLarge
 	}
 	if err := f.Sync(); err != nil {

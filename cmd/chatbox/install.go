@@ -60,6 +60,7 @@ and confirmed first; --dry-run only shows it.`,
 	f.StringVar(&o.opts.Email, "email", "", "contact address for the certificate authority (optional)")
 	f.StringVar(&o.opts.Hostname, "hostname", "", "host name to set (default: the --domain)")
 	f.BoolVar(&o.opts.Private, "private", false, "protect the room with a password")
+	f.BoolVar(&o.opts.Encrypted, "encrypted", false, "make the room encrypted: the browsers encrypt, the box keeps only ciphertext (its first visitor makes the key and the link to share)")
 	f.StringVar(&o.opts.DNS, "dns", "", "DNS provider for certificates and dynamic DNS: cloudflare")
 	f.StringVar(&o.opts.DNSToken, "dns-token", "", "the DNS provider's API token")
 	f.BoolVar(&o.opts.BehindProxy, "behind-proxy", false, "serve the room through the web server (nginx, Apache, Caddy) that holds ports 80 and 443; needs --domain")

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/chatbox-dev/chatbox/chat"
 	"github.com/chatbox-dev/chatbox/chat/admin"
 	"github.com/chatbox-dev/chatbox/chat/datadir"
 	"github.com/chatbox-dev/chatbox/config"
@@ -21,6 +22,7 @@ type roomOptions struct {
 	configPath string
 	dataDir    string
 	private    bool
+	encrypted  bool
 	yes        bool
 }
 
@@ -37,7 +39,8 @@ run it as root (or the chatbox user).
   password  give the room a new password (making it private) and print it;
             everyone logged in must enter the new one
   reset     wipe the room at once and start a new one (--private for a
-            private one, whose password is printed)
+            private one, whose password is printed; --encrypted for one
+            whose messages and files only the browsers with its link read)
   destroy   start the destroy countdown, as the button in the room does
   lock      make the room read-only: people can read, but not post, share
             files or destroy it (against a flood, say); unlock opens it
@@ -77,6 +80,7 @@ run it as root (or the chatbox user).
 		},
 	}
 	reset.Flags().BoolVar(&opts.private, "private", false, "make the new room private (its password is printed)")
+	reset.Flags().BoolVar(&opts.encrypted, "encrypted", false, "make the new room encrypted: the first browser to open it makes the key and shows the link to share")
 	reset.Flags().BoolVar(&opts.yes, "yes", false, "really wipe the room")
 	destroy := &cobra.Command{
 		Use:   "destroy",
@@ -132,6 +136,9 @@ func roomInfo(ctx context.Context, s *streams, _ *roomOptions, c *admin.Client) 
 	if st.Private {
 		kind = "private (password needed)"
 	}
+	if st.Encrypted {
+		kind += ", encrypted"
+	}
 	if st.Locked {
 		kind += ", read-only (chatbox room unlock opens it)"
 	}
@@ -170,11 +177,14 @@ func roomPassword(ctx context.Context, s *streams, _ *roomOptions, c *admin.Clie
 }
 
 func roomReset(ctx context.Context, s *streams, opts *roomOptions, c *admin.Client) error {
-	password, err := c.Reset(ctx, opts.private)
+	password, err := c.Reset(ctx, chat.RoomKind{Private: opts.private, Encrypted: opts.encrypted})
 	if err != nil {
 		return err
 	}
 	printPassword(s, password)
+	if opts.encrypted {
+		fmt.Fprintln(s.out, "It is encrypted: the first browser to open it makes its key and shows the link to share.")
+	}
 	return nil
 }
 

@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/chatbox-dev/chatbox/chat/datadir"
+	"github.com/chatbox-dev/chatbox/chat/web"
 )
 
 func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -92,9 +94,62 @@ func TestRoomCommandTalksToTheRunningService(t *testing.T) {
 		t.Fatalf("room unlock: %d\n%s%s; a post after it was not stored", code, out, errOut)
 	}
 
+	// An encrypted room: it takes only envelopes, and has no key yet.
+	code, out, errOut = runCLI(t, "room", "reset", "--encrypted", "--yes", "--data", data)
+	if code != 0 || !strings.Contains(out, "encrypted") {
+		t.Fatalf("room reset --encrypted: %d\n%s%s", code, out, errOut)
+	}
+	if code, out, _ = runCLI(t, "room", "info", "--data", data); !strings.Contains(out, "encrypted") {
+		t.Fatalf("room info of an encrypted room: %d\n%s", code, out)
+	}
+	res, err = http.Get(srv.url + "/api/room")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var room struct {
+		Encrypted bool   `json:"encrypted"`
+		RoomID    string `json:"room_id"`
+		KeyCheck  string `json:"key_check"`
+	}
+	json.NewDecoder(res.Body).Decode(&room)
+	res.Body.Close()
+	if !room.Encrypted || len(room.RoomID) != 22 || room.KeyCheck != "" {
+		t.Fatalf("after reset --encrypted the room is %+v", room)
+	}
+	if got := post(); got != http.StatusBadRequest {
+		t.Fatalf("plain text in an encrypted room: %d, want 400", got)
+	}
+
 	code, out, _ = runCLI(t, "room", "destroy", "--data", data)
 	if code != 0 || !strings.Contains(out, "will be destroyed at") {
 		t.Fatalf("room destroy: %d %s", code, out)
+	}
+}
+
+// version --assets prints the SHA-256 of every file of the page as served.
+func TestVersionPrintsTheAssetsHashes(t *testing.T) {
+	code, out, errOut := runCLI(t, "version", "--assets")
+	if code != 0 {
+		t.Fatalf("version --assets: %d %s", code, errOut)
+	}
+	assets, err := web.Assets()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := regexp.MustCompile(`(?m)^([0-9a-f]{64})  (/\S*)$`).FindAllStringSubmatch(out, -1)
+	if len(lines) != len(assets) || len(assets) < 10 {
+		t.Fatalf("%d hash lines for %d files:\n%s", len(lines), len(assets), out)
+	}
+	for i, a := range assets {
+		if lines[i][1] != a.SHA256() || lines[i][2] != a.Path {
+			t.Errorf("line %d: %s %s, want %s %s", i, lines[i][1], lines[i][2], a.SHA256(), a.Path)
+		}
+	}
+	if !strings.Contains(out, "  /static/js/main.js\n") || !strings.Contains(out, "  /\n") {
+		t.Errorf("the page or its main module is missing:\n%s", out)
+	}
+	if code, out, _ := runCLI(t, "version"); code != 0 || strings.Contains(out, "/static/") {
+		t.Errorf("version without --assets: %d\n%s", code, out)
 	}
 }
 

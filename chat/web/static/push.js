@@ -332,8 +332,6 @@ async function swapButtons() {
 
 function start() {
   themeColours();
-  const link = el("link", { rel: "stylesheet", href: "/static/push.css" });
-  document.head.append(link);
   const button = document.getElementById("push-button");
   if (button) button.addEventListener("click", openDialog);
   registerWorker().then(() => {

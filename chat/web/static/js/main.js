@@ -10,6 +10,8 @@ import { parse, complete, HELP } from "./commands.js";
 import { Uploads } from "./uploads.js";
 import * as notify from "./notify.js";
 import { storage, token as makeToken } from "./storage.js";
+import * as c from "./crypto.js";
+import { Vault, keep, kept, forget, sealUpload } from "./vault.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -41,12 +43,22 @@ const state = {
   unread: new notify.Unread(),
   // The question "destroy the room?" while it is asked: { back }.
   askDestroy: null,
+  // An encrypted room: the key this tab opens it with (null otherwise),
+  // the key read from the link ({key} or {bad}), the room's password as
+  // typed here (kept in memory only: it may be the key's passphrase), and
+  // the room's events, opened in the order they came.
+  vault: null,
+  linkKey: null,
+  password: "",
+  keyNote: false,
+  events: Promise.resolve(),
+  busy: false,
 };
 state.model.nick = storage.get("nick") || "";
 
 // --- screens -----------------------------------------------------------------
 
-const screens = ["loading", "launcher", "login", "pick-nick", "room", "gone"];
+const screens = ["loading", "launcher", "ready", "nokey", "badkey", "passphrase", "login", "pick-nick", "room", "gone"];
 
 function show(id) {
   for (const p of screens) $(p).hidden = p !== id;
@@ -55,7 +67,7 @@ function show(id) {
   // ask for its state every few seconds, so they never contradict it.
   clearInterval(state.poll);
   state.poll = null;
-  if (id === "launcher" || id === "login" || id === "gone" || id === "loading") {
+  if (["launcher", "login", "gone", "loading", "nokey", "badkey", "passphrase"].includes(id)) {
     state.poll = setInterval(pollRoom, POLL_MS);
   }
 }
@@ -71,13 +83,16 @@ async function fetchRoom() {
 // pollRoom moves a waiting screen on when the room changed under it.
 async function pollRoom() {
   const was = state.room;
+  if (state.busy) return;
   let room;
   try { room = await fetchRoom(); } catch { return; }
+  if (state.busy) return;
   const screen = current();
   if (screen === "launcher" && room.exists && $("created").hidden) return start();
   if (screen === "login" && (!room.exists || room.authorized)) return start();
   if (screen === "loading") return start();
   if (screen === "gone" && !room.exists && was && was.exists) return start();
+  if ((screen === "nokey" || screen === "badkey" || screen === "passphrase") && (!room.exists || !was || room.room_id !== was.room_id)) return start();
 }
 
 async function start() {
@@ -93,6 +108,11 @@ async function start() {
   $("nick").maxLength = state.lim.nickMax;
   if (!room.exists) return showLauncher(room);
   if (!room.authorized) { show("login"); $("password").focus(); return; }
+  if (room.encrypted) {
+    if (!(await unlock(room))) return;
+  } else {
+    closeVault();
+  }
   if (!state.model.nick || nickProblem(state.model.nick, state.lim)) {
     show("pick-nick");
     $("nick").focus();
@@ -104,6 +124,9 @@ async function start() {
 // --- launcher, login and nickname ---------------------------------------------
 
 function showLauncher(room) {
+  // The room is gone: so is its key.
+  if (state.vault) { forget(state.vault.roomID); closeVault(); }
+  state.linkKey = null;
   const note = $("destroyed-note");
   if (room.destroyed_at) {
     note.textContent = "This room was destroyed by " + room.destroyed_by + " on " +
@@ -120,8 +143,19 @@ function showLauncher(room) {
 
 async function createRoom(priv) {
   $("launcher-error").textContent = "";
+  const encrypted = $("create-encrypted").checked;
+  // While the room and its key are made, no poll moves the screen on.
+  state.busy = encrypted;
   try {
-    const res = await api("POST", "/api/room", { private: priv });
+    const res = await api("POST", "/api/room", encrypted ? { private: priv, encrypted: true } : { private: priv });
+    if (encrypted) {
+      $("create-buttons").hidden = true;
+      state.password = res.password || "";
+      const room = await fetchRoom();
+      if (room.encrypted && !room.key_check) { await makeKey(room, res.password || ""); return; }
+      start();
+      return;
+    }
     if (res.password) {
       // One room now exists: no second create button stays on screen.
       $("create-buttons").hidden = true;
@@ -142,6 +176,8 @@ async function createRoom(priv) {
       return;
     }
     showError($("launcher-error"), e.message);
+  } finally {
+    state.busy = false;
   }
 }
 
@@ -150,6 +186,8 @@ async function login(ev) {
   $("login-error").textContent = "";
   try {
     await api("POST", "/api/login", { password: $("password").value });
+    // An encrypted private room's key may be made with this password.
+    state.password = $("password").value;
     $("password").value = "";
     start();
   } catch (e) {
@@ -194,6 +232,158 @@ function nickTaken(err) {
   $("nick").focus();
 }
 
+// --- the key of an encrypted room (docs/ENCRYPTION.md) -----------------------------
+
+// takeFragment reads the key from the address bar's #k=, then takes it out
+// of the address bar: it is never sent to the box, and should not linger.
+function takeFragment() {
+  const f = c.fromFragment(location.hash);
+  if (f.missing) return false;
+  state.linkKey = f;
+  state.keyNote = true;
+  history.replaceState(history.state, "", location.pathname + location.search);
+  return true;
+}
+
+function closeVault() {
+  if (state.vault) state.vault.close();
+  state.vault = null;
+}
+
+// unlock finds the key that opens the room (from the link, or kept by
+// this tab) and answers true, or shows why it cannot and answers false.
+async function unlock(room) {
+  if (state.vault && state.vault.roomID === room.room_id && room.key_check) return true;
+  closeVault();
+  if (!room.key_check) return makeKey(room, state.password);
+  const link = state.linkKey;
+  if (link && link.bad) {
+    $("badkey-text").textContent = "The key in this link is damaged (it should be 43 letters and digits after #k=): the link may have been cut short. Ask whoever invited you to send it again.";
+    show("badkey");
+    return false;
+  }
+  if (!link) {
+    const k = kept(room.room_id);
+    const v = k && await Vault.unlock(room.room_id, room.key_check, k.aesRaw, k.fragKey);
+    if (v) { state.vault = v; return true; }
+    show("nokey");
+    return false;
+  }
+  let aesRaw = link.key;
+  if (room.kdf) {
+    if (!state.password) { askPassphrase(""); return false; }
+    setLoading("Opening the room's key…");
+    aesRaw = await c.deriveKey(link.key, state.password, room.kdf);
+  }
+  const v = await Vault.unlock(room.room_id, room.key_check, aesRaw, link.key);
+  if (!v) {
+    if (room.kdf) {
+      askPassphrase("This password and the link's key do not open this room together. If the room's password was changed, type its first password; otherwise ask for the room's current link.");
+      return false;
+    }
+    $("badkey-text").textContent = "The link's key is not this room's key: the room may have been reset since the link was made. Ask whoever invited you for the room's current link.";
+    show("badkey");
+    return false;
+  }
+  keep(room.room_id, link.key, aesRaw);
+  state.vault = v;
+  return true;
+}
+
+function setLoading(text) {
+  show("loading");
+  // Making or opening a key takes a moment: no poll starts it again.
+  clearInterval(state.poll);
+  state.poll = null;
+  $("loading").firstElementChild.textContent = text;
+}
+
+function askPassphrase(error) {
+  show("passphrase");
+  $("passphrase-error").textContent = error;
+  $("passphrase-input").value = "";
+  $("passphrase-input").focus();
+}
+
+function submitPassphrase(ev) {
+  ev.preventDefault();
+  state.password = $("passphrase-input").value;
+  $("passphrase-input").value = "";
+  start();
+}
+
+// makeKey gives a room that has no key yet its key: made here, with the
+// room's password as passphrase when the room is private. The link to
+// share is shown; entering the room waits for the person.
+async function makeKey(room, password) {
+  if (room.private && !password) {
+    askPassphrase("");
+    $("passphrase-help").textContent = "This encrypted room has no key yet: it is made here from a new link and the room's password together. Type the room's password.";
+    return false;
+  }
+  setLoading("Making the room's key…");
+  const fragKey = c.newKey();
+  const kdf = room.private ? c.newKdf() : null;
+  const aesRaw = await c.deriveKey(fragKey, password, kdf);
+  const key = await c.aesKey(aesRaw);
+  const check = await c.makeKeyCheck(key, room.room_id);
+  try {
+    await api("PUT", "/api/room/key", { key_check: check, kdf });
+  } catch (e) {
+    // Another browser gave the room its key a moment ago: its link opens it.
+    if (e.status === 409) { start(); return false; }
+    $("loading").firstElementChild.textContent = "The room's key could not be set: " + e.message + " Reload the page to try again.";
+    return false;
+  }
+  state.vault = new Vault(room.room_id, key, fragKey);
+  state.linkKey = { key: fragKey };
+  keep(room.room_id, fragKey, aesRaw);
+  await fetchRoom();
+  showReady(room.private ? password : "");
+  return false;
+}
+
+// showReady shows the link of a room whose key was just made, and (at
+// creation) its password.
+function showReady(password) {
+  show("ready");
+  $("ready-link").textContent = state.vault.link(location.origin);
+  $("ready-password").hidden = !password;
+  $("ready-text").textContent = state.room && state.room.kdf
+    ? "Share this link with the people you invite, and the room's password apart from it: the two together read the room."
+    : "Share this link with the people you invite: whoever has it reads the room.";
+  $("ready-password-text").textContent = password;
+  $("ready-error").textContent = "";
+  $("copy-ready-link").focus();
+}
+
+function roomLink() {
+  return state.vault ? state.vault.link(location.origin) : location.origin + "/";
+}
+
+// readable is a message as the page shows it (an encrypted room's opened).
+function readable(msg) {
+  return state.vault && msg ? state.vault.openMessage(msg) : Promise.resolve(msg);
+}
+
+function readableAll(list) {
+  return state.vault ? Promise.all((list || []).map((m) => state.vault.openMessage(m))) : Promise.resolve(list);
+}
+
+// openEvent opens what an event of an encrypted room carries. An edit
+// carries the new text; the sender and kind are the message's.
+async function openEvent(ev) {
+  const v = state.vault;
+  if (!v) return ev;
+  if (ev.message) {
+    const known = state.model.messages.get(ev.message.id);
+    const msg = ev.type === EV.edit && known ? { kind: known.kind, nick: known.nick, ...ev.message } : ev.message;
+    return { ...ev, message: await v.openMessage(msg) };
+  }
+  if (ev.type === EV.react) return { ...ev, ...(await v.openReactions(ev.reactions)) };
+  return ev;
+}
+
 // --- the room -------------------------------------------------------------------
 
 function enterRoom() {
@@ -205,6 +395,8 @@ function enterRoom() {
   $("outbox").replaceChildren();
   $("start-of-room").hidden = true;
   $("private-mark").hidden = !state.room.private;
+  $("encrypted-mark").hidden = !state.vault;
+  $("key-note").hidden = !(state.vault && state.keyNote);
   state.stuck = true;
   setNewBelow(0);
   renderMembers();
@@ -235,7 +427,12 @@ function connect() {
     },
     onOpen: opened,
     onClose: closed,
-    onEvent,
+    // An encrypted room's events are opened first, one after another,
+    // so they are drawn in the order they came.
+    onEvent: (ev) => {
+      if (!state.vault) { onEvent(ev); return; }
+      state.events = state.events.then(() => openEvent(ev)).then(onEvent).catch((e) => console.error("event", ev.type, e));
+    },
     // push.js (notifications when the page is closed) follows the socket.
     onSocket: (ws) => window.dispatchEvent(new CustomEvent("chatbox:socket", { detail: { ws, nick: state.model.nick, token: state.token } })),
     beforeRetry: async () => {
@@ -243,7 +440,7 @@ function connect() {
       // meanwhile: follow it rather than knock on a closed door.
       try {
         const room = await fetchRoom();
-        if (!room.exists || !room.authorized) { stopSocket(); start(); return false; }
+        if (!room.exists || !room.authorized || (state.vault && room.room_id !== state.vault.roomID)) { stopSocket(); start(); return false; }
         $("private-mark").hidden = !room.private;
       } catch { /* still down: try again */ }
       return true;
@@ -302,7 +499,7 @@ async function catchUp() {
   if (m.lastID === 0) {
     const { data, headers } = await request("GET", "/api/messages?limit=" + HISTORY_PAGE);
     const reached = !headers.get("X-Next-Before");
-    drawHistory(data, reached);
+    drawHistory(await readableAll(data), reached);
     if (/^#m\d+$/.test(location.hash)) {
       const target = $(location.hash.slice(1));
       if (target) { state.stuck = false; target.scrollIntoView({ block: "center" }); }
@@ -311,7 +508,7 @@ async function catchUp() {
   }
   for (let after = m.lastID; after;) {
     const { data, headers } = await request("GET", "/api/messages?after=" + after + "&limit=1000");
-    for (const msg of data) addMessage(msg, false);
+    for (const msg of await readableAll(data)) addMessage(msg, false);
     after = data.length ? Number(headers.get("X-Next-After")) || 0 : 0;
   }
 }
@@ -343,7 +540,7 @@ async function loadOlder() {
   try {
     const { data, headers } = await request("GET", "/api/messages?before=" + m.firstID + "&limit=" + HISTORY_PAGE);
     const firstBefore = m.messages.get(m.firstID);
-    const fresh = m.addOlder(data, !headers.get("X-Next-Before"));
+    const fresh = m.addOlder(await readableAll(data), !headers.get("X-Next-Before"));
     const scroller = $("scroller");
     const list = $("messages");
     const oldHeight = scroller.scrollHeight;
@@ -384,6 +581,8 @@ function ctx() {
     onDelete: deleteMessage,
     onJump: jumpTo,
     copy,
+    sealedThumb: (f) => state.vault ? state.vault.thumbURL(f) : Promise.reject(new Error("not encrypted")),
+    onSealedFile: saveSealedFile,
   };
 }
 
@@ -580,7 +779,7 @@ function onEvent(ev) {
       if (m.remove(ev.id)) redraw(ev.id);
       break;
     case EV.react:
-      if (m.react(ev.id, ev.reactions)) redraw(ev.id);
+      if (m.react(ev.id, ev.reactions, ev.reactionEnvelopes)) redraw(ev.id);
       break;
     case EV.error:
       onError(ev);
@@ -736,11 +935,21 @@ function pendingCtx() {
   return { me: state.model.nick, onRetry: retry, onDiscard: discard };
 }
 
+// sealedPost is what an encrypted room's box is sent for a line: a ping
+// names its target in the clear, its words sealed; the rest is sealed
+// whole.
+async function sealedPost(text) {
+  const ping = text.match(/^\/ping\s+(\S+)\s*([\s\S]*)$/);
+  if (ping) return { text: await state.vault.seal("ping", state.model.nick, ping[2]), to: ping[1] };
+  return { text: await state.vault.seal("text", state.model.nick, text) };
+}
+
 async function deliver(p) {
   const body = withToken({ nick: state.model.nick, text: p.text, client_id: p.clientID });
   if (p.replyTo) body.reply_to = p.replyTo;
   try {
-    const msg = await api("POST", "/api/messages", body);
+    if (state.vault) Object.assign(body, await sealedPost(p.text));
+    const msg = await readable(await api("POST", "/api/messages", body));
     addMessage(msg, false);
     if (msg && msg.kind === "ping") showNote("Pinged " + msg.to + ": they are in the room.");
   } catch (e) {
@@ -820,7 +1029,10 @@ async function finishEdit(text) {
   const id = state.editing;
   if (!text.trim()) return;
   try {
-    const m = await api("PATCH", "/api/messages/" + id, withToken({ nick: state.model.nick, text }));
+    const old = state.model.messages.get(id);
+    const sealed = state.vault && old ? await state.vault.seal(old.kind === "ping" ? "ping" : "text", old.nick, text) : text;
+    let m = await api("PATCH", "/api/messages/" + id, withToken({ nick: state.model.nick, text: sealed }));
+    if (m && state.vault && old) m = await readable({ kind: old.kind, nick: old.nick, ...m });
     if (m && state.model.edit(m)) redraw(id);
     state.editing = 0;
     $("reply-bar").hidden = true;
@@ -843,10 +1055,40 @@ async function deleteMessage(id) {
 
 async function react(id, emoji, on) {
   try {
-    const res = await api("POST", "/api/messages/" + id + "/reactions", withToken({ nick: state.model.nick, emoji, on }));
-    if (res && state.model.react(id, res.reactions)) redraw(id);
+    let sent = emoji;
+    if (state.vault) {
+      // Taking one's reaction back sends the very envelope the box keeps.
+      const msg = state.model.messages.get(id);
+      sent = on ? await state.vault.seal("reaction", state.model.nick, emoji)
+        : msg && msg.reactionEnvelopes && msg.reactionEnvelopes[emoji] && msg.reactionEnvelopes[emoji][state.model.nick];
+      if (!sent) return;
+    }
+    const res = await api("POST", "/api/messages/" + id + "/reactions", withToken({ nick: state.model.nick, emoji: sent, on }));
+    if (!res) return;
+    const r = state.vault ? await state.vault.openReactions(res.reactions) : { reactions: res.reactions };
+    if (state.model.react(id, r.reactions, r.reactionEnvelopes)) redraw(id);
   } catch (e) {
     showError($("hint"), e.message);
+  }
+}
+
+// saveSealedFile decrypts a file of an encrypted room and hands it to the
+// browser to save, under its own name.
+async function saveSealedFile(f) {
+  if (!state.vault) return;
+  showNote("Decrypting " + f.name + "…");
+  try {
+    const url = await state.vault.fileURL(f);
+    const a = document.createElement("a");
+    a.href = url;
+    a.download = f.name;
+    a.hidden = true;
+    document.body.append(a);
+    a.click();
+    a.remove();
+    showNote(f.name + " decrypted.");
+  } catch (e) {
+    showError($("hint"), f.name + " could not be decrypted: " + (e instanceof c.DecryptError ? "it was changed or cut short on the box." : e.message));
   }
 }
 
@@ -1025,10 +1267,26 @@ function showPicture() {
   const a = viewer.list[viewer.index];
   if (!a) return;
   const img = $("viewer-img");
-  img.src = a.href;
   img.alt = a.querySelector("img").alt || "picture";
   $("viewer-caption").textContent = (viewer.index + 1) + " of " + viewer.list.length + (img.alt !== "picture" ? " · " + img.alt : "");
-  $("viewer-open").href = a.href;
+  const sealed = a.dataset.sealed && state.model.messages.get(Number(a.dataset.sealed));
+  if (sealed && sealed.file && state.vault) {
+    // An encrypted picture is decrypted for the viewer; its thumbnail
+    // shows meanwhile.
+    const index = viewer.index;
+    img.src = a.querySelector("img").src;
+    $("viewer-open").removeAttribute("href");
+    state.vault.fileURL(sealed.file).then((url) => {
+      if (viewer.index !== index || !$("viewer").open) return;
+      img.src = url;
+      $("viewer-open").href = url;
+    }, () => {
+      if (viewer.index === index) $("viewer-caption").textContent += " · the picture could not be decrypted";
+    });
+  } else {
+    img.src = a.href;
+    $("viewer-open").href = a.href;
+  }
   $("viewer-prev").disabled = viewer.index === 0;
   $("viewer-next").disabled = viewer.index === viewer.list.length - 1;
 }
@@ -1108,7 +1366,14 @@ function wire() {
   $("compose").addEventListener("submit", submit);
   $("text").addEventListener("keydown", onKey);
   $("text").addEventListener("input", onInput);
-  $("copy-link").addEventListener("click", () => { closeMenu(true); copy(location.origin + "/", "Room link"); });
+  $("copy-link").addEventListener("click", () => { closeMenu(true); copy(roomLink(), "Room link"); });
+  $("copy-ready-link").addEventListener("click", () => copy($("ready-link").textContent, "Link"));
+  $("copy-ready-password").addEventListener("click", () => copy($("ready-password-text").textContent, "Password"));
+  $("ready-enter").addEventListener("click", start);
+  $("passphrase-form").addEventListener("submit", submitPassphrase);
+  $("key-note-close").addEventListener("click", () => { state.keyNote = false; $("key-note").hidden = true; $("text").focus(); });
+  // A link with a key opened in this tab: read it, then follow it.
+  window.addEventListener("hashchange", () => { if (takeFragment()) { stopSocket(); start(); } });
   $("menu-button").addEventListener("click", () => toggleMenu());
   $("menu-nick").addEventListener("click", () => {
     closeMenu(false);
@@ -1150,6 +1415,8 @@ function wire() {
     nick: () => state.model.nick,
     token: () => state.token,
     maxFileSize: () => state.lim.maxFileSize,
+    seal: (nick, file, onProgress) => sealUpload(state.vault, nick, file, onProgress),
+    encrypted: () => !!state.vault,
     onSent: () => { toBottom(); $("text").focus(); },
     onClose: () => $("text").focus(),
   });
@@ -1207,5 +1474,6 @@ function drawSound() {
   $("menu-sound").setAttribute("aria-pressed", String(on));
 }
 
+takeFragment();
 wire();
 start();

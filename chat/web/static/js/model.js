@@ -171,11 +171,13 @@ export class Model {
     return next;
   }
 
-  /** react sets a message's whole set of reactions. */
-  react(id, reactions) {
+  /** react sets a message's whole set of reactions (and, in an encrypted
+   * room, the envelopes that take them back). */
+  react(id, reactions, envelopes) {
     const old = this.messages.get(id);
     if (!old) return null;
     const next = { ...old, reactions: reactions || {} };
+    if (envelopes) next.reactionEnvelopes = envelopes;
     this.messages.set(id, next);
     return next;
   }

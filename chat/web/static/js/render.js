@@ -171,6 +171,37 @@ function renderFile(body, f) {
   body.append(line);
 }
 
+/** What a message of an encrypted room that does not open says. */
+export const UNREADABLE = "This message could not be decrypted.";
+
+// renderSealedFile draws a file of an encrypted room: its thumbnail,
+// decrypted when it comes (its place kept meanwhile), and its name, which
+// decrypts the file and saves it.
+function renderSealedFile(body, m, f, ctx) {
+  const e = f.enc;
+  if (e.thumb) {
+    const a = el("a", "picture");
+    a.href = "#m" + m.id;
+    a.dataset.sealed = m.id;
+    a.tabIndex = -1;
+    const img = el("img");
+    img.alt = f.name;
+    if (e.thumb.w > 0 && e.thumb.h > 0) { img.width = e.thumb.w; img.height = e.thumb.h; }
+    img.decoding = "async";
+    a.append(img);
+    body.append(a);
+    ctx.sealedThumb(f).then((url) => { img.src = url; }, () => a.remove());
+  }
+  const line = el("div", "file");
+  const a = el("a", "", f.name);
+  a.href = "#m" + m.id;
+  a.tabIndex = -1;
+  a.title = "Decrypt and save " + f.name;
+  a.addEventListener("click", (ev) => { ev.preventDefault(); ctx.onSealedFile(f); });
+  line.append(a, el("span", "file-info", fileKind(f.name, f.type) + " · " + formatSize(f.size)));
+  body.append(line);
+}
+
 function renderPing(body, m) {
   body.append(el("span", "mention", "@" + m.to), document.createTextNode(" "));
   appendText(body, m.text.replace(/^\/ping\s+\S+\s*/, ""));
@@ -180,6 +211,7 @@ function renderPing(body, m) {
 export function excerpt(m) {
   if (!m) return "an earlier message";
   if (m.kind === "deleted") return "a deleted message";
+  if (m.undecryptable) return "a message that could not be decrypted";
   if (m.kind === "file" && m.file) return m.file.name;
   const t = (m.text || "").replace(/\s+/g, " ").trim();
   return t.length > 80 ? t.slice(0, 79) + "…" : t;
@@ -234,6 +266,8 @@ export function message(m, prev, ctx) {
 
   const body = el("div", "text");
   if (m.kind === "deleted") body.textContent = "This message was deleted.";
+  else if (m.undecryptable) { body.textContent = UNREADABLE; li.classList.add("undecryptable"); }
+  else if (m.kind === "file" && m.file && m.file.enc) renderSealedFile(body, m, m.file, ctx);
   else if (m.kind === "file" && m.file) renderFile(body, m.file);
   else if (isPGP(m.text)) renderPGP(body, m.text, ctx);
   else if (m.kind === "ping" && m.to) renderPing(body, m);
@@ -291,7 +325,7 @@ export function tools(li, m, ctx) {
     for (const emoji of ctx.reactions) tool(emoji, "React " + emoji, () => ctx.onReact(m.id, emoji, !(reactions[emoji] || []).includes(ctx.me)));
   }
   if (ctx.features.edit && m.nick === ctx.me && ctx.canChange(m)) {
-    if (m.kind !== "file") tool("✎", "Edit", () => ctx.onEdit(m.id));
+    if (m.kind !== "file" && !m.undecryptable) tool("✎", "Edit", () => ctx.onEdit(m.id));
     tool("🗑", "Delete", () => ctx.onDelete(m.id));
   }
   li.append(box);

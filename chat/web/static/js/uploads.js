@@ -7,7 +7,9 @@ const $ = (id) => document.getElementById(id);
 
 /**
  * Uploads wires the preview. opts: {nick(), token(), maxFileSize(),
- * onSent(), onClose()}.
+ * onSent(), onClose(), encrypted(), seal(nick, file, onProgress)}: in an
+ * encrypted room the file, its thumbnail and its description are sealed
+ * here before anything is sent.
  */
 export class Uploads {
   constructor(opts) {
@@ -59,19 +61,41 @@ export class Uploads {
     if (was && refocus) this.opts.onClose();
   }
 
-  send() {
+  async send() {
     const up = this.current;
-    if (!up) return;
+    if (!up || up.sending) return;
+    up.sending = true;
     const form = new FormData();
-    form.append("nick", this.opts.nick());
+    const nick = this.opts.nick();
+    form.append("nick", nick);
     const token = this.opts.token();
     if (token) form.append("token", token);
-    form.append("file", up.file, up.file.name);
+    $("upload-send").disabled = true;
+    $("upload-error").textContent = "";
+    if (this.opts.encrypted && this.opts.encrypted()) {
+      try {
+        const sealed = await this.opts.seal(nick, up.file, (done, total) => {
+          if (this.current === up) $("upload-size").textContent = "Encrypting… " + (total ? Math.floor(done * 100 / total) : 100) + "%";
+        });
+        if (this.current !== up) return;
+        form.append("text", sealed.text);
+        form.append("file", sealed.file, "encrypted");
+        if (sealed.thumb) form.append("thumb", sealed.thumb, "thumb");
+      } catch (e) {
+        up.sending = false;
+        if (this.current !== up) return;
+        $("upload-error").textContent = "The file could not be encrypted: " + e.message;
+        $("upload-size").textContent = formatSize(up.file.size);
+        $("upload-send").disabled = false;
+        return;
+      }
+    } else {
+      form.append("file", up.file, up.file.name);
+    }
+    up.sending = false;
     const xhr = new XMLHttpRequest();
     xhr.open("POST", "/api/files");
     xhr.withCredentials = true;
-    $("upload-send").disabled = true;
-    $("upload-error").textContent = "";
     xhr.upload.addEventListener("progress", (ev) => {
       if (ev.lengthComputable) $("upload-size").textContent = "Uploading… " + Math.floor(ev.loaded * 100 / ev.total) + "%";
     });
