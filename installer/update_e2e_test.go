@@ -46,10 +46,12 @@ func TestDebianUpdateTimerFromTheReleaseChannel(t *testing.T) {
 	if err != nil {
 		t.Fatalf("CHATBOX_E2E=1: %v", err)
 	}
-	base := cachedTree(ctx, t, mirror)
+	// The builds first: they overlap with another test's debootstrap of
+	// the cached tree, which cachedTree waits for.
 	ch := releasetest.New(t)
 	old := buildTestKeyChatbox(ctx, t, "v1.0.0", ch.Public)
 	newer := buildTestKeyChatbox(ctx, t, "v1.1.0", ch.Public)
+	base := cachedTree(ctx, t, mirror)
 	tree := filepath.Join(t.TempDir(), "tree")
 	mustRun(ctx, t, "cp", "-a", base, tree)
 	prepareTree(ctx, t, tree, mirror, old)
