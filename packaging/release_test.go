@@ -484,7 +484,7 @@ func TestRelease(t *testing.T) {
 func TestShellcheck(t *testing.T) {
 	requireE2E(t, "linting the shell scripts")
 	shellcheck := lookPath(t, "shellcheck", "apt-get install shellcheck")
-	for _, script := range []string{"release.sh", "aptrepo.sh", "install.sh", "scripts/postinstall.sh", "scripts/preremove.sh"} {
+	for _, script := range []string{"release.sh", "aptrepo.sh", "rpmrepo.sh", "install.sh", "scripts/postinstall.sh", "scripts/preremove.sh"} {
 		t.Run(fmt.Sprintf("%s has no shellcheck findings", script), func(t *testing.T) {
 			out, err := exec.CommandContext(t.Context(), shellcheck, script).CombinedOutput()
 			if err != nil {
