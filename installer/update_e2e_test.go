@@ -39,7 +39,9 @@ func TestDebianUpdateTimerFromTheReleaseChannel(t *testing.T) {
 			t.Fatalf("CHATBOX_E2E=1: %s is missing (apt-get install debootstrap systemd-container util-linux)", tool)
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	// Long enough to wait for another test's debootstrap of the cached
+	// tree on a busy machine (which can take 15 minutes), then run.
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
 	defer cancel()
 
 	mirror, err := debianMirror()
