@@ -27,6 +27,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -519,6 +520,7 @@ func cachedTree(ctx context.Context, t *testing.T, mirror *url.URL) string {
 		return dir
 	}
 	tmp := dir + ".tmp"
+	unmountUnder(tmp)
 	os.RemoveAll(tmp)
 	start := time.Now()
 	mustRun(ctx, t, "/usr/sbin/debootstrap", "--variant=minbase", "--include="+e2eInclude, e2eSuite, tmp, mirror.String())
@@ -531,6 +533,28 @@ func cachedTree(ctx context.Context, t *testing.T, mirror *url.URL) string {
 	}
 	t.Logf("debootstrap %s took %s; cached in %s", e2eSuite, time.Since(start).Round(time.Second), dir)
 	return dir
+}
+
+// unmountUnder detaches whatever is mounted under dir. A debootstrap
+// killed midway (by a test's deadline) leaves its /proc mounted in the
+// tree, and then neither RemoveAll nor the next debootstrap gets through:
+// every later run would fail until someone unmounted it by hand.
+func unmountUnder(dir string) {
+	data, err := os.ReadFile("/proc/self/mounts")
+	if err != nil {
+		return
+	}
+	var points []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) > 1 && strings.HasPrefix(f[1], dir+"/") {
+			points = append(points, f[1])
+		}
+	}
+	// The deepest first, so that each is unmounted before what holds it.
+	sort.Slice(points, func(i, j int) bool { return len(points[i]) > len(points[j]) })
+	for _, p := range points {
+		_ = syscall.Unmount(p, syscall.MNT_DETACH)
+	}
 }
 
 func fnv32(s string) uint32 {
