@@ -17,6 +17,8 @@ command -v nginx >/dev/null 2>&1 || need_pkgs+=(nginx-light)
 command -v caddy >/dev/null 2>&1 || need_pkgs+=(caddy)
 command -v apt-ftparchive >/dev/null 2>&1 || need_pkgs+=(apt-utils)
 command -v gpg >/dev/null 2>&1 || need_pkgs+=(gnupg)
+command -v createrepo_c >/dev/null 2>&1 || need_pkgs+=(createrepo-c)
+command -v dnf >/dev/null 2>&1 || need_pkgs+=(dnf)
 command -v node >/dev/null 2>&1 || need_pkgs+=(nodejs)
 command -v lintian >/dev/null 2>&1 || need_pkgs+=(lintian)
 # Apache's binary and modules only: the test writes its own configuration,

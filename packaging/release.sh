@@ -45,6 +45,13 @@ pkgversion=${version#v}
 [ -n "${CHATBOX_APT_KEY:-}" ] ||
 	die "set CHATBOX_APT_KEY to the OpenPGP key that signs the apt repository (docs/RELEASING.md)."
 
+# A test build trusts a throwaway release key (internal/release/testkey.go);
+# a release never does. GOFLAGS (from the environment or go env -w) is the
+# way the tag would slip into every build below.
+case " $(go env GOFLAGS) " in
+*chatbox_testkey*) die "GOFLAGS ($(go env GOFLAGS)) asks for the chatbox_testkey tag: a release must trust the embedded keys alone." ;;
+esac
+
 dist=${DIST:-$root/dist}
 mkdir -p "$dist"
 dist=$(cd "$dist" && pwd)
@@ -73,6 +80,11 @@ for target in "${targets[@]}"; do
 	echo "==> chatbox-$name"
 	env CGO_ENABLED=0 GOOS="$goos" GOARCH="$goarch" GOARM="${goarm/#-/}" \
 		go build -trimpath -ldflags "$ldflags" -o "$dist/chatbox-$name" ./cmd/chatbox
+	# And the binary's own build record, whatever brought the tag in.
+	if go version -m "$dist/chatbox-$name" | grep -q chatbox_testkey; then
+		rm -f "$dist/chatbox-$name"
+		die "chatbox-$name was built with the chatbox_testkey tag: a release must trust the embedded keys alone."
+	fi
 done
 
 # The packages are made by nfpm, pinned as a tool in go.mod.

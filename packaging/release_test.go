@@ -177,6 +177,28 @@ func TestReleaseRefusesToRunWithoutAnAptKey(t *testing.T) {
 	}
 }
 
+// TestReleaseRefusesATestKeyBuild checks release.sh builds nothing when
+// GOFLAGS would slip in the tag that lets a test build trust a throwaway
+// release key. (A binary that has the tag anyway is refused after its
+// build; TestRelease checks the shipped binaries' tags.)
+func TestReleaseRefusesATestKeyBuild(t *testing.T) {
+	bash := lookPath(t, "bash", "apt-get install bash")
+	root := repoRoot(t)
+	dist := filepath.Join(t.TempDir(), "dist")
+	cmd := exec.CommandContext(t.Context(), bash, filepath.Join(root, "packaging", "release.sh"))
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "VERSION=v1.2.3", "DIST="+dist, "CHATBOX_SIGNING_KEY=release.key", "CHATBOX_APT_KEY=ABCD",
+		"GOFLAGS=-tags="+release.TestKeyTag)
+	out, err := cmd.CombinedOutput()
+	want := "release.sh: GOFLAGS (-tags=" + release.TestKeyTag + ") asks for the " + release.TestKeyTag + " tag: a release must trust the embedded keys alone.\n"
+	if err == nil || string(out) != want {
+		t.Fatalf("release.sh with GOFLAGS=-tags=%s: %v, said %q, want %q", release.TestKeyTag, err, out, want)
+	}
+	if _, err := os.Stat(dist); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("release.sh made %s before refusing (stat: %v)", dist, err)
+	}
+}
+
 // TestRelease runs packaging/release.sh offline and checks everything it
 // makes: the files, SHA256SUMS, the binaries' build settings, the deb and
 // rpm packages' metadata, files and scripts, and install.sh served from
@@ -462,7 +484,7 @@ func TestRelease(t *testing.T) {
 func TestShellcheck(t *testing.T) {
 	requireE2E(t, "linting the shell scripts")
 	shellcheck := lookPath(t, "shellcheck", "apt-get install shellcheck")
-	for _, script := range []string{"release.sh", "aptrepo.sh", "install.sh", "scripts/postinstall.sh", "scripts/preremove.sh"} {
+	for _, script := range []string{"release.sh", "aptrepo.sh", "rpmrepo.sh", "install.sh", "scripts/postinstall.sh", "scripts/preremove.sh"} {
 		t.Run(fmt.Sprintf("%s has no shellcheck findings", script), func(t *testing.T) {
 			out, err := exec.CommandContext(t.Context(), shellcheck, script).CombinedOutput()
 			if err != nil {
@@ -499,6 +521,9 @@ func checkBinary(t *testing.T, path string, tg target, version string) {
 		if settings[k] != v {
 			t.Errorf("build setting %s is %q, want %q", k, settings[k], v)
 		}
+	}
+	if strings.Contains(settings["-tags"], release.TestKeyTag) {
+		t.Errorf("the binary was built with -tags %s: it trusts a test key", settings["-tags"])
 	}
 	// Go keeps no -ldflags in the build info of a -trimpath build: look
 	// for their effects instead (-X here, -s and -w below).

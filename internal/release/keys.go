@@ -14,9 +14,16 @@ const (
 	Key1 = "RWS0QxbpnuHLEsQphAvyLjXFJP0/tcTjYKqJLAYEEKhAjdAgZ7dXJlC7"
 )
 
-// TrustedKeys returns the release signing keys this binary trusts.
+// TestKeyTag is the build tag of a test build: only a binary built with
+// it can trust a throwaway key besides the release keys (see testKey in
+// testkey.go). packaging/release.sh refuses to ship a binary built with
+// it.
+const TestKeyTag = "chatbox_testkey"
+
+// TrustedKeys returns the release signing keys this binary trusts: the
+// embedded release keys and, in a test build only, its test key.
 func TrustedKeys() []minisign.PublicKey {
-	trusted := []string{Key1}
+	trusted := append([]string{Key1}, testKeys()...)
 	keys := make([]minisign.PublicKey, 0, len(trusted))
 	for _, s := range trusted {
 		var k minisign.PublicKey

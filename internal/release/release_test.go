@@ -99,3 +99,17 @@ func TestAManifestLargerThanTheLimitIsRefused(t *testing.T) {
 		t.Fatalf("got %v, want a refusal of a manifest over the limit", err)
 	}
 }
+
+// A binary trusts the embedded release keys and nothing else unless it
+// is a test build given a throwaway key (the chatbox_testkey tag and -X;
+// cmd/chatbox's TestUpdateTrustsTheTestKeyOnlyInATestBuild builds both).
+func TestTrustedKeysAreTheReleaseKeys(t *testing.T) {
+	keys := release.TrustedKeys()
+	var want minisign.PublicKey
+	if err := want.UnmarshalText([]byte(release.Key1)); err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 1 || !keys[0].Equal(want) {
+		t.Errorf("TrustedKeys() = %v, want only Key1 (%X)", keys, want.ID())
+	}
+}
