@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 const (
@@ -59,6 +60,7 @@ func checkCloudInit(ctx context.Context, t *testing.T, c *container) {
 	// resolve through /etc/hosts.
 	rebootAndCheck := func(t *testing.T, name string) {
 		t.Helper()
+		booted := time.Now()
 		if err := c.reboot(ctx, t); err != nil {
 			t.Fatalf("reboot the container: %v", err)
 		}
@@ -68,8 +70,9 @@ func checkCloudInit(ctx context.Context, t *testing.T, c *container) {
 			t.Fatalf("cloud-init did not run on the NoCloud seed at boot:\n%s", status)
 		}
 		hosts, _ := os.ReadFile(filepath.Join(c.tree, "etc/hosts"))
-		if !strings.Contains(string(hosts), "configured 'manage_etc_hosts' as True") {
-			t.Fatalf("cloud-init did not render /etc/hosts from its template at boot:\n%s", hosts)
+		fi, err := os.Stat(filepath.Join(c.tree, "etc/hosts"))
+		if err != nil || fi.ModTime().Before(booted) || !strings.Contains(string(hosts), "configured 'manage_etc_hosts' as True") {
+			t.Fatalf("cloud-init did not render /etc/hosts from its template at this boot (%v):\n%s", err, hosts)
 		}
 		if got, _ := c.exec(ctx, "hostname"); got != name {
 			t.Errorf("after the reboot hostname says %q, want %q", got, name)

@@ -44,7 +44,7 @@ func TestDebianInstallUnderSystemd(t *testing.T) {
 	tree, bin := e2eDebianTree(t, "chroot")
 	// The walk-through, cloud-init's install with its Python and two
 	// reboots included, stays well under this on a busy machine.
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 
 	c, why := bootContainer(ctx, t, tree)
