@@ -68,7 +68,8 @@ func checkCloudInit(ctx context.Context, t *testing.T, c *container) {
 		// no update-locale); status --long names those, not the source.
 		status, _ := c.exec(ctx, "cloud-init", "status", "--long")
 		t.Logf("cloud-init status --long after the reboot:\n%s", status)
-		if ds, err := os.ReadFile(filepath.Join(c.tree, "var/lib/cloud/instance/datasource")); err != nil || !strings.Contains(string(ds), "DataSourceNoCloud") {
+		// /var/lib/cloud/instance is an absolute link: read it inside.
+		if ds, err := c.exec(ctx, "cat", "/var/lib/cloud/instance/datasource"); err != nil || !strings.Contains(ds, "DataSourceNoCloud") {
 			t.Fatalf("cloud-init did not run on the NoCloud seed at boot (/var/lib/cloud/instance/datasource: %q %v)", ds, err)
 		}
 		hosts, _ := os.ReadFile(filepath.Join(c.tree, "etc/hosts"))
