@@ -21,6 +21,7 @@ command -v createrepo_c >/dev/null 2>&1 || need_pkgs+=(createrepo-c)
 command -v dnf >/dev/null 2>&1 || need_pkgs+=(dnf)
 command -v node >/dev/null 2>&1 || need_pkgs+=(nodejs)
 command -v lintian >/dev/null 2>&1 || need_pkgs+=(lintian)
+command -v rpmlint >/dev/null 2>&1 || need_pkgs+=(rpmlint)
 # Apache's binary and modules only: the test writes its own configuration,
 # and the apache2 package would start a server on port 80.
 command -v apache2 >/dev/null 2>&1 || [ -x /usr/sbin/apache2 ] || need_pkgs+=(apache2-bin)

@@ -22,29 +22,9 @@ import (
 )
 
 func TestDebianAptRepository(t *testing.T) {
-	if os.Getenv("CHATBOX_E2E") != "1" {
-		t.Skip("the apt repository run boots a container; set CHATBOX_E2E=1 to run it")
-	}
-	if os.Geteuid() != 0 {
-		t.Fatal("CHATBOX_E2E=1: the apt repository run needs root (debootstrap, systemd-nspawn, nsenter)")
-	}
-	for _, tool := range []string{"/usr/sbin/debootstrap", "systemd-nspawn", "nsenter", "apt-ftparchive", "gpg"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("CHATBOX_E2E=1: %s is missing (apt-get install debootstrap systemd-container util-linux apt-utils gnupg)", tool)
-		}
-	}
+	tree, _ := e2eDebianTree(t, "apt-ftparchive", "gpg")
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-
-	mirror, err := debianMirror()
-	if err != nil {
-		t.Fatalf("CHATBOX_E2E=1: %v", err)
-	}
-	base := cachedTree(ctx, t, mirror)
-	bin := buildChatbox(ctx, t)
-	tree := filepath.Join(t.TempDir(), "tree")
-	mustRun(ctx, t, "cp", "-a", base, tree)
-	prepareTree(ctx, t, tree, mirror, bin)
 
 	// The repository, signed with a throwaway key, served on loopback;
 	// the container shares this machine's network.

@@ -42,37 +42,11 @@ const (
 )
 
 func TestDebianInstallUnderSystemd(t *testing.T) {
-	if os.Getenv("CHATBOX_E2E") != "1" {
-		t.Skip("the real Debian run boots a container; set CHATBOX_E2E=1 to run it")
-	}
-	if os.Geteuid() != 0 {
-		t.Fatal("CHATBOX_E2E=1: the Debian run needs root (debootstrap, systemd-nspawn, nsenter)")
-	}
-	for _, tool := range []string{"/usr/sbin/debootstrap", "systemd-nspawn", "nsenter", "chroot"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("CHATBOX_E2E=1: %s is missing (apt-get install debootstrap systemd-container util-linux)", tool)
-		}
-	}
-	mirror, err := debianMirror()
-	if err != nil {
-		t.Fatalf("CHATBOX_E2E=1: %v", err)
-	}
-	// A fresh debootstrap takes one and a half minutes on a quiet machine
-	// and more than fifteen on a busy one, after waiting for another run
-	// making the same tree: it has a deadline of its own, so that a slow
-	// one is finished (and cached) rather than killed by the walk-through's.
-	treeCtx, cancelTree := context.WithTimeout(context.Background(), 40*time.Minute)
-	base := cachedTree(treeCtx, t, mirror)
-	cancelTree()
-	// The whole walk-through stays well under this (nginx and Caddy in
-	// front of the box take three minutes of it).
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	tree, bin := e2eDebianTree(t, "chroot")
+	// The walk-through, cloud-init's install with its Python and two
+	// reboots, nginx and Caddy in front of the box included, stays well under this on a busy machine.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
-	bin := buildChatbox(ctx, t)
-
-	tree := filepath.Join(t.TempDir(), "tree")
-	mustRun(ctx, t, "cp", "-a", base, tree)
-	prepareTree(ctx, t, tree, mirror, bin)
 
 	c, why := bootContainer(ctx, t, tree)
 	if c == nil {
@@ -367,6 +341,10 @@ func TestDebianInstallUnderSystemd(t *testing.T) {
 			t.Errorf("dpkg still lists chatbox: %q", out)
 		}
 	})
+
+	t.Run("cloud-init with a seed that names another host keeps chatbox's name across reboots", func(t *testing.T) {
+		checkCloudInit(ctx, t, c)
+	})
 	if t.Failed() {
 		t.Logf("journal:\n%s", c.journal(ctx))
 	}
@@ -457,6 +435,42 @@ func buildDeb(ctx context.Context, t *testing.T, bin, version string) string {
 		t.Fatalf("build the deb: %v\n%s", err, msg)
 	}
 	return deb
+}
+
+// e2eDebianTree skips the test unless CHATBOX_E2E=1; checks that it runs
+// as root and that debootstrap, systemd-nspawn, nsenter and tools are
+// there; and returns a fresh copy of the cached debootstrap tree, made
+// ready by prepareTree with a freshly built chatbox, and that binary.
+//
+// A fresh debootstrap takes one and a half minutes on a quiet machine and
+// over fifteen on a very busy one. It is bounded here, on its own, so that
+// the first run's cache is not cut short by the bound of a test's own
+// steps; later runs find the tree cached.
+func e2eDebianTree(t *testing.T, tools ...string) (tree, bin string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 45*time.Minute)
+	defer cancel()
+	if os.Getenv("CHATBOX_E2E") != "1" {
+		t.Skip("this run boots a Debian container; set CHATBOX_E2E=1 to run it")
+	}
+	if os.Geteuid() != 0 {
+		t.Fatal("CHATBOX_E2E=1: the booted Debian needs root (debootstrap, systemd-nspawn, nsenter)")
+	}
+	for _, tool := range append([]string{"/usr/sbin/debootstrap", "systemd-nspawn", "nsenter"}, tools...) {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("CHATBOX_E2E=1: %s is missing (test.sh installs what these runs need)", tool)
+		}
+	}
+	mirror, err := debianMirror()
+	if err != nil {
+		t.Fatalf("CHATBOX_E2E=1: %v", err)
+	}
+	base := cachedTree(ctx, t, mirror)
+	bin = buildChatbox(ctx, t)
+	tree = filepath.Join(t.TempDir(), "tree")
+	mustRun(ctx, t, "cp", "-a", base, tree)
+	prepareTree(ctx, t, tree, mirror, bin)
+	return tree, bin
 }
 
 // debianMirror returns the Debian archive URL configured in this machine's
@@ -646,7 +660,9 @@ func prepareTree(ctx context.Context, t *testing.T, tree string, mirror *url.URL
 
 // container is a booted systemd-nspawn container.
 type container struct {
+	tree   string
 	nspawn *exec.Cmd
+	exited chan error // receives nspawn's exit, and is given it back
 	leader int
 }
 
@@ -656,19 +672,39 @@ func bootContainer(ctx context.Context, t *testing.T, tree string) (*container, 
 	if os.Getenv("CHATBOX_E2E_FORCE_ROOT") == "1" {
 		return nil, "CHATBOX_E2E_FORCE_ROOT=1 asked for the --root run"
 	}
+	c := &container{tree: tree}
+	t.Cleanup(func() { c.stop(t) })
+	if why := c.boot(ctx, t); why != "" {
+		return nil, why
+	}
+	return c, ""
+}
+
+// reboot powers the container off and boots its tree again, as a
+// machine's reboot does: the same files, every process new.
+func (c *container) reboot(ctx context.Context, t *testing.T) error {
+	c.stop(t)
+	if why := c.boot(ctx, t); why != "" {
+		return errors.New(why)
+	}
+	return nil
+}
+
+// boot starts systemd-nspawn on the tree and waits until systemd reports
+// the system up; it returns why not otherwise.
+func (c *container) boot(ctx context.Context, t *testing.T) string {
 	var console bytes.Buffer
 	cmd := exec.Command("systemd-nspawn", "--register=no", "--keep-unit", "--boot",
-		"--directory="+tree, "--machine=chatbox-e2e", "--resolv-conf=off", "--timezone=off",
+		"--directory="+c.tree, "--machine=chatbox-e2e", "--resolv-conf=off", "--timezone=off",
 		"--link-journal=no", "--console=pipe")
 	cmd.Stdout, cmd.Stderr = &console, &console
 	cmd.Stdin = nil
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Sprintf("systemd-nspawn: %v", err)
+		return fmt.Sprintf("systemd-nspawn: %v", err)
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	c := &container{nspawn: cmd}
-	t.Cleanup(func() { c.stop(t, exited) })
+	c.nspawn, c.exited, c.leader = cmd, exited, 0
 
 	deadline := time.Now().Add(90 * time.Second)
 	state := ""
@@ -676,9 +712,9 @@ func bootContainer(ctx context.Context, t *testing.T, tree string) (*container, 
 		select {
 		case err := <-exited:
 			exited <- err
-			return nil, fmt.Sprintf("systemd-nspawn exited: %v: %s", err, lastLines(console.String(), 5))
+			return fmt.Sprintf("systemd-nspawn exited: %v: %s", err, lastLines(console.String(), 5))
 		case <-ctx.Done():
-			return nil, ctx.Err().Error()
+			return ctx.Err().Error()
 		case <-time.After(200 * time.Millisecond):
 		}
 		// nspawn forks a helper before the container's init; the leader
@@ -691,26 +727,31 @@ func bootContainer(ctx context.Context, t *testing.T, tree string) (*container, 
 		state, _ = c.exec(ctx, "systemctl", "is-system-running")
 		switch state {
 		case "running":
-			return c, ""
+			return ""
 		case "degraded":
 			failed, _ := c.exec(ctx, "systemctl", "--failed", "--no-legend")
 			t.Logf("the container booted degraded; failed units:\n%s", failed)
-			return c, ""
+			return ""
 		}
 	}
-	return nil, fmt.Sprintf("systemd did not finish booting in 90s (state %q): %s", state, lastLines(console.String(), 5))
+	return fmt.Sprintf("systemd did not finish booting in 90s (state %q): %s", state, lastLines(console.String(), 5))
 }
 
 // stop powers the container off (nspawn turns SIGTERM into a clean
-// shutdown) and kills it when that takes too long.
-func (c *container) stop(t *testing.T, exited chan error) {
+// shutdown) and kills it when that takes too long. A stopped container
+// stays stopped.
+func (c *container) stop(t *testing.T) {
+	if c.nspawn == nil {
+		return
+	}
 	_ = c.nspawn.Process.Signal(syscall.SIGTERM)
 	select {
-	case <-exited:
+	case err := <-c.exited:
+		c.exited <- err
 	case <-time.After(30 * time.Second):
 		t.Log("the container did not shut down in 30s; killing it")
 		_ = c.nspawn.Process.Kill()
-		<-exited
+		c.exited <- <-c.exited
 	}
 }
 

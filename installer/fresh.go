@@ -55,8 +55,15 @@ func FreshHost(root, osID string) error {
 			{"/usr/bin/dnf", "#!/bin/sh\n", 0o755},
 		}...)
 	}
-	if osID == "ubuntu" || osID == "rocky" || osID == "almalinux" {
-		files = append(files, freshFile{"/etc/cloud/cloud.cfg", "preserve_hostname: false\n", 0o644})
+	// cloud-init's own config and its hosts template (the one its
+	// manage_etc_hosts renders), as its packages ship them.
+	switch osID {
+	case "ubuntu":
+		files = append(files, freshFile{"/etc/cloud/cloud.cfg", "preserve_hostname: false\n", 0o644},
+			freshFile{"/etc/cloud/templates/hosts.debian.tmpl", "## template:jinja\n127.0.1.1 {{fqdn}} {{hostname}}\n127.0.0.1 localhost\n", 0o644})
+	case "rocky", "almalinux":
+		files = append(files, freshFile{"/etc/cloud/cloud.cfg", "preserve_hostname: false\n", 0o644},
+			freshFile{"/etc/cloud/templates/hosts.redhat.tmpl", "## template:jinja\n127.0.0.1 {{fqdn}} {{hostname}}\n127.0.0.1 localhost.localdomain localhost\n", 0o644})
 	}
 	if osID == "ubuntu" {
 		files = append(files, freshFile{"/usr/sbin/ufw", "#!/bin/sh\n", 0o755})

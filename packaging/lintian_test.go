@@ -3,9 +3,7 @@ package packaging
 import (
 	"bytes"
 	"context"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -32,19 +30,7 @@ func TestTheDebPassesLintian(t *testing.T) {
 	lintian := lookPath(t, "lintian", "apt-get install lintian")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	dir := t.TempDir()
-	bin, deb := filepath.Join(dir, "chatbox"), filepath.Join(dir, "chatbox.deb")
-	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "../cmd/chatbox")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build chatbox: %v\n%s", err, out)
-	}
-	pack := exec.CommandContext(ctx, "go", "tool", "nfpm", "package", "--config", "packaging/nfpm.yaml", "--packager", "deb", "--target", deb)
-	pack.Dir = repoRoot(t)
-	pack.Env = append(os.Environ(), "CHATBOX_VERSION=v1.2.3", "CHATBOX_ARCH=amd64", "CHATBOX_BINARY="+bin)
-	if out, err := pack.CombinedOutput(); err != nil {
-		t.Fatalf("nfpm: %v\n%s", err, out)
-	}
+	deb := buildPackage(t, ctx, "deb", "v1.2.3", t.TempDir())
 	cmd := exec.CommandContext(ctx, lintian, "--no-cfg", "--fail-on", "error,warning", "--info", deb)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out

@@ -408,7 +408,7 @@ func TestRelease(t *testing.T) {
 			if want := "chatbox 0.0.0~test 1 " + tg.rpmArch + "\n"; got != want {
 				t.Errorf("rpm -qp says %q, want %q", got, want)
 			}
-			if got, want := run(t, ctx, rpmTool, "-qpl", pkg), "/usr/bin/chatbox\n/usr/lib/systemd/system/chatbox.service\n"; got != want {
+			if got, want := run(t, ctx, rpmTool, "-qpl", pkg), "/usr/bin/chatbox\n/usr/lib/systemd/system/chatbox.service\n/usr/share/doc/chatbox\n/usr/share/doc/chatbox/copyright\n"; got != want {
 				t.Errorf("rpm -qpl lists %q, want %q", got, want)
 			}
 			scripts := run(t, ctx, rpmTool, "-qp", "--scripts", pkg)

@@ -283,3 +283,57 @@ func TestTheSupportedSystemsAgreeWithTheBackendsTables(t *testing.T) {
 		t.Errorf("%d table rows but %d IDs", n, len(ids))
 	}
 }
+
+// cloud-init keeps the name chatbox set: the drop-in is written even
+// before cloud-init is installed (its first boot would otherwise set the
+// data source's name), and once cloud-init's hosts template is there it
+// maps the name too, whatever fqdn user data gives. Setting the name again
+// changes nothing.
+func TestKeepHostnameCloudInit(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	var notes []string
+	h := &platform.Host{Root: root, Runner: platform.Exec{Root: root}, Notef: func(f string, a ...any) {
+		notes = append(notes, f)
+	}}
+	if err := platform.KeepHostnameCloudInit(ctx, h, "chat.example.com", "127.0.1.1", "debian"); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := os.ReadFile(filepath.Join(root, platform.CloudInitHostnameConfig))
+	if err != nil {
+		t.Fatalf("no drop-in without cloud-init: %v", err)
+	}
+	for _, want := range []string{"\npreserve_hostname: true\n", "\nfqdn: \"chat.example.com\"\n", "\nhostname: \"chat\"\n"} {
+		if !strings.Contains(string(cfg), want) {
+			t.Errorf("the drop-in lacks %q:\n%s", want, cfg)
+		}
+	}
+	if len(notes) != 0 {
+		t.Errorf("notes without a hosts template: %q", notes)
+	}
+
+	tmpl := filepath.Join(root, "etc/cloud/templates/hosts.debian.tmpl")
+	orig := "## template:jinja\n{# The value '{{hostname}}' will be replaced with the local-hostname -#}\n127.0.1.1 {{fqdn}} {{hostname}}\n127.0.0.1 localhost\n"
+	if err := os.MkdirAll(filepath.Dir(tmpl), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(tmpl, []byte(orig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := platform.KeepHostnameCloudInit(ctx, h, "chat.example.com", "127.0.1.1", "debian"); err != nil {
+		t.Fatal(err)
+	}
+	want := "## template:jinja\n{# The value '{{hostname}}' will be replaced with the local-hostname -#}\n127.0.1.1\tchat.example.com\tchat\n127.0.0.1 localhost\n"
+	if got, _ := os.ReadFile(tmpl); string(got) != want {
+		t.Errorf("the hosts template is\n%s\nwant\n%s", got, want)
+	}
+	if len(notes) != 1 || !strings.Contains(notes[0], "hosts template") {
+		t.Errorf("notes %q, want one about the hosts template", notes)
+	}
+	if err := platform.KeepHostnameCloudInit(ctx, h, "chat.example.com", "127.0.1.1", "debian"); err != nil {
+		t.Fatal(err)
+	}
+	if len(notes) != 1 {
+		t.Errorf("setting the same name again noted %q", notes[1:])
+	}
+}

@@ -158,9 +158,10 @@ func (s Systemd) LogsCommand(lines int, follow bool) []string {
 
 // SetHostnameSystemd sets the host name through hostnamectl when systemd
 // runs the host, or by writing /etc/hostname otherwise; maps the name to
-// hostsAddr in /etc/hosts; and tells cloud-init, when present, not to put
-// the old name back at the next boot.
-func SetHostnameSystemd(ctx context.Context, h *Host, name, hostsAddr string) error {
+// hostsAddr in /etc/hosts; and tells cloud-init, installed now or later,
+// to keep the name (KeepHostnameCloudInit). cloudFamily names cloud-init's
+// hosts template for this OS: "debian" or "redhat".
+func SetHostnameSystemd(ctx context.Context, h *Host, name, hostsAddr, cloudFamily string) error {
 	old, _ := h.ReadFile("/etc/hostname")
 	if strings.TrimSpace(string(old)) != name {
 		if h.Live && h.Exists("/run/systemd/system") {
@@ -181,19 +182,46 @@ func SetHostnameSystemd(ctx context.Context, h *Host, name, hostsAddr string) er
 	if err := SetHostsName(ctx, h, hostsAddr, name); err != nil {
 		return err
 	}
-	return PreserveHostnameCloudInit(ctx, h)
+	return KeepHostnameCloudInit(ctx, h, name, hostsAddr, cloudFamily)
 }
 
-// PreserveHostnameCloudInit adds cloud-init's preserve_hostname drop-in
-// when cloud-init is installed; cloud-init otherwise resets the host name
-// at the next boot.
-func PreserveHostnameCloudInit(ctx context.Context, h *Host) error {
-	if !h.Exists("/etc/cloud/cloud.cfg") {
-		return nil
+// CloudInitHostnameConfig is the drop-in through which cloud-init keeps the
+// host name chatbox set.
+const CloudInitHostnameConfig = "/etc/cloud/cloud.cfg.d/99-chatbox-hostname.cfg"
+
+// KeepHostnameCloudInit makes cloud-init keep name at every boot.
+//
+// The drop-in CloudInitHostnameConfig is written whether cloud-init is
+// installed or not: a cloud-init installed later would otherwise set the
+// name its data source gives at its first boot. It keeps the name
+// (preserve_hostname) and gives it as the fqdn that cloud-init's hosts
+// template puts in /etc/hosts when it manages that file
+// (manage_etc_hosts: true rewrites /etc/hosts at every boot).
+//
+// User data outranks that drop-in, and may name an fqdn of its own; so
+// when cloud-init is installed, its hosts template for cloudFamily (the
+// file its own header says to edit) maps hostsAddr to name as well.
+func KeepHostnameCloudInit(ctx context.Context, h *Host, name, hostsAddr, cloudFamily string) error {
+	short, _, _ := strings.Cut(name, ".")
+	cfg := fmt.Sprintf("# Written by chatbox when it set the host name: cloud-init keeps it at\n"+
+		"# every boot, and when it manages /etc/hosts (manage_etc_hosts) maps it there.\n"+
+		"preserve_hostname: true\nfqdn: %q\nhostname: %q\n", name, short)
+	if _, err := h.WriteFile(ctx, CloudInitHostnameConfig, []byte(cfg), 0o644, ""); err != nil {
+		return err
 	}
-	_, err := h.WriteFile(ctx, "/etc/cloud/cloud.cfg.d/99-chatbox-hostname.cfg",
-		[]byte("# Written by chatbox install: keep the host name it set.\npreserve_hostname: true\n"), 0o644, "")
-	return err
+	tmpl := "/etc/cloud/templates/hosts." + cloudFamily + ".tmpl"
+	old, err := h.ReadFile(tmpl)
+	if err != nil {
+		return nil // no cloud-init (yet): the drop-in is enough
+	}
+	changed, err := h.WriteFile(ctx, tmpl, HostsWithName(old, hostsAddr, name), 0o644, "")
+	if err != nil {
+		return err
+	}
+	if changed {
+		h.Note("cloud-init's hosts template %s now maps %s to %s, so /etc/hosts keeps the name when cloud-init rewrites it at boot (manage_etc_hosts)", tmpl, hostsAddr, name)
+	}
+	return nil
 }
 
 // SetHostsName makes /etc/hosts map addr to name and its first label, so

@@ -18,8 +18,9 @@ func newHostnameCmd(s *streams) *cobra.Command {
 		Use:   "hostname NAME",
 		Short: "Set this host's name",
 		Long: `Set the host name (letters, digits and hyphens in dot-separated labels, as
-RFC 1123 allows), keeping /etc/hosts consistent and, where cloud-init runs,
-keeping the name across reboots.`,
+RFC 1123 allows), keeping /etc/hosts consistent; cloud-init, installed now or
+later, keeps the name at every boot, in /etc/hosts too when it manages that
+file.`,
 		Example: `  sudo chatbox hostname chat.example.com
   chatbox hostname chat --dry-run --os openbsd`,
 		RunE: func(cmd *cobra.Command, args []string) error {

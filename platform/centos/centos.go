@@ -131,7 +131,7 @@ func (l labeling) WriteFile(ctx context.Context, f platform.File) error {
 
 // SetHostname sets the name with hostnamectl.
 func (r *RHEL) SetHostname(ctx context.Context, h *platform.Host, name string) error {
-	return platform.SetHostnameSystemd(ctx, r.labeled(h), name, "127.0.1.1")
+	return platform.SetHostnameSystemd(ctx, r.labeled(h), name, "127.0.1.1", "redhat")
 }
 
 const automaticConf = `# Written by chatbox install: download and apply updates automatically.

@@ -161,7 +161,7 @@ func (d *Debian) FixLabels(context.Context, *platform.Host, ...string) error { r
 // SetHostname sets the name with hostnamectl and maps it to 127.0.1.1,
 // the Debian convention.
 func (d *Debian) SetHostname(ctx context.Context, h *platform.Host, name string) error {
-	return platform.SetHostnameSystemd(ctx, h, name, "127.0.1.1")
+	return platform.SetHostnameSystemd(ctx, h, name, "127.0.1.1", "debian")
 }
 
 const autoUpgrades = `// Written by chatbox install: fetch package lists and apply security
