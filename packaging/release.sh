@@ -7,6 +7,8 @@
 #   chatbox_VERSION_{amd64,arm64,armhf}.deb     Debian, Ubuntu, Raspberry Pi OS
 #   chatbox-VERSION-1.{x86_64,aarch64}.rpm      CentOS Stream, RHEL, Fedora
 #   install.sh                                  the one-line installer
+#   ASSETS                                      SHA-256 of every file of the room's page,
+#                                               for the release notes (`chatbox version --assets`)
 #   SHA256SUMS                                  of all of the above
 #   manifest.json manifest.json.minisig         the signed manifest `chatbox update` reads
 #   apt/                                        the signed apt repository, with this release's debs
@@ -111,10 +113,16 @@ done
 
 cp packaging/install.sh "$dist/install.sh"
 
+# The page's files, as a built binary serves them (every binary embeds the
+# same ones): the release notes carry this list, so that anyone can check
+# the page a box serves against the released one.
+echo "==> ASSETS"
+"$dist/chatbox-$(go env GOOS)-$(go env GOARCH)" version --assets | tail -n +2 >"$dist/ASSETS"
+
 echo "==> SHA256SUMS"
 (
 	cd "$dist"
-	files=(chatbox-* chatbox_*.deb install.sh)
+	files=(chatbox-* chatbox_*.deb install.sh ASSETS)
 	sha256sum "${files[@]}" >SHA256SUMS.tmp
 	mv SHA256SUMS.tmp SHA256SUMS
 )

@@ -240,7 +240,7 @@ func TestRelease(t *testing.T) {
 	targets := releaseTargets()
 	debs := map[string]target{}
 	rpms := map[string]target{}
-	want := []string{"SHA256SUMS", "install.sh", release.ManifestName, release.SignatureName, "apt"}
+	want := []string{"SHA256SUMS", "install.sh", "ASSETS", release.ManifestName, release.SignatureName, "apt"}
 	for _, tg := range targets {
 		want = append(want, "chatbox-"+tg.name)
 		if tg.debArch != "" {
@@ -270,6 +270,17 @@ func TestRelease(t *testing.T) {
 		slices.Sort(want)
 		if !slices.Equal(got, want) {
 			t.Errorf("release files:\n got %q\nwant %q", got, want)
+		}
+	})
+
+	t.Run("ASSETS gives every file of the page with the hash the binary serves", func(t *testing.T) {
+		sums := readSums(t, filepath.Join(dist, "ASSETS"))
+		mainJS, ok := sums["/static/js/main.js"]
+		if !ok || len(sums) < 10 {
+			t.Fatalf("ASSETS lists %d files and main.js %v: want every file of the page", len(sums), ok)
+		}
+		if want := fileSHA256(t, filepath.Join("..", "chat", "web", "static", "js", "main.js")); mainJS != want {
+			t.Errorf("ASSETS says main.js is %s, the source's is %s", mainJS, want)
 		}
 	})
 
