@@ -148,7 +148,12 @@ func (in *Installer) channelClient(o UpdateOptions) (*release.Client, error) {
 	if c.URL != "" && c.HTTP != nil {
 		return &c, nil
 	}
-	cfg := in.loadConfig()
+	cfg, err := in.readConfig()
+	if err != nil {
+		// The channel and its root come from the config: one that does not
+		// parse must not send the box to the default channel instead.
+		return nil, fmt.Errorf("read the update channel from the config: %w", err)
+	}
 	if c.URL == "" {
 		c.URL = cfg.Update.URL
 		if c.URL == "" {

@@ -257,3 +257,24 @@ func assertNoDownloads(t *testing.T, root string) {
 		}
 	}
 }
+
+func TestChannelUpdateRefusesAConfigThatDoesNotParse(t *testing.T) {
+	in, sim, _ := installedSim(t)
+	conf := filepath.Join(sim.root, in.Platform.Paths().Config)
+	data, err := os.ReadFile(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A typo in the config must not send the box to the default channel.
+	if err := os.WriteFile(conf, append(data, "\n[update\nurl = \"https://mirror.example\"\n"...), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	before := snapshot(t, sim.root)
+	err = in.Update(context.Background(), UpdateOptions{FromChannel: true, Current: "v1.0.0"})
+	if err == nil || !strings.Contains(err.Error(), in.Platform.Paths().Config) {
+		t.Fatalf("update with a broken config: %v, want an error naming %s", err, in.Platform.Paths().Config)
+	}
+	if snapshot(t, sim.root) != before {
+		t.Error("the refused update changed the host")
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"strings"
@@ -200,17 +201,31 @@ func firstClause(err error) string {
 // loadConfig reads the host's config, or returns the platform's defaults
 // when it cannot.
 func (in *Installer) loadConfig() config.Config {
-	data, err := in.Host.ReadFile(in.Platform.Paths().Config)
+	cfg, _ := in.readConfig()
+	return cfg
+}
+
+// readConfig is the host's config, or the installed defaults when there is
+// no config file; a config that cannot be read or parsed is an error, with
+// the defaults beside it.
+func (in *Installer) readConfig() (config.Config, error) {
+	path := in.Platform.Paths().Config
+	data, err := in.Host.ReadFile(path)
 	if err == nil {
-		if cfg, err := config.Parse(data); err == nil {
-			return cfg
+		cfg, perr := config.Parse(data)
+		if perr == nil {
+			return cfg, nil
 		}
+		err = perr
 	}
 	cfg := config.Default()
 	cfg.Server.HTTPListen = in.Platform.Listen().HTTP
 	cfg.Server.HTTPSListen = in.Platform.Listen().HTTPS
 	cfg.Server.DataDir = in.Platform.Paths().DataDir
-	return cfg
+	if errors.Is(err, fs.ErrNotExist) {
+		return cfg, nil
+	}
+	return cfg, fmt.Errorf("%s: %w", path, err)
 }
 
 // InsideService reports whether this process runs inside the chatbox
