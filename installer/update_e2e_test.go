@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -89,8 +90,15 @@ func TestDebianUpdateTimerFromTheReleaseChannel(t *testing.T) {
 		if err != nil || bytes.Count(data, []byte(line)) != 1 {
 			t.Fatalf("the config has no %q (%v):\n%s", line, err, data)
 		}
-		test := fmt.Sprintf("url = %q\nca_root = \"/etc/chatbox/test-channel-ca.pem\"\n", ch.Server.URL+"/releases")
-		if err := os.WriteFile(conf, bytes.Replace(data, []byte(line), []byte(test), 1), 0o640); err != nil {
+		// [update] has its url and an empty ca_root: both are set to the
+		// test channel's (a second ca_root would be a duplicate key).
+		at := bytes.Index(data, []byte(line))
+		rest := bytes.Replace(data[at+len(line):], []byte(`ca_root = ""`), []byte(`ca_root = "/etc/chatbox/test-channel-ca.pem"`), 1)
+		if bytes.Equal(rest, data[at+len(line):]) {
+			t.Fatalf("the config's [update] has no empty ca_root after its url:\n%s", data)
+		}
+		edited := slices.Concat(data[:at], []byte(fmt.Sprintf("url = %q\n", ch.Server.URL+"/releases")), rest)
+		if err := os.WriteFile(conf, edited, 0o640); err != nil {
 			t.Fatal(err)
 		}
 		ch.Publish(t, releasetest.Dir(""), release.Manifest{Version: "v1.1.0", Files: []release.File{releasetest.FileFor(goos, arch, binName, readAll(t, newer))}},
