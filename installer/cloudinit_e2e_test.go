@@ -34,6 +34,32 @@ func checkCloudInit(ctx context.Context, t *testing.T, c *container) {
 	if got, _ := c.exec(ctx, "hostname"); got != e2eHostname {
 		t.Fatalf("before cloud-init the host is named %q, want %q as install set it", got, e2eHostname)
 	}
+	// The tree resolves the Debian mirror only through /etc/hosts, which
+	// cloud-init rewrites at every boot: the later subtests install
+	// packages, so the mirror's lines go back in when this check ends.
+	hostsPath := filepath.Join(c.tree, "etc/hosts")
+	before, err := os.ReadFile(hostsPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		now, err := os.ReadFile(hostsPath)
+		if err != nil {
+			t.Errorf("read /etc/hosts to put the mirror back: %v", err)
+			return
+		}
+		if len(now) > 0 && now[len(now)-1] != '\n' {
+			now = append(now, '\n')
+		}
+		for _, line := range strings.Split(string(before), "\n") {
+			if line != "" && !strings.Contains(line, "localhost") && !strings.Contains(string(now), line) {
+				now = append(now, line+"\n"...)
+			}
+		}
+		if err := os.WriteFile(hostsPath, now, 0o644); err != nil {
+			t.Errorf("put the mirror back in /etc/hosts: %v", err)
+		}
+	}()
 	write := func(p, data string) {
 		t.Helper()
 		name := filepath.Join(c.tree, p)
