@@ -112,7 +112,9 @@ func imagePackages(r Release) []string {
 	if r.Arch == "arm64" && r.Suite == "bookworm" {
 		kernel = "linux-image-arm64"
 	}
-	return []string{kernel, "initramfs-tools", "openssh-server", "cloud-init", "python3"}
+	// e2fsprogs: cloud-init grows the root file system with resize2fs at
+	// every boot, as on a provider's image, and fails its stage without it.
+	return []string{kernel, "initramfs-tools", "openssh-server", "cloud-init", "python3", "e2fsprogs"}
 }
 
 // imageRecipe is bumped when the way an image is made changes in a way
