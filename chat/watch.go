@@ -25,17 +25,22 @@ type Reacher interface {
 }
 
 // EncryptionWatcher is a Watcher that must know whether the room is
-// encrypted (a push must not show what the box cannot read): told when
-// the room opens and whenever a room is made or wiped.
+// encrypted (a push must not show what the box cannot read): told the
+// encrypted room's id, or "" for a room that is not encrypted, when the
+// room opens and whenever a room is made or wiped.
 type EncryptionWatcher interface {
-	Encrypted(bool)
+	Encrypted(roomID string)
 }
 
 // tellEncrypted tells the watcher, if it asks, whether the room of st is
 // encrypted.
 func (r *Room) tellEncrypted(st RoomState) {
 	if w, ok := r.opts.Watcher.(EncryptionWatcher); ok {
-		w.Encrypted(st.Exists && st.Encrypted)
+		id := ""
+		if st.Exists && st.Encrypted {
+			id = st.RoomID
+		}
+		w.Encrypted(id)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -78,6 +79,58 @@ func attachWorker(t *testing.T, tab context.Context, origin string) context.Cont
 	return w
 }
 
+// workerWatch follows the service worker of origin in a tab whose
+// notifications are allowed, as a person's click on "Allow" would.
+type workerWatch struct {
+	tab    context.Context
+	origin string
+	regs   chan *serviceworker.Registration
+}
+
+// watchWorker allows notifications for origin in tab's browser context and
+// starts hearing of its service worker registrations; call it before the
+// tab opens the room.
+func watchWorker(t *testing.T, tab context.Context, origin string) *workerWatch {
+	t.Helper()
+	ctxID := chromedp.FromContext(tab).BrowserContextID
+	if _, err := chromedp.CallBrowser(tab, cdpbrowser.SetPermission, cdpbrowser.SetPermissionParams{
+		Permission: &cdpbrowser.PermissionDescriptor{Name: "notifications"}, Setting: cdpbrowser.PermissionSettingGranted,
+		Origin: origin, BrowserContextID: ctxID,
+	}); err != nil {
+		t.Fatalf("grant notifications: %v", err)
+	}
+	w := &workerWatch{tab: tab, origin: origin, regs: make(chan *serviceworker.Registration, 64)}
+	go func() {
+		for ev, err := range chromedp.Events(tab, serviceworker.WorkerRegistrationUpdated) {
+			if err != nil {
+				return
+			}
+			for _, r := range ev.Registrations {
+				w.regs <- r
+			}
+		}
+	}()
+	call(t, tab, serviceworker.Enable, cdp.Empty{})
+	return w
+}
+
+// attach attaches to the running worker (see attachWorker) and returns it
+// with its registration, once DevTools has told of it.
+func (w *workerWatch) attach(t *testing.T) (context.Context, *serviceworker.Registration) {
+	t.Helper()
+	worker := attachWorker(t, w.tab, w.origin)
+	for {
+		select {
+		case r := <-w.regs:
+			if !r.IsDeleted && strings.HasPrefix(r.ScopeURL, w.origin) {
+				return worker, r
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("DevTools told of no service worker registration")
+		}
+	}
+}
+
 // deliverPushes hands each of data to the service worker as the browser's
 // push service would, and returns once the worker has handled them all.
 //
@@ -129,25 +182,7 @@ func TestBrowserInstallablePushAndOffline(t *testing.T) {
 	origin := tr.srv.URL
 
 	tab := b.page(t, "about:blank")
-	ctxID := chromedp.FromContext(tab).BrowserContextID
-	if _, err := chromedp.CallBrowser(tab, cdpbrowser.SetPermission, cdpbrowser.SetPermissionParams{
-		Permission: &cdpbrowser.PermissionDescriptor{Name: "notifications"}, Setting: cdpbrowser.PermissionSettingGranted,
-		Origin: origin, BrowserContextID: ctxID,
-	}); err != nil {
-		t.Fatalf("grant notifications: %v", err)
-	}
-	regs := make(chan *serviceworker.Registration, 64)
-	go func() {
-		for ev, err := range chromedp.Events(tab, serviceworker.WorkerRegistrationUpdated) {
-			if err != nil {
-				return
-			}
-			for _, r := range ev.Registrations {
-				regs <- r
-			}
-		}
-	}()
-	call(t, tab, serviceworker.Enable, cdp.Empty{})
+	sw := watchWorker(t, tab, origin)
 
 	run(t, tab, chromedp.Navigate(origin),
 		chromedp.WaitVisible(chromedp.ID("login")),
@@ -160,18 +195,7 @@ func TestBrowserInstallablePushAndOffline(t *testing.T) {
 	t.Run("the service worker registers and controls the page", func(t *testing.T) {
 		run(t, tab, until(`navigator.serviceWorker.controller !== null && navigator.serviceWorker.controller.scriptURL.endsWith("/sw.js")`))
 	})
-	worker := attachWorker(t, tab, origin)
-	var reg *serviceworker.Registration
-	for reg == nil {
-		select {
-		case r := <-regs:
-			if !r.IsDeleted && strings.HasPrefix(r.ScopeURL, origin) {
-				reg = r
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatal("DevTools told of no service worker registration")
-		}
-	}
+	worker, reg := sw.attach(t)
 
 	t.Run("a push while the room is in front shows nothing", func(t *testing.T) {
 		// The box sends no push to a visible page; the worker checks again,
@@ -371,6 +395,14 @@ func TestBrowserInstallablePushAndOffline(t *testing.T) {
 		text := get(t, tab, chromedp.Text(chromedp.ID("offline")))
 		if !strings.Contains(text, "You are offline") || strings.Contains(text, "secret") {
 			t.Errorf("offline screen: %q", text)
+		}
+		// Its stylesheet comes from the worker's cache and passes the
+		// integrity the box wrote into the worker: a sheet that failed it
+		// would not be applied at all.
+		run(t, tab, until(`document.readyState === "complete"`))
+		styled := get(t, tab, chromedp.Evaluate[string](`[...document.styleSheets].map(s => s.href.replace(location.origin, "") + " " + s.cssRules.length + " " + (document.querySelector("link[rel=stylesheet]").integrity || "none").slice(0, 7)).join(",")`))
+		if !regexp.MustCompile(`^/static/style\.css [1-9][0-9]* sha256-$`).MatchString(styled) {
+			t.Errorf("the offline screen's stylesheets: %q, want /static/style.css applied with its integrity", styled)
 		}
 	})
 }

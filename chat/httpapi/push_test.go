@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"net/http"
 	"regexp"
 	"strings"
@@ -251,6 +253,13 @@ func TestTheServiceWorkerNamesItsCacheAfterThePagesFiles(t *testing.T) {
 	}
 	if !regexp.MustCompile(`const CACHE = "chatbox-static-[0-9a-f]{12}";`).Match(raw) {
 		t.Errorf("the worker's cache is not named after the files: %.300s", raw)
+	}
+	// Its offline screen loads the stylesheet the box serves, checked.
+	_, style := tr.do(t, "GET", "/static/style.css", nil, nil)
+	sum := sha256.Sum256(style)
+	want := `const STYLE_INTEGRITY = "sha256-` + base64.StdEncoding.EncodeToString(sum[:]) + `";`
+	if !strings.Contains(string(raw), want) {
+		t.Errorf("the worker does not hold the stylesheet's integrity %s", want)
 	}
 	res, raw = tr.do(t, "GET", "/manifest.webmanifest", nil, nil)
 	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "application/manifest+json" || !strings.Contains(string(raw), `"display":"standalone"`) {

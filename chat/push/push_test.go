@@ -319,27 +319,66 @@ func TestAFullQueueDropsPushesWithoutWaiting(t *testing.T) {
 }
 
 // An encrypted room's notifications carry no text: "NICK pinged you" for a
-// ping, "New message" otherwise, previews on or not.
+// ping, "New message" otherwise, previews on or not. The envelope rides
+// beside, for a device that keeps the key in its service worker.
 func TestAnEncryptedRoomsPushesCarryNoText(t *testing.T) {
 	ps := pushtest.New(t)
 	s := newService(t, ps, nil)
-	s.Encrypted(true)
+	const room = "q1w2e3r4t5y6u7i8o9p0aQ"
+	s.Encrypted(room)
 	bob, carol := ps.NewDevice(t), ps.NewDevice(t)
 	subscribe(t, s, bob, "bob", push.ModePings)
 	subscribe(t, s, carol, "carol", push.ModeAll)
 	env := `{"v":1,"iv":"oKGio6Slpqeoqaqr","ct":"jn0QQSrnIt0NB0n_Ti6oEF7FkQQ81-hTtM4"}`
 	s.Published(chat.Message{ID: 7, Nick: "alice", Kind: chat.KindPing, To: "bob", Text: env})
-	bodies := map[*pushtest.Device]string{}
+	got := map[*pushtest.Device]push.Payload{}
 	for range 2 {
 		p := ps.Next(t, 10*time.Second)
-		bodies[p.Device] = payload(t, p).Body
+		got[p.Device] = payload(t, p)
 	}
-	if bodies[bob] != "alice pinged you" || bodies[carol] != "New message" {
-		t.Errorf("bob was told %q (want alice pinged you), carol %q (want New message)", bodies[bob], bodies[carol])
+	if got[bob].Body != "alice pinged you" || got[carol].Body != "New message" {
+		t.Errorf("bob was told %q (want alice pinged you), carol %q (want New message)", got[bob].Body, got[carol].Body)
 	}
-	for _, b := range bodies {
-		if strings.Contains(b, "ct") || strings.Contains(b, "{") {
-			t.Errorf("a notification carries the envelope: %q", b)
+	want := push.Sealed{Room: room, Kind: "ping", Nick: "alice", Envelope: env}
+	for d, p := range got {
+		if strings.Contains(p.Body, "ct") || strings.Contains(p.Body, "{") {
+			t.Errorf("a notification carries the envelope in its text: %q", p.Body)
 		}
+		if p.Sealed == nil || *p.Sealed != want {
+			t.Errorf("device %p: sealed = %+v, want %+v", d, p.Sealed, want)
+		}
+	}
+}
+
+// The envelope is left out where it would not fit a push (the push still
+// goes, saying "New message"), with previews off, and after a room that
+// is not encrypted any more.
+func TestAnEncryptedRoomsEnvelopeIsLeftOutWhereItMustBe(t *testing.T) {
+	long := `{"v":1,"iv":"oKGio6Slpqeoqaqr","ct":"` + strings.Repeat("A", 2000) + `"}`
+	short := `{"v":1,"iv":"oKGio6Slpqeoqaqr","ct":"jn0QQSrnIt0NB0n_Ti6oEF7FkQQ81-hTtM4"}`
+	for _, c := range []struct {
+		name    string
+		preview bool
+		room    string
+		text    string
+	}{
+		{"too long for a push", true, "q1w2e3r4t5y6u7i8o9p0aQ", long},
+		{"previews off", false, "q1w2e3r4t5y6u7i8o9p0aQ", short},
+		{"not encrypted", true, "", "hello"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ps := pushtest.New(t)
+			s := newService(t, ps, func(o *push.Options) { o.Preview = c.preview })
+			s.Encrypted(c.room)
+			subscribe(t, s, ps.NewDevice(t), "carol", push.ModeAll)
+			s.Published(chat.Message{ID: 9, Nick: "alice", Kind: chat.KindText, Text: c.text})
+			p := payload(t, ps.Next(t, 10*time.Second))
+			if p.Sealed != nil {
+				t.Errorf("the push carries %+v", p.Sealed)
+			}
+			if c.room != "" && p.Body != "New message" {
+				t.Errorf("body %q, want New message", p.Body)
+			}
+		})
 	}
 }

@@ -32,6 +32,12 @@ const recordSize = 2048
 // previewLength is how much of a message's text a notification shows.
 const previewLength = 120
 
+// maxPayload is the most JSON a push carries: the record, less its tag
+// (16 bytes), the header webpush-go writes into it (a 16-byte salt, the
+// 4-byte record size, the key's length and its 65 bytes) and the padding
+// delimiter. An encrypted room's envelope that would not fit is left out.
+const maxPayload = recordSize - 16 - (16 + 4 + 1 + 65) - 1
+
 // Payload is what a push carries to the service worker, JSON, encrypted.
 type Payload struct {
 	// Title is the room's name; Body the sender and the start of the
@@ -47,23 +53,47 @@ type Payload struct {
 	Tag string `json:"tag"`
 	// Ping says a ping to the subscriber is among them.
 	Ping bool `json:"ping,omitempty"`
+	// Sealed is, in an encrypted room, the one message's envelope, for a
+	// device whose service worker keeps the room key (docs/ENCRYPTION.md):
+	// absent for a burst, with previews off, or when it would not fit.
+	Sealed *Sealed `json:"sealed,omitempty"`
 }
 
-// payload is the notification for e's messages.
-func (s *Service) payload(e pending) Payload {
+// Sealed is what a service worker needs to open a message of an
+// encrypted room: the room's id, the kind and the sender (the associated
+// data), and the envelope as stored.
+type Sealed struct {
+	Room     string `json:"room"`
+	Kind     string `json:"kind"`
+	Nick     string `json:"nick"`
+	Envelope string `json:"envelope"`
+}
+
+// payload is the notification for e's messages, as JSON.
+func (s *Service) payload(e pending) ([]byte, error) {
 	p := Payload{Title: s.opts.Title, Count: e.count, ID: e.last.ID, URL: fmt.Sprintf("/#m%d", e.last.ID), Tag: Topic, Ping: e.urgent}
+	room := s.encryptedRoom()
 	switch {
 	case e.count > 1:
 		p.Body = fmt.Sprintf("%d new messages", e.count)
-	case s.encrypted.Load() && e.urgent && e.last.Kind == chat.KindPing:
+	case room != "" && e.urgent && e.last.Kind == chat.KindPing:
 		// An encrypted room's text is for the page alone.
 		p.Body = e.last.Nick + " pinged you"
-	case !s.opts.Preview, s.encrypted.Load():
+	case !s.opts.Preview, room != "":
 		p.Body = "New message"
 	default:
 		p.Body = e.last.Nick + ": " + preview(e.last)
 	}
-	return p
+	if room == "" || e.count > 1 || !s.opts.Preview {
+		return json.Marshal(p)
+	}
+	p.Sealed = &Sealed{Room: room, Kind: string(e.last.Kind), Nick: e.last.Nick, Envelope: e.last.Text}
+	raw, err := json.Marshal(p)
+	if err != nil || len(raw) <= maxPayload {
+		return raw, err
+	}
+	p.Sealed = nil
+	return json.Marshal(p)
 }
 
 // preview is the start of m's text, or the name of its file.
@@ -117,7 +147,7 @@ func (s *Service) sendOne(endpoint string, e pending) (retry bool, wait time.Dur
 		s.stats.Skipped.Add(1)
 		return false, 0
 	}
-	raw, err := json.Marshal(s.payload(e))
+	raw, err := s.payload(e)
 	if err != nil {
 		s.log.Error("push: encode the notification", "err", err)
 		return false, 0

@@ -120,10 +120,10 @@ type Service struct {
 
 	queue      chan chat.Message
 	generation atomic.Uint64
-	// encrypted says the room is encrypted: its notifications carry no
-	// text (see Encrypted).
-	encrypted atomic.Bool
-	renew     chan struct{}
+	// roomID is the encrypted room's id, or "" when the room is not
+	// encrypted: its notifications carry no text (see Encrypted).
+	roomID atomic.Pointer[string]
+	renew  chan struct{}
 
 	vis  visibility
 	pend pendingSet
@@ -411,10 +411,20 @@ func (s *Service) Published(m chat.Message) {
 	}
 }
 
-// Encrypted notes whether the room is encrypted: a notification of an
-// encrypted room says "New message" or "NICK pinged you", never its text,
-// which is ciphertext to the box.
-func (s *Service) Encrypted(on bool) { s.encrypted.Store(on) }
+// Encrypted notes the encrypted room's id, or "" for a room that is not
+// encrypted: a notification of an encrypted room says "New message" or
+// "NICK pinged you", never its text, which is ciphertext to the box. It
+// carries the envelope beside, for a device that keeps the room key in
+// its service worker.
+func (s *Service) Encrypted(roomID string) { s.roomID.Store(&roomID) }
+
+// encryptedRoom is the encrypted room's id, or "".
+func (s *Service) encryptedRoom() string {
+	if id := s.roomID.Load(); id != nil {
+		return *id
+	}
+	return ""
+}
 
 // Renewed notes the room's new generation; the dispatcher then deletes
 // the subscriptions of older ones. It never waits.

@@ -126,7 +126,8 @@ func page(files fs.FS) ([]byte, error) {
 
 // Worker returns the service worker as the box serves it: its cache named
 // after the page's files, so another version of the box is another
-// worker with another cache.
+// worker with another cache, and the stylesheet's integrity written in
+// for its offline screen.
 func Worker() ([]byte, error) {
 	sw, err := fs.ReadFile(Files, "sw.js")
 	if err != nil {
@@ -149,7 +150,12 @@ func Worker() ([]byte, error) {
 		return nil, fmt.Errorf("the page's files: %w", err)
 	}
 	version := hex.EncodeToString(sum.Sum(nil))[:12]
-	return bytes.Replace(sw, []byte(`"chatbox-static-v1"`), []byte(`"chatbox-static-`+version+`"`), 1), nil
+	style, err := fs.ReadFile(Files, "static/style.css")
+	if err != nil {
+		return nil, fmt.Errorf("the page's stylesheet: %w", err)
+	}
+	sw = bytes.Replace(sw, []byte(`"chatbox-static-v1"`), []byte(`"chatbox-static-`+version+`"`), 1)
+	return bytes.Replace(sw, []byte(`const STYLE_INTEGRITY = "";`), []byte(`const STYLE_INTEGRITY = "`+integrity(style)+`";`), 1), nil
 }
 
 // importMap is the page's import map: the integrity of every module.

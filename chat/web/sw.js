@@ -9,6 +9,9 @@
 // The box names the cache after its page's files when it serves this
 // worker: another version of the box is another worker and another cache.
 const CACHE = "chatbox-static-v1";
+// The box puts its stylesheet's Subresource Integrity here, for the
+// offline screen (empty when the worker is read from the source).
+const STYLE_INTEGRITY = "";
 const PRECACHE = [
   "/static/app.js",
   "/static/push.js",
@@ -77,7 +80,7 @@ function offlinePage() {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
 <title>Offline — chatbox</title>
-<link rel="stylesheet" href="/static/style.css"></head>
+<link rel="stylesheet" href="/static/style.css" integrity="${STYLE_INTEGRITY}"></head>
 <body><main id="app"><section id="offline" class="panel">
 <h1>You are offline</h1>
 <p>The room at ${host} cannot be reached from here right now: this device has no connection, or the box is down.</p>
@@ -135,7 +138,8 @@ async function notify(p) {
       count += (n.data && Number(n.data.count)) || 0;
     }
   }
-  const body = count > 1 ? count + " new messages" : String(p.body || "New message");
+  let body = count > 1 ? count + " new messages" : String(p.body || "New message");
+  if (count === 1 && p.sealed) body = (await sealedBody(p.sealed, Boolean(p.ping))) || body;
   await self.registration.showNotification(String(p.title || "chatbox"), {
     body,
     tag,
@@ -145,6 +149,129 @@ async function notify(p) {
     data: { url: String(p.url || "/"), id: p.id, count },
   });
 }
+
+// --- an encrypted room's text, for a device that opted in -------------------
+//
+// A person may let this device's notifications show an encrypted room's
+// text: the page then hands this worker the room key (a CryptoKey that
+// cannot be read out), which it keeps in IndexedDB by room id. A push of
+// an encrypted room carries the message's envelope beside "New message"
+// (docs/ENCRYPTION.md); with the room's key kept, the notification shows
+// the text instead. The envelope's format is the page's (js/crypto.js):
+// a worker cannot import modules in every browser, so the few lines that
+// open one are here, and a test holds both to the same worked example.
+
+const KEY_DB = "chatbox-keys";
+const KEY_STORE = "keys";
+
+function keyDB() {
+  return new Promise((resolve, reject) => {
+    const req = indexedDB.open(KEY_DB, 1);
+    req.onupgradeneeded = () => req.result.createObjectStore(KEY_STORE);
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+
+// keyTx runs fn on the key store and resolves with its request's result
+// once the transaction is done.
+async function keyTx(mode, fn) {
+  const db = await keyDB();
+  try {
+    return await new Promise((resolve, reject) => {
+      const tx = db.transaction(KEY_STORE, mode);
+      const req = fn(tx.objectStore(KEY_STORE));
+      tx.oncomplete = () => resolve(req ? req.result : undefined);
+      tx.onerror = () => reject(tx.error);
+      tx.onabort = () => reject(tx.error);
+    });
+  } finally {
+    db.close();
+  }
+}
+
+// keepKey keeps room's key, and only it: a reset room's old key goes.
+function keepKey(room, key) {
+  return keyTx("readwrite", (s) => { s.clear(); return s.put(key, room); });
+}
+
+function forgetKeys() {
+  return keyTx("readwrite", (s) => s.clear());
+}
+
+function keptKey(room) {
+  return keyTx("readonly", (s) => s.get(room));
+}
+
+function unb64u(text) {
+  if (typeof text !== "string" || !/^[A-Za-z0-9_-]*$/.test(text)) return null;
+  try {
+    const s = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
+    return Uint8Array.from(s, (c) => c.charCodeAt(0));
+  } catch { return null; }
+}
+
+// openSealed opens a push's sealed message {room, kind, nick, envelope}
+// with key: its text, or null when it does not open.
+async function openSealed(key, sealed) {
+  let e;
+  try { e = JSON.parse(sealed.envelope); } catch { return null; }
+  const iv = e && e.v === 1 && unb64u(e.iv);
+  const ct = e && unb64u(e.ct);
+  if (!iv || iv.length !== 12 || !ct || ct.length < 16) return null;
+  const ad = new TextEncoder().encode(["chatbox/v1", sealed.room, sealed.kind, sealed.nick].join("\n"));
+  try {
+    const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv, additionalData: ad, tagLength: 128 }, key, ct);
+    return new TextDecoder("utf-8", { fatal: true }).decode(plain);
+  } catch { return null; }
+}
+
+// sealedText is what a notification says of an opened message; pinged
+// says the message is a ping to this device's person.
+function sealedText(kind, nick, plain, pinged) {
+  if (kind === "file") {
+    let name = "";
+    try { name = String(JSON.parse(plain).name || ""); } catch { /* a description that is not JSON */ }
+    return nick + " sent " + (name || "a file");
+  }
+  const text = [...plain];
+  return nick + (pinged ? " pinged you: " : ": ") + (text.length > 120 ? text.slice(0, 120).join("") + "…" : plain);
+}
+
+// sealedBody is the text of a push's sealed message where this device
+// keeps its room's key, or "".
+async function sealedBody(sealed, pinged) {
+  if (!sealed || typeof sealed.room !== "string" || typeof sealed.envelope !== "string") return "";
+  let key;
+  try { key = await keptKey(sealed.room); } catch { return ""; }
+  if (!key) return "";
+  const plain = await openSealed(key, sealed);
+  return plain === null ? "" : sealedText(String(sealed.kind), String(sealed.nick), plain, pinged);
+}
+
+// The page of an encrypted room keeps or forgets its key here, and asks
+// whether it is kept (the answer goes back on the message's port).
+self.addEventListener("message", (event) => {
+  const d = event.data || {};
+  const reply = (v) => event.ports && event.ports[0] && event.ports[0].postMessage(v);
+  let work;
+  switch (d.type) {
+  case "chatbox:keep-key":
+    work = d.key instanceof CryptoKey
+      ? keepKey(String(d.room), d.key).then(() => true)
+      : Promise.reject(new Error("not a key"));
+    break;
+  case "chatbox:forget-key":
+    work = forgetKeys().then(() => false);
+    break;
+  case "chatbox:has-key":
+    work = keptKey(String(d.room)).then((k) => Boolean(k));
+    break;
+  default:
+    return;
+  }
+  event.waitUntil(work.then(reply, (e) => reply({ error: String(e && e.message || e) })));
+});
 
 // clickPlan says what a click on a notification whose data is data does,
 // given the windows open on the box (the service worker's origin is

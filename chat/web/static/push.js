@@ -5,6 +5,9 @@
 // never on load. Every text is put on the page with textContent.
 
 const modeKey = "chatbox.push.mode";
+// textKey says this device lets its notifications show an encrypted
+// room's text: its service worker then keeps the room's key.
+const textKey = "chatbox.push.text";
 const state = {
   ws: null,
   nick: "",
@@ -15,6 +18,7 @@ const state = {
   untrusted: false, // the browser refused the worker for the box's certificate
   installPrompt: null,
   dialog: null,
+  vault: null,      // an encrypted room's {room, key}, from the page
 };
 
 const local = {
@@ -47,9 +51,11 @@ function tellVisible() {
 
 // The room's page hands over each new connection (see js/main.js).
 window.addEventListener("chatbox:socket", (ev) => {
-  const { ws, nick: n, token } = ev.detail || {};
+  const { ws, nick: n, token, vault } = ev.detail || {};
   if (!ws) return;
   state.ws = ws;
+  state.vault = vault || null;
+  syncKey();
   state.nick = n || state.nick;
   state.token = token || state.token;
   ws.addEventListener("open", () => {
@@ -207,6 +213,8 @@ async function choose(mode) {
   try {
     if (mode === "none") {
       await unsubscribe();
+      // Nothing to show: the room's key need not stay here.
+      if (local.get(textKey) === "1") await chooseText(false);
     } else {
       if (permission() !== "granted") {
         const p = await Notification.requestPermission();
@@ -228,6 +236,54 @@ async function choose(mode) {
     }[mode]);
   } catch (e) {
     say("Could not change notifications: " + (e && e.message ? e.message : String(e)));
+  }
+  renderDialog();
+}
+
+// --- an encrypted room's text in notifications ---------------------------------
+
+// worker asks the service worker msg and resolves with its answer.
+async function worker(msg) {
+  const reg = await Promise.race([
+    navigator.serviceWorker.ready,
+    new Promise((_, reject) => setTimeout(() => reject(new Error("the service worker is not running")), 5000)),
+  ]);
+  return new Promise((resolve, reject) => {
+    const ch = new MessageChannel();
+    const timer = setTimeout(() => reject(new Error("the service worker did not answer")), 5000);
+    ch.port1.onmessage = (ev) => {
+      clearTimeout(timer);
+      if (ev.data && ev.data.error) reject(new Error(ev.data.error));
+      else resolve(ev.data);
+    };
+    reg.active.postMessage(msg, [ch.port2]);
+  });
+}
+
+// syncKey gives the service worker this room's key where the person let
+// this device show an encrypted room's text, and takes it back
+// otherwise (a room that is not encrypted, or one that was reset).
+async function syncKey() {
+  if (!state.reg) return;
+  const on = local.get(textKey) === "1" && state.vault;
+  try {
+    await worker(on ? { type: "chatbox:keep-key", room: state.vault.room, key: state.vault.key } : { type: "chatbox:forget-key" });
+  } catch (e) {
+    console.error("chatbox: the room's key for notifications:", e);
+  }
+}
+
+async function chooseText(on) {
+  local.set(textKey, on ? "1" : "0");
+  try {
+    await worker(on && state.vault
+      ? { type: "chatbox:keep-key", room: state.vault.room, key: state.vault.key }
+      : { type: "chatbox:forget-key" });
+    say(on
+      ? "Notifications on this device show what messages say. This browser now keeps the room's key."
+      : "Notifications on this device say only \"New message\". This browser no longer keeps the room's key.");
+  } catch (e) {
+    say("Could not change this: " + (e && e.message ? e.message : String(e)));
   }
   renderDialog();
 }
@@ -256,12 +312,18 @@ function buildDialog() {
       el("legend", { textContent: "When the room is closed, tell me of" }),
       ...[["pings", "Pings to me"], ["all", "Every message"], ["none", "Nothing"]].map(([value, label]) =>
         el("label", {}, el("input", { type: "radio", name: "push-mode", value }), " " + label))),
+    el("div", { id: "push-text-row", hidden: true },
+      el("label", { className: "check" }, el("input", { type: "checkbox", id: "push-text" }), " Show what messages say"),
+      el("p", { className: "hint", id: "push-text-hint", textContent:
+        "This room is encrypted, so its notifications say only \"New message\". Ticked, this browser keeps the room's key " +
+        "to show the text instead: anyone who can open this browser can then read the room. Leave it off on a shared device." })),
     el("p", { id: "push-status", className: "hint", role: "status" }),
     el("p", { id: "push-install-hint", className: "hint", hidden: true }),
     el("div", { className: "row" },
       el("button", { type: "button", id: "push-install", hidden: true, textContent: "Install the room as an app" }),
       el("button", { type: "button", id: "push-close", className: "primary", textContent: "Close" })));
   d.querySelector("#push-modes").addEventListener("change", (ev) => choose(ev.target.value));
+  d.querySelector("#push-text").addEventListener("change", (ev) => chooseText(ev.target.checked));
   d.querySelector("#push-close").addEventListener("click", () => d.close());
   d.querySelector("#push-install").addEventListener("click", async () => {
     const p = state.installPrompt;
@@ -291,6 +353,10 @@ function renderDialog() {
   for (const r of d.querySelectorAll("input[name=push-mode]")) {
     r.checked = r.value === (permission() === "granted" ? mode : "none");
   }
+  const textRow = d.querySelector("#push-text-row");
+  textRow.hidden = !state.vault || off || mode === "none" || permission() !== "granted";
+  d.querySelector("#push-text").checked = local.get(textKey) === "1";
+  d.querySelector("#push-text").setAttribute("aria-describedby", "push-text-hint");
   d.querySelector("#push-install").hidden = !state.installPrompt;
   const hint = d.querySelector("#push-install-hint");
   hint.hidden = !(ios() && !standalone());

@@ -434,7 +434,12 @@ function connect() {
       state.events = state.events.then(() => openEvent(ev)).then(onEvent).catch((e) => console.error("event", ev.type, e));
     },
     // push.js (notifications when the page is closed) follows the socket.
-    onSocket: (ws) => window.dispatchEvent(new CustomEvent("chatbox:socket", { detail: { ws, nick: state.model.nick, token: state.token } })),
+    // An encrypted room's key goes with it, for a device that lets its
+    // notifications show the text (push.js).
+    onSocket: (ws) => window.dispatchEvent(new CustomEvent("chatbox:socket", { detail: {
+      ws, nick: state.model.nick, token: state.token,
+      vault: state.vault ? { room: state.vault.roomID, key: state.vault.key } : null,
+    } })),
     beforeRetry: async () => {
       // The room may have been destroyed, made private or renamed
       // meanwhile: follow it rather than knock on a closed door.
