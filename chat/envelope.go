@@ -138,11 +138,17 @@ func decodeField(tok json.Token) ([]byte, error) {
 	return b64.DecodeString(s)
 }
 
-// maxCT is the most bytes an envelope's ct may have in a message: four
-// bytes for each character of a text (UTF-8's most), or an OpenPGP
-// armor's bytes, and the tag.
+// MaxEnvelopeCT is the most bytes an envelope's ct may have in a message
+// of a room whose texts have at most maxText characters and whose OpenPGP
+// armor at most maxPGP bytes: four bytes for each character of a text
+// (UTF-8's most), or an armor's bytes, and the tag.
+func MaxEnvelopeCT(maxText, maxPGP int) int {
+	return max(4*maxText, maxPGP) + EnvelopeTagBytes
+}
+
+// maxCT is the room's MaxEnvelopeCT.
 func (r *Room) maxCT() int {
-	return max(4*r.opts.MaxMessageLength, r.opts.MaxPGPLength) + EnvelopeTagBytes
+	return MaxEnvelopeCT(r.opts.MaxMessageLength, r.opts.MaxPGPLength)
 }
 
 // validateEnvelope checks the text of a message of an encrypted room.

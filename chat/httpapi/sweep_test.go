@@ -6,9 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,11 +34,19 @@ type floodFrame struct {
 	// the room or is told to everyone in it; the room-wide budget then
 	// bounds it too.
 	writes bool
+	// encrypted floods an encrypted room (its key set, and one message
+	// there, id 1, to react to) whose bystander says envelopes.
+	encrypted bool
 }
 
 // floodFrames is every kind of frame a client can send: each event the
 // server knows, and the kinds of garbage it must refuse.
 func floodFrames() []floodFrame {
+	var largest, tooLong []string
+	for i := range 4 {
+		largest = append(largest, fmt.Sprintf(`{"type":"message","text":%q}`, testEnvelope(maxEnvelopeCT, byte(i))))
+		tooLong = append(tooLong, fmt.Sprintf(`{"type":"message","text":%q}`, testEnvelope(maxEnvelopeCT+1, byte(i))))
+	}
 	return []floodFrame{
 		{name: "message", writes: true, frame: func(i int) string { return fmt.Sprintf(`{"type":"message","text":"flood %d"}`, i) }},
 		{name: "message with a client id", writes: true, frame: func(i int) string {
@@ -55,6 +66,44 @@ func floodFrames() []floodFrame {
 			return fmt.Sprintf(`{"type":"react","id":%d,"emoji":"👍","on":true}`, 1000000+i)
 		}},
 		{name: "ping", ping: true},
+
+		// An encrypted room's own inputs: envelopes of every size, a ping
+		// whose target is in the clear, reactions that are envelopes.
+		{name: "envelope", encrypted: true, writes: true, frame: func(i int) string {
+			return fmt.Sprintf(`{"type":"message","text":%q}`, testEnvelope(16+i%64, byte(i)))
+		}},
+		// 87 KB frames, made once: making each anew would spend the
+		// machine's CPU on the attacker's side, not the box's.
+		{name: "largest envelope", encrypted: true, writes: true, frame: func(i int) string { return largest[i%len(largest)] }},
+		{name: "envelope one byte too long", encrypted: true, frame: func(i int) string { return tooLong[i%len(tooLong)] }},
+		{name: "plain text in an encrypted room", encrypted: true, frame: func(i int) string {
+			return fmt.Sprintf(`{"type":"message","text":"plain %d"}`, i)
+		}},
+		{name: "encrypted ping", encrypted: true, writes: true, frame: func(i int) string {
+			return fmt.Sprintf(`{"type":"message","text":%q,"to":"bystander"}`, testEnvelope(32, byte(i)))
+		}},
+		{name: "encrypted reactions to one message", encrypted: true, writes: true, frame: func(i int) string {
+			return fmt.Sprintf(`{"type":"react","id":1,"emoji":%q,"on":true}`, testEnvelope(20, byte(i)))
+		}},
+		{name: "encrypted reaction over 200 bytes", encrypted: true, frame: func(i int) string {
+			return fmt.Sprintf(`{"type":"react","id":1,"emoji":%q,"on":true}`, testEnvelope(200, byte(i)))
+		}},
+	}
+}
+
+// maxEnvelopeCT is the most ct an envelope may carry in the test rooms
+// (OpenPGP armor's limit, which is the larger there).
+var maxEnvelopeCT = chat.MaxEnvelopeCT(roomOptions("").MaxMessageLength, roomOptions("").MaxPGPLength)
+
+// keyed gives an encrypted test room its key check, as the first
+// browser does, and one message (id 1) for the floods to react to.
+func keyed(t *testing.T, tr *testRoom) {
+	t.Helper()
+	if res, raw := tr.do(t, "PUT", "/api/room/key", map[string]any{"key_check": testEnvelope(33, 1)}, nil); res.StatusCode != http.StatusCreated {
+		t.Fatalf("PUT /api/room/key: %d %s", res.StatusCode, raw)
+	}
+	if res, raw := tr.do(t, "POST", "/api/messages", map[string]string{"nick": "alice", "text": testEnvelope(20, 9)}, nil); res.StatusCode != http.StatusCreated {
+		t.Fatalf("the first message: %d %s", res.StatusCode, raw)
 	}
 }
 
@@ -100,7 +149,14 @@ const (
 func floodRoom(t *testing.T, f floodFrame, addrs, perSecond int) {
 	tr := newTestRoom(t, func(o *testOptions) {
 		o.PostsPerMinute, o.RoomPostsPerMinute = sweepPerMinute, sweepRoomPerMinute
+		o.Encrypted = f.encrypted
 	})
+	// What the bystander says: an envelope in an encrypted room.
+	text := func(i int) string { return fmt.Sprintf("hello b%d", i) }
+	if f.encrypted {
+		keyed(t, tr)
+		text = func(i int) string { return testEnvelope(24, byte(i)) }
+	}
 	reader := tr.dialFrom(t, "127.0.0.201", "reader")
 	bystander := tr.dialFrom(t, "127.0.0.200", "bystander")
 	fdsBefore := openFiles(t)
@@ -135,8 +191,11 @@ func floodRoom(t *testing.T, f floodFrame, addrs, perSecond int) {
 				if err != nil {
 					return
 				}
+				// Only a short event can be the refusal: the room's
+				// messages, 87 KB in an encrypted room's flood, are not
+				// decoded for nothing.
 				var ev chat.Event
-				if json.Unmarshal(raw, &ev) == nil && ev.Type == "error" && ev.Code == "rate_limited" {
+				if len(raw) < 4096 && json.Unmarshal(raw, &ev) == nil && ev.Type == "error" && ev.Code == "rate_limited" {
 					refused.Add(1)
 				}
 			}
@@ -191,7 +250,7 @@ func floodRoom(t *testing.T, f floodFrame, addrs, perSecond int) {
 	for i := 0; ctx.Err() == nil; i++ {
 		id := fmt.Sprintf("b%d", i)
 		says = append(says, said{id, time.Now()})
-		if err := bystander.WriteJSON(map[string]string{"type": "message", "text": "hello " + id, "client_id": id}); err != nil {
+		if err := bystander.WriteJSON(map[string]string{"type": "message", "text": text(i), "client_id": id}); err != nil {
 			t.Fatalf("the bystander could not send: %v", err)
 		}
 		for {
@@ -346,26 +405,47 @@ func TestEveryRequestFloodFromManyAddressesSparesTheOthers(t *testing.T) {
 		return "--b\r\nContent-Disposition: form-data; name=\"nick\"\r\n\r\n" + nick +
 			"\r\n--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n\r\n" + content + "\r\n--b--\r\n"
 	}
+	encUpload := func(thumb int) string {
+		return "--b\r\nContent-Disposition: form-data; name=\"nick\"\r\n\r\nflood" +
+			"\r\n--b\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\n" + testEnvelope(40, 3) +
+			"\r\n--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"encrypted\"\r\n\r\n" + strings.Repeat("c", 64) +
+			"\r\n--b\r\nContent-Disposition: form-data; name=\"thumb\"; filename=\"thumb\"\r\n\r\n" + strings.Repeat("t", thumb) + "\r\n--b--\r\n"
+	}
 	for _, bad := range []struct {
 		name, path, body, contentType string
+		// method is POST unless it says otherwise; encrypted floods an
+		// encrypted room with its key set, whose bystander says envelopes.
+		method    string
+		encrypted bool
 	}{
-		{"upload with a bad nickname", "/api/files", upload("no spaces", "hello"), "multipart/form-data; boundary=b"},
-		{"empty upload", "/api/files", upload("flood", ""), "multipart/form-data; boundary=b"},
-		{"upload that is not multipart", "/api/files", "nonsense", "text/plain"},
-		{"not JSON", "/api/messages", `nonsense`, ""},
-		{"unknown field", "/api/messages", `{"nick":"f","text":"x","evil":1}`, ""},
-		{"bad nickname", "/api/messages", `{"nick":"no spaces","text":"x"}`, ""},
-		{"empty message", "/api/messages", `{"nick":"flood","text":""}`, ""},
-		{"bad client id", "/api/messages", `{"nick":"flood","text":"x","client_id":"no spaces"}`, ""},
-		{"destroy with a bad nickname", "/api/destroy", `{"nick":"no spaces"}`, ""},
-		{"a second room", "/api/room", `{"private":false}`, ""},
-		{"reaction to a message that is not there", "/api/messages/1000000/reactions", `{"nick":"flood","emoji":"👍","on":true}`, ""},
+		{"upload with a bad nickname", "/api/files", upload("no spaces", "hello"), "multipart/form-data; boundary=b", "", false},
+		{"empty upload", "/api/files", upload("flood", ""), "multipart/form-data; boundary=b", "", false},
+		{"upload that is not multipart", "/api/files", "nonsense", "text/plain", "", false},
+		{"not JSON", "/api/messages", `nonsense`, "", "", false},
+		{"unknown field", "/api/messages", `{"nick":"f","text":"x","evil":1}`, "", "", false},
+		{"bad nickname", "/api/messages", `{"nick":"no spaces","text":"x"}`, "", "", false},
+		{"empty message", "/api/messages", `{"nick":"flood","text":""}`, "", "", false},
+		{"bad client id", "/api/messages", `{"nick":"flood","text":"x","client_id":"no spaces"}`, "", "", false},
+		{"destroy with a bad nickname", "/api/destroy", `{"nick":"no spaces"}`, "", "", false},
+		{"a second room", "/api/room", `{"private":false}`, "", "", false},
+		{"reaction to a message that is not there", "/api/messages/1000000/reactions", `{"nick":"flood","emoji":"👍","on":true}`, "", "", false},
+		{"plain text in an encrypted room", "/api/messages", `{"nick":"flood","text":"plain"}`, "", "", true},
+		{"envelope one byte too long", "/api/messages", `{"nick":"flood","text":` + strconv.Quote(testEnvelope(maxEnvelopeCT+1, 4)) + `}`, "", "", true},
+		{"the room's key again", "/api/room/key", `{"key_check":` + strconv.Quote(testEnvelope(33, 5)) + `}`, "", "PUT", true},
+		{"encrypted reaction over 200 bytes", "/api/messages/1/reactions", `{"nick":"flood","emoji":` + strconv.Quote(testEnvelope(200, 6)) + `,"on":true}`, "", "", true},
+		{"encrypted upload with a thumbnail over 256 KiB", "/api/files", encUpload(256<<10 + 1), "multipart/form-data; boundary=b", "", true},
 	} {
 		t.Run(bad.name, func(t *testing.T) {
 			tr := newTestRoom(t, func(o *testOptions) {
 				o.PostsPerMinute, o.RoomPostsPerMinute = sweepPerMinute, sweepRoomPerMinute
 				o.Web.TrustedProxies = []string{"127.0.0.1"}
+				o.Encrypted = bad.encrypted
 			})
+			said := func() string { return "hello" }
+			if bad.encrypted {
+				keyed(t, tr)
+				said = func() string { return testEnvelope(24, 7) }
+			}
 			ctx, cancel := context.WithTimeout(context.Background(), sweepDuration)
 			defer cancel()
 			client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
@@ -376,7 +456,7 @@ func TestEveryRequestFloodFromManyAddressesSparesTheOthers(t *testing.T) {
 				go func() {
 					defer wg.Done()
 					for i := w; ctx.Err() == nil; i += 16 {
-						req, _ := http.NewRequest("POST", tr.srv.URL+bad.path, strings.NewReader(bad.body))
+						req, _ := http.NewRequest(cmp.Or(bad.method, "POST"), tr.srv.URL+bad.path, strings.NewReader(bad.body))
 						req.Header.Set("Content-Type", cmp.Or(bad.contentType, "application/json"))
 						req.Header.Set("X-Forwarded-For", fmt.Sprintf("203.0.113.%d", i%200))
 						res, err := client.Do(req)
@@ -393,12 +473,12 @@ func TestEveryRequestFloodFromManyAddressesSparesTheOthers(t *testing.T) {
 				}()
 			}
 			var refused []string
-			said := 0
+			saidN := 0
 			for ctx.Err() == nil {
-				res, raw := tr.do(t, "POST", "/api/messages", map[string]string{"nick": "bystander", "text": "hello"},
+				res, raw := tr.do(t, "POST", "/api/messages", map[string]string{"nick": "bystander", "text": said()},
 					func(r *http.Request) { r.Header.Set("X-Forwarded-For", "198.51.100.7") })
 				if res.StatusCode == http.StatusCreated {
-					said++
+					saidN++
 				} else {
 					refused = append(refused, fmt.Sprintf("%d %s", res.StatusCode, raw))
 				}
@@ -408,13 +488,55 @@ func TestEveryRequestFloodFromManyAddressesSparesTheOthers(t *testing.T) {
 				}
 			}
 			wg.Wait()
-			t.Logf("%s: %d requests from 200 addresses, %d answered other than 429; the bystander said %d, refused %d", bad.name, sent.Load(), through.Load(), said, len(refused))
+			t.Logf("%s: %d requests from 200 addresses, %d answered other than 429; the bystander said %d, refused %d", bad.name, sent.Load(), through.Load(), saidN, len(refused))
 			if sent.Load() < 200 {
 				t.Fatalf("the flood sent only %d requests; the test did not attack", sent.Load())
 			}
 			if len(refused) > 0 {
 				t.Errorf("the bystander was refused during a flood of %s: %q", bad.name, refused)
 			}
+			// Nothing of the flood was kept: no message of its, no file.
+			stored, err := tr.Messages(0, 100000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range stored {
+				if m.Nick != "bystander" && m.Nick != "alice" {
+					t.Fatalf("the flood of %s stored message %d from %q", bad.name, m.ID, m.Nick)
+				}
+			}
+			var kept []string
+			filepath.WalkDir(filepath.Join(tr.dir, "files"), func(path string, d fs.DirEntry, err error) error {
+				if err == nil && !d.IsDir() {
+					kept = append(kept, path)
+				}
+				return nil
+			})
+			if len(kept) > 0 {
+				t.Errorf("the flood of %s left files: %q", bad.name, kept)
+			}
 		})
+	}
+}
+
+// A large frame over its sender's budget is refused undecoded; the
+// refusal still names its client id, found by scanClientID.
+func TestScanClientIDFindsOnlyAClientID(t *testing.T) {
+	long := strings.Repeat("a", chat.MaxClientIDLength)
+	for _, c := range []struct{ frame, want string }{
+		{`{"type":"message","text":"x","client_id":"c42"}`, "c42"},
+		{`{"client_id":"c-1_Z","type":"message","text":"` + strings.Repeat("y", 90000) + `"}`, "c-1_Z"},
+		{`{"type":"message","text":"x","client_id":"` + long + `"}`, long},
+		{`{"type":"message","text":"x","client_id":"` + long + `b"}`, ""},
+		{`{"type":"message","text":"x","client_id":"no spaces"}`, ""},
+		{`{"type":"message","text":"x","client_id":"unterminated`, ""},
+		// Inside a string the quotes are escaped: not a key.
+		{`{"type":"message","text":"\"client_id\":\"evil\""}`, ""},
+		{`{"type":"message","text":"x"}`, ""},
+		{`nonsense`, ""},
+	} {
+		if got := scanClientID([]byte(c.frame)); got != c.want {
+			t.Errorf("scanClientID(%.80q) = %q, want %q", c.frame, got, c.want)
+		}
 	}
 }

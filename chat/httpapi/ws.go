@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"io"
 	"net"
@@ -198,6 +199,13 @@ func (s *Server) readLoop(c *fanout.Client, token string) {
 // core call, charge and words as POST /api/messages.
 func (s *Server) handleClientEvent(c *fanout.Client, token string, raw []byte) (quit bool) {
 	chargeErr := s.room.ChargeAddr(c.Addr(), 1)
+	if chargeErr != nil && len(raw) > refuseUndecoded {
+		// Decoding a large frame only to refuse it would cost the box
+		// more than the sender (an encrypted room's envelope of OpenPGP
+		// size is 87 KB, decoded twice): its client id is found by a scan.
+		s.tellRefusal(c, chargeErr, scanClientID(raw))
+		return false
+	}
 	ev, err := decodeClientEvent(raw)
 	if err == nil && ev.Type == "quit" {
 		return true
@@ -259,6 +267,28 @@ func (s *Server) sendRefusal(c *fanout.Client, err error) {
 // tellRefusal is sendRefusal for the send with a client id, which the
 // error event names so the client knows which send failed. An invalid id
 // is not repeated back.
+// refuseUndecoded is the size past which a frame over its sender's
+// budget is refused without being decoded; a quit is far smaller.
+const refuseUndecoded = 4 << 10
+
+// scanClientID finds the client id of a frame without decoding it: the
+// first "client_id":"…" in it (the sequence cannot occur inside a JSON
+// string, where a quote is escaped), or "" when there is none or it is
+// not a client id.
+func scanClientID(raw []byte) string {
+	const key = `"client_id":"`
+	i := bytes.Index(raw, []byte(key))
+	if i < 0 {
+		return ""
+	}
+	rest := raw[i+len(key):]
+	end := bytes.IndexByte(rest[:min(len(rest), chat.MaxClientIDLength+1)], '"')
+	if end < 0 || chat.ValidateClientID(string(rest[:end])) != nil {
+		return ""
+	}
+	return string(rest[:end])
+}
+
 func (s *Server) tellRefusal(c *fanout.Client, err error, clientID string) {
 	s.room.Tell(c, errorEvent(s.refusal(err), clientID))
 }
