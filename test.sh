@@ -31,6 +31,7 @@ command -v qemu-img >/dev/null 2>&1 || need_pkgs+=(qemu-utils)
 command -v genisoimage >/dev/null 2>&1 || need_pkgs+=(genisoimage)
 command -v apt-cacher-ng >/dev/null 2>&1 || need_pkgs+=(apt-cacher-ng)
 command -v qemu-aarch64-static >/dev/null 2>&1 || need_pkgs+=(qemu-user-static)
+command -v qemu-system-aarch64 >/dev/null 2>&1 || need_pkgs+=(qemu-system-arm)
 command -v mkfs.ext4 >/dev/null 2>&1 || [ -x /usr/sbin/mkfs.ext4 ] || need_pkgs+=(e2fsprogs)
 if ((${#need_pkgs[@]})); then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

@@ -11,14 +11,18 @@ import (
 	"time"
 )
 
-// Accel returns the accelerator amd64 machines use: "kvm" when the host
-// has a KVM that boots img's kernel, "tcg" (software emulation) otherwise.
+// Accel returns the accelerator img's machines use: for amd64, "kvm" when
+// the host has a KVM that boots img's kernel, "tcg" (software emulation)
+// otherwise; for another architecture, "tcg".
 // A /dev/kvm whose guests hang is not a working one, so the probe boots
 // the kernel without a root and waits, at most 20 seconds, for it to give
 // up on mounting one; KVM gets there in a second or two. The answer is
 // remembered in the cache for the host's current boot. CHATBOX_VM_ACCEL
 // (kvm or tcg) overrides the probe.
 func (e *Env) Accel(ctx context.Context, img *Image) string {
+	if img.Release.Arch != "amd64" {
+		return "tcg" // another architecture is always emulated here
+	}
 	e.accelOnce.Do(func() { e.accel = e.probeAccel(ctx, img) })
 	return e.accel
 }

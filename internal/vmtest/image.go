@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"syscall"
@@ -152,7 +153,10 @@ func (e *Env) Image(ctx context.Context, t *testing.T, r Release) *Image {
 	defer os.RemoveAll(tmp)
 	tree := filepath.Join(tmp, "tree")
 	args := []string{"--variant=minbase", "--include=" + strings.Join(imageBase(), ",")}
-	if r.Arch != "amd64" {
+	if r.Arch != runtime.GOARCH {
+		if err := runForeign(r.Arch); err != nil {
+			t.Fatalf("image %s: %v", r.Name, err)
+		}
 		args = append(args, "--arch="+r.Arch)
 	}
 	args = append(args, r.Suite, tree, e.Proxy.URL(e.Mirror))

@@ -185,12 +185,8 @@ func (vm *VM) machineArgs(ctx context.Context, opts Options, cmdline string) []s
 	} else {
 		machine = append(machine, "-cpu", "host")
 	}
-	accel := "tcg"
-	if vm.img.Release.Arch == "amd64" {
-		accel = e.Accel(ctx, vm.img)
-	}
 	return append(machine,
-		"-accel", accel, "-m", fmt.Sprint(mem), "-smp", fmt.Sprint(cpus),
+		"-accel", e.Accel(ctx, vm.img), "-m", fmt.Sprint(mem), "-smp", fmt.Sprint(cpus),
 		"-nodefaults", "-no-user-config", "-display", "none",
 		"-chardev", "file,id=console,path="+vm.console+",append=on", "-serial", "chardev:console",
 		"-device", "virtio-rng-pci",

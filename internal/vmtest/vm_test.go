@@ -5,7 +5,10 @@ package vmtest_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
+	"os/exec"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -123,4 +126,42 @@ except Exception as e: print("no answer:", e)'`); !strings.HasPrefix(out, "no an
 			}
 		}
 	})
+}
+
+// The test's repository serves what apt reads: a Packages naming each
+// published package's file, relative to the repository, and a Release
+// with the origin unattended-upgrades is told to trust.
+func TestRepoPublishesWhatAptReads(t *testing.T) {
+	for _, tool := range []string{"dpkg-deb", "apt-ftparchive"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s is not installed (apt-get install dpkg apt-utils)", tool)
+		}
+	}
+	r := vmtest.StartRepo(t)
+	r.Publish(t.Context(), t, "chatbox-canary", "1.0")
+	r.Publish(t.Context(), t, "chatbox-canary", "1.1")
+	get := func(name string) string {
+		res, err := http.Get("http://" + r.Forward().Host + "/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		if res.StatusCode != 200 {
+			t.Fatalf("GET /%s: %d", name, res.StatusCode)
+		}
+		return string(b)
+	}
+	packages := get("Packages")
+	for _, want := range []string{"Filename: ./chatbox-canary_1.0_all.deb", "Filename: ./chatbox-canary_1.1_all.deb", "Version: 1.1"} {
+		if !strings.Contains(packages, want) {
+			t.Errorf("Packages lacks %q:\n%s", want, packages)
+		}
+	}
+	if release := get("Release"); !strings.Contains(release, "Origin: "+vmtest.RepoOrigin) || !strings.Contains(release, " Packages\n") {
+		t.Errorf("Release:\n%s", release)
+	}
+	if deb := get("chatbox-canary_1.1_all.deb"); !strings.HasPrefix(deb, "!<arch>\n") {
+		t.Errorf("the package is not a Debian archive: %.40q", deb)
+	}
 }

@@ -208,3 +208,17 @@ func niceCommand(name string, args ...string) *exec.Cmd {
 	}
 	return exec.Command("nice", append([]string{"-n", fmt.Sprint(guestNice - own), name}, args...)...)
 }
+
+// BuildChatbox builds chatbox for linux/arch as packaging/release.sh
+// builds a release's binary (static, -trimpath, stripped), for a machine
+// to run.
+func BuildChatbox(ctx context.Context, t *testing.T, arch string) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "chatbox-linux-"+arch)
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "github.com/chatbox-dev/chatbox/cmd/chatbox")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build chatbox for linux/%s: %v\n%s", arch, err, out)
+	}
+	return bin
+}
