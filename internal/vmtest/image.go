@@ -115,7 +115,18 @@ func imagePackages(r Release) []string {
 	}
 	// e2fsprogs: cloud-init grows the root file system with resize2fs at
 	// every boot, as on a provider's image, and fails its stage without it.
-	return []string{kernel, "initramfs-tools", "openssh-server", "cloud-init", "python3", "e2fsprogs"}
+	// ufw, off, as some providers' images have it: the walk-through's
+	// owner turns it on (installing it there took 1½ minutes per machine
+	// under emulation).
+	pkgs := []string{kernel, "initramfs-tools", "openssh-server", "cloud-init", "python3", "e2fsprogs", "ufw"}
+	if r.Suite == "bookworm" {
+		// Debian 12's cloud-init (22.4) sets the locale en_US.UTF-8 at the
+		// first boot and fails its config stage when update-locale cannot:
+		// a provider's image has the locales package; 13's cloud-init
+		// leaves the locale alone.
+		pkgs = append(pkgs, "locales")
+	}
+	return pkgs
 }
 
 // imageRecipe is bumped when the way an image is made changes in a way
