@@ -153,20 +153,12 @@ func (s *Server) handleManifest(w http.ResponseWriter, req *http.Request) {
 // root so that its scope is the whole room, and never cached by HTTP, so
 // a new version of the box reaches every browser on its next visit.
 func (s *Server) handleServiceWorker(w http.ResponseWriter, req *http.Request) {
+	// The worker's cache is named after the page's files (web.Worker): a
+	// box with other files serves another worker, which the browser
+	// installs in the old one's place, filling a new cache and deleting
+	// the old.
 	w.Header().Set("Cache-Control", "no-cache")
-	w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
-	w.Write(s.worker)
-}
-
-// serviceWorker is sw.js with its cache named after the page's files: a
-// box with other files serves another worker, which the browser installs
-// in the old one's place, filling a new cache and deleting the old.
-func serviceWorker() []byte {
-	sw, err := web.Worker()
-	if err != nil {
-		panic("httpapi: embedded service worker: " + err.Error())
-	}
-	return sw
+	s.assets["/sw.js"].serve(w, req)
 }
 
 // forgetPushSession deletes the push subscriptions made in the session of

@@ -5,9 +5,7 @@
 package httpapi
 
 import (
-	"bytes"
 	"context"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -15,7 +13,6 @@ import (
 
 	"github.com/chatbox-dev/chatbox/chat"
 	"github.com/chatbox-dev/chatbox/chat/push"
-	"github.com/chatbox-dev/chatbox/chat/web"
 )
 
 // Options configure the transport: what the room's core does not know.
@@ -67,11 +64,10 @@ type Server struct {
 	// ctx bounds the work WebSocket events start: it ends when the box
 	// shuts down.
 	ctx context.Context
-	// worker is the service worker as served (see serviceWorker), page
-	// the room's page (with the integrity of every script and
-	// stylesheet, see web.Page).
-	worker []byte
-	page   []byte
+	// assets are the page's files as served, by path: the page with the
+	// integrity of every script and stylesheet (web.Page), the service
+	// worker (web.Worker), and each gzip-encoded where that is smaller.
+	assets map[string]*asset
 }
 
 // New returns the HTTP server of room. ctx bounds the work that outlives
@@ -80,11 +76,11 @@ func New(ctx context.Context, room *chat.Room, opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	page, err := web.Page()
+	assets, err := pageAssets()
 	if err != nil {
 		panic("httpapi: embedded page: " + err.Error())
 	}
-	s := &Server{room: room, opts: opts, log: opts.Logger, addrs: newAddrResolver(opts.TrustedProxies), ctx: ctx, worker: serviceWorker(), page: page}
+	s := &Server{room: room, opts: opts, log: opts.Logger, addrs: newAddrResolver(opts.TrustedProxies), ctx: ctx, assets: assets}
 	s.table = s.buildRoutes()
 	s.handler = s.routes()
 	return s
@@ -112,26 +108,20 @@ type Route struct {
 func (s *Server) Routes() []Route { return s.table }
 
 func (s *Server) buildRoutes() []Route {
-	page, err := fs.Sub(web.Files, ".")
-	if err != nil {
-		panic("httpapi: embedded web files: " + err.Error())
-	}
-	static := http.FileServerFS(page)
 	return []Route{
 		{Method: "GET", Path: "/{$}", Doc: "the room's page, or the launcher when no room exists", handler: func(w http.ResponseWriter, req *http.Request) {
 			w.Header().Set("Cache-Control", "no-cache")
-			http.ServeContent(w, req, "index.html", time.Time{}, bytes.NewReader(s.page))
+			s.assets["/"].serve(w, req)
 		}},
 		{Method: "GET", Path: "/static/", Doc: "the page's scripts, styles and icons", handler: func(w http.ResponseWriter, req *http.Request) {
-			if strings.HasSuffix(req.URL.Path, "/") {
-				http.NotFound(w, req) // no directory listings
+			a, ok := s.assets[req.URL.Path]
+			if !ok || !strings.HasPrefix(req.URL.Path, "/static/") {
+				http.NotFound(w, req) // and no directory listings
 				return
 			}
-			static.ServeHTTP(w, req)
+			a.serve(w, req)
 		}},
-		{Method: "GET", Path: "/favicon.ico", Doc: "the icon", handler: func(w http.ResponseWriter, req *http.Request) {
-			http.ServeFileFS(w, req, page, "favicon.ico")
-		}},
+		{Method: "GET", Path: "/favicon.ico", Doc: "the icon", handler: s.assets["/favicon.ico"].serve},
 		{Method: "GET", Path: "/manifest.webmanifest", Doc: "the web app manifest: the room installs as an app", handler: s.handleManifest},
 		{Method: "GET", Path: "/sw.js", Doc: "the service worker: the page's own files for an instant start, an offline screen, push notifications", handler: s.handleServiceWorker},
 		{API: true, Method: "GET", Path: "/healthz", Doc: `liveness: {"status":"ok"}`, handler: handleHealth},
