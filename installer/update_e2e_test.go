@@ -207,16 +207,7 @@ func TestDebianUpdateTimerFromTheReleaseChannel(t *testing.T) {
 // the release keys (the chatbox_testkey tag; see internal/release).
 func buildTestKeyChatbox(ctx context.Context, t *testing.T, version string, key minisign.PublicKey) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "chatbox")
-	cmd := exec.CommandContext(ctx, "go", "build", "-tags", release.TestKeyTag, "-o", bin, "-ldflags",
-		"-X github.com/chatbox-dev/chatbox/internal/buildinfo.Version="+version+
-			" -X github.com/chatbox-dev/chatbox/internal/release.testKey="+key.String(),
-		"github.com/chatbox-dev/chatbox/cmd/chatbox")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build chatbox %s with a test key: %v\n%s", version, err, out)
-	}
-	return bin
+	return releasetest.Build(ctx, t, version, key, true)
 }
 
 // waitJournal returns the journal once it says want: the service has

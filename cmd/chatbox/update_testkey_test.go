@@ -45,25 +45,17 @@ func TestUpdateTrustsTheTestKeyOnlyInATestBuild(t *testing.T) {
 	}
 
 	tests := []struct {
-		name string
-		tags []string
-		code int
-		want string
+		name      string
+		testBuild bool
+		code      int
+		want      string
 	}{
-		{"a test build trusts its test key", []string{"-tags", release.TestKeyTag}, exitNewer, "chatbox v1.1.0 is available (this is v1.0.0)"},
-		{"a normal build given the same -X refuses the release", nil, 1, "which this chatbox does not trust and no trusted key vouches for"},
+		{"a test build trusts its test key", true, exitNewer, "chatbox v1.1.0 is available (this is v1.0.0)"},
+		{"a normal build given the same -X refuses the release", false, 1, "which this chatbox does not trust and no trusted key vouches for"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			bin := filepath.Join(t.TempDir(), "chatbox")
-			args := append([]string{"build", "-o", bin}, tt.tags...)
-			args = append(args, "-ldflags", "-X github.com/chatbox-dev/chatbox/internal/buildinfo.Version=v1.0.0 "+
-				"-X github.com/chatbox-dev/chatbox/internal/release.testKey="+ch.Public.String(), ".")
-			build := exec.CommandContext(ctx, "go", args...)
-			build.Env = append(os.Environ(), "CGO_ENABLED=0")
-			if out, err := build.CombinedOutput(); err != nil {
-				t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
-			}
+			bin := releasetest.Build(ctx, t, "v1.0.0", ch.Public, tt.testBuild)
 			out, err := exec.CommandContext(ctx, bin, "update", "--check", "--root", root, "--os", "debian").CombinedOutput()
 			code := 0
 			if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
