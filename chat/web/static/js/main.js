@@ -50,6 +50,10 @@ const state = {
   vault: null,
   linkKey: null,
   password: "",
+  // Where that password was typed ("login" or "passphrase"), and how many
+  // typed in the passphrase form did not open the key.
+  passwordFrom: "",
+  passphraseMisses: 0,
   keyNote: false,
   events: Promise.resolve(),
   busy: false,
@@ -188,6 +192,7 @@ async function login(ev) {
     await api("POST", "/api/login", { password: $("password").value });
     // An encrypted private room's key may be made with this password.
     state.password = $("password").value;
+    state.passwordFrom = "login";
     $("password").value = "";
     start();
   } catch (e) {
@@ -271,14 +276,18 @@ async function unlock(room) {
   }
   let aesRaw = link.key;
   if (room.kdf) {
-    if (!state.password) { askPassphrase(""); return false; }
+    if (!state.password) { askPassphrase("password"); return false; }
     setLoading("Opening the room's key…");
     aesRaw = await c.deriveKey(link.key, state.password, room.kdf);
   }
   const v = await Vault.unlock(room.room_id, room.key_check, aesRaw, link.key);
   if (!v) {
     if (room.kdf) {
-      askPassphrase("This password and the link's key do not open this room together. If the room's password was changed, type its first password; otherwise ask for the room's current link.");
+      // The password the box took (typed at login, or the room's current
+      // one) is not the key's: the room's password was changed since its
+      // key was made, and the key still needs the first one.
+      if (state.passwordFrom !== "passphrase") askPassphrase("first");
+      else askPassphrase("miss", ++state.passphraseMisses);
       return false;
     }
     $("badkey-text").textContent = "The link's key is not this room's key: the room may have been reset since the link was made. Ask whoever invited you for the room's current link.";
@@ -287,6 +296,7 @@ async function unlock(room) {
   }
   keep(room.room_id, link.key, aesRaw);
   state.vault = v;
+  state.passphraseMisses = 0;
   return true;
 }
 
@@ -298,9 +308,31 @@ function setLoading(text) {
   $("loading").firstElementChild.textContent = text;
 }
 
-function askPassphrase(error) {
+// PASSPHRASE is what the passphrase form says: [heading, label, help]
+// for why it is asked.
+const PASSPHRASE = {
+  // The room's key needs a password and none was typed in this tab.
+  password: ["Type the room's password", "Room password",
+    "This room's messages are locked with its link and its password together."],
+  // A room with no key yet: its key is made here with the password.
+  newkey: ["Type the room's password", "Room password",
+    "This encrypted room has no key yet: it is made here from a new link and the room's password together."],
+  // The password that let this tab in does not open the key.
+  first: ["Type the room's first password", "First password",
+    "The room's password was changed after the room was made. Its messages stay locked with the password it had at first: type that one. Whoever runs the room can tell it to you."],
+};
+
+// askPassphrase asks for the key's password: why says which words
+// (PASSPHRASE's keys, or "miss" when misses typed ones did not open it).
+function askPassphrase(why, misses = 0) {
+  const [heading, label, help] = PASSPHRASE[why === "miss" ? "first" : why];
   show("passphrase");
-  $("passphrase-error").textContent = error;
+  $("passphrase-heading").textContent = heading;
+  $("passphrase-label").textContent = label;
+  $("passphrase-help").textContent = help;
+  $("passphrase-error").textContent = why !== "miss" ? "" :
+    (misses === 1 ? "That password does not open the room." : "That does not open the room either (" + misses + " tries).") +
+    " Check it with whoever runs the room; if the room was made again since your link, ask them for its new link.";
   $("passphrase-input").value = "";
   $("passphrase-input").focus();
 }
@@ -308,6 +340,7 @@ function askPassphrase(error) {
 function submitPassphrase(ev) {
   ev.preventDefault();
   state.password = $("passphrase-input").value;
+  state.passwordFrom = "passphrase";
   $("passphrase-input").value = "";
   start();
 }
@@ -317,8 +350,7 @@ function submitPassphrase(ev) {
 // share is shown; entering the room waits for the person.
 async function makeKey(room, password) {
   if (room.private && !password) {
-    askPassphrase("");
-    $("passphrase-help").textContent = "This encrypted room has no key yet: it is made here from a new link and the room's password together. Type the room's password.";
+    askPassphrase("newkey");
     return false;
   }
   setLoading("Making the room's key…");
