@@ -2,12 +2,19 @@ package httpapi
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
+	"github.com/chatbox-dev/chatbox/chat"
 )
 
 // shootAll saves what a page shows, on a phone and on a desktop (light),
@@ -125,4 +132,141 @@ func TestBrowserEncryptedPasswordChanged(t *testing.T) {
 	)
 	say(t, bob, "read with the first password")
 	waitForText(t, alice, "read with the first password")
+}
+
+// pasteLink does what typing a link into the address bar and pressing
+// Enter does: a browser-initiated navigation (Page.navigate, as the
+// address bar's), without waiting for a load, since a link that differs
+// only by its fragment loads nothing. It answers whether the page stayed
+// the same document (Chromium then fires hashchange, and no load).
+func pasteLink(t *testing.T, p context.Context, link string) bool {
+	t.Helper()
+	run(t, p, chromedp.Evaluate[chromedp.Void](`window.__before = true`),
+		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			res, err := chromedp.Call(ctx, page.Navigate, page.NavigateParams{URL: link})
+			if err == nil && res.ErrorText != "" {
+				err = fmt.Errorf("navigate: %s", res.ErrorText)
+			}
+			return err
+		}))
+	return get(t, p, chromedp.Evaluate[bool](`window.__before === true`))
+}
+
+// A link pasted into a tab that already shows the room: the address is the
+// same but for the #k= fragment, so the browser does not load the page
+// again, and the page must read the key from the hashchange. A tab on the
+// room's bare address ("This link has no key") opens it; a tab in a room
+// that was made again since follows the new room's link.
+func TestBrowserEncryptedLinkPastedIntoTheTab(t *testing.T) {
+	br := newBrowser(t)
+	box := newBoxAt(t, nil)
+	alice := br.page(t, box.url)
+	run(t, alice,
+		chromedp.WaitVisible(chromedp.ID("launcher")),
+		chromedp.Click(chromedp.ID("create-encrypted")),
+		chromedp.Click(chromedp.ID("create-public")),
+		chromedp.WaitVisible(chromedp.ID("ready")),
+	)
+	link := get(t, alice, chromedp.Text(chromedp.ID("ready-link")))
+	run(t, alice, chromedp.Click(chromedp.ID("ready-enter")))
+	joinAs(t, alice, "alice")
+	say(t, alice, "the first room's words")
+	waitForText(t, alice, "the first room's words")
+
+	// Bob opens the room's bare address, then pastes the whole link.
+	bob := br.page(t, box.url+"/")
+	run(t, bob, chromedp.WaitVisible(chromedp.ID("nokey")))
+	if !pasteLink(t, bob, link) {
+		t.Logf("Chromium loaded the page again for a link that differs by its fragment")
+	} else {
+		t.Logf("Chromium kept the document (a same-document navigation)")
+	}
+	run(t, bob, until(`!document.getElementById("pick-nick").hidden`))
+	joinAs(t, bob, "bob")
+	waitForText(t, bob, "the first room's words")
+	if h := get(t, bob, chromedp.Evaluate[string](`location.href`)); strings.Contains(h, "#") {
+		t.Errorf("after the pasted link bob's address bar shows %q", h)
+	}
+	run(t, bob, chromedp.WaitVisible(chromedp.ID("key-note")))
+
+	// The room is made again while the box is down (`chatbox room reset
+	// --encrypted`), and someone gives it its key: bob's tab, which holds
+	// the old key, is told the key does not open the room.
+	box.stop()
+	newKey := make([]byte, 32)
+	if _, err := rand.Read(newKey); err != nil {
+		t.Fatal(err)
+	}
+	resetWithKey(t, box, newKey)
+	box.start(t)
+	run(t, bob, chromedp.WaitVisible(chromedp.ID("badkey")))
+	if said := get(t, bob, chromedp.Text(chromedp.ID("badkey-text"))); !strings.Contains(said, "made again since this tab opened it") || !strings.Contains(said, "open it here") {
+		t.Errorf("the tab that was in the room reads %q: it does not say the room was made again, nor where to open its new link", said)
+	}
+	shootAll(t, bob, "badkey-after-reset")
+
+	// Bob pastes the new room's link into that tab: it opens the new room.
+	newLink := box.url + "/#k=" + b64url.EncodeToString(newKey)
+	sameDoc := pasteLink(t, bob, newLink)
+	run(t, bob, chromedp.WaitVisible(chromedp.ID("room")), chromedp.WaitVisible(chromedp.ID("encrypted-mark")))
+	say(t, bob, "the second room's first words")
+	waitForText(t, bob, "the second room's first words")
+	if h := get(t, bob, chromedp.Evaluate[string](`location.href`)); strings.Contains(h, "#") {
+		t.Errorf("after the new link bob's address bar shows %q", h)
+	}
+	if n := get(t, bob, chromedp.Evaluate[int](`[...document.querySelectorAll("#messages .msg .text")].filter(e => e.textContent === "the first room's words").length`)); n != 0 {
+		t.Errorf("the new room shows the old room's message")
+	}
+	if !sameDoc {
+		t.Errorf("Chromium loaded the page again for the new link: the hashchange path was not the one tested")
+	}
+	// What bob wrote opens with the new key, by the document.
+	var room struct {
+		RoomID string `json:"room_id"`
+	}
+	res, err := http.Get(box.url + "/api/room")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = json.NewDecoder(res.Body).Decode(&room)
+	res.Body.Close()
+	found := false
+	for _, m := range box.storedMessages(t) {
+		if m.Kind == "text" {
+			plain, err := docDecrypt(newKey, room.RoomID, "text", m.Nick, m.Text)
+			found = found || err == nil && string(plain) == "the second room's first words"
+		}
+	}
+	if !found {
+		t.Errorf("the new room holds no message that opens with the new link's key")
+	}
+}
+
+// resetWithKey makes the stopped box's room again, encrypted and public,
+// and gives it key (no passphrase), as the first browser would.
+func resetWithKey(t *testing.T, box *boxAt, key []byte) {
+	t.Helper()
+	opts := roomOptions(box.dir)
+	opts.CreateOnStart = false
+	if box.change != nil {
+		box.change(&opts)
+	}
+	room, err := chat.Open(context.Background(), opts)
+	if err != nil {
+		t.Fatalf("open the room to reset it: %v", err)
+	}
+	defer room.Close()
+	if _, err := room.ResetKind(chat.RoomKind{Encrypted: true}); err != nil {
+		t.Fatalf("reset the room: %v", err)
+	}
+	roomID := room.State().RoomID
+	iv := make([]byte, 12)
+	if _, err := rand.Read(iv); err != nil {
+		t.Fatal(err)
+	}
+	ct := docSeal(t, key, iv, []byte("chatbox key check"), docAD("chatbox/v1", roomID, "keycheck", ""))
+	check, _ := json.Marshal(envelope{V: 1, IV: b64url.EncodeToString(iv), CT: b64url.EncodeToString(ct)})
+	if _, err := room.SetKey(context.Background(), chat.Sender{Addr: "127.0.0.1"}, string(check), nil); err != nil {
+		t.Fatalf("give the new room its key: %v", err)
+	}
 }

@@ -259,9 +259,12 @@ function closeVault() {
 // this tab) and answers true, or shows why it cannot and answers false.
 async function unlock(room) {
   if (state.vault && state.vault.roomID === room.room_id && room.key_check) return true;
+  // This tab was in the room, which was made again since (a reset).
+  const remade = !!state.vault;
   closeVault();
   if (!room.key_check) return makeKey(room, state.password);
   const link = state.linkKey;
+  const resetText = "This room was made again since this tab opened it, with a new key: the new room needs its new link. Ask whoever invited you for it, and open it here.";
   if (link && link.bad) {
     $("badkey-text").textContent = "The key in this link is damaged (it should be 43 letters and digits after #k=): the link may have been cut short. Ask whoever invited you to send it again.";
     show("badkey");
@@ -271,6 +274,11 @@ async function unlock(room) {
     const k = kept(room.room_id);
     const v = k && await Vault.unlock(room.room_id, room.key_check, k.aesRaw, k.fragKey);
     if (v) { state.vault = v; return true; }
+    if (remade) {
+      $("badkey-text").textContent = resetText;
+      show("badkey");
+      return false;
+    }
     show("nokey");
     return false;
   }
@@ -290,7 +298,8 @@ async function unlock(room) {
       else askPassphrase("miss", ++state.passphraseMisses);
       return false;
     }
-    $("badkey-text").textContent = "The link's key is not this room's key: the room may have been reset since the link was made. Ask whoever invited you for the room's current link.";
+    $("badkey-text").textContent = remade ? resetText
+      : "The link's key is not this room's key: the room may have been made again since the link was made. Ask whoever invited you for the room's current link, and open it here.";
     show("badkey");
     return false;
   }
