@@ -379,6 +379,11 @@ func shareLarge(t *testing.T, p context.Context, path string, collect bool) *hea
 		chromedp.WaitVisible(chromedp.ID("upload-send")),
 		chromedp.Click(chromedp.ID("upload-send")),
 	)
+	if !collect {
+		// What the person sees meanwhile (whichever step it is at).
+		runFor(t, p, time.Minute, until(`/^(Encrypting|Uploading)/.test(document.getElementById("upload-size").textContent) || document.getElementById("upload-preview").hidden`))
+		shootAll(t, p, "large-sharing")
+	}
 	runFor(t, p, 3*time.Minute, until(`document.getElementById("upload-preview").hidden`),
 		until(`[...document.querySelectorAll("#messages .msg.file .file a")].some(a => a.textContent === `+jsString(name)+`)`))
 	took := time.Since(began)
@@ -406,6 +411,11 @@ func saveLarge(t *testing.T, p context.Context, name string, size int, collect b
 	h := sampleHeap(p, collect)
 	began := time.Now()
 	run(t, p, chromedp.Evaluate[chromedp.Void](`[...document.querySelectorAll("#messages .msg.file .file a")].find(a => a.textContent === `+jsString(name)+`).click()`))
+	if !collect {
+		// The note follows the download; it is shot as it is then.
+		runFor(t, p, time.Minute, until(`/^Decrypting .*%$/.test(document.getElementById("hint").textContent) || document.getElementById("hint").textContent === `+jsString(name+" decrypted.")))
+		shootAll(t, p, "large-saving")
+	}
 	runFor(t, p, 3*time.Minute, until(`document.getElementById("hint").textContent === `+jsString(name+" decrypted.")))
 	var got []byte
 	for deadline := time.Now().Add(2 * time.Minute); ; {

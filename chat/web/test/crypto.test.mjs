@@ -131,7 +131,13 @@ test("files: a file larger than one read is encrypted chunk by chunk across read
   const plain = new Uint8Array(size).map((_, i) => (i * 7 + (i >> 16)) & 0xff);
   const { blob, prefix } = await c.encryptFile(key, ROOM, "alice", new Blob([plain]));
   assert.equal(blob.size, size + Math.ceil(size / c.CHUNK) * c.TAG);
-  assert.deepEqual(await bytesOf(await c.decryptFile(key, ROOM, "alice", streamOf(await bytesOf(blob), 100000), { prefix, size })), plain);
+  const told = [];
+  const back = await c.decryptFile(key, ROOM, "alice", streamOf(await bytesOf(blob), 100000), { prefix, size, onProgress: (done, total) => told.push([done, total]) });
+  assert.deepEqual(await bytesOf(back), plain);
+  // Progress is told after each chunk, up to the whole size.
+  assert.equal(told.length, Math.ceil(size / c.CHUNK));
+  assert.deepEqual(told[told.length - 1], [size, size]);
+  assert.deepEqual(told[0], [c.CHUNK, size]);
 });
 
 test("files: the chunk layout is the document's (iv = prefix || counter, the last flagged)", async () => {

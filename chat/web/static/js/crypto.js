@@ -242,9 +242,10 @@ export async function encryptFile(key, roomID, nick, file, { chunk = CHUNK, pref
  * decryptFile decrypts a stored file: source is a ReadableStream of its
  * bytes (a fetch's body) or a Blob. It returns a Blob of type, or throws
  * DecryptError when a chunk is changed, missing, moved or added, or when
- * size (if given) is not the plaintext's size.
+ * size (if given) is not the plaintext's size. onProgress(done, size) is
+ * told after each chunk.
  */
-export async function decryptFile(key, roomID, nick, source, { prefix, chunk = CHUNK, type = "", size } = {}) {
+export async function decryptFile(key, roomID, nick, source, { prefix, chunk = CHUNK, type = "", size, onProgress } = {}) {
   const pre = typeof prefix === "string" ? unb64u(prefix) : prefix;
   if (!pre || pre.length !== 8) throw new DecryptError("the file's description has no prefix");
   if (!(chunk > 0) || chunk > 16 << 20) throw new DecryptError("the file's description has a bad chunk size");
@@ -264,6 +265,7 @@ export async function decryptFile(key, roomID, nick, source, { prefix, chunk = C
     total += plain.length;
     out.push(plain);
     i++;
+    if (onProgress) onProgress(total, size);
   };
   for (;;) {
     const { value, done } = await reader.read();

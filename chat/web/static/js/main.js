@@ -1122,9 +1122,15 @@ async function react(id, emoji, on) {
 // browser to save, under its own name.
 async function saveSealedFile(f) {
   if (!state.vault) return;
+  // A large file takes a while to come and be decrypted: the note says how
+  // far it is, so it neither lingers unchanged nor goes away meanwhile.
   showNote("Decrypting " + f.name + "…");
+  let shown = -1;
   try {
-    const url = await state.vault.fileURL(f);
+    const url = await state.vault.fileURL(f, (done, total) => {
+      const pct = total ? Math.floor(done * 100 / total) : -1;
+      if (pct !== shown && pct >= 0) { shown = pct; showNote("Decrypting " + f.name + "… " + pct + "%"); }
+    });
     const a = document.createElement("a");
     a.href = url;
     a.download = f.name;
