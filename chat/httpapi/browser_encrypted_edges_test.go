@@ -128,6 +128,26 @@ func TestBrowserEncryptedPasswordChanged(t *testing.T) {
 	joinAs(t, bob, "bob")
 	waitForText(t, bob, "said before the password changed")
 
+	// Bob opens the link again in another tab of his browser: it has his
+	// login cookie, not the password, so it asks for "the room's password".
+	// The new one does not open the key, and the page says to try the
+	// first; the first opens the room.
+	tab, closeTab := chromedp.NewContext(bob)
+	defer closeTab()
+	// The tab lives as long as its first call's context: one without a deadline.
+	if err := chromedp.Do(tab); err != nil {
+		t.Fatalf("open a tab: %v", err)
+	}
+	run(t, tab, chromedp.Navigate(link), chromedp.WaitVisible(chromedp.ID("passphrase")))
+	if h := get(t, tab, chromedp.Text(chromedp.CSS("#passphrase h1"))); h != "Type the room's password" {
+		t.Errorf("a tab logged in but with no password reads %q", h)
+	}
+	run(t, tab, typePassphrase(second), until(`document.getElementById("passphrase-error").textContent.includes("type its first password")`))
+	t.Logf("the current password typed in the form: %q", get(t, tab, chromedp.Text(chromedp.ID("passphrase-error"))))
+	shootAll(t, tab, "passphrase-new-tab-miss")
+	run(t, tab, typePassphrase(first))
+	waitForText(t, tab, "said before the password changed")
+
 	// Alice was logged out by the change: the new password lets her back
 	// in, and her tab still holds the key.
 	run(t, alice,

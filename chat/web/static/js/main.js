@@ -54,6 +54,8 @@ const state = {
   // typed in the passphrase form did not open the key.
   passwordFrom: "",
   passphraseMisses: 0,
+  // Why the passphrase form was first asked (PASSPHRASE's keys).
+  passphraseWhy: "",
   keyNote: false,
   events: Promise.resolve(),
   busy: false,
@@ -306,6 +308,7 @@ async function unlock(room) {
   keep(room.room_id, link.key, aesRaw);
   state.vault = v;
   state.passphraseMisses = 0;
+  state.passphraseWhy = "";
   return true;
 }
 
@@ -332,16 +335,21 @@ const PASSPHRASE = {
 };
 
 // askPassphrase asks for the key's password: why says which words
-// (PASSPHRASE's keys, or "miss" when misses typed ones did not open it).
+// (PASSPHRASE's keys, or "miss" when misses typed ones did not open it:
+// the words it was asked with stay, and the miss is counted).
 function askPassphrase(why, misses = 0) {
-  const [heading, label, help] = PASSPHRASE[why === "miss" ? "first" : why];
+  if (why !== "miss" || !state.passphraseWhy) state.passphraseWhy = why === "miss" ? "first" : why;
+  const asked = state.passphraseWhy;
+  const [heading, label, help] = PASSPHRASE[asked];
   show("passphrase");
   $("passphrase-heading").textContent = heading;
   $("passphrase-label").textContent = label;
   $("passphrase-help").textContent = help;
   $("passphrase-error").textContent = why !== "miss" ? "" :
     (misses === 1 ? "That password does not open the room." : "That does not open the room either (" + misses + " tries).") +
-    " Check it with whoever runs the room; if the room was made again since your link, ask them for its new link.";
+    (asked === "password"
+      ? " If the room's password was changed since it was made, type its first password; otherwise ask whoever runs the room for it, or for the room's new link."
+      : " Check it with whoever runs the room; if the room was made again since your link, ask them for its new link.");
   $("passphrase-input").value = "";
   $("passphrase-input").focus();
 }
