@@ -265,6 +265,62 @@ func TestBrowserEncryptedLinkPastedIntoTheTab(t *testing.T) {
 	if !found {
 		t.Errorf("the new room holds no message that opens with the new link's key")
 	}
+
+	// The room is made again while the box runs, with no key yet (`chatbox
+	// room reset --encrypted`). Bob's tab, which was in the room, does not
+	// make the new key by itself: it would be shown a link to share for a
+	// room he did not make, and whoever made it would find no key. It says
+	// what happened and waits; carol, who made the room again, makes the
+	// key from her tab; bob opens the link she sends.
+	carol := br.page(t, newLink)
+	joinAs(t, carol, "carol")
+	if _, err := box.room.ResetKind(chat.RoomKind{Encrypted: true}); err != nil {
+		t.Fatalf("reset the room: %v", err)
+	}
+	waitScreen(t, bob, "remade")
+	waitScreen(t, carol, "remade")
+	shootAll(t, bob, "remade")
+	if kc := roomKeyCheck(t, box); kc != "" {
+		t.Fatalf("a tab that was in the room made the new room's key by itself")
+	}
+	run(t, carol, chromedp.Click(chromedp.ID("remade-make")), chromedp.WaitVisible(chromedp.ID("ready")))
+	third := get(t, carol, chromedp.Text(chromedp.ID("ready-link")))
+	run(t, carol, chromedp.Click(chromedp.ID("ready-enter")), chromedp.WaitVisible(chromedp.ID("room")))
+	say(t, carol, "the third room's first words")
+	// Bob's tab learns the room has a key, and still asks for the link.
+	run(t, bob, chromedp.WaitVisible(chromedp.ID("badkey")))
+	pasteLink(t, bob, third)
+	run(t, bob, chromedp.WaitVisible(chromedp.ID("room")))
+	waitForText(t, bob, "the third room's first words")
+}
+
+// waitScreen waits until the page shows the screen id, and fails saying
+// which screen it shows instead.
+func waitScreen(t *testing.T, p context.Context, id string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(p, 20*time.Second)
+	defer cancel()
+	shown := `[...document.querySelectorAll("section[id]")].filter(e => !e.hidden && e.offsetParent !== null).map(e => e.id).join(" ")`
+	if err := chromedp.Do(ctx, chromedp.Poll[chromedp.Void](`(() => { const e = document.getElementById(`+jsString(id)+`); return !!e && !e.hidden; })()`, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
+		t.Fatalf("waited for the %q screen; the page shows %q (%v)", id, get(t, p, chromedp.Evaluate[string](shown)), err)
+	}
+}
+
+// roomKeyCheck is the room's key check as GET /api/room says it.
+func roomKeyCheck(t *testing.T, box *boxAt) string {
+	t.Helper()
+	res, err := http.Get(box.url + "/api/room")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var room struct {
+		KeyCheck string `json:"key_check"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&room); err != nil {
+		t.Fatalf("decode the room: %v", err)
+	}
+	return room.KeyCheck
 }
 
 // resetWithKey makes the stopped box's room again, encrypted and public,

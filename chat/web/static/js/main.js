@@ -56,6 +56,9 @@ const state = {
   passphraseMisses: 0,
   // Why the passphrase form was first asked (PASSPHRASE's keys).
   passphraseWhy: "",
+  // The encrypted room this tab was last in (its room id), even once it
+  // is gone: a room made again since is not this tab's to give a key.
+  lastRoomID: "",
   keyNote: false,
   events: Promise.resolve(),
   busy: false,
@@ -64,7 +67,7 @@ state.model.nick = storage.get("nick") || "";
 
 // --- screens -----------------------------------------------------------------
 
-const screens = ["loading", "launcher", "ready", "nokey", "badkey", "passphrase", "login", "pick-nick", "room", "gone"];
+const screens = ["loading", "launcher", "ready", "nokey", "badkey", "remade", "passphrase", "login", "pick-nick", "room", "gone"];
 
 function show(id) {
   for (const p of screens) $(p).hidden = p !== id;
@@ -73,7 +76,7 @@ function show(id) {
   // ask for its state every few seconds, so they never contradict it.
   clearInterval(state.poll);
   state.poll = null;
-  if (["launcher", "login", "gone", "loading", "nokey", "badkey", "passphrase"].includes(id)) {
+  if (["launcher", "login", "gone", "loading", "nokey", "badkey", "remade", "passphrase"].includes(id)) {
     state.poll = setInterval(pollRoom, POLL_MS);
   }
 }
@@ -99,6 +102,8 @@ async function pollRoom() {
   if (screen === "loading") return start();
   if (screen === "gone" && !room.exists && was && was.exists) return start();
   if ((screen === "nokey" || screen === "badkey" || screen === "passphrase") && (!room.exists || !was || room.room_id !== was.room_id)) return start();
+  // The room made again has its key now: this tab needs its link.
+  if (screen === "remade" && (!room.exists || room.key_check || !was || room.room_id !== was.room_id)) return start();
 }
 
 async function start() {
@@ -262,9 +267,14 @@ function closeVault() {
 async function unlock(room) {
   if (state.vault && state.vault.roomID === room.room_id && room.key_check) return true;
   // This tab was in the room, which was made again since (a reset).
-  const remade = !!state.vault;
+  const remade = !!state.lastRoomID && state.lastRoomID !== room.room_id;
   closeVault();
-  if (!room.key_check) return makeKey(room, state.password);
+  if (!room.key_check) {
+    // The new room's key is made by whoever made it again, not by every
+    // tab that was in the old one; this tab makes it when asked to.
+    if (remade) { show("remade"); return false; }
+    return makeKey(room, state.password);
+  }
   const link = state.linkKey;
   const resetText = "This room was made again since this tab opened it, with a new key: the new room needs its new link. Ask whoever invited you for it, and open it here.";
   if (link && link.bad) {
@@ -275,7 +285,7 @@ async function unlock(room) {
   if (!link) {
     const k = kept(room.room_id);
     const v = k && await Vault.unlock(room.room_id, room.key_check, k.aesRaw, k.fragKey);
-    if (v) { state.vault = v; return true; }
+    if (v) { state.vault = v; state.lastRoomID = room.room_id; return true; }
     if (remade) {
       $("badkey-text").textContent = resetText;
       show("badkey");
@@ -307,6 +317,7 @@ async function unlock(room) {
   }
   keep(room.room_id, link.key, aesRaw);
   state.vault = v;
+  state.lastRoomID = room.room_id;
   state.passphraseMisses = 0;
   state.passphraseWhy = "";
   return true;
@@ -385,6 +396,7 @@ async function makeKey(room, password) {
     return false;
   }
   state.vault = new Vault(room.room_id, key, fragKey);
+  state.lastRoomID = room.room_id;
   state.linkKey = { key: fragKey };
   keep(room.room_id, fragKey, aesRaw);
   await fetchRoom();
@@ -1431,6 +1443,8 @@ function wire() {
   $("copy-ready-password").addEventListener("click", () => copy($("ready-password-text").textContent, "Password"));
   $("ready-enter").addEventListener("click", start);
   $("passphrase-form").addEventListener("submit", submitPassphrase);
+  // The person made the room again: this tab makes its key.
+  $("remade-make").addEventListener("click", () => { state.lastRoomID = ""; start(); });
   $("key-note-close").addEventListener("click", () => { state.keyNote = false; $("key-note").hidden = true; $("text").focus(); });
   // A link with a key opened in this tab: read it, then follow it.
   window.addEventListener("hashchange", () => { if (takeFragment()) { stopSocket(); start(); } });
