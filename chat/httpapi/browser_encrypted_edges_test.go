@@ -520,7 +520,7 @@ func saveLarge(t *testing.T, p context.Context, name string, size int, collect b
 // once collecting the garbage before each reading (what the page holds).
 func TestBrowserEncryptedLargeFile(t *testing.T) {
 	const limit = 64 << 20
-	size := limit - 12345
+	size := limit
 	br := newBrowser(t)
 	box := newBoxAt(t, func(o *chat.Options) { o.MaxFileSize = limit })
 	alice := br.page(t, box.url)
