@@ -280,6 +280,9 @@ func TestBrowserEncryptedLinkPastedIntoTheTab(t *testing.T) {
 	waitScreen(t, bob, "remade")
 	waitScreen(t, carol, "remade")
 	shootAll(t, bob, "remade")
+	// A reload does not make the key either.
+	run(t, bob, chromedp.Reload())
+	waitScreen(t, bob, "remade")
 	if kc := roomKeyCheck(t, box); kc != "" {
 		t.Fatalf("a tab that was in the room made the new room's key by itself")
 	}

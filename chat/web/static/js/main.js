@@ -17,6 +17,8 @@ const $ = (id) => document.getElementById(id);
 
 /** How often a screen that waits on the room asks for its state. */
 const POLL_MS = 3000;
+// Where a tab keeps the id of the encrypted room it was last in.
+const LAST_ROOM = "chatbox.lastRoom";
 /** Within this many pixels of the end, the view counts as at the bottom. */
 const BOTTOM_SLACK = 48;
 
@@ -57,8 +59,9 @@ const state = {
   // Why the passphrase form was first asked (PASSPHRASE's keys).
   passphraseWhy: "",
   // The encrypted room this tab was last in (its room id), even once it
-  // is gone: a room made again since is not this tab's to give a key.
-  lastRoomID: "",
+  // is gone and across a reload: a room made again since is not this
+  // tab's to give a key (see wasIn).
+  lastRoomID: lastRoom(),
   keyNote: false,
   events: Promise.resolve(),
   busy: false,
@@ -257,6 +260,16 @@ function takeFragment() {
   return true;
 }
 
+// wasIn remembers, for this tab, the encrypted room it is in ("": none).
+function wasIn(roomID) {
+  state.lastRoomID = roomID;
+  try { sessionStorage.setItem(LAST_ROOM, roomID); } catch { /* storage off: this page only */ }
+}
+
+function lastRoom() {
+  try { return sessionStorage.getItem(LAST_ROOM) || ""; } catch { return ""; }
+}
+
 function closeVault() {
   if (state.vault) state.vault.close();
   state.vault = null;
@@ -285,7 +298,7 @@ async function unlock(room) {
   if (!link) {
     const k = kept(room.room_id);
     const v = k && await Vault.unlock(room.room_id, room.key_check, k.aesRaw, k.fragKey);
-    if (v) { state.vault = v; state.lastRoomID = room.room_id; return true; }
+    if (v) { state.vault = v; wasIn(room.room_id); return true; }
     if (remade) {
       $("badkey-text").textContent = resetText;
       show("badkey");
@@ -317,7 +330,7 @@ async function unlock(room) {
   }
   keep(room.room_id, link.key, aesRaw);
   state.vault = v;
-  state.lastRoomID = room.room_id;
+  wasIn(room.room_id);
   state.passphraseMisses = 0;
   state.passphraseWhy = "";
   return true;
@@ -396,7 +409,7 @@ async function makeKey(room, password) {
     return false;
   }
   state.vault = new Vault(room.room_id, key, fragKey);
-  state.lastRoomID = room.room_id;
+  wasIn(room.room_id);
   state.linkKey = { key: fragKey };
   keep(room.room_id, fragKey, aesRaw);
   await fetchRoom();
@@ -1444,7 +1457,7 @@ function wire() {
   $("ready-enter").addEventListener("click", start);
   $("passphrase-form").addEventListener("submit", submitPassphrase);
   // The person made the room again: this tab makes its key.
-  $("remade-make").addEventListener("click", () => { state.lastRoomID = ""; start(); });
+  $("remade-make").addEventListener("click", () => { wasIn(""); start(); });
   $("key-note-close").addEventListener("click", () => { state.keyNote = false; $("key-note").hidden = true; $("text").focus(); });
   // A link with a key opened in this tab: read it, then follow it.
   window.addEventListener("hashchange", () => { if (takeFragment()) { stopSocket(); start(); } });
