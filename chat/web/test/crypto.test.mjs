@@ -119,9 +119,25 @@ test("files: chunks round-trip at every size near a chunk's edge", async () => {
     const back = await c.decryptFile(key, ROOM, "alice", streamOf(stored), { prefix, type: "image/png", size });
     assert.equal(back.type, "image/png");
     assert.deepEqual(await bytesOf(back), plain, "round trip of " + size);
-    // From a Blob too.
+    // From a Blob too, and from a stream of pieces larger than a chunk.
     assert.deepEqual(await bytesOf(await c.decryptFile(key, ROOM, "alice", blob, { prefix })), plain);
+    assert.deepEqual(await bytesOf(await c.decryptFile(key, ROOM, "alice", streamOf(stored, 2 * c.CHUNK + 99), { prefix })), plain);
   }
+});
+
+test("files: a file larger than one read is encrypted chunk by chunk across reads", async () => {
+  const key = await c.aesKey(c.newKey());
+  const size = (1 << 20) + 3 * c.CHUNK + 17;
+  const plain = new Uint8Array(size).map((_, i) => (i * 7 + (i >> 16)) & 0xff);
+  const { blob, prefix } = await c.encryptFile(key, ROOM, "alice", new Blob([plain]));
+  assert.equal(blob.size, size + Math.ceil(size / c.CHUNK) * c.TAG);
+  const told = [];
+  const back = await c.decryptFile(key, ROOM, "alice", streamOf(await bytesOf(blob), 100000), { prefix, size, onProgress: (done, total) => told.push([done, total]) });
+  assert.deepEqual(await bytesOf(back), plain);
+  // Progress is told after each chunk, up to the whole size.
+  assert.equal(told.length, Math.ceil(size / c.CHUNK));
+  assert.deepEqual(told[told.length - 1], [size, size]);
+  assert.deepEqual(told[0], [c.CHUNK, size]);
 });
 
 test("files: the chunk layout is the document's (iv = prefix || counter, the last flagged)", async () => {

@@ -211,20 +211,29 @@ class BlobBuilder {
   done() { this.flush(); return this.blob; }
 }
 
+/** How much of a file encryptFile reads at once (whole chunks): a read of
+ * a File is a round trip to the browser, so not one per chunk. */
+const READ_BYTES = 1 << 20;
+
 /**
  * encryptFile encrypts a Blob (or File) for the room, as nick, in chunks,
- * reading one chunk at a time: it returns {blob, prefix} with the prefix
- * in base64url. onProgress(done, total) is told after each chunk.
+ * reading about a megabyte at a time: it returns {blob, prefix} with the
+ * prefix in base64url. onProgress(done, total) is told after each chunk.
  */
 export async function encryptFile(key, roomID, nick, file, { chunk = CHUNK, prefix = random(8), onProgress } = {}) {
   const size = file.size;
   const count = Math.max(1, Math.ceil(size / chunk));
+  const perRead = Math.max(1, Math.floor(READ_BYTES / chunk));
   const out = new BlobBuilder("application/octet-stream");
-  for (let i = 0; i < count; i++) {
-    const plain = new Uint8Array(await file.slice(i * chunk, Math.min(size, (i + 1) * chunk)).arrayBuffer());
-    const last = i === count - 1;
-    out.push(await gcmSeal(key, chunkIV(prefix, i), chunkAD(roomID, nick, i, last), plain));
-    if (onProgress) onProgress(Math.min(size, (i + 1) * chunk), size);
+  for (let first = 0; first < count; first += perRead) {
+    const from = first * chunk;
+    const read = new Uint8Array(await file.slice(from, Math.min(size, from + perRead * chunk)).arrayBuffer());
+    for (let i = first; i < Math.min(count, first + perRead); i++) {
+      const at = (i - first) * chunk;
+      const plain = read.subarray(at, Math.min(read.length, at + chunk));
+      out.push(await gcmSeal(key, chunkIV(prefix, i), chunkAD(roomID, nick, i, i === count - 1), plain));
+      if (onProgress) onProgress(Math.min(size, (i + 1) * chunk), size);
+    }
   }
   return { blob: out.done(), prefix: b64u(prefix) };
 }
@@ -233,9 +242,10 @@ export async function encryptFile(key, roomID, nick, file, { chunk = CHUNK, pref
  * decryptFile decrypts a stored file: source is a ReadableStream of its
  * bytes (a fetch's body) or a Blob. It returns a Blob of type, or throws
  * DecryptError when a chunk is changed, missing, moved or added, or when
- * size (if given) is not the plaintext's size.
+ * size (if given) is not the plaintext's size. onProgress(done, size) is
+ * told after each chunk.
  */
-export async function decryptFile(key, roomID, nick, source, { prefix, chunk = CHUNK, type = "", size } = {}) {
+export async function decryptFile(key, roomID, nick, source, { prefix, chunk = CHUNK, type = "", size, onProgress } = {}) {
   const pre = typeof prefix === "string" ? unb64u(prefix) : prefix;
   if (!pre || pre.length !== 8) throw new DecryptError("the file's description has no prefix");
   if (!(chunk > 0) || chunk > 16 << 20) throw new DecryptError("the file's description has a bad chunk size");
@@ -243,7 +253,10 @@ export async function decryptFile(key, roomID, nick, source, { prefix, chunk = C
   const reader = stream.getReader();
   const whole = chunk + TAG;
   const out = new BlobBuilder(type);
-  let buf = new Uint8Array(0);
+  // One chunk's ciphertext is gathered here from the pieces the stream
+  // gives, whatever their size: no piece is copied but into it.
+  const stage = new Uint8Array(whole);
+  let fill = 0;
   let i = 0;
   let total = 0;
   const take = async (bytes, last) => {
@@ -252,24 +265,22 @@ export async function decryptFile(key, roomID, nick, source, { prefix, chunk = C
     total += plain.length;
     out.push(plain);
     i++;
+    if (onProgress) onProgress(total, size);
   };
   for (;;) {
     const { value, done } = await reader.read();
     if (done) break;
-    const joined = new Uint8Array(buf.length + value.length);
-    joined.set(buf, 0);
-    joined.set(value, buf.length);
-    buf = joined;
-    // A whole chunk is known not to be the last once more bytes follow it.
-    let at = 0;
-    while (buf.length - at > whole) {
-      await take(buf.slice(at, at + whole), false);
-      at += whole;
+    for (let at = 0; at < value.length;) {
+      // A whole chunk is known not to be the last once more bytes follow it.
+      if (fill === whole) { await take(stage, false); fill = 0; }
+      const n = Math.min(whole - fill, value.length - at);
+      stage.set(value.subarray(at, at + n), fill);
+      fill += n;
+      at += n;
     }
-    if (at) buf = buf.slice(at);
   }
-  if (buf.length < TAG) throw new DecryptError("the file is cut short");
-  await take(buf, true);
+  if (fill < TAG) throw new DecryptError("the file is cut short");
+  await take(stage.subarray(0, fill), true);
   if (size !== undefined && total !== size) throw new DecryptError("the file is not the size it says");
   return out.done();
 }

@@ -17,6 +17,8 @@ const $ = (id) => document.getElementById(id);
 
 /** How often a screen that waits on the room asks for its state. */
 const POLL_MS = 3000;
+// Where a tab keeps the id of the encrypted room it was last in.
+const LAST_ROOM = "chatbox.lastRoom";
 /** Within this many pixels of the end, the view counts as at the bottom. */
 const BOTTOM_SLACK = 48;
 
@@ -50,6 +52,16 @@ const state = {
   vault: null,
   linkKey: null,
   password: "",
+  // Where that password was typed ("login" or "passphrase"), and how many
+  // typed in the passphrase form did not open the key.
+  passwordFrom: "",
+  passphraseMisses: 0,
+  // Why the passphrase form was first asked (PASSPHRASE's keys).
+  passphraseWhy: "",
+  // The encrypted room this tab was last in (its room id), even once it
+  // is gone and across a reload: a room made again since is not this
+  // tab's to give a key (see wasIn).
+  lastRoomID: lastRoom(),
   keyNote: false,
   events: Promise.resolve(),
   busy: false,
@@ -58,7 +70,7 @@ state.model.nick = storage.get("nick") || "";
 
 // --- screens -----------------------------------------------------------------
 
-const screens = ["loading", "launcher", "ready", "nokey", "badkey", "passphrase", "login", "pick-nick", "room", "gone"];
+const screens = ["loading", "launcher", "ready", "nokey", "badkey", "remade", "passphrase", "login", "pick-nick", "room", "gone"];
 
 function show(id) {
   for (const p of screens) $(p).hidden = p !== id;
@@ -67,7 +79,7 @@ function show(id) {
   // ask for its state every few seconds, so they never contradict it.
   clearInterval(state.poll);
   state.poll = null;
-  if (["launcher", "login", "gone", "loading", "nokey", "badkey", "passphrase"].includes(id)) {
+  if (["launcher", "login", "gone", "loading", "nokey", "badkey", "remade", "passphrase"].includes(id)) {
     state.poll = setInterval(pollRoom, POLL_MS);
   }
 }
@@ -93,6 +105,8 @@ async function pollRoom() {
   if (screen === "loading") return start();
   if (screen === "gone" && !room.exists && was && was.exists) return start();
   if ((screen === "nokey" || screen === "badkey" || screen === "passphrase") && (!room.exists || !was || room.room_id !== was.room_id)) return start();
+  // The room made again has its key now: this tab needs its link.
+  if (screen === "remade" && (!room.exists || room.key_check || !was || room.room_id !== was.room_id)) return start();
 }
 
 async function start() {
@@ -188,6 +202,7 @@ async function login(ev) {
     await api("POST", "/api/login", { password: $("password").value });
     // An encrypted private room's key may be made with this password.
     state.password = $("password").value;
+    state.passwordFrom = "login";
     $("password").value = "";
     start();
   } catch (e) {
@@ -245,6 +260,16 @@ function takeFragment() {
   return true;
 }
 
+// wasIn remembers, for this tab, the encrypted room it is in ("": none).
+function wasIn(roomID) {
+  state.lastRoomID = roomID;
+  try { sessionStorage.setItem(LAST_ROOM, roomID); } catch { /* storage off: this page only */ }
+}
+
+function lastRoom() {
+  try { return sessionStorage.getItem(LAST_ROOM) || ""; } catch { return ""; }
+}
+
 function closeVault() {
   if (state.vault) state.vault.close();
   state.vault = null;
@@ -254,9 +279,17 @@ function closeVault() {
 // this tab) and answers true, or shows why it cannot and answers false.
 async function unlock(room) {
   if (state.vault && state.vault.roomID === room.room_id && room.key_check) return true;
+  // This tab was in the room, which was made again since (a reset).
+  const remade = !!state.lastRoomID && state.lastRoomID !== room.room_id;
   closeVault();
-  if (!room.key_check) return makeKey(room, state.password);
+  if (!room.key_check) {
+    // The new room's key is made by whoever made it again, not by every
+    // tab that was in the old one; this tab makes it when asked to.
+    if (remade) { show("remade"); return false; }
+    return makeKey(room, state.password);
+  }
   const link = state.linkKey;
+  const resetText = "This room was made again since this tab opened it, with a new key: the new room needs its new link. Ask whoever invited you for it, and open it here.";
   if (link && link.bad) {
     $("badkey-text").textContent = "The key in this link is damaged (it should be 43 letters and digits after #k=): the link may have been cut short. Ask whoever invited you to send it again.";
     show("badkey");
@@ -265,28 +298,41 @@ async function unlock(room) {
   if (!link) {
     const k = kept(room.room_id);
     const v = k && await Vault.unlock(room.room_id, room.key_check, k.aesRaw, k.fragKey);
-    if (v) { state.vault = v; return true; }
+    if (v) { state.vault = v; wasIn(room.room_id); return true; }
+    if (remade) {
+      $("badkey-text").textContent = resetText;
+      show("badkey");
+      return false;
+    }
     show("nokey");
     return false;
   }
   let aesRaw = link.key;
   if (room.kdf) {
-    if (!state.password) { askPassphrase(""); return false; }
+    if (!state.password) { askPassphrase("password"); return false; }
     setLoading("Opening the room's key…");
     aesRaw = await c.deriveKey(link.key, state.password, room.kdf);
   }
   const v = await Vault.unlock(room.room_id, room.key_check, aesRaw, link.key);
   if (!v) {
     if (room.kdf) {
-      askPassphrase("This password and the link's key do not open this room together. If the room's password was changed, type its first password; otherwise ask for the room's current link.");
+      // The password the box took (typed at login, or the room's current
+      // one) is not the key's: the room's password was changed since its
+      // key was made, and the key still needs the first one.
+      if (state.passwordFrom !== "passphrase") askPassphrase("first");
+      else askPassphrase("miss", ++state.passphraseMisses);
       return false;
     }
-    $("badkey-text").textContent = "The link's key is not this room's key: the room may have been reset since the link was made. Ask whoever invited you for the room's current link.";
+    $("badkey-text").textContent = remade ? resetText
+      : "The link's key is not this room's key: the room may have been made again since the link was made. Ask whoever invited you for the room's current link, and open it here.";
     show("badkey");
     return false;
   }
   keep(room.room_id, link.key, aesRaw);
   state.vault = v;
+  wasIn(room.room_id);
+  state.passphraseMisses = 0;
+  state.passphraseWhy = "";
   return true;
 }
 
@@ -298,9 +344,36 @@ function setLoading(text) {
   $("loading").firstElementChild.textContent = text;
 }
 
-function askPassphrase(error) {
+// PASSPHRASE is what the passphrase form says: [heading, label, help]
+// for why it is asked.
+const PASSPHRASE = {
+  // The room's key needs a password and none was typed in this tab.
+  password: ["Type the room's password", "Room password",
+    "This room's messages are locked with its link and its password together."],
+  // A room with no key yet: its key is made here with the password.
+  newkey: ["Type the room's password", "Room password",
+    "This encrypted room has no key yet: it is made here from a new link and the room's password together."],
+  // The password that let this tab in does not open the key.
+  first: ["Type the room's first password", "First password",
+    "The room's password was changed after the room was made. Its messages stay locked with the password it had at first: type that one. Whoever runs the room can tell it to you."],
+};
+
+// askPassphrase asks for the key's password: why says which words
+// (PASSPHRASE's keys, or "miss" when misses typed ones did not open it:
+// the words it was asked with stay, and the miss is counted).
+function askPassphrase(why, misses = 0) {
+  if (why !== "miss" || !state.passphraseWhy) state.passphraseWhy = why === "miss" ? "first" : why;
+  const asked = state.passphraseWhy;
+  const [heading, label, help] = PASSPHRASE[asked];
   show("passphrase");
-  $("passphrase-error").textContent = error;
+  $("passphrase-heading").textContent = heading;
+  $("passphrase-label").textContent = label;
+  $("passphrase-help").textContent = help;
+  $("passphrase-error").textContent = why !== "miss" ? "" :
+    (misses === 1 ? "That password does not open the room." : "That does not open the room either (" + misses + " tries).") +
+    (asked === "password"
+      ? " If the room's password was changed since it was made, type its first password; otherwise ask whoever runs the room for it, or for the room's new link."
+      : " Check it with whoever runs the room; if the room was made again since your link, ask them for its new link.");
   $("passphrase-input").value = "";
   $("passphrase-input").focus();
 }
@@ -308,6 +381,7 @@ function askPassphrase(error) {
 function submitPassphrase(ev) {
   ev.preventDefault();
   state.password = $("passphrase-input").value;
+  state.passwordFrom = "passphrase";
   $("passphrase-input").value = "";
   start();
 }
@@ -317,8 +391,7 @@ function submitPassphrase(ev) {
 // share is shown; entering the room waits for the person.
 async function makeKey(room, password) {
   if (room.private && !password) {
-    askPassphrase("");
-    $("passphrase-help").textContent = "This encrypted room has no key yet: it is made here from a new link and the room's password together. Type the room's password.";
+    askPassphrase("newkey");
     return false;
   }
   setLoading("Making the room's key…");
@@ -336,6 +409,7 @@ async function makeKey(room, password) {
     return false;
   }
   state.vault = new Vault(room.room_id, key, fragKey);
+  wasIn(room.room_id);
   state.linkKey = { key: fragKey };
   keep(room.room_id, fragKey, aesRaw);
   await fetchRoom();
@@ -1081,9 +1155,15 @@ async function react(id, emoji, on) {
 // browser to save, under its own name.
 async function saveSealedFile(f) {
   if (!state.vault) return;
+  // A large file takes a while to come and be decrypted: the note says how
+  // far it is, so it neither lingers unchanged nor goes away meanwhile.
   showNote("Decrypting " + f.name + "…");
+  let shown = -1;
   try {
-    const url = await state.vault.fileURL(f);
+    const url = await state.vault.fileURL(f, (done, total) => {
+      const pct = total ? Math.floor(done * 100 / total) : -1;
+      if (pct !== shown && pct >= 0) { shown = pct; showNote("Decrypting " + f.name + "… " + pct + "%"); }
+    });
     const a = document.createElement("a");
     a.href = url;
     a.download = f.name;
@@ -1376,6 +1456,8 @@ function wire() {
   $("copy-ready-password").addEventListener("click", () => copy($("ready-password-text").textContent, "Password"));
   $("ready-enter").addEventListener("click", start);
   $("passphrase-form").addEventListener("submit", submitPassphrase);
+  // The person made the room again: this tab makes its key.
+  $("remade-make").addEventListener("click", () => { wasIn(""); start(); });
   $("key-note-close").addEventListener("click", () => { state.keyNote = false; $("key-note").hidden = true; $("text").focus(); });
   // A link with a key opened in this tab: read it, then follow it.
   window.addEventListener("hashchange", () => { if (takeFragment()) { stopSocket(); start(); } });

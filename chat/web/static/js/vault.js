@@ -132,9 +132,10 @@ export class Vault {
   /**
    * fileURL is a whole file, fetched and decrypted chunk by chunk as it
    * arrives, as an object URL of its type. The last few stay ready; older
-   * ones are revoked.
+   * ones are revoked. onProgress(done, total) follows the decryption (of
+   * the call that starts it).
    */
-  fileURL(f) {
+  fileURL(f, onProgress) {
     const e = f.enc;
     let p = this.files.get(f.url);
     if (p) {
@@ -145,7 +146,7 @@ export class Vault {
     p = (async () => {
       const res = await fetch(f.url, { credentials: "same-origin" });
       if (!res.ok || !res.body) throw new Error("the file could not be loaded (" + res.status + ")");
-      const blob = await c.decryptFile(this.key, this.roomID, e.nick, res.body, { prefix: e.prefix, chunk: e.chunk, type: e.type, size: e.size });
+      const blob = await c.decryptFile(this.key, this.roomID, e.nick, res.body, { prefix: e.prefix, chunk: e.chunk, type: e.type, size: e.size, onProgress });
       return URL.createObjectURL(blob);
     })();
     p.catch(() => this.files.delete(f.url));
