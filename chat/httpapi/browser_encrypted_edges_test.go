@@ -583,3 +583,41 @@ func TestBrowserEncryptedLargeFile(t *testing.T) {
 		}
 	}
 }
+
+// A tab showing the launcher when someone else makes an encrypted room
+// does not make that room's key: whoever made the room would then find
+// its key taken, and this tab would be shown a link to share for a room
+// it did not make. It says a room was just made, and waits for the link.
+func TestBrowserEncryptedRoomMadeWhileALauncherIsOpen(t *testing.T) {
+	br := newBrowser(t)
+	box := newBoxAt(t, func(o *chat.Options) { o.CreateOnStart = false })
+	bob := br.page(t, box.url)
+	waitScreen(t, bob, "launcher")
+	// Someone makes an encrypted room; their page has not made its key
+	// yet (it is between its two requests, or it is the command line's).
+	res, err := http.Post(box.url+"/api/room", "application/json", strings.NewReader(`{"encrypted":true}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusCreated && res.StatusCode != http.StatusOK {
+		t.Fatalf("POST /api/room: %d", res.StatusCode)
+	}
+	waitScreen(t, bob, "remade")
+	if title := get(t, bob, chromedp.Text(chromedp.ID("remade-title"))); title != "A room was just made here" {
+		t.Errorf("bob's tab says %q", title)
+	}
+	if kc := roomKeyCheck(t, box); kc != "" {
+		t.Fatalf("the tab on the launcher made the new room's key")
+	}
+	// The maker's page makes it, and bob opens the link.
+	alice := br.page(t, box.url)
+	run(t, alice, chromedp.WaitVisible(chromedp.ID("ready")))
+	link := get(t, alice, chromedp.Text(chromedp.ID("ready-link")))
+	run(t, alice, chromedp.Click(chromedp.ID("ready-enter")))
+	joinAs(t, alice, "alice")
+	say(t, alice, "made it")
+	pasteLink(t, bob, link)
+	joinAs(t, bob, "bob")
+	waitForText(t, bob, "made it")
+}

@@ -50,6 +50,7 @@ const state = {
   // typed here (kept in memory only: it may be the key's passphrase), and
   // the room's events, opened in the order they came.
   vault: null,
+  sawNoRoom: false, // this tab showed the launcher: a keyless room is not its to key
   linkKey: null,
   password: "",
   // Where that password was typed ("login" or "passphrase"), and how many
@@ -138,6 +139,9 @@ async function start() {
 // --- launcher, login and nickname ---------------------------------------------
 
 function showLauncher(room) {
+  // A room that appears while this tab shows the launcher is someone
+  // else's to make the key of (see unlock).
+  state.sawNoRoom = true;
   // The room is gone: so is its key.
   if (state.vault) { forget(state.vault.roomID); closeVault(); }
   state.linkKey = null;
@@ -270,6 +274,17 @@ function lastRoom() {
   try { return sessionStorage.getItem(LAST_ROOM) || ""; } catch { return ""; }
 }
 
+// showRemade says that a room with no key yet is for whoever made it to
+// open first: the room this tab was in was made again (remade), or a room
+// was just made while this tab showed the launcher.
+function showRemade(remade) {
+  $("remade-title").textContent = remade ? "This room was made again" : "A room was just made here";
+  $("remade-text").textContent = remade
+    ? "The room this tab was in is gone. The new one has no key yet: whoever made it again opens it first, which makes its key and a new link to share. If that is someone else, wait for their link and open it here."
+    : "Someone made an encrypted room here a moment ago. It has no key yet: whoever made it opens it first, which makes its key and the link to share. Wait for their link and open it here.";
+  show("remade");
+}
+
 function closeVault() {
   if (state.vault) state.vault.close();
   state.vault = null;
@@ -285,7 +300,7 @@ async function unlock(room) {
   if (!room.key_check) {
     // The new room's key is made by whoever made it again, not by every
     // tab that was in the old one; this tab makes it when asked to.
-    if (remade) { show("remade"); return false; }
+    if (remade || state.sawNoRoom) { showRemade(remade); return false; }
     return makeKey(room, state.password);
   }
   const link = state.linkKey;
@@ -1457,7 +1472,7 @@ function wire() {
   $("ready-enter").addEventListener("click", start);
   $("passphrase-form").addEventListener("submit", submitPassphrase);
   // The person made the room again: this tab makes its key.
-  $("remade-make").addEventListener("click", () => { wasIn(""); start(); });
+  $("remade-make").addEventListener("click", () => { wasIn(""); state.sawNoRoom = false; start(); });
   $("key-note-close").addEventListener("click", () => { state.keyNote = false; $("key-note").hidden = true; $("text").focus(); });
   // A link with a key opened in this tab: read it, then follow it.
   window.addEventListener("hashchange", () => { if (takeFragment()) { stopSocket(); start(); } });
