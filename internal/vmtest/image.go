@@ -122,11 +122,21 @@ func imagePackages(r Release) []string {
 	if r.Suite == "bookworm" {
 		// Debian 12's cloud-init (22.4) sets the locale en_US.UTF-8 at the
 		// first boot and fails its config stage when update-locale cannot:
-		// a provider's image has the locales package; 13's cloud-init
-		// leaves the locale alone.
+		// a provider's image has that locale made (imageDebconf); 13's
+		// cloud-init leaves the locale alone.
 		pkgs = append(pkgs, "locales")
 	}
 	return pkgs
+}
+
+// imageDebconf is what the image's debconf is told before its packages
+// are installed, as a provider's image build answers it.
+func imageDebconf(r Release) string {
+	if r.Suite != "bookworm" {
+		return ""
+	}
+	return "locales locales/locales_to_be_generated multiselect en_US.UTF-8 UTF-8\n" +
+		"locales locales/default_environment_locale select en_US.UTF-8\n"
 }
 
 // imageRecipe is bumped when the way an image is made changes in a way
@@ -145,6 +155,9 @@ func (e *Env) Image(ctx context.Context, t *testing.T, r Release) *Image {
 	sort.Strings(names)
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\n%s\n%s\n%s\n%s\n%s\n", imageRecipe, r.Suite, r.Arch, strings.Join(imageBase(), ","), strings.Join(imagePackages(r), ","), e.Mirror)
+	if d := imageDebconf(r); d != "" {
+		fmt.Fprintf(h, "debconf\n%s", d)
+	}
 	for _, n := range names {
 		fmt.Fprintf(h, "%s\n%d\n%s", n, len(files[n]), files[n])
 	}
@@ -195,7 +208,11 @@ func (e *Env) Image(ctx context.Context, t *testing.T, r Release) *Image {
 	// apt in the tree, through the host's proxy; a private mount namespace
 	// gives it a /proc that goes away with it.
 	proxy := fmt.Sprintf("Acquire::http::Proxy=http://127.0.0.1:%d/", e.Proxy.Port)
-	script := "mount -t proc proc /proc && export DEBIAN_FRONTEND=noninteractive && apt-get -q -o " + proxy + " update && " +
+	script := "mount -t proc proc /proc && export DEBIAN_FRONTEND=noninteractive && "
+	if d := imageDebconf(r); d != "" {
+		script += "printf '" + d + "' | debconf-set-selections && "
+	}
+	script += "apt-get -q -o " + proxy + " update && " +
 		"apt-get -q -y -o " + proxy + " install --no-install-recommends " + strings.Join(imagePackages(r), " ") + " && apt-get clean"
 	aptStart := time.Now()
 	if out, err := command(ctx, "unshare", "--mount", "--fork", "chroot", tree, "sh", "-c", script).CombinedOutput(); err != nil {
