@@ -39,6 +39,25 @@ func shootAll(t *testing.T, p context.Context, name string) {
 	}
 }
 
+// makePublicEncrypted has a page make a public encrypted room from the
+// launcher, enter it as nick, and returns the link to share.
+func makePublicEncrypted(t *testing.T, p context.Context, nick string) string {
+	t.Helper()
+	run(t, p,
+		chromedp.WaitVisible(chromedp.ID("launcher")),
+		chromedp.Click(chromedp.ID("create-encrypted")),
+		chromedp.Click(chromedp.ID("create-public")),
+		chromedp.WaitVisible(chromedp.ID("ready")),
+	)
+	link := get(t, p, chromedp.Text(chromedp.ID("ready-link")))
+	if !strings.Contains(link, "#k=") {
+		t.Fatalf("the ready screen shows the link %q", link)
+	}
+	run(t, p, chromedp.Click(chromedp.ID("ready-enter")))
+	joinAs(t, p, nick)
+	return link
+}
+
 // makePrivateEncrypted has a page make a private encrypted room from the
 // launcher, enter it as nick, and returns the link and the password.
 func makePrivateEncrypted(t *testing.T, p context.Context, nick string) (link, password string) {
@@ -186,15 +205,7 @@ func TestBrowserEncryptedLinkPastedIntoTheTab(t *testing.T) {
 	br := newBrowser(t)
 	box := newBoxAt(t, nil)
 	alice := br.page(t, box.url)
-	run(t, alice,
-		chromedp.WaitVisible(chromedp.ID("launcher")),
-		chromedp.Click(chromedp.ID("create-encrypted")),
-		chromedp.Click(chromedp.ID("create-public")),
-		chromedp.WaitVisible(chromedp.ID("ready")),
-	)
-	link := get(t, alice, chromedp.Text(chromedp.ID("ready-link")))
-	run(t, alice, chromedp.Click(chromedp.ID("ready-enter")))
-	joinAs(t, alice, "alice")
+	link := makePublicEncrypted(t, alice, "alice")
 	say(t, alice, "the first room's words")
 	waitForText(t, alice, "the first room's words")
 
@@ -527,15 +538,7 @@ func TestBrowserEncryptedLargeFile(t *testing.T) {
 	br := newBrowser(t)
 	box := newBoxAt(t, func(o *chat.Options) { o.MaxFileSize = limit })
 	alice := br.page(t, box.url)
-	run(t, alice,
-		chromedp.WaitVisible(chromedp.ID("launcher")),
-		chromedp.Click(chromedp.ID("create-encrypted")),
-		chromedp.Click(chromedp.ID("create-public")),
-		chromedp.WaitVisible(chromedp.ID("ready")),
-	)
-	link := get(t, alice, chromedp.Text(chromedp.ID("ready-link")))
-	run(t, alice, chromedp.Click(chromedp.ID("ready-enter")))
-	joinAs(t, alice, "alice")
+	link := makePublicEncrypted(t, alice, "alice")
 	bob := br.page(t, link)
 	joinAs(t, bob, "bob")
 
