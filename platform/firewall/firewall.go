@@ -15,6 +15,7 @@ package firewall
 import (
 	"fmt"
 	"strings"
+	"unicode"
 )
 
 // Verdict is what a firewall does with a new TCP connection to one port
@@ -100,11 +101,12 @@ func verdicts(ports []int, decide func(port int) Verdict) []Verdict {
 	return out
 }
 
-// clean drops control characters from text taken from a firewall's
-// output before it is shown to a person.
+// clean drops control characters (C0, DEL and C1) and format characters
+// such as bidirectional overrides from text taken from a firewall's output
+// before it is shown to a person, so what the box prints reads as it is.
 func clean(s string) string {
 	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
 			return -1
 		}
 		return r

@@ -186,7 +186,9 @@ func TestPFRulesStandIns(t *testing.T) {
 	}
 }
 
-// printable fails when text meant for a person holds a control character.
+// printable fails when text meant for a person holds a control character
+// or a format character (a bidirectional override can make a line read
+// otherwise than it is).
 func printable(t *testing.T, st State) {
 	t.Helper()
 	for _, s := range append([]string{st.String(), st.Fix}, func() []string {
@@ -196,8 +198,8 @@ func printable(t *testing.T, st State) {
 		}
 		return w
 	}()...) {
-		if strings.IndexFunc(s, unicode.IsControl) >= 0 {
-			t.Fatalf("%q holds a control character", s)
+		if strings.IndexFunc(s, func(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }) >= 0 {
+			t.Fatalf("%q holds a control or format character", s)
 		}
 	}
 	if len(st.Verdicts) != 2 {
