@@ -516,3 +516,26 @@ func TestAScrubOfAFullStoreIsShort(t *testing.T) {
 	}
 	checkStore(t, room)
 }
+
+// A room's creation time and its messages' times are kept to the same
+// precision, so a message posted in the same instant the room was made is
+// never older than the room (a client that drops messages older than the
+// room would drop it). The clock here has nanoseconds, as a real one does.
+func TestAMessageIsNeverOlderThanItsRoom(t *testing.T) {
+	room, clk := openOpsRoom(t, nil)
+	clk.add(123456789 * time.Nanosecond)
+	if _, err := room.Reset(false); err != nil {
+		t.Fatal(err)
+	}
+	m, err := room.Post(context.Background(), Sender{Nick: "alice", Token: aliceToken}, "first")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := room.Info()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.TS.Before(st.CreatedAt) {
+		t.Fatalf("the message's time %s is before the room's %s", m.TS.Format(time.RFC3339Nano), st.CreatedAt.Format(time.RFC3339Nano))
+	}
+}

@@ -260,9 +260,11 @@ func (r *Room) create(k RoomKind) (password string, _ RoomState, err error) {
 			PasswordHash: hash,
 			RoomID:       roomID,
 			Encrypted:    k.Encrypted,
-			CreatedAt:    r.now().UTC(),
-			LastID:       st.LastID,
-			Generation:   st.Generation + 1,
+			// To the millisecond, as a message's time (Store.Append): a message
+			// stamped after the room was made is never older than it.
+			CreatedAt:  r.now().UTC().Truncate(time.Millisecond),
+			LastID:     st.LastID,
+			Generation: st.Generation + 1,
 		}
 		return nil
 	})
