@@ -313,14 +313,21 @@ func throughFront(ctx context.Context, t *testing.T, s frontServer, cfg config.C
 	// Browser 0 and 1 are for the rate limit; the rest goes as browser 2.
 	const other = 2
 
-	waitFront(ctx, t, 30*time.Second, s.name+" to pass "+base+"/healthz to the room", func() error {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/healthz", nil)
+	// A reload is graceful: the old workers answer on for a while, and
+	// port 80 and 443 can change over at different moments. Both must
+	// answer with the new configuration: port 80 sends /healthz on to
+	// HTTPS, where the room answers it.
+	waitFront(ctx, t, 30*time.Second, s.name+" to send http://"+proxyDomain+"/healthz on to the room over HTTPS", func() error {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+proxyDomain+"/healthz", nil)
 		res, err := client(other).Do(req)
 		if err != nil {
 			return err
 		}
 		b, _ := io.ReadAll(res.Body)
 		res.Body.Close()
+		if res.Request.URL.String() != base+"/healthz" {
+			return fmt.Errorf("ended at %s", res.Request.URL)
+		}
 		if res.StatusCode != http.StatusOK || !bytes.Contains(b, []byte(`"ok"`)) {
 			return fmt.Errorf("%s %.200q", res.Status, b)
 		}
