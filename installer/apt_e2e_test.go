@@ -10,8 +10,6 @@ package installer
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +17,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chatbox-dev/chatbox/internal/testdirserver"
 )
 
 func TestDebianAptRepository(t *testing.T) {
@@ -249,14 +249,7 @@ func buildChatboxVersion(ctx context.Context, t *testing.T, version string) stri
 // serveDir serves dir over HTTP on a loopback port and returns its URL.
 func serveDir(t *testing.T, dir string) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.FileServer(http.Dir(dir)), ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	return "http://" + ln.Addr().String()
+	return "http://" + testdirserver.Start(t, dir)
 }
 
 // copyDir copies a directory tree with cp -a and returns the copy.

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/chatbox-dev/chatbox/internal/testdirserver"
 )
 
 // releaseServer serves a release directory on loopback and records the
@@ -27,18 +29,11 @@ type releaseServer struct {
 func serveRelease(t *testing.T, dir string) *releaseServer {
 	t.Helper()
 	s := &releaseServer{}
-	files := http.FileServer(http.Dir(dir))
+	files := testdirserver.Handler(dir)
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.requested = append(s.requested, r.URL.Path)
 		s.mu.Unlock()
-		// A file server's Last-Modified has one-second granularity, and
-		// the tests publish twice within a second (a release never does):
-		// apt's If-Modified-Since would then get 304 for the newer
-		// InRelease and keep the old one. Every answer is the whole file.
-		r.Header.Del("If-Modified-Since")
-		r.Header.Del("If-None-Match")
-		r.Header.Del("If-Range")
 		files.ServeHTTP(w, r)
 	}))
 	t.Cleanup(s.Close)

@@ -6,10 +6,11 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/chatbox-dev/chatbox/internal/testdirserver"
 )
 
 // RepoGuestAddr is where the guest reaches the test's apt repository.
@@ -34,14 +35,7 @@ type Repo struct {
 func StartRepo(t *testing.T) *Repo {
 	t.Helper()
 	r := &Repo{dir: t.TempDir()}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.hostAddr = ln.Addr().String()
-	srv := &http.Server{Handler: http.FileServer(http.Dir(r.dir))}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
+	r.hostAddr = testdirserver.Start(t, r.dir)
 	return r
 }
 
