@@ -92,11 +92,29 @@ func imageFiles(r Release, mirror string) map[string]string {
 			"disable_root: false\n",
 		"etc/apt/sources.list": fmt.Sprintf("deb %s %s main\n", mirror, r.Suite),
 		// apt asks the host's apt-cacher-ng, forwarded to this address.
-		"etc/apt/apt.conf.d/01vmtest-proxy": fmt.Sprintf("Acquire::http::Proxy \"http://%s/\";\n", AptProxyGuestAddr),
-		"etc/machine-id":                    "",
-		"usr/local/sbin/vmtest-init":        guestInit,
+		"etc/apt/apt.conf.d/01vmtest-proxy":      fmt.Sprintf("Acquire::http::Proxy \"http://%s/\";\n", AptProxyGuestAddr),
+		"etc/machine-id":                         "",
+		"usr/local/sbin/vmtest-init":             guestInit,
+		"etc/systemd/system/vmtest-diag.service": diagUnit,
 	}
 }
+
+// diagUnit prints, on the console at the end of every boot, what a
+// machine that does not answer over SSH cannot say: its addresses, its
+// listeners, sshd's state and the failed units. The test logs the console
+// when it fails.
+const diagUnit = `[Unit]
+Description=vmtest: the network, the listeners and sshd, on the console
+After=multi-user.target ssh.service
+
+[Service]
+Type=oneshot
+StandardOutput=journal+console
+ExecStart=/bin/sh -c 'echo "==== vmtest-diag"; ip -br addr; ss -Htlnp; echo "ssh: $(systemctl is-active ssh)"; systemctl --failed --no-legend --plain; echo "==== vmtest-diag end"'
+
+[Install]
+WantedBy=multi-user.target
+`
 
 // AptProxyGuestAddr is where the guest reaches the host's apt proxy.
 const AptProxyGuestAddr = "10.0.2.100:3142"
@@ -141,7 +159,7 @@ func imageDebconf(r Release) string {
 
 // imageRecipe is bumped when the way an image is made changes in a way
 // its inputs below do not show.
-const imageRecipe = "2"
+const imageRecipe = "3"
 
 // Image returns the image of r, building it (a few minutes) when the
 // cache has none made from the same inputs.
@@ -219,7 +237,7 @@ func (e *Env) Image(ctx context.Context, t *testing.T, r Release) *Image {
 		t.Fatalf("image %s: apt-get install in the tree: %v\n%s", r.Name, err, lastLines(string(out), 30))
 	}
 	t.Logf("image %s: apt-get install took %s", r.Name, time.Since(aptStart).Round(time.Second))
-	if out, err := command(ctx, "chroot", tree, "systemctl", "enable", "systemd-networkd").CombinedOutput(); err != nil {
+	if out, err := command(ctx, "chroot", tree, "systemctl", "enable", "systemd-networkd", "vmtest-diag").CombinedOutput(); err != nil {
 		t.Fatalf("enable systemd-networkd in the image: %v\n%s", err, out)
 	}
 	// Nothing for systemd's first-boot updates (ConditionNeedsUpdate) to do.
