@@ -57,7 +57,47 @@ func (k *sshKey) dial(ctx context.Context, port int) (*ssh.Client, error) {
 		return nil, err
 	}
 	conn.SetDeadline(time.Time{})
-	return ssh.NewClient(cc, chans, reqs), nil
+	c := ssh.NewClient(cc, chans, reqs)
+	go keepAlive(c, conn)
+	return c, nil
+}
+
+// keepAlive closes conn when the guest's sshd stops answering, so that
+// nothing waits forever on a connection a reboot or a power cut took
+// away: QEMU's forward keeps the host's side open, and without traffic
+// nothing would ever say the other side is gone.
+func keepAlive(c *ssh.Client, conn net.Conn) {
+	const every, patience = 10 * time.Second, time.Minute
+	closed := make(chan struct{})
+	go func() {
+		c.Wait()
+		close(closed)
+	}()
+	for {
+		select {
+		case <-closed:
+			return
+		case <-time.After(every):
+		}
+		answered := make(chan error, 1)
+		go func() {
+			// sshd answers an unknown request with a failure: an answer.
+			_, _, err := c.SendRequest("keepalive@chatbox-vmtest", true, nil)
+			answered <- err
+		}()
+		select {
+		case <-closed:
+			return
+		case err := <-answered:
+			if err != nil {
+				conn.Close()
+				return
+			}
+		case <-time.After(patience):
+			conn.Close()
+			return
+		}
+	}
 }
 
 // run runs cmd (a shell command line) in a new session and returns its

@@ -301,7 +301,26 @@ func (vm *VM) WaitBooted(ctx context.Context, limit time.Duration) error {
 	// boot's end); a state other than starting ends the wait.
 	var state string
 	err = WaitFor(ctx, vm.Name+" to finish booting (systemctl is-system-running)", wait, 2*time.Second, func(ctx context.Context) (bool, error) {
-		out, err := vm.Run(ctx, "systemctl is-system-running")
+		if vm.client == nil {
+			c, err := vm.env.key.dial(ctx, vm.SSHPort)
+			if err != nil {
+				return false, err
+			}
+			vm.client = c
+		}
+		rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		out, err := vm.Run(rctx, "systemctl is-system-running")
+		var exit *ssh.ExitError
+		if err != nil && !errors.As(err, &exit) {
+			// Not an answer but a lost connection: the sshd that answered
+			// the dial was the old boot's, just before a reboot took it
+			// away. Polling that connection would fail until the wait ran
+			// out (it did, for 15 minutes); dial again.
+			vm.client.Close()
+			vm.client = nil
+			return false, fmt.Errorf("the connection: %w", err)
+		}
 		state = out
 		switch out {
 		case "initializing", "starting", "":
