@@ -64,6 +64,7 @@ func TestVMPowerCutsLoseNothing(t *testing.T) {
 // (qemu-system-aarch64 -M virt) running the linux/arm64 binary, built as
 // a release's: what a Raspberry Pi's box does when its plug is pulled.
 func TestVMPowerCutOnARM64(t *testing.T) {
+	vmtest.SkipUnlessFull(t, "the arm64 power cut (its image takes 20 minutes to build under qemu-user)")
 	env := vmtest.Setup(t)
 	powerCuts(t, env, vmtest.Debian13ARM64(), 1)
 }
