@@ -3,7 +3,6 @@
 package vmtest
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -108,7 +107,11 @@ func run(ctx context.Context, c *ssh.Client, cmd string) (string, error) {
 		return "", err
 	}
 	defer s.Close()
-	var out bytes.Buffer
+	// One writer for both streams, safe for the two goroutines that copy
+	// them: a bytes.Buffer given as both is read into by both at once,
+	// and the stream that ends last truncates what the other wrote (the
+	// empty answers, with exit 0, that made a reboot wait forever).
+	var out SyncBuffer
 	s.Stdout, s.Stderr = &out, &out
 	done := make(chan error, 1)
 	go func() { done <- s.Run(cmd) }()
