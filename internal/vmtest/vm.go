@@ -396,6 +396,9 @@ func (vm *VM) MustRun(ctx context.Context, t *testing.T, cmd string) string {
 func (vm *VM) Reboot(ctx context.Context, t *testing.T, limit time.Duration) {
 	t.Helper()
 	before := vm.MustRun(ctx, t, "cat /proc/sys/kernel/random/boot_id")
+	if before == "" {
+		t.Fatalf("%s: no boot id to tell the next boot by", vm.Name)
+	}
 	vm.Run(ctx, "systemctl reboot")
 	vm.client.Close()
 	vm.client = nil
@@ -405,7 +408,7 @@ func (vm *VM) Reboot(ctx context.Context, t *testing.T, limit time.Duration) {
 			return false, err
 		}
 		now, err := vm.Run(ctx, "cat /proc/sys/kernel/random/boot_id")
-		if err != nil || now == before {
+		if err != nil || now == "" || now == before {
 			vm.client.Close()
 			vm.client = nil
 			return false, fmt.Errorf("boot id %q (%v)", now, err)
