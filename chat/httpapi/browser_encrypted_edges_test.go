@@ -624,3 +624,40 @@ func TestBrowserEncryptedRoomMadeWhileALauncherIsOpen(t *testing.T) {
 	joinAs(t, bob, "bob")
 	waitForText(t, bob, "made it")
 }
+
+// A tab with the room's bare address (a notification's, or the room's tab
+// closed and opened again) says it has no key, and takes the whole link
+// pasted on the screen: another box's link or one without its key is
+// named as such; the room's link opens the room, and no address ever
+// holds the key.
+func TestBrowserEncryptedNoKeyTakesAPastedLink(t *testing.T) {
+	br := newBrowser(t)
+	box := newBoxAt(t, nil)
+	alice := br.page(t, box.url)
+	link := makePublicEncrypted(t, alice, "alice")
+	say(t, alice, "read with a pasted link")
+	waitForText(t, alice, "read with a pasted link")
+
+	bob := br.page(t, box.url+"/#m1")
+	run(t, bob, chromedp.WaitVisible(chromedp.ID("nokey")))
+	for _, c := range []struct{ paste, want string }{
+		{"https://elsewhere.example/#k=" + strings.SplitN(link, "#k=", 2)[1], "That link is for another box (elsewhere.example)"},
+		{box.url + "/", "That link has no key either"},
+	} {
+		run(t, bob, chromedp.SendKeys(chromedp.ID("nokey-link"), c.paste), chromedp.Click(chromedp.CSS("#nokey-form button[type=submit]")),
+			until(`document.getElementById("nokey-error").textContent.startsWith(`+jsString(c.want)+`)`),
+			chromedp.Evaluate[chromedp.Void](`document.getElementById("nokey-link").value = ""`))
+		if !get(t, bob, chromedp.Evaluate[bool](`!document.getElementById("nokey").hidden`)) {
+			t.Fatalf("after pasting %q bob is not on the no-key screen", c.paste)
+		}
+	}
+	run(t, bob, chromedp.SendKeys(chromedp.ID("nokey-link"), link), pressEnter, until(`!document.getElementById("pick-nick").hidden`))
+	joinAs(t, bob, "bob")
+	waitForText(t, bob, "read with a pasted link")
+	if h := get(t, bob, chromedp.Evaluate[string](`location.href`)); strings.Contains(h, "#k=") {
+		t.Errorf("after the pasted link bob's address bar shows %q", h)
+	}
+	if r := box.log.find([]byte(strings.SplitN(link, "#k=", 2)[1])); r != nil {
+		t.Errorf("a request carried the key:\n%.600s", r)
+	}
+}

@@ -599,6 +599,23 @@ func TestBrowserEncryptedRoom(t *testing.T) {
 	}
 }
 
+// barOffScreen is a script naming what of the room's bar is drawn past
+// the edges of a screen width pixels wide, and the page when it is wider.
+// (A phone's layout viewport grows to fit what overflows it, so the
+// screen's width is the test's own, not the page's innerWidth.)
+func barOffScreen(width int64) string {
+	return fmt.Sprintf(`(() => {
+	const off = [];
+	for (const el of document.querySelectorAll("#room .bar > *")) {
+		const r = el.getBoundingClientRect();
+		if (r.width === 0) continue;
+		if (r.left < 0 || r.right > %[1]d) off.push((el.id || el.className) + " at " + Math.round(r.left) + "-" + Math.round(r.right));
+	}
+	if (document.documentElement.scrollWidth > %[1]d) off.push("the page, " + document.documentElement.scrollWidth + "px wide");
+	return off;
+})()`, width)
+}
+
 // A private encrypted room: its key is made from the link's key and the
 // room's password together (PBKDF2, 600,000 iterations), so the link alone
 // does not open it; whoever has both reads it.
@@ -617,6 +634,21 @@ func TestBrowserEncryptedPrivateRoom(t *testing.T) {
 	password := get(t, alice, chromedp.Text(chromedp.ID("ready-password-text")))
 	if !strings.Contains(link, "#k=") || password == "" {
 		t.Fatalf("the ready screen shows the link %q and the password %q", link, password)
+	}
+	// Copying says so where the person looks: on the button pressed.
+	for _, name := range []string{"clipboard-read", "clipboard-write"} {
+		if _, err := chromedp.CallBrowser(alice, cdpbrowser.SetPermission, cdpbrowser.SetPermissionParams{
+			Permission: &cdpbrowser.PermissionDescriptor{Name: name}, Setting: cdpbrowser.PermissionSettingGranted,
+			Origin: box.url, BrowserContextID: chromedp.FromContext(alice).BrowserContextID,
+		}); err != nil {
+			t.Fatalf("grant %s: %v", name, err)
+		}
+	}
+	for id, want := range map[string]string{"copy-ready-link": link, "copy-ready-password": password} {
+		run(t, alice, chromedp.Click(chromedp.ID(id)), until(`document.getElementById("`+id+`").textContent === "Copied"`))
+		if got := get(t, alice, chromedp.Evaluate[string](`navigator.clipboard.readText()`, chromedp.EvalAwaitPromise)); got != want {
+			t.Errorf("%s put %q on the clipboard, want %q", id, got, want)
+		}
 	}
 	shot := filepath.Join(screenshotDir(t), "encrypted-ready-private-desktop-light.png")
 	if err := os.WriteFile(shot, get(t, alice, chromedp.CaptureScreenshot()), 0o644); err != nil {
@@ -646,6 +678,17 @@ func TestBrowserEncryptedPrivateRoom(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#login-form button[type=submit]")))
 	joinAs(t, bob, "bob")
 	waitForText(t, bob, "the password and the link, together")
+
+	// On a phone, the room's bar says both marks and keeps every button
+	// on the screen: the menu is how a phone copies the link or leaves.
+	look(t, bob, screen{"phone", 390, 844, true, false})
+	if off := get(t, bob, chromedp.Evaluate[[]string](barOffScreen(390))); len(off) > 0 {
+		t.Errorf("on a phone the room's bar puts %v off the screen", off)
+	}
+	if err := os.WriteFile(filepath.Join(screenshotDir(t), "encrypted-private-room-phone-light.png"), get(t, bob, chromedp.CaptureScreenshot()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run(t, bob, chromedp.Click(chromedp.ID("menu-button")), chromedp.WaitVisible(chromedp.ID("copy-link")))
 	kdf := get(t, bob, chromedp.Evaluate[[]any](`fetch("/api/room").then(r => r.json()).then(r => [r.kdf.name, r.kdf.iterations, r.kdf.salt.length])`, chromedp.EvalAwaitPromise))
 	if kdf[0] != "PBKDF2-SHA-256" || kdf[1].(float64) != 600000 || kdf[2].(float64) != 22 {
 		t.Errorf("the room's kdf is %v, want PBKDF2-SHA-256, 600000 iterations and a 16-byte salt", kdf)

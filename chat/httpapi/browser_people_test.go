@@ -432,3 +432,34 @@ func TestBrowserComposerKeepsTheDraftAndCompletesNames(t *testing.T) {
 		setText(""), chromedp.Focus(chromedp.ID("text")), chromedp.SendKeys(chromedp.ID("text"), "bo"), pressTab,
 		until(`document.getElementById("text").value === "bob: " && document.activeElement.id === "text"`))
 }
+
+// A reaction made from the keyboard leaves the focus on the button that
+// made it, though the message is drawn again: a second Enter takes it
+// back, and Tab goes on from there.
+func TestBrowserReactingFromTheKeyboardKeepsFocus(t *testing.T) {
+	tr, alice, _ := aliceAndBob(t)
+	tr.post(t, "carol", "react to me from the keyboard")
+	waitForText(t, alice, "react to me from the keyboard")
+	// The person has come to the message with the arrow keys.
+	run(t, alice, chromedp.Evaluate[chromedp.Void](`(() => { const li = document.querySelector("#messages li.msg:last-child"); li.tabIndex = -1; li.focus(); })()`))
+	for i := 0; ; i++ {
+		if i == 4 {
+			t.Fatal("4 Tab presses from the message did not reach a reaction button")
+		}
+		run(t, alice, pressTab)
+		if get(t, alice, chromedp.Evaluate[bool](`document.activeElement.classList.contains("tool") && document.activeElement.title.startsWith("React ")`)) {
+			break
+		}
+	}
+	title := get(t, alice, chromedp.Evaluate[string](`document.activeElement.title`))
+	focusedThere := `document.activeElement.title === ` + jsString(title) + ` && document.activeElement.closest("#messages li.msg:last-child") !== null`
+	count := `(document.querySelector("#messages li.msg:last-child .reaction .count") || {}).textContent`
+	run(t, alice, pressEnter, until(count+` === "1"`))
+	if !get(t, alice, chromedp.Evaluate[bool](focusedThere)) {
+		t.Fatalf("after Enter on %q the focus is on %s, want the same button", title, get(t, alice, chromedp.Evaluate[string](`document.activeElement.outerHTML.slice(0, 120)`)))
+	}
+	run(t, alice, pressEnter, until(count+` === undefined`))
+	if !get(t, alice, chromedp.Evaluate[bool](focusedThere)) {
+		t.Fatalf("after taking the reaction back the focus is on %s, want %q", get(t, alice, chromedp.Evaluate[string](`document.activeElement.outerHTML.slice(0, 120)`)), title)
+	}
+}

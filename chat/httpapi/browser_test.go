@@ -232,10 +232,11 @@ func TestBrowserPrivateRoomAsksForThePassword(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("login")),
 		chromedp.SendKeys(chromedp.ID("password"), "not-the-password"),
 		chromedp.Click(chromedp.CSS("#login-form button[type=submit]")),
-		until(`document.getElementById("login-error").textContent === "wrong password"`),
-		chromedp.Evaluate[chromedp.Void](`document.getElementById("password").value = ""`),
-		chromedp.SendKeys(chromedp.ID("password"), password),
-		chromedp.Click(chromedp.CSS("#login-form button[type=submit]")),
+		until(`document.getElementById("login-error").textContent.startsWith("That password does not open this room.")`),
+		// The wrong one is selected: typing the right one replaces it.
+		until(`document.activeElement.id === "password" && document.activeElement.selectionStart === 0 && document.activeElement.selectionEnd === "not-the-password".length`),
+		chromedp.KeyEvent(password),
+		pressEnter,
 	)
 	joinAs(t, page, "carol")
 	say(t, page, "only for friends")

@@ -210,7 +210,12 @@ async function login(ev) {
     $("password").value = "";
     start();
   } catch (e) {
-    $("login-error").textContent = e.message;
+    // A wrong password is said as a sentence, and stays selected: typing
+    // the right one replaces it.
+    $("login-error").textContent = e.status === 401
+      ? "That password does not open this room. Check it with whoever invited you, and type it again."
+      : e.message;
+    if (e.status === 401) { $("password").focus(); $("password").select(); }
   }
 }
 
@@ -264,6 +269,34 @@ function takeFragment() {
   return true;
 }
 
+// openPasted opens the room with the whole link pasted on the no-key
+// screen: its key is taken as from the address bar, and never put there.
+function openPasted(ev) {
+  ev.preventDefault();
+  const err = $("nokey-error");
+  const text = $("nokey-link").value.trim();
+  let url = null;
+  try { url = new URL(text, location.href); } catch { /* said below */ }
+  if (!text || !url) {
+    err.textContent = text ? "That is not a link: paste the whole link you were sent." : "Paste the whole link you were sent first.";
+    return;
+  }
+  if (url.origin !== location.origin) {
+    err.textContent = "That link is for another box (" + url.host + "): open it in the browser's address bar.";
+    return;
+  }
+  const f = c.fromFragment(url.hash);
+  if (f.missing) {
+    err.textContent = "That link has no key either: the whole link ends with #k= and a long key. Ask whoever invited you for it.";
+    return;
+  }
+  err.textContent = "";
+  $("nokey-link").value = "";
+  state.linkKey = f;
+  state.keyNote = true;
+  start();
+}
+
 // wasIn remembers, for this tab, the encrypted room it is in ("": none).
 function wasIn(roomID) {
   state.lastRoomID = roomID;
@@ -306,7 +339,7 @@ async function unlock(room) {
   const link = state.linkKey;
   const resetText = "This room was made again since this tab opened it, with a new key: the new room needs its new link. Ask whoever invited you for it, and open it here.";
   if (link && link.bad) {
-    $("badkey-text").textContent = "The key in this link is damaged (it should be 43 letters and digits after #k=): the link may have been cut short. Ask whoever invited you to send it again.";
+    $("badkey-text").textContent = "The key in this link is damaged (after #k= it should have 43 letters, digits, - or _): the link may have been cut short. Ask whoever invited you to send it again.";
     show("badkey");
     return false;
   }
@@ -370,7 +403,7 @@ const PASSPHRASE = {
     "This encrypted room has no key yet: it is made here from a new link and the room's password together."],
   // The password that let this tab in does not open the key.
   first: ["Type the room's first password", "First password",
-    "The room's password was changed after the room was made. Its messages stay locked with the password it had at first: type that one. Whoever runs the room can tell it to you."],
+    "The password let you in, but it does not open the messages. If the room's password was changed after the room was made, its messages stay locked with the password it had at first: type that one. Otherwise this link is not the room's current one: ask whoever invited you for it."],
 };
 
 // askPassphrase asks for the key's password: why says which words
@@ -718,7 +751,24 @@ function redraw(id) {
   if (!old || !msg) return;
   const li = render.message(msg, state.model.before(id), ctx());
   if (old.classList.contains("first-unread")) li.classList.add("first-unread");
+  const was = old.contains(document.activeElement) ? document.activeElement : null;
   old.replaceWith(li);
+  if (was) refocus(li, msg, was);
+}
+
+// refocus puts the focus back where it was (was) in a message drawn again
+// (li): on the same tool or reaction, else on the message, so a reaction
+// made from the keyboard leaves the person where they were.
+function refocus(li, msg, was) {
+  render.tools(li, msg, ctx());
+  // The message first: its tools are drawn only while it has the focus.
+  li.tabIndex = -1;
+  li.focus();
+  const same = (sel, key) => [...li.querySelectorAll(sel)].find((b) => key(b) === key(was));
+  let to = null;
+  if (was.classList.contains("tool")) to = same(".tool", (b) => b.title);
+  else if (was.classList.contains("reaction")) to = same(".reaction", (b) => b.querySelector(".emoji").textContent);
+  if (to) to.focus();
 }
 
 function systemLine(text) {
@@ -1318,13 +1368,24 @@ function showNote(text) {
   noteTimer = setTimeout(() => { if (!h.dataset.error && h.textContent === text) h.textContent = ""; }, 8000);
 }
 
-async function copy(text, what) {
+// copiedTimers holds, by button, when its "Copied" gives way to its label.
+const copiedTimers = new Map();
+
+// copy puts text on the clipboard and says so: on the button pressed
+// (a panel's, outside the room, where the room's note is not shown), or
+// in the room's note.
+async function copy(text, what, button) {
   try {
     await navigator.clipboard.writeText(text);
-    showNote(what + " copied.");
   } catch {
     prompt("Copy " + what.toLowerCase() + ":", text);
+    return;
   }
+  if (!button) { showNote(what + " copied."); return; }
+  if (!button.dataset.label) button.dataset.label = button.textContent;
+  button.textContent = "Copied";
+  clearTimeout(copiedTimers.get(button));
+  copiedTimers.set(button, setTimeout(() => { button.textContent = button.dataset.label; }, 2500));
 }
 
 function quit() {
@@ -1459,7 +1520,7 @@ function wireMessageFocus() {
 function wire() {
   $("create-public").addEventListener("click", () => createRoom(false));
   $("create-private").addEventListener("click", () => createRoom(true));
-  $("copy-password").addEventListener("click", () => copy($("created-password").textContent, "Password"));
+  $("copy-password").addEventListener("click", () => copy($("created-password").textContent, "Password", $("copy-password")));
   $("enter-room").addEventListener("click", start);
   $("login-form").addEventListener("submit", login);
   $("nick-form").addEventListener("submit", pickNick);
@@ -1467,10 +1528,11 @@ function wire() {
   $("text").addEventListener("keydown", onKey);
   $("text").addEventListener("input", onInput);
   $("copy-link").addEventListener("click", () => { closeMenu(true); copy(roomLink(), "Room link"); });
-  $("copy-ready-link").addEventListener("click", () => copy($("ready-link").textContent, "Link"));
-  $("copy-ready-password").addEventListener("click", () => copy($("ready-password-text").textContent, "Password"));
+  $("copy-ready-link").addEventListener("click", () => copy($("ready-link").textContent, "Link", $("copy-ready-link")));
+  $("copy-ready-password").addEventListener("click", () => copy($("ready-password-text").textContent, "Password", $("copy-ready-password")));
   $("ready-enter").addEventListener("click", start);
   $("passphrase-form").addEventListener("submit", submitPassphrase);
+  $("nokey-form").addEventListener("submit", openPasted);
   // The person made the room again: this tab makes its key.
   $("remade-make").addEventListener("click", () => { wasIn(""); state.sawNoRoom = false; start(); });
   $("key-note-close").addEventListener("click", () => { state.keyNote = false; $("key-note").hidden = true; $("text").focus(); });
