@@ -521,3 +521,62 @@ func TestBrowserPushOnIOSExplainsTheHomeScreen(t *testing.T) {
 		t.Errorf("the page says %q and %q", problem, hint)
 	}
 }
+
+// A browser without a working push service: the Alerts dialog says at
+// once that it is turning notifications on, then why it could not, and
+// the choice stays as it was. Debian's Chromium, as the tests start it,
+// refuses the subscription at once ("Registration failed"); started
+// otherwise it was seen never to answer, which the second case plays by
+// replacing pushManager.subscribe with a promise that never settles (a
+// stand-in: no build here hangs on purpose).
+func TestBrowserPushSaysWhenTheBrowserCannotSubscribe(t *testing.T) {
+	for _, c := range []struct{ name, script, want string }{
+		{"refused", "", "this browser's push service refused it"},
+		{"no answer", `PushManager.prototype.subscribe = () => new Promise(() => {});`, "this browser's push service did not answer"},
+	} {
+		t.Run(c.name, func(t *testing.T) { pushCannotSubscribe(t, c.script, c.want) })
+	}
+}
+
+func pushCannotSubscribe(t *testing.T, script, want string) {
+	b := newBrowser(t)
+	tr, _, _ := newPushRoom(t, nil)
+	tab := b.page(t, "about:blank")
+	if script != "" {
+		call(t, tab, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: script})
+	}
+	run(t, tab, chromedp.Navigate(tr.srv.URL))
+	if _, err := chromedp.CallBrowser(tab, cdpbrowser.SetPermission, cdpbrowser.SetPermissionParams{
+		Permission: &cdpbrowser.PermissionDescriptor{Name: "notifications"}, Setting: cdpbrowser.PermissionSettingGranted,
+		Origin: tr.srv.URL, BrowserContextID: chromedp.FromContext(tab).BrowserContextID,
+	}); err != nil {
+		t.Fatalf("grant notifications: %v", err)
+	}
+	joinAs(t, tab, "dave")
+	status := `document.getElementById("push-status").textContent`
+	run(t, tab,
+		chromedp.WaitVisible(chromedp.ID("push-button")),
+		chromedp.Click(chromedp.ID("push-button")),
+		chromedp.WaitVisible(chromedp.ID("push-dialog")),
+		until(`document.getElementById("push-modes").disabled === false`),
+		// Everything the status line says, in order: the browser may
+		// refuse at once, so "Turning…" is seen only on its way.
+		chromedp.Evaluate[chromedp.Void](`window.statuses = [];
+			new MutationObserver(() => window.statuses.push(`+status+`)).observe(document.getElementById("push-status"), { childList: true, characterData: true, subtree: true });`),
+		chromedp.Click(chromedp.CSS(`input[name=push-mode][value=all]`)),
+	)
+	// The page gives the browser 15 s.
+	ctx, cancel := context.WithTimeout(tab, 40*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.Poll[chromedp.Void](status+`.startsWith("Could not change notifications: `+want+`")`, chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+		t.Fatalf("the dialog still says %q: %v", get(t, tab, chromedp.Evaluate[string](status)), err)
+	}
+	said := get(t, tab, chromedp.Evaluate[[]string](`window.statuses.filter(s => s !== "")`))
+	t.Logf("the dialog said, in order: %q", said)
+	if len(said) < 2 || said[0] != "Turning notifications on…" {
+		t.Errorf("the dialog did not say it was turning notifications on before the outcome: %q", said)
+	}
+	if mode := get(t, tab, chromedp.Evaluate[string](`document.querySelector("input[name=push-mode]:checked").value`)); mode != "none" {
+		t.Errorf("after the failure the dialog shows %q chosen, want none", mode)
+	}
+}

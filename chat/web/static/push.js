@@ -175,6 +175,17 @@ async function send(method, body) {
   }
 }
 
+// subscribeTimeout is how long the browser's push service has to give a
+// subscription: it answers in a second or two where it works.
+const subscribeTimeout = 15000;
+
+// within resolves as promise does, or rejects with why after ms.
+function within(ms, promise, why) {
+  let timer;
+  const late = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(why)), ms); });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
 // subscribe makes (or reuses) this browser's subscription and stores it
 // on the box with mode.
 async function subscribe(mode) {
@@ -182,10 +193,18 @@ async function subscribe(mode) {
   if (!info.enabled) throw new Error(info.reason || "notifications are off on this box");
   let sub = await state.reg.pushManager.getSubscription();
   if (!sub) {
-    sub = await state.reg.pushManager.subscribe({
-      userVisibleOnly: true,
-      applicationServerKey: keyBytes(info.public_key),
-    });
+    // A browser whose push service cannot be reached (or has none, as
+    // some builds of Chromium) never answers: give up with a sentence.
+    const after = ", so it cannot show notifications while the room is closed; keep the room open in a tab, or try another browser";
+    try {
+      sub = await within(subscribeTimeout, state.reg.pushManager.subscribe({
+        userVisibleOnly: true,
+        applicationServerKey: keyBytes(info.public_key),
+      }), "this browser's push service did not answer" + after);
+    } catch (e) {
+      if (e.message.startsWith("this browser's")) throw e;
+      throw new Error("this browser's push service refused it (" + e.message + ")" + after);
+    }
   }
   const body = Object.assign(sub.toJSON(), { nick: nick(), mode });
   if (state.token) body.token = state.token;
@@ -226,6 +245,7 @@ async function choose(mode) {
           return;
         }
       }
+      say("Turning notifications on…");
       await subscribe(mode);
     }
     local.set(modeKey, mode);
@@ -244,10 +264,7 @@ async function choose(mode) {
 
 // worker asks the service worker msg and resolves with its answer.
 async function worker(msg) {
-  const reg = await Promise.race([
-    navigator.serviceWorker.ready,
-    new Promise((_, reject) => setTimeout(() => reject(new Error("the service worker is not running")), 5000)),
-  ]);
+  const reg = await within(5000, navigator.serviceWorker.ready, "the service worker is not running");
   return new Promise((resolve, reject) => {
     const ch = new MessageChannel();
     const timer = setTimeout(() => reject(new Error("the service worker did not answer")), 5000);
