@@ -651,6 +651,7 @@ func TestBrowserEncryptedNoKeyTakesAPastedLink(t *testing.T) {
 			t.Fatalf("after pasting %q bob is not on the no-key screen", c.paste)
 		}
 	}
+	shootAll(t, bob, "nokey-paste")
 	run(t, bob, chromedp.SendKeys(chromedp.ID("nokey-link"), link), pressEnter, until(`!document.getElementById("pick-nick").hidden`))
 	joinAs(t, bob, "bob")
 	waitForText(t, bob, "read with a pasted link")
