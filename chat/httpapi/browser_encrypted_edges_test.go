@@ -627,7 +627,7 @@ func TestBrowserEncryptedRoomMadeWhileALauncherIsOpen(t *testing.T) {
 
 // A tab with the room's bare address (a notification's, or the room's tab
 // closed and opened again) says it has no key, and takes the whole link
-// pasted on the screen: another box's link or one without its key is
+// pasted on the screen (so does the wrong-key screen): another box's link or one without its key is
 // named as such; the room's link opens the room, and no address ever
 // holds the key.
 func TestBrowserEncryptedNoKeyTakesAPastedLink(t *testing.T) {
@@ -658,6 +658,15 @@ func TestBrowserEncryptedNoKeyTakesAPastedLink(t *testing.T) {
 	if h := get(t, bob, chromedp.Evaluate[string](`location.href`)); strings.Contains(h, "#k=") {
 		t.Errorf("after the pasted link bob's address bar shows %q", h)
 	}
+
+	// Carol's link has another key: the wrong-key screen takes the right
+	// link the same way.
+	carol := br.page(t, box.url+"/#k="+strings.Repeat("A", 43))
+	run(t, carol, chromedp.WaitVisible(chromedp.ID("badkey")),
+		chromedp.SendKeys(chromedp.ID("badkey-link"), link), pressEnter, until(`!document.getElementById("pick-nick").hidden`))
+	joinAs(t, carol, "carol")
+	waitForText(t, carol, "read with a pasted link")
+
 	if r := box.log.find([]byte(strings.SplitN(link, "#k=", 2)[1])); r != nil {
 		t.Errorf("a request carried the key:\n%.600s", r)
 	}

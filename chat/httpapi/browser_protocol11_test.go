@@ -126,7 +126,15 @@ func TestBrowserReactsRepliesEditsAndDeletes(t *testing.T) {
 		until(`document.getElementById("text").value === "lunch at noon?"`),
 		setText("lunch at one?"), pressEnter)
 	run(t, bob, until(`[...document.querySelectorAll("#messages .msg")].some(e => e.querySelector(".text").textContent === "lunch at one?" && e.querySelector(".edited"))`))
+	// Bob's reply quotes the message as it is now, on both pages.
+	quote := `(document.querySelector("#messages .msg .quote") || {}).textContent`
+	for _, p := range []context.Context{alice, bob} {
+		run(t, p, until(quote+` === "alice lunch at one?"`))
+	}
 	run(t, alice, chromedp.Evaluate[chromedp.Void](`(() => { const li = document.querySelector("#messages .msg.mine");
 		li.dispatchEvent(new PointerEvent("pointerover", { bubbles: true })); li.querySelector(".tool[title='Delete']").click(); })()`))
 	run(t, bob, until(`document.querySelector("#messages .msg.deleted") !== null`))
+	for _, p := range []context.Context{alice, bob} {
+		run(t, p, until(quote+` === "alice a deleted message"`))
+	}
 }

@@ -269,12 +269,15 @@ function takeFragment() {
   return true;
 }
 
-// openPasted opens the room with the whole link pasted on the no-key
-// screen: its key is taken as from the address bar, and never put there.
+// openPasted opens the room with the whole link pasted on the no-key or
+// the wrong-key screen (the form's id is SCREEN-form): its key is taken
+// as from the address bar, and never put there.
 function openPasted(ev) {
   ev.preventDefault();
-  const err = $("nokey-error");
-  const text = $("nokey-link").value.trim();
+  const screen = ev.currentTarget.id.replace(/-form$/, "");
+  const err = $(screen + "-error");
+  const field = $(screen + "-link");
+  const text = field.value.trim();
   let url = null;
   try { url = new URL(text, location.href); } catch { /* said below */ }
   if (!text || !url) {
@@ -291,7 +294,7 @@ function openPasted(ev) {
     return;
   }
   err.textContent = "";
-  $("nokey-link").value = "";
+  field.value = "";
   state.linkKey = f;
   state.keyNote = true;
   start();
@@ -756,6 +759,13 @@ function redraw(id) {
   if (was) refocus(li, msg, was);
 }
 
+// redrawWithReplies draws an edited or deleted message again, and the
+// replies that quote it.
+function redrawWithReplies(id) {
+  redraw(id);
+  for (const msg of state.model.messages.values()) if (msg.reply_to === id) redraw(msg.id);
+}
+
 // refocus puts the focus back where it was (was) in a message drawn again
 // (li): on the same tool or reaction, else on the message, so a reaction
 // made from the keyboard leaves the person where they were.
@@ -917,10 +927,10 @@ function onEvent(ev) {
       }
       break;
     case EV.edit:
-      if (ev.message && m.edit(ev.message)) redraw(ev.message.id);
+      if (ev.message && m.edit(ev.message)) redrawWithReplies(ev.message.id);
       break;
     case EV.delete:
-      if (m.remove(ev.id)) redraw(ev.id);
+      if (m.remove(ev.id)) redrawWithReplies(ev.id);
       break;
     case EV.react:
       if (m.react(ev.id, ev.reactions, ev.reactionEnvelopes)) redraw(ev.id);
@@ -1177,7 +1187,7 @@ async function finishEdit(text) {
     const sealed = state.vault && old ? await state.vault.seal(old.kind === "ping" ? "ping" : "text", old.nick, text) : text;
     let m = await api("PATCH", "/api/messages/" + id, withToken({ nick: state.model.nick, text: sealed }));
     if (m && state.vault && old) m = await readable({ kind: old.kind, nick: old.nick, ...m });
-    if (m && state.model.edit(m)) redraw(id);
+    if (m && state.model.edit(m)) redrawWithReplies(id);
     state.editing = 0;
     $("reply-bar").hidden = true;
     $("text").value = "";
@@ -1191,7 +1201,7 @@ async function finishEdit(text) {
 async function deleteMessage(id) {
   try {
     await request("DELETE", "/api/messages/" + id, withToken({ nick: state.model.nick }));
-    if (state.model.remove(id)) redraw(id);
+    if (state.model.remove(id)) redrawWithReplies(id);
   } catch (e) {
     showError($("hint"), e.message);
   }
@@ -1533,6 +1543,7 @@ function wire() {
   $("ready-enter").addEventListener("click", start);
   $("passphrase-form").addEventListener("submit", submitPassphrase);
   $("nokey-form").addEventListener("submit", openPasted);
+  $("badkey-form").addEventListener("submit", openPasted);
   // The person made the room again: this tab makes its key.
   $("remade-make").addEventListener("click", () => { wasIn(""); state.sawNoRoom = false; start(); });
   $("key-note-close").addEventListener("click", () => { state.keyNote = false; $("key-note").hidden = true; $("text").focus(); });
