@@ -423,7 +423,10 @@ func TestBrowserAlertsPanelOnAPhone(t *testing.T) {
 	tr, _, _ := newPushRoom(t, nil)
 	for _, m := range [][2]string{{"alice", "morning! who's in for lunch at one?"}, {"carol", "me, the usual place"}, {"alice", "/ping bob you too?"}} {
 		if m[1] == "/ping bob you too?" {
+			// A ping needs bob in the room: the handshake's answer comes
+			// before the join.
 			tr.dial(t, "bob", nil)
+			waitUntil(t, "bob is in the room", func() bool { return slices.Contains(tr.Members(), "bob") })
 		}
 		tr.post(t, m[0], m[1])
 	}
