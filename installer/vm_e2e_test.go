@@ -115,8 +115,11 @@ func vmInstallWalkthrough(ctx context.Context, t *testing.T, env *vmtest.Env, im
 // the room from the host: the page over HTTPS with Pebble's certificate
 // and a message over the WebSocket.
 func vmInstall(ctx context.Context, t *testing.T, env *vmtest.Env, img *vmtest.Image, bin string, withUFW bool) *vmBox {
-	httpPort, _ := vmtest.FreePort()
-	httpsPort, _ := vmtest.FreePort()
+	ports, err := vmtest.FreePorts(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	httpPort, httpsPort := ports[0], ports[1]
 	pebble := vmtest.StartPebble(t, httpPort, httpsPort)
 	repo := vmtest.StartRepo(t)
 

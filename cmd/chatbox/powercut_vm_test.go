@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	mrand "math/rand/v2"
@@ -113,7 +114,7 @@ func powerCuts(t *testing.T, env *vmtest.Env, r vmtest.Release, cuts int) {
 				t.Fatal(err)
 			}
 		}
-		if err := waitHealthy(ctx, url, 3*time.Minute); err != nil {
+		if err := waitHealthy(ctx, vm, url, 3*time.Minute); err != nil {
 			failedOpen++
 			t.Fatalf("boot %d: %v (stores failed to open: %d)\nconsole:\n%s", cut, err, failedOpen, lastBoot(vm.Console()))
 		}
@@ -285,9 +286,14 @@ func lastBoot(console string) string {
 	return console
 }
 
-func waitHealthy(ctx context.Context, url string, limit time.Duration) error {
+// waitHealthy waits until the box on vm answers /healthz at url; a
+// machine whose QEMU has exited ends the wait at once.
+func waitHealthy(ctx context.Context, vm *vmtest.VM, url string, limit time.Duration) error {
 	c := &http.Client{Timeout: 5 * time.Second}
 	return vmtest.WaitFor(ctx, "the box's /healthz", limit, 500*time.Millisecond, func(ctx context.Context) (bool, error) {
+		if !vm.Running() {
+			return false, vmtest.Hopeless(errors.New("QEMU exited"))
+		}
 		res, err := c.Get(url + "/healthz")
 		if err != nil {
 			return false, err

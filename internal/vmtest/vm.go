@@ -132,22 +132,26 @@ func (e *Env) newVM(t *testing.T, img *Image, name string, opts Options) *VM {
 	vm := &VM{Name: name + " (" + img.Release.Name + ")", env: e, img: img, t: t, dir: t.TempDir(),
 		SSHPort: opts.SSHPort, HTTPPort: opts.HTTPPort, HTTPSPort: opts.HTTPSPort, Ports: map[int]int{}}
 	vm.console = filepath.Join(vm.dir, "console.log")
+	// Every forward needs a port of its own: they are chosen together.
+	var need []*int
 	for _, p := range []*int{&vm.SSHPort, &vm.HTTPPort, &vm.HTTPSPort} {
-		if *p != 0 {
-			continue
+		if *p == 0 {
+			need = append(need, p)
 		}
-		port, err := FreePort()
-		if err != nil {
-			t.Fatal(err)
-		}
-		*p = port
 	}
-	for _, g := range opts.ExtraPorts {
-		port, err := FreePort()
-		if err != nil {
-			t.Fatal(err)
-		}
-		vm.Ports[g] = port
+	extra := make([]int, len(opts.ExtraPorts))
+	for i := range extra {
+		need = append(need, &extra[i])
+	}
+	ports, err := FreePorts(len(need))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range need {
+		*p = ports[i]
+	}
+	for i, g := range opts.ExtraPorts {
+		vm.Ports[g] = extra[i]
 	}
 	t.Cleanup(func() {
 		vm.Kill()
@@ -278,7 +282,7 @@ func (vm *VM) WaitBooted(ctx context.Context, limit time.Duration) error {
 	start := time.Now()
 	err := WaitFor(ctx, vm.Name+" to answer over SSH", limit, time.Second, func(ctx context.Context) (bool, error) {
 		if !vm.Running() {
-			return false, errors.New("QEMU exited")
+			return false, Hopeless(errors.New("QEMU exited"))
 		}
 		c, err := vm.env.key.dial(ctx, vm.SSHPort)
 		if err != nil {

@@ -138,7 +138,9 @@ func Step(t testing.TB, name string) func() {
 }
 
 // WaitFor polls cond every interval until it reports true, ctx ends or
-// limit passes; the error names what was awaited and the last reason.
+// limit passes; the error names what was awaited and the last reason. A
+// reason made with Hopeless ends the wait at once: no later poll can
+// succeed (QEMU has exited, say).
 func WaitFor(ctx context.Context, what string, limit, interval time.Duration, cond func(context.Context) (bool, error)) error {
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
@@ -152,6 +154,10 @@ func WaitFor(ctx context.Context, what string, limit, interval time.Duration, co
 		if err != nil {
 			last = err
 		}
+		var h hopeless
+		if errors.As(err, &h) {
+			return fmt.Errorf("waited %s for %s, and stopped: %w", time.Since(start).Round(time.Second), what, h.error)
+		}
 		select {
 		case <-ctx.Done():
 			if last == nil {
@@ -163,14 +169,38 @@ func WaitFor(ctx context.Context, what string, limit, interval time.Duration, co
 	}
 }
 
+// hopeless is a reason to stop waiting; see Hopeless.
+type hopeless struct{ error }
+
+// Hopeless marks err, returned by a WaitFor condition, as one that no
+// later poll can change, so the wait ends with it at once.
+func Hopeless(err error) error { return hopeless{err} }
+
 // FreePort returns a TCP port on host loopback that was free a moment ago.
 func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	ports, err := FreePorts(1)
 	if err != nil {
 		return 0, err
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return ports[0], nil
+}
+
+// FreePorts returns n different TCP ports on host loopback that were free
+// a moment ago. Each port is held until all are chosen: ports picked one
+// after another, each released at once, can repeat (the kernel gave one
+// port twice to a machine's :80 and :443 forwards, and QEMU refused to
+// start).
+func FreePorts(n int) ([]int, error) {
+	ports := make([]int, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("pick a free port: %w", err)
+		}
+		defer l.Close()
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
 }
 
 // debianMirror returns the Debian archive URL configured in this machine's
