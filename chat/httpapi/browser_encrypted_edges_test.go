@@ -644,15 +644,15 @@ func TestBrowserEncryptedNoKeyTakesAPastedLink(t *testing.T) {
 		{"https://elsewhere.example/#k=" + strings.SplitN(link, "#k=", 2)[1], "That link is for another box (elsewhere.example)"},
 		{box.url + "/", "That link has no key either"},
 	} {
-		run(t, bob, chromedp.SendKeys(chromedp.ID("nokey-link"), c.paste), chromedp.Click(chromedp.CSS("#nokey-form button[type=submit]")),
-			until(`document.getElementById("nokey-error").textContent.startsWith(`+jsString(c.want)+`)`),
-			chromedp.Evaluate[chromedp.Void](`document.getElementById("nokey-link").value = ""`))
+		run(t, bob, chromedp.SendKeys(chromedp.ID("paste-link"), c.paste), chromedp.Click(chromedp.CSS("#paste-form button[type=submit]")),
+			until(`document.getElementById("paste-error").textContent.startsWith(`+jsString(c.want)+`)`),
+			chromedp.Evaluate[chromedp.Void](`document.getElementById("paste-link").value = ""`))
 		if !get(t, bob, chromedp.Evaluate[bool](`!document.getElementById("nokey").hidden`)) {
 			t.Fatalf("after pasting %q bob is not on the no-key screen", c.paste)
 		}
 	}
 	shootAll(t, bob, "nokey-paste")
-	run(t, bob, chromedp.SendKeys(chromedp.ID("nokey-link"), link), pressEnter, until(`!document.getElementById("pick-nick").hidden`))
+	run(t, bob, chromedp.SendKeys(chromedp.ID("paste-link"), link), pressEnter, until(`!document.getElementById("pick-nick").hidden`))
 	joinAs(t, bob, "bob")
 	waitForText(t, bob, "read with a pasted link")
 	if h := get(t, bob, chromedp.Evaluate[string](`location.href`)); strings.Contains(h, "#k=") {
@@ -663,7 +663,7 @@ func TestBrowserEncryptedNoKeyTakesAPastedLink(t *testing.T) {
 	// link the same way.
 	carol := br.page(t, box.url+"/#k="+strings.Repeat("A", 43))
 	run(t, carol, chromedp.WaitVisible(chromedp.ID("badkey")),
-		chromedp.SendKeys(chromedp.ID("badkey-link"), link), pressEnter, until(`!document.getElementById("pick-nick").hidden`))
+		chromedp.SendKeys(chromedp.ID("paste-link"), link), pressEnter, until(`!document.getElementById("pick-nick").hidden`))
 	joinAs(t, carol, "carol")
 	waitForText(t, carol, "read with a pasted link")
 

@@ -75,6 +75,11 @@ const screens = ["loading", "launcher", "ready", "nokey", "badkey", "remade", "p
 
 function show(id) {
   for (const p of screens) $(p).hidden = p !== id;
+  // The no-key and wrong-key screens share one field for a pasted link.
+  if ((id === "nokey" || id === "badkey") && $("paste").parentElement.id !== id) {
+    $(id).append($("paste"));
+    $("paste-error").textContent = "";
+  }
   if (id !== "room") { state.askDestroy = null; drawAskDestroy(); }
   // Only the launcher, the login and the "goodbye" wait on the room: they
   // ask for its state every few seconds, so they never contradict it.
@@ -270,13 +275,12 @@ function takeFragment() {
 }
 
 // openPasted opens the room with the whole link pasted on the no-key or
-// the wrong-key screen (the form's id is SCREEN-form): its key is taken
-// as from the address bar, and never put there.
+// the wrong-key screen: its key is taken as from the address bar, and
+// never put there.
 function openPasted(ev) {
   ev.preventDefault();
-  const screen = ev.currentTarget.id.replace(/-form$/, "");
-  const err = $(screen + "-error");
-  const field = $(screen + "-link");
+  const err = $("paste-error");
+  const field = $("paste-link");
   const text = field.value.trim();
   let url = null;
   try { url = new URL(text, location.href); } catch { /* said below */ }
@@ -1542,8 +1546,7 @@ function wire() {
   $("copy-ready-password").addEventListener("click", () => copy($("ready-password-text").textContent, "Password", $("copy-ready-password")));
   $("ready-enter").addEventListener("click", start);
   $("passphrase-form").addEventListener("submit", submitPassphrase);
-  $("nokey-form").addEventListener("submit", openPasted);
-  $("badkey-form").addEventListener("submit", openPasted);
+  $("paste-form").addEventListener("submit", openPasted);
   // The person made the room again: this tab makes its key.
   $("remade-make").addEventListener("click", () => { wasIn(""); state.sawNoRoom = false; start(); });
   $("key-note-close").addEventListener("click", () => { state.keyNote = false; $("key-note").hidden = true; $("text").focus(); });
