@@ -196,15 +196,11 @@ async function subscribe(mode) {
     // A browser whose push service cannot be reached (or has none, as
     // some builds of Chromium) never answers: give up with a sentence.
     const after = ", so it cannot show notifications while the room is closed; keep the room open in a tab, or try another browser";
-    try {
-      sub = await within(subscribeTimeout, state.reg.pushManager.subscribe({
-        userVisibleOnly: true,
-        applicationServerKey: keyBytes(info.public_key),
-      }), "this browser's push service did not answer" + after);
-    } catch (e) {
-      if (e.message.startsWith("this browser's")) throw e;
-      throw new Error("this browser's push service refused it (" + e.message + ")" + after);
-    }
+    const asked = state.reg.pushManager.subscribe({
+      userVisibleOnly: true,
+      applicationServerKey: keyBytes(info.public_key),
+    }).catch((e) => { throw new Error("this browser's push service refused it (" + e.message + ")" + after); });
+    sub = await within(subscribeTimeout, asked, "this browser's push service did not answer" + after);
   }
   const body = Object.assign(sub.toJSON(), { nick: nick(), mode });
   if (state.token) body.token = state.token;

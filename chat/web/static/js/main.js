@@ -1534,7 +1534,7 @@ function wireMessageFocus() {
 function wire() {
   $("create-public").addEventListener("click", () => createRoom(false));
   $("create-private").addEventListener("click", () => createRoom(true));
-  $("copy-password").addEventListener("click", () => copy($("created-password").textContent, "Password", $("copy-password")));
+  $("copy-password").addEventListener("click", (ev) => copy($("created-password").textContent, "Password", ev.currentTarget));
   $("enter-room").addEventListener("click", start);
   $("login-form").addEventListener("submit", login);
   $("nick-form").addEventListener("submit", pickNick);
@@ -1542,8 +1542,8 @@ function wire() {
   $("text").addEventListener("keydown", onKey);
   $("text").addEventListener("input", onInput);
   $("copy-link").addEventListener("click", () => { closeMenu(true); copy(roomLink(), "Room link"); });
-  $("copy-ready-link").addEventListener("click", () => copy($("ready-link").textContent, "Link", $("copy-ready-link")));
-  $("copy-ready-password").addEventListener("click", () => copy($("ready-password-text").textContent, "Password", $("copy-ready-password")));
+  $("copy-ready-link").addEventListener("click", (ev) => copy($("ready-link").textContent, "Link", ev.currentTarget));
+  $("copy-ready-password").addEventListener("click", (ev) => copy($("ready-password-text").textContent, "Password", ev.currentTarget));
   $("ready-enter").addEventListener("click", start);
   $("passphrase-form").addEventListener("submit", submitPassphrase);
   $("paste-form").addEventListener("submit", openPasted);
